@@ -1,0 +1,124 @@
+"""The ``presenter`` command. Heavy modules (Prefect, models) load inside commands, so --help is instant."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import PresenterError
+from .settings import STAGES
+
+app = typer.Typer(
+    help="Turn a podcast episode into a short video digest spoken by a digital presenter.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _quiet_offline_prefect() -> None:
+    """Defaults that keep Prefect from phoning home and give its temporary server time on a busy machine."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_UI_V2_ENABLED", "false")
+
+
+def _fail(error: PresenterError) -> None:
+    typer.secho(f"error: {error.problem}", fg=typer.colors.RED, err=True)
+    typer.echo(f"  what to do: {error.hint}", err=True)
+    raise typer.Exit(code=1)
+
+
+def _use_config(config: Optional[Path]) -> None:
+    if config is not None:
+        if not config.is_file():
+            _fail(PresenterError(f"The config file {config} does not exist.", "Check the path given to --config."))
+        os.environ["PRESENTER_CONFIG"] = str(config)
+
+
+StageOption = typer.Option("compose", "--until", "-u", help=f"Stop after this stage: {', '.join(STAGES)}.")
+
+
+@app.command()
+def run(
+    source: str = typer.Argument(..., help="A feed URL (RSS/Atom), an episode's audio URL, or a local audio file."),
+    episode: str = typer.Option("latest", "--episode", "-e", help="Which feed episode: 'latest', an index (0 = newest) or a GUID."),
+    language: Optional[str] = typer.Option(None, "--language", "-l", help="Force the spoken language (en, zh, ...); detected if omitted."),
+    until: str = StageOption,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default: ./outputs or PRESENTER_OUTPUT_DIR)."),
+    engine: Optional[str] = typer.Option(None, help="Transcription engine: faster-whisper, openai-whisper, openai-api."),
+    model: Optional[str] = typer.Option(None, help="Whisper model: base, tiny.en, or a path."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
+) -> None:
+    """Run the digest flow on one episode and print the folder with its outputs."""
+    if until not in STAGES:
+        raise typer.BadParameter(f"choose one of {', '.join(STAGES)}", param_hint="--until")
+    _use_config(config)
+    _quiet_offline_prefect()
+    transcribe = {k: v for k, v in {"engine": engine, "model": model}.items() if v}
+    overrides = {"transcribe": transcribe} if transcribe else None
+    from flows.digest import digest
+
+    try:
+        folder = digest(source, episode=episode, language=language, until=until, output_dir=str(output) if output else None, overrides=overrides)
+    except PresenterError as error:
+        _fail(error)
+    typer.secho(f"\nOutputs: {folder}", fg=typer.colors.GREEN)
+    for path in sorted(Path(folder).iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            typer.echo(f"  {path.name}")
+
+
+@app.command()
+def episodes(
+    feed: str = typer.Argument(..., help="A feed URL or a local feed file."),
+    limit: int = typer.Option(20, help="How many episodes to list, newest first."),
+) -> None:
+    """List a feed's episodes with the index and GUID that 'run --episode' accepts."""
+    from stages.fetch import is_remote, local_path, parse_feed, read_feed
+
+    from .settings import Settings
+
+    try:
+        parsed = read_feed(feed, Settings().fetch) if is_remote(feed) else parse_feed(local_path(feed).read_bytes(), feed)
+    except PresenterError as error:
+        _fail(error)
+    typer.echo(f"{parsed.title} — {len(parsed.episodes)} episodes")
+    for index, item in enumerate(parsed.episodes[:limit]):
+        minutes = f"{item.duration_seconds / 60:.0f} min" if item.duration_seconds else "?"
+        typer.echo(f"[{index}] {(item.published or '')[:10]}  {minutes:>7}  {item.title}\n      guid: {item.guid}")
+
+
+@app.command()
+def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file.")) -> None:
+    """Check each engine: is its package installed, are its weights and tools present, how to get what is missing."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .doctor import checks
+    from .settings import Settings
+
+    _use_config(config)
+    table = Table("stage", "engine", "status", "detail")
+    ready = True
+    for check in checks(Settings()):
+        colour = {"ok": "green", "missing": "red", "optional": "yellow", "planned": "dim"}[check.status]
+        table.add_row(check.stage, check.engine + (" (selected)" if check.selected else ""), f"[{colour}]{check.status}[/]", check.detail)
+        ready &= not (check.selected and check.status == "missing")
+    Console().print(table)
+    if not ready:
+        typer.secho("A selected engine is missing something; see the detail column.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app(prog_name="presenter")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

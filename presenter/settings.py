@@ -1,0 +1,105 @@
+"""Every knob of the pipeline in one typed object.
+
+Values come, highest priority first, from keyword arguments, environment
+variables (``PRESENTER_`` prefix, ``__`` between section and field, e.g.
+``PRESENTER_TRANSCRIBE__ENGINE=openai-whisper``), a TOML config file
+(``PRESENTER_CONFIG`` or ``./presenter.toml``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+STAGES = ("fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose")
+Stage = Literal["fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose"]
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "podcast-presenter"
+
+
+class FetchSettings(BaseModel):
+    connect_timeout: float = Field(10.0, description="Seconds to wait for a TCP/TLS connection.")
+    read_timeout: float = Field(30.0, description="Seconds to wait for the next bytes of a response.")
+    max_bytes: int = Field(1_000_000_000, description="Largest audio download accepted, in bytes.")
+    max_feed_bytes: int = Field(20_000_000, description="Largest feed document accepted, in bytes.")
+    attempts: int = Field(4, ge=1, description="Tries per request before giving up.")
+    backoff_seconds: float = Field(1.0, ge=0, description="First retry delay; doubles each retry.")
+    user_agent: str = "podcast-presenter/0.1 (+offline digest tool)"
+
+
+class SplitSettings(BaseModel):
+    chunk_seconds: float = Field(300.0, gt=10, description="Target chunk length.")
+    search_seconds: float = Field(20.0, gt=0, description="How far around a boundary to look for a pause.")
+    silence_dbfs: float = Field(-55.0, description="A chunk whose loudest 50 ms is quieter than this is silent.")
+
+
+class TranscribeSettings(BaseModel):
+    engine: Literal["faster-whisper", "openai-whisper", "openai-api"] = "faster-whisper"
+    model: str = Field(
+        "base",
+        description="'base' (multilingual), 'tiny.en', or a path: a CTranslate2 directory for "
+        "faster-whisper, a .pt checkpoint for openai-whisper. openai-api: the API model name.",
+    )
+    compute_type: str = Field("int8", description="CTranslate2 compute type (int8, float32, ...).")
+    threads: int = Field(0, ge=0, description="CPU threads per model; 0 = all cores.")
+    workers: int = Field(1, ge=1, description="Chunks transcribed at once (each uses `threads`).")
+    beam_size: int = Field(5, ge=1)
+    vad_filter: bool = Field(True, description="Skip non-speech with Silero VAD (faster-whisper).")
+    api_model: str = "whisper-1"
+
+
+class OpenAISettings(BaseModel):
+    api_key: SecretStr | None = Field(None, description="Falls back to OPENAI_API_KEY.")
+    base_url: str | None = Field(None, description="Falls back to OPENAI_BASE_URL.")
+    timeout: float = 120.0
+    max_retries: int = 3
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PRESENTER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    output_dir: Path = Field(Path("outputs"), description="Where per-episode folders are written.")
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Assembled model weights.")
+    language: str | None = Field(None, description="Force a language code (en, zh, ...); None detects.")
+    fetch: FetchSettings = FetchSettings()
+    split: SplitSettings = SplitSettings()
+    transcribe: TranscribeSettings = TranscribeSettings()
+    openai: OpenAISettings = OpenAISettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config = os.environ.get("PRESENTER_CONFIG", "presenter.toml")
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config)
+        return init_settings, env_settings, toml
+
+    def openai_client_kwargs(self) -> dict:
+        """Arguments for ``openai.OpenAI``; the client itself reads OPENAI_* when these are unset."""
+        kwargs: dict = {"timeout": self.openai.timeout, "max_retries": self.openai.max_retries}
+        if self.openai.api_key is not None:
+            kwargs["api_key"] = self.openai.api_key.get_secret_value()
+        if self.openai.base_url:
+            kwargs["base_url"] = self.openai.base_url
+        return kwargs

@@ -1,0 +1,99 @@
+"""The per-episode folder: safe naming, atomic writes, content hashes, the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+MANIFEST = "manifest.json"
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    """A file-name-safe slug that keeps letters of any script (Chinese titles stay readable)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    slug = re.sub(r"[^\w]+", "-", text, flags=re.UNICODE).strip("-_")
+    return slug[:max_length].strip("-_") or "episode"
+
+
+def episode_dir(output_dir: Path, key: str, title: str) -> Path:
+    """The one folder of an episode: ``<slug>-<hash of key>``, always directly under output_dir."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+    root = Path(output_dir).resolve()
+    folder = (root / f"{slugify(title)}-{digest}").resolve()
+    if folder.parent != root:  # defence in depth; slugify already removes separators and dots
+        raise ValueError(f"episode folder {folder} escapes {root}")
+    return folder
+
+
+def sha256_file(path: Path, block: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json(path: Path, data: Any) -> Path:
+    return write_text(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def record_stage(folder: Path, stage: str, record: dict[str, Any]) -> None:
+    """Merge one stage's record (outputs, engine, model, seconds...) into manifest.json.
+
+    Outputs inside the folder are stored relative to it, so the folder can be moved.
+    """
+    folder = Path(folder).resolve()
+    path = folder / MANIFEST
+    outputs = []
+    for output in record.get("outputs", []):
+        resolved = Path(output).resolve() if Path(output).is_absolute() else folder / output
+        outputs.append(str(resolved.relative_to(folder)) if resolved.is_relative_to(folder) else str(resolved))
+    manifest = read_json(path) if path.exists() else {"stages": {}}
+    manifest.setdefault("stages", {})[stage] = {**record, "outputs": outputs, "recorded_at": now_iso()}
+    manifest["updated_at"] = now_iso()
+    write_json(path, manifest)
+
+
+def record_episode(folder: Path, episode: dict[str, Any]) -> None:
+    path = Path(folder) / MANIFEST
+    manifest = read_json(path) if path.exists() else {"stages": {}}
+    manifest["episode"] = episode
+    manifest["updated_at"] = now_iso()
+    write_json(path, manifest)

@@ -1,0 +1,2 @@
+"""The pipeline stages: plain Python, one module per stage, no Prefect."""
+
