@@ -26,7 +26,8 @@ def _fingerprint(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, (str, Path)) and len(str(value)) < 4096 and Path(value).is_file():
-        return {"sha256": sha256_file(Path(value))}
+        # the path too: outputs are written beside inputs, so a cached result belongs to one folder
+        return {"path": str(Path(value).resolve()), "sha256": sha256_file(Path(value))}
     if isinstance(value, dict):
         return {str(k): _fingerprint(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -28,6 +28,24 @@ def _quiet_offline_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_UI_V2_ENABLED", "false")
 
 
+class _KnownErrorFilter:
+    """Keep tracebacks of input errors out of the terminal (the UI still gets them); the CLI prints one message."""
+
+    def filter(self, record) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, PresenterError)
+
+
+def _console_without_known_errors() -> None:
+    import logging
+
+    from prefect.logging.configuration import setup_logging
+
+    setup_logging()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_KnownErrorFilter())
+
+
 def _fail(error: PresenterError) -> None:
     typer.secho(f"error: {error.problem}", fg=typer.colors.RED, err=True)
     typer.echo(f"  what to do: {error.hint}", err=True)
@@ -64,6 +82,7 @@ def run(
     overrides = {"transcribe": transcribe} if transcribe else None
     from flows.digest import digest
 
+    _console_without_known_errors()
     try:
         folder = digest(source, episode=episode, language=language, until=until, output_dir=str(output) if output else None, overrides=overrides)
     except PresenterError as error:

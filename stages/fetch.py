@@ -359,7 +359,7 @@ def _download_once(client: httpx.Client, url: str, part: Path, settings: FetchSe
             meta_path.write_text(json.dumps({"url": url, "validator": validator, "total": total}))
             done = offset
             with open(part, "ab" if offset else "wb") as out:
-                for piece in response.iter_bytes(1 << 16):
+                for piece in response.iter_bytes():
                     if done == 0 and looks_like_markup(piece[:64]):
                         raise _not_audio(url, "an HTML/XML document")
                     out.write(piece)

@@ -1,0 +1,52 @@
+# Two entry points do all the set-up: `make sample` and `make test`.
+# Both create .venv, install FFmpeg (Debian/Ubuntu) and every Python package.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+# Prefect: no analytics, and time for the temporary server on a busy 2-core machine.
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+export PREFECT_SERVER_UI_V2_ENABLED ?= false
+
+SAMPLE ?= assets/sample/jfk-inaugural.flac
+
+.PHONY: setup system sample test test-fast bench doctor clean
+
+setup: system $(VENV)/.installed
+
+system:
+	@if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; \
+	elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; \
+	else echo "Please install FFmpeg (ffmpeg and ffprobe) with your system's package manager." >&2; exit 1; fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper]'
+	# openai-whisper without its CUDA-only triton requirement; its other needs come with the extra above.
+	$(BIN)/python -m pip install --quiet --no-deps openai-whisper==20250625
+	touch $@
+
+sample: setup
+	$(BIN)/presenter run $(SAMPLE)
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: setup
+	$(BIN)/python bench/transcribe.py
+
+doctor: setup
+	$(BIN)/presenter doctor
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache

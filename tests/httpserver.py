@@ -1,0 +1,120 @@
+"""A real HTTP server on 127.0.0.1 for download tests: static routes, Range requests, broken connections."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/octet-stream"
+    ranges: bool = True
+    send_length: bool = True
+    cut_after: int | None = None  # bytes sent before the connection drops, on the first `cuts` requests
+    cuts: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class LocalServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, Message]] = []
+        self.bodies: list[bytes] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                self.do_GET()
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                server.requests.append((self.path, self.headers))  # case-insensitive
+                route = server.routes.get(self.path)
+                if route is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body, status = route.body, route.status
+                start = 0
+                match = re.match(r"bytes=(\d+)-", self.headers.get("Range", ""))
+                if match and route.ranges and status == 200:
+                    start = int(match.group(1))
+                    if start >= len(body):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(body)}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    status = 206
+                self.send_response(status)
+                self.send_header("Content-Type", route.content_type)
+                if route.ranges:
+                    self.send_header("Accept-Ranges", "bytes")
+                    self.send_header("ETag", '"v1"')
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                payload = body[start:]
+                if route.send_length:
+                    self.send_header("Content-Length", str(len(payload)))
+                else:
+                    self.send_header("Connection", "close")
+                self.end_headers()
+                if route.cut_after is not None and route.cuts > 0:
+                    route.cuts -= 1
+                    self.wfile.write(payload[: route.cut_after])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(payload)
+                if not route.send_length:
+                    self.close_connection = True
+
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address) -> None:
+                pass  # clients that stop reading (a refused download) are expected here
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> "LocalServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def rss(show: str, items: list[dict]) -> bytes:
+    """An RSS 2.0 feed with the iTunes namespace; items: title, guid, url, type, date, duration, description."""
+    entries = "".join(
+        f"""<item><title>{i['title']}</title><guid isPermaLink="false">{i['guid']}</guid>
+<pubDate>{i.get('date', 'Mon, 02 Jan 2023 10:00:00 +0000')}</pubDate>
+<description><![CDATA[{i.get('description', '')}]]></description>
+<itunes:duration>{i.get('duration', '00:11')}</itunes:duration>
+{f'<enclosure url="{i["url"]}" length="0" type="{i.get("type", "audio/mpeg")}"/>' if i.get('url') else ''}</item>"""
+        for i in items
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
+<title>{show}</title><link>http://127.0.0.1/</link><description>test feed</description>
+{entries}</channel></rss>""".encode()

@@ -1,0 +1,133 @@
+"""The digest flow through a real temporary Prefect server: feed in, transcript out, caching, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from presenter.cli import app
+
+from .conftest import ffmpeg
+from .httpserver import Route, rss
+from .test_transcribe import wer
+
+pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
+
+FAST = {"fetch": {"attempts": 2, "backoff_seconds": 0.01}, "transcribe": {"model": "tiny.en"}}
+
+
+def _run(source: str, output: Path, **kwargs):
+    from flows.digest import digest
+
+    state = digest(source, output_dir=str(output), until="transcribe", overrides=FAST, return_state=True, **kwargs)
+    return Path(state.result()), state.state_details.flow_run_id
+
+
+def _task_states(flow_run_id) -> dict[str, str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}
+
+
+def _serve_episode(server, audio: bytes, guid: str = "ep-1") -> str:
+    server.routes["/ep.mp3"] = Route(audio, content_type="audio/mpeg")
+    items = [{"title": "Ask Not", "guid": guid, "url": server.url("/ep.mp3"), "description": "An inaugural address."}]
+    server.routes["/feed.xml"] = Route(rss("Speeches", items), content_type="application/rss+xml")
+    return server.url("/feed.xml")
+
+
+def test_feed_to_transcript_then_cached_rerun(server, jfk_mp3, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    feed = _serve_episode(server, jfk_mp3.read_bytes())
+    folder, first_run = _run(feed, tmp_path)
+    assert folder.parent == tmp_path.resolve() and folder.name.startswith("ask-not-")
+    transcript = json.loads((folder / "transcript.json").read_text())
+    assert wer(transcript["text"]) <= 0.10 and transcript["language"] == "en"
+    for name in ("transcript.txt", "transcript.srt", "transcript.vtt", "audio.mp3", "chunks.json"):
+        assert (folder / name).stat().st_size > 0
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert list(manifest["stages"]) == ["fetch", "split", "transcribe"]
+    assert manifest["stages"]["transcribe"]["engine"] == "faster-whisper" and manifest["stages"]["transcribe"]["model"] == "tiny.en"
+    assert manifest["stages"]["transcribe"]["cached"] is False and manifest["episode"]["guid"] == "ep-1"
+    assert "transcript.srt" in manifest["stages"]["transcribe"]["outputs"]
+    assert set(_task_states(first_run).values()) == {"Completed"}
+
+    key = f"episode-{folder.name.rsplit('-', 1)[-1]}"
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+        flow_run = client.read_flow_run(first_run)
+    assert artifacts and "fellow americans" in artifacts[0].data.lower() and "transcript.srt" in artifacts[0].data
+    assert flow_run.name == "Speeches – Ask Not"
+
+    requests_before = len(server.requests)
+    again, second_run = _run(feed, tmp_path)
+    assert again == folder
+    states = _task_states(second_run)
+    assert states["fetch"] == "Completed"
+    assert {states["split"], states["transcribe-chunk"], states["transcribe"]} == {"Cached"}
+    assert json.loads((folder / "manifest.json").read_text())["stages"]["transcribe"]["cached"] is True
+    assert all(path == "/feed.xml" for path, _ in server.requests[requests_before:]), "audio is not downloaded again"
+
+
+def test_changed_audio_recomputes_and_deleted_outputs_come_back(server, jfk_mp3, tmp_path, media_dir):
+    feed = _serve_episode(server, jfk_mp3.read_bytes(), guid="ep-2")
+    folder, _ = _run(feed, tmp_path)
+    full = json.loads((folder / "transcript.json").read_text())["text"]
+
+    shorter = media_dir / "jfk-first-4s.mp3"
+    ffmpeg("-i", str(jfk_mp3), "-t", "4", str(shorter))
+    (folder / "audio.mp3").unlink()  # the publisher replaced the file; the old copy is gone
+    _serve_episode(server, shorter.read_bytes(), guid="ep-2")
+    _, changed_run = _run(feed, tmp_path)
+    assert _task_states(changed_run)["split"] == "Completed"
+    changed = json.loads((folder / "transcript.json").read_text())["text"]
+    assert len(changed) < len(full) and "fellow americans" in changed.lower()
+
+    for path in [*folder.glob("transcript.*"), *(folder / "chunks").iterdir()]:
+        path.unlink()
+    _, repaired_run = _run(feed, tmp_path)
+    assert json.loads((folder / "transcript.json").read_text())["text"] == changed
+    assert (folder / "transcript.srt").exists()
+
+
+def test_silent_episode_gives_empty_transcript_and_a_warning(silence_wav, tmp_path, caplog):
+    folder, _ = _run(str(silence_wav), tmp_path)
+    transcript = json.loads((folder / "transcript.json").read_text())
+    assert transcript["segments"] == [] and transcript["text"] == ""
+    assert any("No speech found" in record.getMessage() for record in caplog.records)
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(app, ["run", *args], catch_exceptions=False)
+
+
+def test_cli_reports_bad_input_once_and_exits_non_zero(server, tmp_path):
+    result = _cli(server.url("/gone.xml"), "--output", str(tmp_path), "--model", "tiny.en")
+    assert result.exit_code == 1
+    assert f"error: {server.url('/gone.xml')} answered HTTP 404" in result.output
+    assert result.output.count("answered HTTP 404") == 1
+    assert "what to do:" in result.output
+
+    notes = tmp_path / "notes.mp3"
+    notes.write_text("not audio\n" * 100)
+    result = _cli(str(notes), "--output", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "notes.mp3 is not a readable audio file" in result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_cli_keeps_earlier_stage_outputs_when_a_later_one_fails(tmp_path, jfk_mp3):
+    truncated = tmp_path / "cut.mp3"
+    truncated.write_bytes(jfk_mp3.read_bytes()[: jfk_mp3.stat().st_size // 2])
+    result = _cli(str(truncated), "--output", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "is truncated" in result.output
+    folder = next((tmp_path / "out").iterdir())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "fetch" in manifest["stages"] and "split" not in manifest["stages"]
