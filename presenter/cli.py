@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -59,7 +60,7 @@ def _use_config(config: Optional[Path]) -> None:
         os.environ["PRESENTER_CONFIG"] = str(config)
 
 
-StageOption = typer.Option("compose", "--until", "-u", help=f"Stop after this stage: {', '.join(STAGES)}.")
+StageName = Enum("StageName", {stage: stage for stage in STAGES}, type=str)
 
 
 @app.command()
@@ -67,15 +68,13 @@ def run(
     source: str = typer.Argument(..., help="A feed URL (RSS/Atom), an episode's audio URL, or a local audio file."),
     episode: str = typer.Option("latest", "--episode", "-e", help="Which feed episode: 'latest', an index (0 = newest) or a GUID."),
     language: Optional[str] = typer.Option(None, "--language", "-l", help="Force the spoken language (en, zh, ...); detected if omitted."),
-    until: str = StageOption,
+    until: StageName = typer.Option("compose", "--until", "-u", help="Stop after this stage."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default: ./outputs or PRESENTER_OUTPUT_DIR)."),
     engine: Optional[str] = typer.Option(None, help="Transcription engine: faster-whisper, openai-whisper, openai-api."),
     model: Optional[str] = typer.Option(None, help="Whisper model: base, tiny.en, or a path."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
 ) -> None:
     """Run the digest flow on one episode and print the folder with its outputs."""
-    if until not in STAGES:
-        raise typer.BadParameter(f"choose one of {', '.join(STAGES)}", param_hint="--until")
     _use_config(config)
     _quiet_offline_prefect()
     transcribe = {k: v for k, v in {"engine": engine, "model": model}.items() if v}
@@ -84,7 +83,7 @@ def run(
 
     _console_without_known_errors()
     try:
-        folder = digest(source, episode=episode, language=language, until=until, output_dir=str(output) if output else None, overrides=overrides)
+        folder = digest(source, episode=episode, language=language, until=until.value, output_dir=str(output) if output else None, overrides=overrides)
     except PresenterError as error:
         _fail(error)
     typer.secho(f"\nOutputs: {folder}", fg=typer.colors.GREEN)

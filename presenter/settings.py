@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     split: SplitSettings = SplitSettings()
     transcribe: TranscribeSettings = TranscribeSettings()
     openai: OpenAISettings = OpenAISettings()
+
+    @field_validator("output_dir", "cache_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return Path(value).expanduser()
 
     @classmethod
     def settings_customise_sources(
