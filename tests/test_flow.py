@@ -44,7 +44,7 @@ def _serve_episode(server, audio: bytes, guid: str = "ep-1") -> str:
 
 def test_feed_to_transcript_then_cached_rerun(server, jfk_mp3, tmp_path):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey, ArtifactFilterType
 
     feed = _serve_episode(server, jfk_mp3.read_bytes())
     folder, first_run = _run(feed, tmp_path)
@@ -64,6 +64,10 @@ def test_feed_to_transcript_then_cached_rerun(server, jfk_mp3, tmp_path):
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
         flow_run = client.read_flow_run(first_run)
+        progress = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[first_run]), type=ArtifactFilterType(any_=["progress"]))
+        )
+    assert [a.data for a in progress] == [100.0]
     assert artifacts and "fellow americans" in artifacts[0].data.lower() and "transcript.srt" in artifacts[0].data
     assert flow_run.name == "Speeches – Ask Not"
 
