@@ -23,11 +23,12 @@ from presenter.settings import STAGES, Settings, SplitSettings, TranscribeSettin
 from presenter.workspace import episode_dir, record_episode, record_stage
 from stages import fetch as fetch_stage
 from stages import split as split_stage
+from stages import summarize as summarize_stage
 from stages import transcribe as transcribe_stage
 
 from .caching import call_cached, hash_inputs
 
-BUILT_STAGES = ("fetch", "split", "transcribe")
+BUILT_STAGES = ("fetch", "split", "transcribe", "summarize")
 MAX_POOL = 8
 _RESULTS = {"persist_result": True, "result_serializer": "json"}
 
@@ -117,6 +118,14 @@ def merge_transcript(chunk_transcripts: list[str], folder: str, duration: float)
     return {"files": [str(p) for p in files]}
 
 
+@task(name="summarize", cache_key_fn=hash_inputs("transcript", "folder", "options", "title", "show"), **_RESULTS)
+def summarize(transcript: str, folder: str, options: dict[str, Any], title: str, show: str, settings: Settings) -> dict[str, Any]:
+    logger = get_run_logger()
+    started = time.perf_counter()
+    files = summarize_stage.summarize(Path(transcript), Path(folder), settings, title=title, show=show, on_progress=logger.info, log=logger.warning)
+    return {"files": [str(p) for p in files], "seconds": time.perf_counter() - started}
+
+
 def _transcribe_all(chunks: list[dict], folder: str, prompt: str, settings: Settings) -> tuple[list[str], float, bool]:
     """Transcribe every chunk, first one alone to learn the language, the rest mapped in bounded batches."""
     logger = get_run_logger()
@@ -170,6 +179,12 @@ def _episode_markdown(episode: dict, folder: Path, stopped_after: str) -> str:
         data = json.loads(transcript.read_text(encoding="utf-8"))
         excerpt = data["text"][:600] + ("…" if len(data["text"]) > 600 else "")
         lines += [f"**Language:** {data['language']} · **Engine:** {data['engine']} ({data['model']})", "", "## Transcript excerpt", "", f"> {excerpt or '(no speech found)'}"]
+    summary = folder / "summary.json"
+    if summary.exists():
+        data = json.loads(summary.read_text(encoding="utf-8"))
+        lines += ["", f"## {data['title']}", "", data["summary"], "", "### Highlights", ""] + [f"- {h}" for h in data["highlights"]]
+        lines += ["", "### Chapters", ""] + [f"- {int(c['start'] // 60):02d}:{int(c['start'] % 60):02d} {c['title']}" for c in data["chapters"]]
+        lines += ["", f"*Summary by {data['engine']} ({data['model']}){', extractive' if data['extractive'] else ''}.*"]
     lines += ["", "## Files", "", "| file | size |", "| --- | ---: |"]
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         lines.append(f"| [{path.name}]({path.as_uri()}) | {path.stat().st_size:,} B |")
@@ -241,6 +256,25 @@ def digest(
         if not transcript["segments"]:
             logger.warning("No speech found in %s: the transcript is empty. Check that the episode is not silent.", fetched["audio"])
         stopped_after = "transcribe"
+
+    if "summarize" in wanted:
+        options = {
+            "summarize": settings.summarize.model_dump(mode="json"),
+            "engines": summarize_stage.engine_order(settings),
+            "endpoint": settings.openai.base_url,
+        }
+        summary, cached = call_cached(
+            summarize, lambda r: r["files"], transcript=str(folder / "transcript.json"), folder=str(folder), options=options,
+            title=info["title"], show=info["show_title"], settings=settings,
+        )
+        made = summarize_stage.read_summary(folder)
+        record_stage(folder, "summarize", {
+            "outputs": summary["files"], "engine": made["engine"], "model": made["model"], "language": made["language"],
+            "seconds": round(summary["seconds"], 3), "cached": cached, "ungrounded": len(made["ungrounded"]), "usage": made["usage"],
+        })
+        if made["ungrounded"]:
+            logger.warning("The summary mentions items the transcript does not contain: %s (listed in summary.md).", ", ".join(made["ungrounded"]))
+        stopped_after = "summarize"
 
     missing = [s for s in wanted if s not in BUILT_STAGES]
     if missing:

@@ -60,6 +60,25 @@ class TranscribeSettings(BaseModel):
     api_model: str = "whisper-1"
 
 
+class SummarizeSettings(BaseModel):
+    engines: list[Literal["openai", "embedded", "extractive"]] | None = Field(
+        None,
+        description="Engines to try in order when one is unreachable. Default: openai first if an "
+        "endpoint or key is configured, then embedded, then extractive.",
+    )
+    model: str = Field("gpt-4o-mini", description="Model name for the openai engine.")
+    embedded_model: str = Field("qwen2.5-coder-1.5b", description="'qwen2.5-coder-1.5b' (shipped) or a GGUF path.")
+    language: str | None = Field(None, description="Language of the summary and script; default: the episode's.")
+    target_seconds: float = Field(75.0, gt=5, description="Speaking time the narration script aims at.")
+    context_tokens: int = Field(4096, ge=1024, description="Context window used for map and reduce calls.")
+    max_tokens: int = Field(700, ge=200, description="Longest reply per call.")
+    concurrency: int = Field(4, ge=1, description="Map calls at once on remote endpoints (embedded: 1).")
+    requests_per_minute: float = Field(60.0, gt=0, description="Rate limit for remote endpoints.")
+    threads: int = Field(2, ge=1, description="CPU threads of the embedded llama.cpp server.")
+    temperature: float = 0.2
+    min_words: int = Field(12, ge=1, description="Shorter transcripts are refused instead of summarized.")
+
+
 class OpenAISettings(BaseModel):
     api_key: SecretStr | None = Field(None, description="Falls back to OPENAI_API_KEY.")
     base_url: str | None = Field(None, description="Falls back to OPENAI_BASE_URL.")
@@ -80,6 +99,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = FetchSettings()
     split: SplitSettings = SplitSettings()
     transcribe: TranscribeSettings = TranscribeSettings()
+    summarize: SummarizeSettings = SummarizeSettings()
     openai: OpenAISettings = OpenAISettings()
 
     @field_validator("output_dir", "cache_dir")

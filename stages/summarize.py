@@ -1,0 +1,571 @@
+"""summarize: a transcript of any length to a title, summary, highlights, chapters and a narration script.
+
+Map-reduce: the transcript is cut on segment boundaries into parts that fit
+the model's context; each part becomes notes (map); the notes become the
+digest (reduce), in a tree when they do not fit one call. Replies are JSON
+validated with pydantic. Numbers and names the transcript does not contain
+are sent back once, then listed as unverified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from presenter import grounding
+from presenter.errors import EngineError, PresenterError
+from presenter.settings import Settings, SummarizeSettings
+from presenter.workspace import write_json, write_text
+
+PROMPTS = Path(__file__).resolve().parents[1] / "assets" / "prompts"
+PROMPT_VERSION = "1"
+LANGUAGES = {"en": "English", "zh": "Simplified Chinese (简体中文)", "ja": "Japanese", "fr": "French", "de": "German", "es": "Spanish"}
+MIN_HIGHLIGHTS, MAX_HIGHLIGHTS = 3, 7
+
+
+class SummaryError(PresenterError):
+    """The transcript cannot be summarized (too short, or every engine failed)."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot be reached or started; the next engine in the fallback order is tried."""
+
+
+# --- Schemas the models must fill -----------------------------------------------------------
+
+
+class Point(BaseModel):
+    time: str = Field(description="mm:ss of the line the point comes from")
+    point: str
+
+
+class Notes(BaseModel):
+    summary: str
+    points: list[Point] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list)
+    numbers: list[str] = Field(default_factory=list)
+
+
+class Chapter(BaseModel):
+    start: str = Field(description="mm:ss")
+    title: str
+
+
+class Digest(BaseModel):
+    title: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    highlights: list[str] = Field(min_length=MIN_HIGHLIGHTS)
+    chapters: list[Chapter] = Field(min_length=1)
+    script: str = Field(min_length=1)
+
+    @field_validator("highlights")
+    @classmethod
+    def _at_most_seven(cls, value: list[str]) -> list[str]:
+        return [h.strip() for h in value if h.strip()][:MAX_HIGHLIGHTS]
+
+
+# --- Transcript parts ------------------------------------------------------------------------
+
+
+def clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def seconds_of(stamp: str, default: float) -> float:
+    match = re.search(r"(?:(\d+):)?(\d{1,3}):(\d{2})", stamp or "")
+    if not match:
+        return default
+    hours, minutes, secs = (int(g) if g else 0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token count: about one token per Chinese character, four Latin characters per token."""
+    cjk = len(re.findall(r"[\u3400-\u9fff]", text))
+    return cjk + (len(text) - cjk) // 4 + 1
+
+
+@dataclass
+class Part:
+    start: float
+    end: float
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def split_transcript(segments: list[dict], budget_tokens: int) -> list[Part]:
+    """Consecutive segments grouped into parts of at most ``budget_tokens``; a segment is never cut."""
+    parts: list[Part] = []
+    current: Part | None = None
+    used = 0
+    for segment in segments:
+        line = f"[{clock(segment['start'])}] {segment['text'].strip()}"
+        cost = estimate_tokens(line)
+        if current is None or used + cost > budget_tokens:
+            current = Part(segment["start"], segment["end"], [])
+            parts.append(current)
+            used = 0
+        current.lines.append(line)
+        current.end = segment["end"]
+        used += cost
+    return parts
+
+
+# --- Engines ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    """What the digest is about and how long its script should be."""
+
+    title: str
+    show: str
+    language: str
+    target_seconds: float
+
+    @property
+    def language_name(self) -> str:
+        return LANGUAGES.get(self.language, self.language)
+
+    @property
+    def script_length(self) -> str:
+        if self.language in ("zh", "ja"):
+            return f"{round(self.target_seconds * 4.5)} characters ({round(self.target_seconds)} seconds spoken)"
+        return f"{round(self.target_seconds * 2.5)} words ({round(self.target_seconds)} seconds spoken)"
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, prompt: int, completion: int, seconds: float) -> None:
+        with self._lock:
+            self.calls += 1
+            self.prompt_tokens += prompt
+            self.completion_tokens += completion
+            self.seconds += seconds
+
+    def to_dict(self) -> dict:
+        return {"calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "seconds": round(self.seconds, 2)}
+
+
+class SummaryEngine(Protocol):
+    name: str
+    model: str
+    extractive: bool
+
+    def summarize(self, parts: list[Part], transcript: str, request: Request, workdir: Path, on_progress: Callable[[str], None] | None) -> "Result":
+        """Produce the digest of the transcript ``parts``."""
+
+    def close(self) -> None:
+        """Release what the engine started (servers, connections)."""
+
+
+@dataclass
+class Result:
+    digest: Digest
+    ungrounded: list[str]
+    levels: int = 1
+    usage: Usage = field(default_factory=Usage)
+
+
+class RateLimiter:
+    """At most ``per_minute`` calls a minute, spaced evenly, across threads."""
+
+    def __init__(self, per_minute: float) -> None:
+        self._interval = 60.0 / per_minute
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            delay = max(0.0, self._next - now)
+            self._next = max(now, self._next) + self._interval
+        if delay:
+            time.sleep(delay)
+
+
+def _prompt(name: str, **values) -> str:
+    return (PROMPTS / f"{name}.txt").read_text(encoding="utf-8").strip().format(**values)
+
+
+class ChatEngine:
+    """Map-reduce through any OpenAI-compatible chat endpoint (OpenAI, llama.cpp, Ollama's /v1)."""
+
+    extractive = False
+
+    def __init__(self, name: str, model: str, client_kwargs: dict, options: SummarizeSettings, concurrent: bool, endpoint: str) -> None:
+        self.name, self.model = name, model
+        self._client_kwargs = client_kwargs
+        self._options = options
+        self._concurrent = concurrent
+        self._endpoint = endpoint
+        self._limiter = RateLimiter(options.requests_per_minute) if concurrent else None
+        self._client = None
+
+    # The embedded engine overrides this to start its server first.
+    def client(self):
+        if self._client is None:
+            from openai import OpenAI
+
+            self._client = OpenAI(**self._client_kwargs)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _call(self, messages: list[dict], schema: type[BaseModel], usage: Usage) -> str:
+        import openai
+
+        if self._limiter:
+            self._limiter.wait()
+        started = time.perf_counter()
+        try:
+            reply = self.client().chat.completions.create(
+                model=self.model,
+                messages=messages,
+                max_tokens=self._options.max_tokens,
+                temperature=self._options.temperature,
+                response_format={"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}},
+            )
+        except openai.AuthenticationError:
+            raise EngineError(
+                f"The LLM endpoint {self._endpoint} rejected the API key (HTTP 401).",
+                "Set OPENAI_API_KEY or PRESENTER_OPENAI__API_KEY to a valid key.",
+            ) from None
+        except openai.APITimeoutError:
+            raise EngineUnavailable(
+                f"The LLM endpoint {self._endpoint} did not answer within {self._client_kwargs.get('timeout')} s.",
+                "Check that the server is up and not overloaded, or raise PRESENTER_OPENAI__TIMEOUT.",
+            ) from None
+        except openai.APIConnectionError:
+            raise EngineUnavailable(
+                f"Cannot reach the LLM endpoint {self._endpoint}.",
+                "Check PRESENTER_OPENAI__BASE_URL / OPENAI_BASE_URL and that the server is running.",
+            ) from None
+        except openai.APIStatusError as error:
+            raise EngineError(
+                f"The LLM endpoint {self._endpoint} answered HTTP {error.status_code}: {error.message}",
+                "Check the model name (PRESENTER_SUMMARIZE__MODEL) and the server's logs; rerun later on 429/5xx.",
+            ) from None
+        if reply.usage:
+            usage.add(reply.usage.prompt_tokens, reply.usage.completion_tokens, time.perf_counter() - started)
+        return reply.choices[0].message.content or ""
+
+    def ask(self, prompt: str, schema: type[BaseModel], usage: Usage, history: list[dict] | None = None):
+        """One structured call: JSON validated against ``schema``; one retry showing the error, then a failure."""
+        messages = [{"role": "system", "content": _prompt("system")}, *(history or []), {"role": "user", "content": prompt}]
+        for attempt in range(2):
+            text = self._call(messages, schema, usage)
+            try:
+                return schema.model_validate_json(_json_block(text)), [*messages[1:], {"role": "assistant", "content": text}]
+            except ValidationError as error:
+                problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in error.errors()[:5])
+                messages = [*messages, {"role": "assistant", "content": text}, {"role": "user", "content": _prompt("fix", error=problem)}]
+        raise EngineError(
+            f"The model {self.model} at {self._endpoint} twice returned JSON that does not match the {schema.__name__} schema ({problem}).",
+            "Try a larger model (PRESENTER_SUMMARIZE__MODEL), or the extractive engine.",
+        )
+
+    def summarize(self, parts, transcript, request, workdir, on_progress=None) -> Result:
+        usage = Usage()
+        notes = self._map(parts, request, workdir, usage, on_progress)
+        levels = 1
+        budget = self._options.context_tokens - self._options.max_tokens - 600
+        while estimate_tokens(_notes_text(notes)) > budget and len(notes) > 1:
+            notes = self._condense(notes, request, budget, usage)
+            levels += 1
+            if on_progress:
+                on_progress(f"tree reduce: level {levels}, {len(notes)} notes")
+        prompt = _prompt(
+            "reduce", title=request.title, show=request.show, notes=_notes_text(notes), language=request.language_name,
+            min_highlights=MIN_HIGHLIGHTS, max_highlights=MAX_HIGHLIGHTS, script_length=request.script_length,
+        )
+        digest, history = self.ask(prompt, Digest, usage)
+        missing = _check(digest, transcript)
+        if missing:
+            if on_progress:
+                on_progress(f"faithfulness: {len(missing)} ungrounded items, asking again")
+            retry, _ = self.ask(_prompt("ground", items=", ".join(missing)), Digest, usage, history)
+            still = _check(retry, transcript)
+            if len(still) <= len(missing):
+                digest, missing = retry, still
+        return Result(digest, missing, levels, usage)
+
+    def _map(self, parts: list[Part], request: Request, workdir: Path, usage: Usage, on_progress) -> list[tuple[Part, Notes]]:
+        """Notes per part, each cached in ``workdir`` by a hash of its input so a rerun resumes."""
+        workdir.mkdir(parents=True, exist_ok=True)
+
+        def one(index: int) -> tuple[Part, Notes]:
+            part = parts[index]
+            prompt = _prompt("map", part=index + 1, parts=len(parts), title=request.title, show=request.show, transcript=part.text, language=request.language_name)
+            key = hashlib.sha256(json.dumps([PROMPT_VERSION, self.name, self.model, prompt]).encode()).hexdigest()[:16]
+            cached = workdir / f"notes-{index:03d}-{key}.json"
+            if cached.exists():
+                return part, Notes.model_validate_json(cached.read_text(encoding="utf-8"))
+            notes, _ = self.ask(prompt, Notes, usage)
+            write_json(cached, notes.model_dump())
+            if on_progress:
+                on_progress(f"map: part {index + 1} of {len(parts)}")
+            return part, notes
+
+        if self._concurrent and len(parts) > 1:
+            with ThreadPoolExecutor(max_workers=self._options.concurrency) as pool:
+                return list(pool.map(one, range(len(parts))))
+        return [one(i) for i in range(len(parts))]
+
+    def _condense(self, notes: list[tuple[Part, Notes]], request: Request, budget: int, usage: Usage) -> list[tuple[Part, Notes]]:
+        groups: list[list[tuple[Part, Notes]]] = [[]]
+        for item in notes:
+            if groups[-1] and estimate_tokens(_notes_text([*groups[-1], item])) > budget:
+                groups.append([])
+            groups[-1].append(item)
+        if len(groups) == len(notes):  # each note alone fills the budget: pair them so the tree still shrinks
+            groups = [notes[i : i + 2] for i in range(0, len(notes), 2)]
+        condensed = []
+        for group in groups:
+            merged, _ = self.ask(_prompt("condense", title=request.title, notes=_notes_text(group), language=request.language_name), Notes, usage)
+            condensed.append((Part(group[0][0].start, group[-1][0].end, []), merged))
+        return condensed
+
+
+class EmbeddedEngine(ChatEngine):
+    """llama.cpp's own server on 127.0.0.1 (xllamacpp), started at first use and always stopped."""
+
+    def __init__(self, gguf: Path, options: SummarizeSettings, timeout: float) -> None:
+        super().__init__("embedded", gguf.stem, {"api_key": "local", "timeout": timeout, "max_retries": 0}, options, concurrent=False, endpoint="embedded llama.cpp server")
+        self._gguf = gguf
+        self._server = None
+        self._lock = threading.Lock()
+
+    def client(self):
+        with self._lock:
+            if self._server is None:
+                try:
+                    import xllamacpp
+                except ImportError:
+                    raise EngineUnavailable("The embedded LLM runtime (xllamacpp) is not installed.", "Run 'make setup'.") from None
+                params = xllamacpp.CommonParams()
+                params.model.path = str(self._gguf)
+                params.n_ctx = self._options.context_tokens
+                params.n_parallel = 1
+                params.cpuparams.n_threads = self._options.threads
+                params.cpuparams_batch.n_threads = self._options.threads
+                params.hostnames = ["127.0.0.1"]
+                params.port = 0
+                try:
+                    self._server = xllamacpp.Server(params)
+                except Exception as error:  # the runtime raises plain exceptions for a bad model file
+                    raise EngineUnavailable(f"The embedded LLM server did not start with {self._gguf} ({error}).", "Check the GGUF file, or run 'make setup'.") from None
+                self._client_kwargs["base_url"] = f"{self._server.listening_address}/v1"
+                self._endpoint = self._client_kwargs["base_url"]
+        return super().client()
+
+    def close(self) -> None:
+        super().close()
+        with self._lock:
+            self._server = None  # xllamacpp stops the server when the object is released
+
+
+class ExtractiveEngine:
+    """No language model: the transcript's most central sentences, quoted. Labelled as extractive everywhere."""
+
+    name = "extractive"
+    model = "centrality ranking"
+    extractive = True
+
+    def summarize(self, parts, transcript, request, workdir, on_progress=None) -> Result:
+        from presenter import extractive
+
+        sentences = [(p.start, s) for p in parts for s in extractive.sentences("\n".join(re.sub(r"^\[\d+:\d+\] ", "", line) for line in p.lines))]
+        ranked = extractive.rank([s for _, s in sentences], request.language)
+        order = sorted(range(len(sentences)), key=lambda i: -ranked[i])
+        top = sorted(order[: MAX_HIGHLIGHTS])
+        highlights = [sentences[i][1] for i in top]
+        while len(highlights) < MIN_HIGHLIGHTS:
+            highlights.append(highlights[-1] if highlights else request.title)
+        chapters = []
+        for part in parts:
+            inside = [i for i, (start, _) in enumerate(sentences) if start == part.start]
+            best = max(inside, key=lambda i: ranked[i]) if inside else None
+            title = sentences[best][1] if best is not None else request.title
+            chapters.append(Chapter(start=clock(part.start), title=title[:80]))
+        budget = request.target_seconds * (4.5 if request.language in ("zh", "ja") else 2.5)
+        script, size = [], 0.0
+        for i in sorted(order, key=lambda i: -ranked[i]):
+            cost = len(sentences[i][1]) if request.language in ("zh", "ja") else len(sentences[i][1].split())
+            if size + cost > budget and script:
+                continue
+            script.append(i)
+            size += cost
+        joiner = "" if request.language in ("zh", "ja") else " "
+        digest = Digest(
+            title=request.title,
+            summary=joiner.join(sentences[i][1] for i in top[:3]),
+            highlights=highlights,
+            chapters=chapters,
+            script=joiner.join(sentences[i][1] for i in sorted(script)),
+        )
+        return Result(digest, [])
+
+    def close(self) -> None:
+        pass
+
+
+# --- Choosing engines ------------------------------------------------------------------------
+
+
+def engine_order(settings: Settings) -> list[str]:
+    if settings.summarize.engines:
+        return list(settings.summarize.engines)
+    configured = settings.openai.base_url or settings.openai.api_key
+    if not configured:
+        try:
+            from openai import OpenAI
+
+            OpenAI()  # finds OPENAI_API_KEY / OPENAI_BASE_URL the way the client itself does
+            configured = True
+        except Exception:
+            configured = False
+    return ["openai", "embedded", "extractive"] if configured else ["embedded", "extractive"]
+
+
+def make_engine(name: str, settings: Settings) -> SummaryEngine:
+    options = settings.summarize
+    if name == "openai":
+        kwargs = settings.openai_client_kwargs()
+        return ChatEngine("openai", options.model, kwargs, options, concurrent=True, endpoint=kwargs.get("base_url", "the OpenAI API"))
+    if name == "embedded":
+        from presenter import weights
+
+        try:
+            gguf = weights.gguf_model(options.embedded_model, settings.cache_dir)
+        except EngineError as error:
+            raise EngineUnavailable(error.problem, error.hint) from None
+        return EmbeddedEngine(gguf, options, settings.openai.timeout)
+    return ExtractiveEngine()
+
+
+# --- The stage -------------------------------------------------------------------------------
+
+
+def _json_block(text: str) -> str:
+    """The JSON object of a reply, tolerating code fences and chatter around it."""
+    start, end = text.find("{"), text.rfind("}")
+    return text[start : end + 1] if start != -1 and end > start else text
+
+
+def _notes_text(notes: list[tuple[Part, Notes]]) -> str:
+    blocks = []
+    for part, note in notes:
+        lines = [f"Part [{clock(part.start)}–{clock(part.end)}]: {note.summary}"]
+        lines += [f"- [{p.time}] {p.point}" for p in note.points]
+        if note.people:
+            lines.append("People: " + ", ".join(note.people))
+        if note.numbers:
+            lines.append("Numbers: " + "; ".join(note.numbers))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _check(digest: Digest, transcript: str) -> list[str]:
+    """Ungrounded items: names and numbers in the prose; numbers only in the Title Case headings."""
+    prose = "\n".join([digest.summary, *digest.highlights, digest.script])
+    headings = "\n".join([digest.title, *(c.title for c in digest.chapters)])
+    return sorted(set(grounding.ungrounded(prose, transcript)) | set(grounding.ungrounded(headings, transcript, names=False)))
+
+
+def _markdown(digest: Digest, meta: dict) -> str:
+    lines = [f"# {digest.title}", ""]
+    if meta["extractive"]:
+        lines += ["> Extractive digest: sentences quoted from the transcript, chosen without a language model.", ""]
+    lines += [digest.summary, "", "## Highlights", ""] + [f"- {h}" for h in digest.highlights]
+    lines += ["", "## Chapters", ""] + [f"- **{c.start}** {c.title}" for c in digest.chapters]
+    lines += ["", "## Narration script", "", digest.script, ""]
+    if meta["ungrounded"]:
+        lines += ["## Unverified claims", "", "These items appear in the text above but not in the transcript; check them before publishing:", ""]
+        lines += [f"- {item}" for item in meta["ungrounded"]] + [""]
+    lines += [f"*{meta['episode_title']} — {meta['show']} · written by {meta['engine']} ({meta['model']}), language {meta['language']}*", ""]
+    return "\n".join(lines)
+
+
+def summarize(transcript_path: Path, folder: Path, settings: Settings, *, title: str, show: str, on_progress: Callable[[str], None] | None = None, log: Callable[[str], None] | None = None) -> list[Path]:
+    """Write summary.json, summary.md and script.txt into ``folder``; returns their paths."""
+    transcript = json.loads(Path(transcript_path).read_text(encoding="utf-8"))
+    text = transcript.get("text", "")
+    words = len(re.findall(r"[\u3400-\u9fff]", text)) // 2 + len(re.findall(r"[A-Za-z0-9]+", text))
+    if words < settings.summarize.min_words:
+        raise SummaryError(
+            f"The transcript {transcript_path} has only {words} words: too little to summarize without inventing content.",
+            "Check that the episode has speech (and the right language: PRESENTER_LANGUAGE); nothing was summarized.",
+        )
+    language = settings.summarize.language or transcript.get("language") or "en"
+    request = Request(title=title, show=show, language=language, target_seconds=settings.summarize.target_seconds)
+    options = settings.summarize
+    budget = options.context_tokens - options.max_tokens - 600
+    parts = split_transcript(transcript["segments"], budget)
+
+    failures = []
+    for name in engine_order(settings):
+        try:
+            engine = make_engine(name, settings)
+        except EngineUnavailable as error:
+            failures.append(f"{name}: {error}")
+            if log:
+                log(f"summary engine {name} unavailable: {error}; trying the next one")
+            continue
+        try:
+            started = time.perf_counter()
+            result = engine.summarize(parts, text, request, folder / "summary-notes", on_progress)
+            elapsed = time.perf_counter() - started
+            break
+        except EngineUnavailable as error:
+            failures.append(f"{name}: {error}")
+            if log:
+                log(f"summary engine {name} unavailable: {error}; trying the next one")
+        finally:
+            engine.close()
+    else:
+        raise SummaryError("No summary engine could run: " + " | ".join(failures), "Fix the first engine's problem, or add 'extractive' to PRESENTER_SUMMARIZE__ENGINES.")
+
+    meta = {
+        "engine": engine.name, "model": engine.model, "extractive": engine.extractive, "language": language,
+        "ungrounded": result.ungrounded, "parts": len(parts), "reduce_levels": result.levels,
+        "usage": result.usage.to_dict(), "seconds": round(elapsed, 2), "episode_title": title, "show": show,
+        "fallbacks": failures,
+    }
+    duration = transcript.get("duration") or parts[-1].end
+    chapters = sorted(
+        ({"start": min(max(0.0, seconds_of(c.start, parts[0].start)), duration), "title": c.title} for c in result.digest.chapters),
+        key=lambda c: c["start"],
+    )
+    data = {**result.digest.model_dump(), "chapters": chapters, **meta}
+    return [
+        write_json(folder / "summary.json", data),
+        write_text(folder / "summary.md", _markdown(result.digest, meta)),
+        write_text(folder / "script.txt", result.digest.script.strip() + "\n"),
+    ]
+
+
+def read_summary(folder: Path) -> dict:
+    return json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))
