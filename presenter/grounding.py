@@ -13,7 +13,7 @@ import unicodedata
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_ENGLISH_ENTITY = re.compile(r"[A-Z][\w'’\-]*(?:[ \t]+(?:of[ \t]+|de[ \t]+|the[ \t]+)?[A-Z][\w'’\-]*)*")
+_ENGLISH_ENTITY = re.compile(r"[A-Z][\w'’\-]*(?:[ \t]+[A-Z][\w'’\-]*)*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;\"“]\s*|\n\s*)$")
 _COMMON_CAPITALISED = {
     "a", "an", "the", "this", "that", "these", "those", "he", "she", "it", "we", "they", "you", "i", "in", "on", "at",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from typing import Callable
 from email.message import Message
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +21,8 @@ class Route:
     cut_after: int | None = None  # bytes sent before the connection drops, on the first `cuts` requests
     cuts: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+    handler: Callable[[bytes], tuple[int, bytes]] | None = None  # computes (status, body) from the request body
+    delay: float = 0.0
 
 
 class LocalServer:
@@ -36,6 +40,19 @@ class LocalServer:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                route = server.routes.get(self.path)
+                if route is not None and route.handler is not None:
+                    server.requests.append((self.path, self.headers))
+                    time.sleep(route.delay)
+                    status, body = route.handler(server.bodies[-1])
+                    self.send_response(status)
+                    self.send_header("Content-Type", route.content_type)
+                    for name, value in route.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 self.do_GET()
 
             def do_GET(self) -> None:  # noqa: N802 - http.server API

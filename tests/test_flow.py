@@ -19,10 +19,10 @@ pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 FAST = {"fetch": {"attempts": 2, "backoff_seconds": 0.01}, "transcribe": {"model": "tiny.en"}}
 
 
-def _run(source: str, output: Path, **kwargs):
+def _run(source: str, output: Path, until: str = "transcribe", overrides: dict | None = None, **kwargs):
     from flows.digest import digest
 
-    state = digest(source, output_dir=str(output), until="transcribe", overrides=FAST, return_state=True, **kwargs)
+    state = digest(source, output_dir=str(output), until=until, overrides={**FAST, **(overrides or {})}, return_state=True, **kwargs)
     return Path(state.result()), state.state_details.flow_run_id
 
 
@@ -102,6 +102,20 @@ def test_changed_audio_recomputes_and_deleted_outputs_come_back(server, jfk_mp3,
     assert (folder / "transcript.srt").exists()
 
 
+def test_transcript_continues_to_summary_and_a_rerun_is_cached(jfk_flac, tmp_path):
+    extractive = {"summarize": {"engines": ["extractive"]}}
+    folder, first = _run(str(jfk_flac), tmp_path, until="summarize", overrides=extractive)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["engine"] == "extractive" and summary["language"] == "en"
+    assert "your country" in (folder / "script.txt").read_text()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["stages"]["summarize"]["engine"] == "extractive" and manifest["stages"]["summarize"]["cached"] is False
+    assert set(manifest["stages"]["summarize"]["outputs"]) == {"summary.json", "summary.md", "script.txt"}
+    _, second = _run(str(jfk_flac), tmp_path, until="summarize", overrides=extractive)
+    assert _task_states(second)["summarize"] == "Cached"
+    assert json.loads((folder / "manifest.json").read_text())["stages"]["summarize"]["cached"] is True
+
+
 def test_silent_episode_gives_empty_transcript_and_a_warning(silence_wav, tmp_path, caplog):
     folder, _ = _run(str(silence_wav), tmp_path)
     transcript = json.loads((folder / "transcript.json").read_text())
@@ -125,6 +139,13 @@ def test_cli_reports_bad_input_once_and_exits_non_zero(server, tmp_path):
     result = _cli(str(notes), "--output", str(tmp_path / "out"))
     assert result.exit_code == 1 and "notes.mp3 is not a readable audio file" in result.output
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_cli_refuses_to_summarize_silence_and_keeps_the_transcript(silence_wav, tmp_path):
+    result = _cli(str(silence_wav), "--output", str(tmp_path), "--model", "tiny.en", "--until", "summarize")
+    assert result.exit_code == 1 and "too little to summarize" in result.output
+    folder = next(tmp_path.iterdir())
+    assert (folder / "transcript.json").exists() and not (folder / "summary.json").exists()
 
 
 def test_cli_keeps_earlier_stage_outputs_when_a_later_one_fails(tmp_path, jfk_mp3):

@@ -1,0 +1,88 @@
+"""Summary speed and memory: embedded LLM (1 and 2 threads) vs extractive, on a 10-minute transcript.
+
+The transcript is bench/data/episode-10min.txt (an interview written for this
+benchmark, 1,307 words) timed at 130 words a minute; ``--repeat 6`` makes a
+60-minute one. Each configuration runs in its own process; peak memory
+includes the in-process llama.cpp server.
+
+    .venv/bin/python bench/summarize.py [--repeat 1] [--configs embedded-2,embedded-1,extractive]
+
+Prints a Markdown table and writes bench/results/summarize.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORDS_PER_MINUTE = 130
+
+
+def make_transcript(path: Path, repeat: int) -> float:
+    lines = [line.strip() for line in (ROOT / "bench/data/episode-10min.txt").read_text().splitlines() if line.strip()]
+    segments, clock = [], 0.0
+    for _ in range(repeat):
+        for line in lines:
+            length = len(line.split()) / WORDS_PER_MINUTE * 60
+            segments.append({"start": round(clock, 2), "end": round(clock + length, 2), "text": line, "words": []})
+            clock += length
+    path.write_text(json.dumps({"language": "en", "duration": clock, "segments": segments, "text": " ".join(s["text"] for s in segments)}))
+    return clock
+
+
+def worker(config: str, transcript: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    from presenter.settings import Settings
+    from stages import summarize as S
+
+    engine, _, threads = config.partition("-")
+    settings = Settings(summarize={"engines": [engine], "threads": int(threads or 1)})
+    folder = Path(transcript).parent / config
+    folder.mkdir()
+    started = time.perf_counter()
+    S.summarize(Path(transcript), folder, settings, title="Home batteries with Maria Lopez", show="Field Notes")
+    wall = time.perf_counter() - started
+    summary = json.loads((folder / "summary.json").read_text())
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"wall_s": wall, "peak_mb": peak_mb, "usage": summary["usage"], "parts": summary["parts"], "levels": summary["reduce_levels"], "ungrounded": summary["ungrounded"], "script_words": len(summary["script"].split())}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=1, help="transcript length in units of ~10 minutes")
+    parser.add_argument("--configs", default="embedded-2,embedded-1,extractive")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        transcript = Path(tmp) / "transcript.json"
+        minutes = make_transcript(transcript, args.repeat) / 60
+        for config in args.configs.split(","):
+            out = subprocess.run([sys.executable, __file__, "--worker", config, str(transcript)], check=True, capture_output=True, text=True)
+            rows.append({"config": config, **json.loads(out.stdout.strip().splitlines()[-1])})
+    print(f"\nTranscript: {minutes:.1f} minutes of English ({args.repeat} x bench/data/episode-10min.txt)\n")
+    print("| engine | threads | wall s | parts | LLM calls | prompt tok | generated tok | prompt+gen tok/s | generated tok/s of LLM time | peak MB | ungrounded |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for r in rows:
+        u = r["usage"]
+        engine, _, threads = r["config"].partition("-")
+        rate = (u["prompt_tokens"] + u["completion_tokens"]) / r["wall_s"] if u["calls"] else 0
+        gen = u["completion_tokens"] / u["seconds"] if u["seconds"] else 0
+        print(f"| {engine} | {threads or '-'} | {r['wall_s']:.1f} | {r['parts']} | {u['calls']} | {u['prompt_tokens']} | {u['completion_tokens']} | {rate:.1f} | {gen:.1f} | {r['peak_mb']:.0f} | {', '.join(r['ungrounded']) or '-'} |")
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"summarize-{args.repeat}x.json").write_text(json.dumps({"minutes": minutes, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

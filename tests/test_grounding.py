@@ -1,0 +1,48 @@
+"""The faithfulness check on crafted cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from presenter.grounding import claims, normalise, ungrounded
+
+TRANSCRIPT_EN = "Welcome back. Maria Lopez from Solar Grid says prices fell forty percent since 2020, and they sold twelve thousand units."
+TRANSCRIPT_ZH = "今年我们的用户增长到了三百二十万，李开复说，二零二三年是关键的一年，成本下降了百分之四十。"
+
+
+def test_invented_number_is_caught():
+    assert ungrounded("Prices fell 45% since 2020.", TRANSCRIPT_EN) == ["45"]
+
+
+def test_number_words_and_digits_agree():
+    assert ungrounded("Prices fell 40% since 2020 and 12,000 units were sold.", TRANSCRIPT_EN) == []
+
+
+def test_chinese_numerals_in_transcript_digits_in_summary():
+    assert ungrounded("用户增长到320万，2023年是关键一年，成本下降40%。", TRANSCRIPT_ZH) == []
+    assert ungrounded("用户增长到330万。", TRANSCRIPT_ZH) == ["3300000"]
+
+
+def test_full_width_characters_are_normalised():
+    assert normalise("ＡＢＣ ２０２３") == "abc 2023"
+    assert ungrounded("成本下降了４０％，这是２０２３年。", TRANSCRIPT_ZH) == []
+
+
+def test_invented_names_are_caught_in_both_languages():
+    assert ungrounded("Maria Lopez of Solar Grid met Elon Musk.", TRANSCRIPT_EN) == ["Elon Musk"]
+    assert any("马云" in item for item in ungrounded("李开复和马云都认为这是关键的一年。", TRANSCRIPT_ZH))  # jieba may keep a particle
+    assert "李开复" not in ungrounded("李开复和马云都认为这是关键的一年。", TRANSCRIPT_ZH)
+
+
+def test_case_does_not_matter_and_sentence_openers_are_not_names():
+    assert ungrounded("The guests from SOLAR GRID spoke. Today prices fell.", TRANSCRIPT_EN) == []
+    assert "Today" not in claims("Today prices fell. The host spoke.")
+
+
+def test_names_can_be_skipped_for_headings():
+    assert ungrounded("Episode Overview And Key Takeaways 2020", TRANSCRIPT_EN, names=False) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [("twenty three", "23"), ("one hundred and five", "105"), ("two thousand and twenty", "2020"), ("3 million", "3000000")])
+def test_english_number_words(text, expected):
+    assert normalise(text) == expected

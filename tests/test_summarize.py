@@ -1,0 +1,232 @@
+"""summarize: the openai engine against a real chat-completions server on 127.0.0.1, the extractive
+engine, fallbacks, bad input, and the embedded llama.cpp engine for real (slow)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from presenter.errors import EngineError
+from presenter.settings import Settings
+from stages import summarize as S
+
+from .httpserver import Route
+
+ENGLISH = [
+    ("Welcome to Tech Weekly. Today Maria Lopez from Solar Grid joins us to talk about home batteries.", 0),
+    ("Maria says battery prices fell by forty percent since 2020, which changed the market.", 30),
+    ("Solar Grid installed twelve thousand systems last year, mostly in Arizona and Texas.", 65),
+    ("The main problem now is grid connection: utilities take up to six months to approve a system.", 110),
+    ("She expects approval times to halve once the new federal rules arrive in 2026.", 150),
+    ("Her advice for listeners is to compare warranties, not only prices, before buying.", 190),
+]
+CHINESE = [
+    ("欢迎收听科技早知道。今天我们请到了王磊，聊聊电动汽车的电池。", 0),
+    ("王磊说，过去三年电池成本下降了百分之四十，续航提升到了六百公里。", 25),
+    ("他认为快充技术是下一个竞争重点，宁德时代和比亚迪都在投入。", 55),
+    ("最后他建议听众买车时更关注电池质保，而不只是价格。", 90),
+]
+
+
+def write_transcript(folder: Path, lines: list[tuple[str, float]], language: str) -> Path:
+    segments = [{"start": start, "end": start + 20, "text": text, "words": []} for text, start in lines]
+    joiner = "" if language == "zh" else " "
+    data = {"language": language, "duration": lines[-1][1] + 25, "segments": segments, "text": joiner.join(t for t, _ in lines)}
+    path = folder / "transcript.json"
+    path.write_text(json.dumps(data, ensure_ascii=False))
+    return path
+
+
+NOTES = {"summary": "Maria Lopez of Solar Grid talks about home batteries.", "points": [{"time": "00:30", "point": "Battery prices fell 40% since 2020."}], "people": ["Maria Lopez"], "numbers": ["40% since 2020"]}
+DIGEST = {
+    "title": "Home Batteries With Solar Grid",
+    "summary": "Maria Lopez of Solar Grid explains how battery prices fell by 40% since 2020.",
+    "highlights": ["Battery prices fell by 40% since 2020.", "Solar Grid installed 12,000 systems.", "Approvals take up to 6 months."],
+    "chapters": [{"start": "00:00", "title": "Welcome"}, {"start": "01:05", "title": "Installations"}, {"start": "03:10", "title": "Advice"}],
+    "script": "Today on Tech Weekly, Maria Lopez of Solar Grid explains why home batteries got 40% cheaper since 2020.",
+}
+
+
+class ChatServer:
+    """Speaks POST /v1/chat/completions; replies come from per-schema queues (the last one repeats)."""
+
+    def __init__(self, server, replies: dict[str, list], **route) -> None:
+        self.replies = {k: list(v) for k, v in replies.items()}
+        self.calls: list[dict] = []
+        self.server = server
+        server.routes["/v1/chat/completions"] = Route(handler=self.handle, content_type="application/json", **route)
+
+    def handle(self, body: bytes) -> tuple[int, bytes]:
+        request = json.loads(body)
+        self.calls.append(request)
+        schema = request["response_format"]["json_schema"]["name"]
+        queue = self.replies[schema]
+        reply = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(reply, tuple):  # (status, body)
+            return reply[0], json.dumps(reply[1]).encode()
+        content = reply if isinstance(reply, str) else json.dumps(reply)
+        answer = {
+            "id": "x", "object": "chat.completion", "created": 0, "model": request["model"],
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
+        }
+        return 200, json.dumps(answer).encode()
+
+    def prompts(self, schema: str) -> list[str]:
+        return [c["messages"][-1]["content"] for c in self.calls if c["response_format"]["json_schema"]["name"] == schema]
+
+
+def remote(server, **summarize) -> Settings:
+    options = {"engines": ["openai"], "model": "test-model", "requests_per_minute": 6000, **summarize}
+    return Settings(summarize=options, openai={"api_key": "k", "base_url": server.url("/v1"), "max_retries": 2, "timeout": 5})
+
+
+def run(settings: Settings, folder: Path, lines=ENGLISH, language="en") -> dict:
+    transcript = write_transcript(folder, lines, language)
+    files = S.summarize(transcript, folder, settings, title="Batteries", show="Tech Weekly")
+    assert [f.name for f in files] == ["summary.json", "summary.md", "script.txt"]
+    return json.loads(files[0].read_text())
+
+
+def test_openai_engine_map_reduce(server, tmp_path):
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST]})
+    result = run(remote(server, context_tokens=1024, max_tokens=300), tmp_path)
+    assert result["engine"] == "openai" and result["model"] == "test-model" and not result["extractive"]
+    assert result["parts"] >= 2 and len(chat.prompts("Notes")) == result["parts"]
+    assert "[01:05] Solar Grid installed twelve thousand systems" in "".join(chat.prompts("Notes"))
+    assert result["ungrounded"] == []  # "12,000" and "twelve thousand", "40%" and "forty percent" agree
+    assert [c["start"] for c in result["chapters"]] == [0, 65, 190]
+    assert (tmp_path / "script.txt").read_text().startswith("Today on Tech Weekly")
+    assert "## Highlights" in (tmp_path / "summary.md").read_text()
+    assert server.requests[-1][1].get("Authorization") == "Bearer k"
+    assert result["usage"]["calls"] == result["parts"] + 1
+
+
+def test_rate_limited_then_success(server, tmp_path):
+    limited = (429, {"error": {"message": "slow down", "type": "rate_limit"}})
+    chat = ChatServer(server, {"Notes": [limited, NOTES], "Digest": [DIGEST]}, headers={"retry-after-ms": "10"})
+    result = run(remote(server), tmp_path)
+    assert result["engine"] == "openai" and len(chat.prompts("Notes")) == 2
+
+
+def test_malformed_json_is_retried_with_the_error(server, tmp_path):
+    chat = ChatServer(server, {"Notes": ["Sure! Here are the notes: summary is batteries", NOTES], "Digest": [{"title": "x"}, DIGEST]})
+    result = run(remote(server), tmp_path)
+    assert result["title"] == DIGEST["title"]
+    fixes = [p for p in chat.prompts("Notes") + chat.prompts("Digest") if p.startswith("Your previous reply could not be used")]
+    assert len(fixes) == 2 and any("highlights" in p for p in fixes)
+
+
+def test_malformed_twice_is_a_clear_failure(server, tmp_path):
+    ChatServer(server, {"Notes": ["not json"], "Digest": [DIGEST]})
+    with pytest.raises(EngineError, match="twice returned JSON that does not match the Notes schema"):
+        run(remote(server), tmp_path)
+
+
+def test_invented_number_is_sent_back_then_listed(server, tmp_path):
+    invented = {**DIGEST, "summary": DIGEST["summary"] + " Sales reached 75,000 units in Nevada."}
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [invented, invented]})
+    result = run(remote(server), tmp_path)
+    assert result["ungrounded"] == ["75000", "Nevada"]
+    assert "75000, Nevada" in chat.prompts("Digest")[-1]
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "## Unverified claims" in markdown and "- Nevada" in markdown
+
+
+def test_grounding_retry_that_fixes_the_claim(server, tmp_path):
+    invented = {**DIGEST, "script": DIGEST["script"] + " Even rivals like Tesla agree."}
+    ChatServer(server, {"Notes": [NOTES], "Digest": [invented, DIGEST]})
+    result = run(remote(server), tmp_path)
+    assert result["ungrounded"] == [] and "Tesla" not in result["script"]
+
+
+def test_rejected_key_names_the_setting(server, tmp_path):
+    ChatServer(server, {"Notes": [(401, {"error": {"message": "bad key"}})], "Digest": [DIGEST]})
+    with pytest.raises(EngineError, match="rejected the API key") as error:
+        run(remote(server), tmp_path)
+    assert "OPENAI_API_KEY" in error.value.hint
+
+
+def test_timeout_falls_back_to_the_next_engine(server, tmp_path):
+    ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST]}, delay=3)
+    settings = remote(server, engines=["openai", "extractive"])
+    settings.openai.timeout, settings.openai.max_retries = 0.5, 0
+    result = run(settings, tmp_path)
+    assert result["engine"] == "extractive" and result["extractive"]
+    assert "did not answer within 0.5 s" in result["fallbacks"][0]
+    assert "Extractive digest" in (tmp_path / "summary.md").read_text()
+
+
+def test_timeout_without_fallback_is_one_clear_error(server, tmp_path):
+    ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST]}, delay=3)
+    settings = remote(server)
+    settings.openai.timeout, settings.openai.max_retries = 0.5, 0
+    with pytest.raises(S.SummaryError, match=re.escape(f"{server.url('/v1')} did not answer within 0.5 s")):
+        run(settings, tmp_path)
+
+
+def test_unreachable_endpoint_falls_back(tmp_path):
+    settings = Settings(summarize={"engines": ["openai", "extractive"]}, openai={"api_key": "k", "base_url": "http://127.0.0.1:9/v1", "max_retries": 0})
+    result = run(settings, tmp_path)
+    assert result["engine"] == "extractive" and "Cannot reach the LLM endpoint http://127.0.0.1:9/v1" in result["fallbacks"][0]
+
+
+def test_long_transcript_is_reduced_in_a_tree(server, tmp_path):
+    long_notes = {**NOTES, "summary": " ".join(["Battery prices fell by forty percent since 2020."] * 40)}
+    chat = ChatServer(server, {"Notes": [long_notes], "Digest": [DIGEST]})
+    lines = [(f"Part {i}: battery prices fell by forty percent since 2020, says Maria Lopez.", i * 30.0) for i in range(60)]
+    result = run(remote(server, context_tokens=1024, max_tokens=200), tmp_path, lines)
+    assert result["reduce_levels"] >= 2
+    assert any(p.startswith("Below are notes on consecutive parts") for p in chat.prompts("Notes"))
+
+
+@pytest.mark.parametrize("text", ["", "Thank you.", "Um, okay, yeah."])
+def test_near_empty_transcript_is_refused(tmp_path, text):
+    transcript = tmp_path / "transcript.json"
+    transcript.write_text(json.dumps({"language": "en", "segments": [{"start": 0, "end": 1, "text": text}] if text else [], "text": text}))
+    with pytest.raises(S.SummaryError, match="too little to summarize") as error:
+        S.summarize(transcript, tmp_path, Settings(summarize={"engines": ["extractive"]}), title="t", show="s")
+    assert "nothing was summarized" in error.value.hint
+    assert not (tmp_path / "summary.json").exists()
+
+
+@pytest.mark.parametrize(("lines", "language"), [(ENGLISH, "en"), (CHINESE, "zh")])
+def test_extractive_engine(tmp_path, lines, language):
+    result = run(Settings(summarize={"engines": ["extractive"]}), tmp_path, lines, language)
+    assert result["extractive"] and result["engine"] == "extractive" and result["language"] == language
+    transcript = "".join(t for t, _ in lines)
+    assert 3 <= len(result["highlights"]) <= 7 and all(h in transcript for h in result["highlights"])
+    assert result["script"] and result["ungrounded"] == []
+
+
+def test_map_notes_are_reused_by_a_rerun(server, tmp_path):
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST]})
+    run(remote(server), tmp_path)
+    first = len(chat.prompts("Notes"))
+    run(remote(server), tmp_path)
+    assert len(chat.prompts("Notes")) == first, "map results are cached on disk by content"
+
+
+def test_engine_order_defaults(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert S.engine_order(Settings()) == ["embedded", "extractive"]
+    assert S.engine_order(Settings(openai={"base_url": "http://127.0.0.1:8080/v1"})) == ["openai", "embedded", "extractive"]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert S.engine_order(Settings())[0] == "openai"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("lines", "language"), [(ENGLISH, "en"), (CHINESE, "zh")])
+def test_embedded_engine_for_real(tmp_path, lines, language):
+    settings = Settings(summarize={"engines": ["embedded"], "target_seconds": 30, "threads": 2})
+    result = run(settings, tmp_path, lines, language)
+    assert result["engine"] == "embedded" and result["model"].startswith("qwen2.5-coder-1.5b")
+    assert 3 <= len(result["highlights"]) <= 7 and result["chapters"] and result["script"]
+    chinese = len(re.findall(r"[\u4e00-\u9fff]", result["script"]))
+    assert (chinese > 20) if language == "zh" else (chinese == 0), result["script"]
+    assert result["usage"]["completion_tokens"] > 50
+    assert isinstance(result["ungrounded"], list)
