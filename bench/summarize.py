@@ -68,7 +68,9 @@ def main() -> None:
         transcript = Path(tmp) / "transcript.json"
         minutes = make_transcript(transcript, args.repeat) / 60
         for config in args.configs.split(","):
-            out = subprocess.run([sys.executable, __file__, "--worker", config, str(transcript)], check=True, capture_output=True, text=True)
+            out = subprocess.run([sys.executable, __file__, "--worker", config, str(transcript)], capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"{config} failed:\n{out.stderr[-3000:]}")
             rows.append({"config": config, **json.loads(out.stdout.strip().splitlines()[-1])})
     print(f"\nTranscript: {minutes:.1f} minutes of English ({args.repeat} x bench/data/episode-10min.txt)\n")
     print("| engine | threads | wall s | parts | LLM calls | prompt tok | generated tok | prompt+gen tok/s | generated tok/s of LLM time | peak MB | ungrounded |")

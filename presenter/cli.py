@@ -72,18 +72,22 @@ def run(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default: ./outputs or PRESENTER_OUTPUT_DIR)."),
     engine: Optional[str] = typer.Option(None, help="Transcription engine: faster-whisper, openai-whisper, openai-api."),
     model: Optional[str] = typer.Option(None, help="Whisper model: base, tiny.en, or a path."),
+    summarizer: Optional[str] = typer.Option(None, help="Summary engine, no fallback: openai, embedded or extractive."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
 ) -> None:
     """Run the digest flow on one episode and print the folder with its outputs."""
     _use_config(config)
     _quiet_offline_prefect()
-    transcribe = {k: v for k, v in {"engine": engine, "model": model}.items() if v}
-    overrides = {"transcribe": transcribe} if transcribe else None
+    overrides: dict = {}
+    if engine or model:
+        overrides["transcribe"] = {k: v for k, v in {"engine": engine, "model": model}.items() if v}
+    if summarizer:
+        overrides["summarize"] = {"engines": [summarizer]}
     from flows.digest import digest
 
     _console_without_known_errors()
     try:
-        folder = digest(source, episode=episode, language=language, until=until.value, output_dir=str(output) if output else None, overrides=overrides)
+        folder = digest(source, episode=episode, language=language, until=until.value, output_dir=str(output) if output else None, overrides=overrides or None)
     except PresenterError as error:
         _fail(error)
     typer.secho(f"\nOutputs: {folder}", fg=typer.colors.GREEN)

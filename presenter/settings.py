@@ -71,6 +71,7 @@ class SummarizeSettings(BaseModel):
     language: str | None = Field(None, description="Language of the summary and script; default: the episode's.")
     target_seconds: float = Field(75.0, gt=5, description="Speaking time the narration script aims at.")
     context_tokens: int = Field(4096, ge=1024, description="Context window used for map and reduce calls.")
+    part_tokens: int = Field(1500, ge=200, description="Transcript tokens per map call (smaller: more, finer notes).")
     max_tokens: int = Field(700, ge=200, description="Longest reply per call.")
     concurrency: int = Field(4, ge=1, description="Map calls at once on remote endpoints (embedded: 1).")
     requests_per_minute: float = Field(60.0, gt=0, description="Rate limit for remote endpoints.")

@@ -48,23 +48,34 @@ class Point(BaseModel):
     point: str
 
 
+def _bounded(limit: int):
+    """A list field whose schema caps its length (llama.cpp's grammar enforces it) and whose value is clipped."""
+    return Field(default_factory=list, json_schema_extra={"maxItems": limit})
+
+
 class Notes(BaseModel):
     summary: str
-    points: list[Point] = Field(default_factory=list)
-    people: list[str] = Field(default_factory=list)
-    numbers: list[str] = Field(default_factory=list)
+    points: list[Point] = _bounded(8)
+    people: list[str] = _bounded(10)
+    numbers: list[str] = _bounded(10)
+
+    @field_validator("points", "people", "numbers", mode="before")
+    @classmethod
+    def _clip(cls, value, info):
+        limit = cls.model_fields[info.field_name].json_schema_extra["maxItems"]
+        return value[:limit] if isinstance(value, list) else value
 
 
 class Chapter(BaseModel):
     start: str = Field(description="mm:ss")
-    title: str
+    title: str = Field(json_schema_extra={"maxLength": 80})
 
 
 class Digest(BaseModel):
     title: str = Field(min_length=1)
     summary: str = Field(min_length=1)
-    highlights: list[str] = Field(min_length=MIN_HIGHLIGHTS)
-    chapters: list[Chapter] = Field(min_length=1)
+    highlights: list[str] = Field(min_length=MIN_HIGHLIGHTS, json_schema_extra={"maxItems": MAX_HIGHLIGHTS})
+    chapters: list[Chapter] = Field(min_length=1, json_schema_extra={"maxItems": 12})
     script: str = Field(min_length=1)
 
     @field_validator("highlights")
@@ -141,10 +152,21 @@ class Request:
         return LANGUAGES.get(self.language, self.language)
 
     @property
+    def by_characters(self) -> bool:
+        return self.language in ("zh", "ja")
+
+    @property
+    def target_size(self) -> int:
+        """Script length for the target speaking time: 4.5 characters or 2.5 words a second."""
+        return round(self.target_seconds * (4.5 if self.by_characters else 2.5))
+
+    def spoken_size(self, text: str) -> int:
+        return len(re.findall(r"[\u3400-\u9fff]", text)) if self.by_characters else len(text.split())
+
+    @property
     def script_length(self) -> str:
-        if self.language in ("zh", "ja"):
-            return f"{round(self.target_seconds * 4.5)} characters ({round(self.target_seconds)} seconds spoken)"
-        return f"{round(self.target_seconds * 2.5)} words ({round(self.target_seconds)} seconds spoken)"
+        unit = "characters" if self.by_characters else "words"
+        return f"{self.target_size} {unit} ({round(self.target_seconds)} seconds spoken)"
 
 
 @dataclass
@@ -217,7 +239,7 @@ class ChatEngine:
         self._client_kwargs = client_kwargs
         self._options = options
         self._concurrent = concurrent
-        self._endpoint = endpoint
+        self.endpoint = endpoint
         self._limiter = RateLimiter(options.requests_per_minute) if concurrent else None
         self._client = None
 
@@ -234,7 +256,8 @@ class ChatEngine:
             self._client.close()
             self._client = None
 
-    def _call(self, messages: list[dict], schema: type[BaseModel], usage: Usage) -> str:
+    def _call(self, messages: list[dict], schema: type[BaseModel], usage: Usage) -> tuple[str, bool]:
+        """The reply's text, and whether it was cut off at max_tokens."""
         import openai
 
         if self._limiter:
@@ -250,40 +273,43 @@ class ChatEngine:
             )
         except openai.AuthenticationError:
             raise EngineError(
-                f"The LLM endpoint {self._endpoint} rejected the API key (HTTP 401).",
+                f"The LLM endpoint {self.endpoint} rejected the API key (HTTP 401).",
                 "Set OPENAI_API_KEY or PRESENTER_OPENAI__API_KEY to a valid key.",
             ) from None
         except openai.APITimeoutError:
             raise EngineUnavailable(
-                f"The LLM endpoint {self._endpoint} did not answer within {self._client_kwargs.get('timeout')} s.",
+                f"The LLM endpoint {self.endpoint} did not answer within {self._client_kwargs.get('timeout')} s.",
                 "Check that the server is up and not overloaded, or raise PRESENTER_OPENAI__TIMEOUT.",
             ) from None
         except openai.APIConnectionError:
             raise EngineUnavailable(
-                f"Cannot reach the LLM endpoint {self._endpoint}.",
+                f"Cannot reach the LLM endpoint {self.endpoint}.",
                 "Check PRESENTER_OPENAI__BASE_URL / OPENAI_BASE_URL and that the server is running.",
             ) from None
         except openai.APIStatusError as error:
             raise EngineError(
-                f"The LLM endpoint {self._endpoint} answered HTTP {error.status_code}: {error.message}",
+                f"The LLM endpoint {self.endpoint} answered HTTP {error.status_code}: {error.message}",
                 "Check the model name (PRESENTER_SUMMARIZE__MODEL) and the server's logs; rerun later on 429/5xx.",
             ) from None
         if reply.usage:
             usage.add(reply.usage.prompt_tokens, reply.usage.completion_tokens, time.perf_counter() - started)
-        return reply.choices[0].message.content or ""
+        choice = reply.choices[0]
+        return choice.message.content or "", choice.finish_reason == "length"
 
     def ask(self, prompt: str, schema: type[BaseModel], usage: Usage, history: list[dict] | None = None):
         """One structured call: JSON validated against ``schema``; one retry showing the error, then a failure."""
         messages = [{"role": "system", "content": _prompt("system")}, *(history or []), {"role": "user", "content": prompt}]
         for attempt in range(2):
-            text = self._call(messages, schema, usage)
+            text, cut = self._call(messages, schema, usage)
             try:
                 return schema.model_validate_json(_json_block(text)), [*messages[1:], {"role": "assistant", "content": text}]
             except ValidationError as error:
                 problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in error.errors()[:5])
+                if cut:
+                    problem = f"the reply was cut off after {self._options.max_tokens} tokens; write less ({problem})"
                 messages = [*messages, {"role": "assistant", "content": text}, {"role": "user", "content": _prompt("fix", error=problem)}]
         raise EngineError(
-            f"The model {self.model} at {self._endpoint} twice returned JSON that does not match the {schema.__name__} schema ({problem}).",
+            f"The model {self.model} at {self.endpoint} twice returned JSON that does not match the {schema.__name__} schema ({problem}).",
             "Try a larger model (PRESENTER_SUMMARIZE__MODEL), or the extractive engine.",
         )
 
@@ -303,10 +329,11 @@ class ChatEngine:
         )
         digest, history = self.ask(prompt, Digest, usage)
         missing = _check(digest, transcript)
-        if missing:
+        problems = ([_prompt("ground", items=", ".join(missing))] if missing else []) + _length_problems(digest.script, request)
+        if problems:
             if on_progress:
-                on_progress(f"faithfulness: {len(missing)} ungrounded items, asking again")
-            retry, _ = self.ask(_prompt("ground", items=", ".join(missing)), Digest, usage, history)
+                on_progress(f"revising: {len(missing)} ungrounded items, script {request.spoken_size(digest.script)} of ~{request.target_size}")
+            retry, _ = self.ask("\n".join(problems) + "\n" + _prompt("revise"), Digest, usage, history)
             still = _check(retry, transcript)
             if len(still) <= len(missing):
                 digest, missing = retry, still
@@ -378,7 +405,7 @@ class EmbeddedEngine(ChatEngine):
                 except Exception as error:  # the runtime raises plain exceptions for a bad model file
                     raise EngineUnavailable(f"The embedded LLM server did not start with {self._gguf} ({error}).", "Check the GGUF file, or run 'make setup'.") from None
                 self._client_kwargs["base_url"] = f"{self._server.listening_address}/v1"
-                self._endpoint = self._client_kwargs["base_url"]
+                self.endpoint = self._client_kwargs["base_url"]
         return super().client()
 
     def close(self) -> None:
@@ -410,10 +437,10 @@ class ExtractiveEngine:
             best = max(inside, key=lambda i: ranked[i]) if inside else None
             title = sentences[best][1] if best is not None else request.title
             chapters.append(Chapter(start=clock(part.start), title=title[:80]))
-        budget = request.target_seconds * (4.5 if request.language in ("zh", "ja") else 2.5)
+        budget = request.target_size
         script, size = [], 0.0
         for i in sorted(order, key=lambda i: -ranked[i]):
-            cost = len(sentences[i][1]) if request.language in ("zh", "ja") else len(sentences[i][1].split())
+            cost = request.spoken_size(sentences[i][1])
             if size + cost > budget and script:
                 continue
             script.append(i)
@@ -488,6 +515,14 @@ def _notes_text(notes: list[tuple[Part, Notes]]) -> str:
     return "\n\n".join(blocks)
 
 
+def _length_problems(script: str, request: Request) -> list[str]:
+    size, target = request.spoken_size(script), request.target_size
+    if 0.6 * target <= size <= 1.5 * target:
+        return []
+    unit = "characters" if request.by_characters else "words"
+    return [f'The "script" has {size} {unit}; it must have about {target} {unit}.']
+
+
 def _check(digest: Digest, transcript: str) -> list[str]:
     """Ungrounded items: names and numbers in the prose; numbers only in the Title Case headings."""
     prose = "\n".join([digest.summary, *digest.highlights, digest.script])
@@ -522,8 +557,7 @@ def summarize(transcript_path: Path, folder: Path, settings: Settings, *, title:
     language = settings.summarize.language or transcript.get("language") or "en"
     request = Request(title=title, show=show, language=language, target_seconds=settings.summarize.target_seconds)
     options = settings.summarize
-    budget = options.context_tokens - options.max_tokens - 600
-    parts = split_transcript(transcript["segments"], budget)
+    parts = split_transcript(transcript["segments"], min(options.part_tokens, options.context_tokens - options.max_tokens - 600))
 
     failures = []
     for name in engine_order(settings):

@@ -80,7 +80,7 @@ class ChatServer:
 
 
 def remote(server, **summarize) -> Settings:
-    options = {"engines": ["openai"], "model": "test-model", "requests_per_minute": 6000, **summarize}
+    options = {"engines": ["openai"], "model": "test-model", "requests_per_minute": 6000, "target_seconds": 7, **summarize}  # DIGEST's script: 18 words
     return Settings(summarize=options, openai={"api_key": "k", "base_url": server.url("/v1"), "max_retries": 2, "timeout": 5})
 
 
@@ -134,6 +134,14 @@ def test_invented_number_is_sent_back_then_listed(server, tmp_path):
     assert "75000, Nevada" in chat.prompts("Digest")[-1]
     markdown = (tmp_path / "summary.md").read_text()
     assert "## Unverified claims" in markdown and "- Nevada" in markdown
+
+
+def test_script_far_from_the_target_length_is_revised(server, tmp_path):
+    longer = {**DIGEST, "script": " ".join([DIGEST["script"]] * 10)}
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST, longer]})
+    result = run(remote(server, target_seconds=75), tmp_path)
+    assert 'The "script" has 18 words; it must have about 188 words.' in chat.prompts("Digest")[-1]
+    assert len(result["script"].split()) == 180
 
 
 def test_grounding_retry_that_fixes_the_claim(server, tmp_path):
@@ -230,3 +238,25 @@ def test_embedded_engine_for_real(tmp_path, lines, language):
     assert (chinese > 20) if language == "zh" else (chinese == 0), result["script"]
     assert result["usage"]["completion_tokens"] > 50
     assert isinstance(result["ungrounded"], list)
+
+
+@pytest.mark.slow
+def test_embedded_server_starts_lazily_and_is_stopped(tmp_path):
+    import httpx
+
+    engine = S.make_engine("embedded", Settings())
+    assert engine.endpoint == "embedded llama.cpp server", "nothing is started before the first call"
+    engine.client()
+    assert httpx.get(f"{engine.endpoint}/models").status_code == 200
+    engine.close()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{engine.endpoint}/models")
+
+
+def test_engine_is_closed_when_summarizing_fails(server, tmp_path, monkeypatch):
+    ChatServer(server, {"Notes": ["not json"], "Digest": [DIGEST]})
+    closed = []
+    monkeypatch.setattr(S.ChatEngine, "close", lambda self: closed.append(self.name))
+    with pytest.raises(EngineError):
+        run(remote(server), tmp_path)
+    assert closed == ["openai"]
