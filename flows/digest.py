@@ -7,6 +7,7 @@ bounded pool, artifacts and run names for the UI.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -171,8 +172,6 @@ def _chunk_args(chunk: dict, language: str | None, prompt: str, engine_key: Tran
 
 
 def _episode_markdown(episode: dict, folder: Path, stopped_after: str) -> str:
-    import json
-
     lines = [f"# {episode['title']}", "", f"**Show:** {episode['show_title']}  ", f"**Source:** {episode['audio_url']}  "]
     transcript = folder / "transcript.json"
     if transcript.exists():

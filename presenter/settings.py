@@ -70,13 +70,14 @@ class SummarizeSettings(BaseModel):
     embedded_model: str = Field("qwen2.5-coder-1.5b", description="'qwen2.5-coder-1.5b' (shipped) or a GGUF path.")
     language: str | None = Field(None, description="Language of the summary and script; default: the episode's.")
     target_seconds: float = Field(75.0, gt=5, description="Speaking time the narration script aims at.")
-    context_tokens: int = Field(4096, ge=1024, description="Context window used for map and reduce calls.")
-    part_tokens: int = Field(1500, ge=200, description="Transcript tokens per map call (smaller: more, finer notes).")
-    max_tokens: int = Field(700, ge=200, description="Longest reply per call.")
+    context_tokens: int = Field(8192, ge=1024, description="Context window used for map and reduce calls.")
+    part_tokens: int = Field(3000, ge=200, description="Transcript tokens per map call (smaller: finer notes, more calls).")
+    max_tokens: int = Field(1024, ge=200, description="Longest reply per call.")
     concurrency: int = Field(4, ge=1, description="Map calls at once on remote endpoints (embedded: 1).")
     requests_per_minute: float = Field(60.0, gt=0, description="Rate limit for remote endpoints.")
     threads: int = Field(2, ge=1, description="CPU threads of the embedded llama.cpp server.")
     temperature: float = 0.2
+    seed: int | None = Field(0, description="Sampling seed: the same transcript gives the same summary.")
     min_words: int = Field(12, ge=1, description="Shorter transcripts are refused instead of summarized.")
 
 

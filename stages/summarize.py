@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Annotated, Callable, Protocol
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -43,9 +43,14 @@ class EngineUnavailable(EngineError):
 # --- Schemas the models must fill -----------------------------------------------------------
 
 
+def _short(limit: int, **kwargs):
+    """A string whose schema caps its length: llama.cpp's grammar enforces it, so a small model cannot ramble."""
+    return Field(json_schema_extra={"maxLength": limit}, **kwargs)
+
+
 class Point(BaseModel):
-    time: str = Field(description="mm:ss of the line the point comes from")
-    point: str
+    time: str = _short(8, description="mm:ss of the line the point comes from")
+    point: str = _short(200)
 
 
 def _bounded(limit: int):
@@ -54,10 +59,10 @@ def _bounded(limit: int):
 
 
 class Notes(BaseModel):
-    summary: str
-    points: list[Point] = _bounded(8)
-    people: list[str] = _bounded(10)
-    numbers: list[str] = _bounded(10)
+    summary: str = _short(700)
+    points: list[Point] = _bounded(5)
+    people: list[Annotated[str, _short(60)]] = _bounded(6)
+    numbers: list[Annotated[str, _short(100)]] = _bounded(6)
 
     @field_validator("points", "people", "numbers", mode="before")
     @classmethod
@@ -67,14 +72,14 @@ class Notes(BaseModel):
 
 
 class Chapter(BaseModel):
-    start: str = Field(description="mm:ss")
-    title: str = Field(json_schema_extra={"maxLength": 80})
+    start: str = _short(12, description="mm:ss")
+    title: str = _short(80)
 
 
 class Digest(BaseModel):
     title: str = Field(min_length=1)
     summary: str = Field(min_length=1)
-    highlights: list[str] = Field(min_length=MIN_HIGHLIGHTS, json_schema_extra={"maxItems": MAX_HIGHLIGHTS})
+    highlights: list[Annotated[str, _short(240)]] = Field(min_length=MIN_HIGHLIGHTS, json_schema_extra={"maxItems": MAX_HIGHLIGHTS})
     chapters: list[Chapter] = Field(min_length=1, json_schema_extra={"maxItems": 12})
     script: str = Field(min_length=1)
 
@@ -269,6 +274,7 @@ class ChatEngine:
                 messages=messages,
                 max_tokens=self._options.max_tokens,
                 temperature=self._options.temperature,
+                seed=self._options.seed,
                 response_format={"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}},
             )
         except openai.AuthenticationError:
@@ -299,7 +305,7 @@ class ChatEngine:
     def ask(self, prompt: str, schema: type[BaseModel], usage: Usage, history: list[dict] | None = None):
         """One structured call: JSON validated against ``schema``; one retry showing the error, then a failure."""
         messages = [{"role": "system", "content": _prompt("system")}, *(history or []), {"role": "user", "content": prompt}]
-        for attempt in range(2):
+        for _ in range(2):
             text, cut = self._call(messages, schema, usage)
             try:
                 return schema.model_validate_json(_json_block(text)), [*messages[1:], {"role": "assistant", "content": text}]
