@@ -536,12 +536,12 @@ def _check(digest: Digest, transcript: str) -> list[str]:
     return sorted(set(grounding.ungrounded(prose, transcript)) | set(grounding.ungrounded(headings, transcript, names=False)))
 
 
-def _markdown(digest: Digest, meta: dict) -> str:
+def _markdown(digest: Digest, chapters: list[dict], meta: dict) -> str:
     lines = [f"# {digest.title}", ""]
     if meta["extractive"]:
         lines += ["> Extractive digest: sentences quoted from the transcript, chosen without a language model.", ""]
     lines += [digest.summary, "", "## Highlights", ""] + [f"- {h}" for h in digest.highlights]
-    lines += ["", "## Chapters", ""] + [f"- **{c.start}** {c.title}" for c in digest.chapters]
+    lines += ["", "## Chapters", ""] + [f"- **{clock(c['start'])}** {c['title']}" for c in chapters]
     lines += ["", "## Narration script", "", digest.script, ""]
     if meta["ungrounded"]:
         lines += ["## Unverified claims", "", "These items appear in the text above but not in the transcript; check them before publishing:", ""]
@@ -561,7 +561,10 @@ def summarize(transcript_path: Path, folder: Path, settings: Settings, *, title:
             "Check that the episode has speech (and the right language: PRESENTER_LANGUAGE); nothing was summarized.",
         )
     language = settings.summarize.language or transcript.get("language") or "en"
-    request = Request(title=title, show=show, language=language, target_seconds=settings.summarize.target_seconds)
+    # a digest is never longer than half its episode: a 75 s script about an 11 s clip could only pad or invent
+    duration = transcript.get("duration") or (transcript["segments"][-1]["end"] if transcript["segments"] else 0)
+    target = min(settings.summarize.target_seconds, max(10.0, duration / 2))
+    request = Request(title=title, show=show, language=language, target_seconds=target)
     options = settings.summarize
     parts = split_transcript(transcript["segments"], min(options.part_tokens, options.context_tokens - options.max_tokens - 600))
 
@@ -591,18 +594,18 @@ def summarize(transcript_path: Path, folder: Path, settings: Settings, *, title:
     meta = {
         "engine": engine.name, "model": engine.model, "extractive": engine.extractive, "language": language,
         "ungrounded": result.ungrounded, "parts": len(parts), "reduce_levels": result.levels,
-        "usage": result.usage.to_dict(), "seconds": round(elapsed, 2), "episode_title": title, "show": show,
+        "usage": result.usage.to_dict(), "seconds": round(elapsed, 2), "episode_title": title, "show": show, "target_seconds": target,
         "fallbacks": failures,
     }
-    duration = transcript.get("duration") or parts[-1].end
-    chapters = sorted(
-        ({"start": min(max(0.0, seconds_of(c.start, parts[0].start)), duration), "title": c.title} for c in result.digest.chapters),
-        key=lambda c: c["start"],
-    )
+    chapters: list[dict] = []
+    for chapter in sorted(result.digest.chapters, key=lambda c: seconds_of(c.start, parts[0].start)):
+        start = min(max(0.0, seconds_of(chapter.start, parts[0].start)), duration)
+        if not chapters or start > chapters[-1]["start"]:  # one chapter per start time
+            chapters.append({"start": start, "title": chapter.title})
     data = {**result.digest.model_dump(), "chapters": chapters, **meta}
     return [
         write_json(folder / "summary.json", data),
-        write_text(folder / "summary.md", _markdown(result.digest, meta)),
+        write_text(folder / "summary.md", _markdown(result.digest, chapters, meta)),
         write_text(folder / "script.txt", result.digest.script.strip() + "\n"),
     ]
 

@@ -39,12 +39,13 @@ class LocalServer:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 - http.server API
-                server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                request_body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                server.bodies.append(request_body)
                 route = server.routes.get(self.path)
                 if route is not None and route.handler is not None:
                     server.requests.append((self.path, self.headers))
                     time.sleep(route.delay)
-                    status, body = route.handler(server.bodies[-1])
+                    status, body = route.handler(request_body)  # not bodies[-1]: requests arrive concurrently
                     self.send_response(status)
                     self.send_header("Content-Type", route.content_type)
                     for name, value in route.headers.items():

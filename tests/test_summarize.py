@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -56,15 +57,17 @@ class ChatServer:
     def __init__(self, server, replies: dict[str, list], **route) -> None:
         self.replies = {k: list(v) for k, v in replies.items()}
         self.calls: list[dict] = []
+        self.lock = threading.Lock()
         self.server = server
         server.routes["/v1/chat/completions"] = Route(handler=self.handle, content_type="application/json", **route)
 
     def handle(self, body: bytes) -> tuple[int, bytes]:
         request = json.loads(body)
-        self.calls.append(request)
         schema = request["response_format"]["json_schema"]["name"]
-        queue = self.replies[schema]
-        reply = queue.pop(0) if len(queue) > 1 else queue[0]
+        with self.lock:  # map calls arrive concurrently
+            self.calls.append(request)
+            queue = self.replies[schema]
+            reply = queue.pop(0) if len(queue) > 1 else queue[0]
         if isinstance(reply, tuple):  # (status, body)
             return reply[0], json.dumps(reply[1]).encode()
         content = reply if isinstance(reply, str) else json.dumps(reply)
@@ -260,3 +263,11 @@ def test_engine_is_closed_when_summarizing_fails(server, tmp_path, monkeypatch):
     with pytest.raises(EngineError):
         run(remote(server), tmp_path)
     assert closed == ["openai"]
+
+
+def test_script_target_is_capped_by_the_episode_length(server, tmp_path):
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST]})
+    result = run(remote(server, target_seconds=75), tmp_path, ENGLISH[:2])  # a 55-second episode
+    assert result["target_seconds"] == 27.5
+    assert [c["start"] for c in result["chapters"]] == [0, 55], "clamped to the episode, one chapter per start"
+    assert "about 69 words (28 seconds spoken)" in chat.prompts("Digest")[0]
