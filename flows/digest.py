@@ -108,6 +108,7 @@ def transcribe_chunk(chunk: str, offset: float, silent: bool, language: str | No
             out,
             language=language,
             prompt=prompt,
+            chinese_script=engine.chinese_script,
             on_progress=(lambda s: bar.report(chunk, s)) if bar else None,
         )
     return {"transcript": str(out), "seconds": time.perf_counter() - started}

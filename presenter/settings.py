@@ -58,6 +58,9 @@ class TranscribeSettings(BaseModel):
     beam_size: int = Field(5, ge=1)
     vad_filter: bool = Field(True, description="Skip non-speech with Silero VAD (faster-whisper).")
     api_model: str = "whisper-1"
+    chinese_script: Literal["simplified", "traditional", "original"] = Field(
+        "simplified", description="Whisper often writes Mandarin in traditional characters; Chinese transcripts are converted to this script."
+    )
 
 
 class SummarizeSettings(BaseModel):

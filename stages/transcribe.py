@@ -241,6 +241,19 @@ def build_prompt(show_title: str, title: str, description: str, max_chars: int =
     return (stop.join(parts) + stop.strip()) if parts else ""
 
 
+def to_chinese_script(segments: list[Segment], script: str) -> list[Segment]:
+    """Segments with their text and words in simplified or traditional characters (OpenCC, offline)."""
+    if script == "original":
+        return segments
+    import opencc
+
+    convert = opencc.OpenCC("t2s" if script == "simplified" else "s2t").convert
+    return [
+        Segment(s.start, s.end, convert(s.text), [Word(w.start, w.end, convert(w.word), w.probability) for w in s.words])
+        for s in segments
+    ]
+
+
 def transcribe_chunk(
     engine: TranscriptionEngine,
     chunk_path: Path,
@@ -249,10 +262,13 @@ def transcribe_chunk(
     *,
     language: str | None,
     prompt: str | None,
+    chinese_script: str = "simplified",
     on_progress: OnProgress | None = None,
 ) -> Path:
     """Transcribe one chunk into ``out_path`` (JSON), with times on the episode's timeline."""
     result = engine.transcribe(read_wav(chunk_path), language=language, prompt=prompt, on_progress=on_progress)
+    if result.language == "zh":
+        result.segments = to_chinese_script(result.segments, chinese_script)
     data = {
         "offset": offset,
         "language": result.language,

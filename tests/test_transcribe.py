@@ -149,3 +149,13 @@ def test_initial_prompt_from_episode_metadata():
     chinese = T.build_prompt("科技早知道", "第12期：大模型", "本期我们聊聊人工智能。")
     assert chinese == "本期我们聊聊人工智能。科技早知道。第12期：大模型。"
     assert T.build_prompt("", "", "") == ""
+
+
+@pytest.mark.parametrize(("script", "expected"), [("simplified", "欢迎收听科技节目"), ("traditional", "歡迎收聽科技節目"), ("original", "歡迎收听科技节目")])
+def test_chinese_transcripts_use_the_configured_script(script, expected):
+    # Whisper base writes Mandarin in traditional characters more often than not, mixed in this sample
+    segments = [T.Segment(0.0, 1.0, "歡迎收听科技节目", [T.Word(0.0, 0.5, "歡迎"), T.Word(0.5, 1.0, "收听科技节目")])]
+    converted = T.to_chinese_script(segments, script)
+    assert converted[0].text == expected
+    assert "".join(w.word for w in converted[0].words) == expected
+    assert (converted[0].start, converted[0].words[1].end) == (0.0, 1.0)
