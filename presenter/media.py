@@ -63,7 +63,6 @@ def extension_for(fmt: str | None, fallback: str = ".audio") -> str:
 @dataclass(frozen=True)
 class Probe:
     duration: float | None
-    codec: str | None
     tags: dict[str, str]
 
 
@@ -88,4 +87,4 @@ def probe_audio(path: Path) -> Probe:
     fmt = info.get("format", {})
     duration = fmt.get("duration") or streams[0].get("duration")
     tags = {k.lower(): v for k, v in (fmt.get("tags") or {}).items()}
-    return Probe(float(duration) if duration else None, streams[0].get("codec_name"), tags)
+    return Probe(float(duration) if duration else None, tags)

@@ -124,10 +124,10 @@ def _retrying(settings: FetchSettings, attempt: Callable[[], object]):
             delay *= 2
 
 
-def _fetch_document(url: str, settings: FetchSettings) -> tuple[bytes, str]:
-    """GET a (small) document; returns body and content type. Refuses bodies above max_feed_bytes."""
+def _fetch_document(url: str, settings: FetchSettings) -> bytes:
+    """GET a (small) document, such as a feed. Refuses bodies above max_feed_bytes."""
 
-    def attempt() -> tuple[bytes, str]:
+    def attempt() -> bytes:
         try:
             with _client(settings) as client, client.stream("GET", url) as response:
                 response.raise_for_status()
@@ -139,11 +139,11 @@ def _fetch_document(url: str, settings: FetchSettings) -> tuple[bytes, str]:
                             f"{url} is larger than {settings.max_feed_bytes:,} bytes and does not look like a feed.",
                             "Give the feed's URL, or the episode's audio URL directly.",
                         )
-                return bytes(body), response.headers.get("content-type", "")
+                return bytes(body)
         except httpx.HTTPError as error:
             raise _http_error(url, error, settings) from None
 
-    return _retrying(settings, attempt)  # type: ignore[return-value]
+    return _retrying(settings, attempt)
 
 
 # --- Feeds -----------------------------------------------------------------------------------
@@ -226,8 +226,7 @@ def parse_feed(data: bytes, url: str) -> Feed:
 
 
 def read_feed(url: str, settings: FetchSettings) -> Feed:
-    data, _ = _fetch_document(url, settings)
-    return parse_feed(data, url)
+    return parse_feed(_fetch_document(url, settings), url)
 
 
 def select_episode(feed: Feed, selector: str | None) -> Episode:

@@ -432,11 +432,11 @@ class ExtractiveEngine:
 
         sentences = [(p.start, s) for p in parts for s in extractive.sentences("\n".join(re.sub(r"^\[\d+:\d+\] ", "", line) for line in p.lines))]
         ranked = extractive.rank([s for _, s in sentences], request.language)
-        order = sorted(range(len(sentences)), key=lambda i: -ranked[i])
-        top = sorted(order[: MAX_HIGHLIGHTS])
-        highlights = [sentences[i][1] for i in top]
-        while len(highlights) < MIN_HIGHLIGHTS:
-            highlights.append(highlights[-1] if highlights else request.title)
+        order = sorted(range(len(sentences)), key=lambda i: -ranked[i])  # most central first
+        highlights = [sentences[i][1] for i in sorted(order[:MAX_HIGHLIGHTS])]
+        if len(highlights) < MIN_HIGHLIGHTS:  # a short transcript: its clauses stand in for sentences
+            clauses = [c.strip() for h in highlights for c in re.split(r"[,;，；、]", h) if len(c.strip()) > 3]
+            highlights = (clauses + [request.title] * MIN_HIGHLIGHTS)[: max(MIN_HIGHLIGHTS, min(len(clauses), MAX_HIGHLIGHTS))]
         chapters = []
         for part in parts:
             inside = [i for i, (start, _) in enumerate(sentences) if start == part.start]
@@ -445,16 +445,16 @@ class ExtractiveEngine:
             chapters.append(Chapter(start=clock(part.start), title=title[:80]))
         budget = request.target_size
         script, size = [], 0.0
-        for i in sorted(order, key=lambda i: -ranked[i]):
+        for i in order:
             cost = request.spoken_size(sentences[i][1])
             if size + cost > budget and script:
                 continue
             script.append(i)
             size += cost
-        joiner = "" if request.language in ("zh", "ja") else " "
+        joiner = "" if request.by_characters else " "
         digest = Digest(
             title=request.title,
-            summary=joiner.join(sentences[i][1] for i in top[:3]),
+            summary=joiner.join(sentences[i][1] for i in sorted(order[:3])),
             highlights=highlights,
             chapters=chapters,
             script=joiner.join(sentences[i][1] for i in sorted(script)),
