@@ -183,7 +183,7 @@ def _episode_markdown(episode: dict, folder: Path, stopped_after: str) -> str:
     if summary.exists():
         data = json.loads(summary.read_text(encoding="utf-8"))
         lines += ["", f"## {data['title']}", "", data["summary"], "", "### Highlights", ""] + [f"- {h}" for h in data["highlights"]]
-        lines += ["", "### Chapters", ""] + [f"- {int(c['start'] // 60):02d}:{int(c['start'] % 60):02d} {c['title']}" for c in data["chapters"]]
+        lines += ["", "### Chapters", ""] + [f"- {summarize_stage.clock(c['start'])} {c['title']}" for c in data["chapters"]]
         lines += ["", f"*Summary by {data['engine']} ({data['model']}){', extractive' if data['extractive'] else ''}.*"]
     lines += ["", "## Files", "", "| file | size |", "| --- | ---: |"]
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):

