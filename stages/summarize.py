@@ -22,7 +22,7 @@ from typing import Annotated, Callable, Protocol
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from presenter import grounding
-from presenter.errors import EngineError, PresenterError
+from presenter.errors import EngineError, EngineUnavailable, PresenterError
 from presenter.settings import Settings, SummarizeSettings
 from presenter.workspace import write_json, write_text
 
@@ -36,9 +36,6 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 class SummaryError(PresenterError):
     """The transcript cannot be summarized (too short, or every engine failed)."""
 
-
-class EngineUnavailable(EngineError):
-    """The engine cannot be reached or started; the next engine in the fallback order is tried."""
 
 
 # --- Schemas the models must fill -----------------------------------------------------------

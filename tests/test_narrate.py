@@ -1,0 +1,155 @@
+"""narrate: the real embedded voices, checked by ear with the project's own Whisper."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import wave
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+
+from presenter.errors import EngineError, EngineUnavailable
+from presenter.settings import Settings
+from presenter.textnorm import normalize_en, normalize_zh, sentences_to_say, split_sentences
+from stages import narrate as N
+from stages import transcribe as T
+
+ZH = "欢迎收听科技早知道。今天我们聊一聊人工智能如何改变我们的工作和生活。"
+EN = "Welcome to the weekly digest. Today we look at how new computers are changing the way people work, learn and travel."
+MIXED = "今天我们聊聊Google Brain和OpenAI的最新研究，以及ChatGPT的影响。"
+
+
+def speak(tmp_path: Path, text: str, language: str, settings: Settings | None = None, log=None) -> tuple[np.ndarray, dict]:
+    script = tmp_path / "script.txt"
+    script.write_text(text, encoding="utf-8")
+    messages = []
+    N.narrate(script, tmp_path, settings or Settings(), language=language, log=log or messages.append)
+    with wave.open(str(tmp_path / "narration.wav")) as handle:
+        assert handle.getnchannels() == 1 and handle.getframerate() == 24_000
+        audio = np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float32) / 32768
+    return audio, N.read_narration(tmp_path)
+
+
+def hear(audio: np.ndarray, language: str) -> str:
+    engine = T.load_engine(Settings(transcribe={"model": "base"}))
+    result = engine.transcribe(N.resample(audio, 24_000, 16_000), language=language, prompt=None, on_progress=None)
+    return " ".join(s.text for s in T.to_chinese_script(result.segments, "simplified"))
+
+
+def letters(text: str) -> str:
+    return re.sub(r"[^\w]", "", text.lower())
+
+
+def check_timeline(meta: dict, audio: np.ndarray) -> None:
+    duration = len(audio) / 24_000
+    assert abs(meta["duration"] - duration) < 0.01
+    last = 0.0
+    for sentence in meta["sentences"]:
+        assert last <= sentence["start"] < sentence["end"] <= duration
+        assert sentence["units"], "the embedded voices time every phoneme"
+        for unit in sentence["units"]:
+            assert sentence["start"] <= unit["start"] < unit["end"] <= sentence["end"] + 1e-3
+            assert unit["start"] >= last - 1e-3, "unit times are monotonic"
+            last = unit["start"]
+        last = sentence["end"]
+    spoken = meta["sentences"][-1]["end"] - meta["sentences"][0]["start"]
+    assert spoken > 0.8 * (duration - 2 * N.EDGE_SILENCE), "the timings cover the audio"
+
+
+def test_chinese_round_trip(tmp_path):
+    audio, meta = speak(tmp_path, ZH, "zh")
+    heard = hear(audio, "zh")
+    assert jiwer.cer(letters(ZH), letters(heard)) <= 0.10, heard
+    assert meta["engines"] == ["embedded"] and len(meta["sentences"]) == 2
+    assert {"h", "uan1"} <= {u["unit"] for u in meta["sentences"][0]["units"]}, "pinyin initials and finals"
+    check_timeline(meta, audio)
+
+
+def test_english_round_trip(tmp_path):
+    audio, meta = speak(tmp_path, EN, "en")
+    heard = hear(audio, "en")
+    assert jiwer.wer(re.sub(r"[^\w\s]", "", EN.lower()), re.sub(r"[^\w\s]", "", heard.lower())) <= 0.10, heard
+    check_timeline(meta, audio)
+
+
+def test_mixed_sentence_speaks_the_english_words(tmp_path):
+    audio, meta = speak(tmp_path, MIXED, "zh")
+    heard = hear(audio, "zh").lower()
+    assert "google" in heard and "brain" in heard, heard
+    runs = meta["sentences"][0]["runs"]
+    assert [r["language"] for r in runs][:4] == ["zh", "en", "zh", "en"]
+    assert all(a["end"] <= b["start"] for a, b in zip(runs, runs[1:])), "runs follow each other, with pauses"
+    check_timeline(meta, audio)
+
+
+def test_loudness_is_normalised(tmp_path):
+    import pyloudnorm
+
+    audio, meta = speak(tmp_path, EN, "en", Settings(narrate={"loudness_lufs": -20}))
+    assert abs(pyloudnorm.Meter(24_000).integrated_loudness(audio.astype(np.float64)) - -20) < 1.0
+    assert np.max(np.abs(audio)) <= N.PEAK_LIMIT + 1e-3
+
+
+def test_empty_script_is_refused(tmp_path):
+    (tmp_path / "script.txt").write_text("  \n", encoding="utf-8")
+    with pytest.raises(N.NarrationError, match="script.txt is empty"):
+        N.narrate(tmp_path / "script.txt", tmp_path, Settings(), language="en")
+    assert not (tmp_path / "narration.wav").exists()
+
+
+def test_unspeakable_characters_are_skipped_with_a_warning(tmp_path):
+    messages = []
+    audio, meta = speak(tmp_path, "你好世界😀。Привет! Hello there.", "zh", Settings(narrate={"engines": ["embedded"]}), log=messages.append)
+    assert any("😀" in m for m in messages) and any("Привет" in m for m in messages), messages
+    assert [s["text"] for s in meta["sentences"]] == ["你好世界😀。", "Hello there."]
+
+
+def test_long_sentences_are_cut_and_spoken(tmp_path):
+    long = "，".join(["我们今天讨论人工智能的发展"] * 12) + "。"
+    pieces = split_sentences(long)
+    assert len(pieces) > 1 and all(len(p) <= 60 for p in pieces)
+    audio, meta = speak(tmp_path, long, "zh")
+    assert len(meta["sentences"]) == len(pieces)
+    check_timeline(meta, audio)
+
+
+def test_english_normalisation():
+    assert normalize_en("Revenue grew 50% in 2023 to $3.5 million.") == "Revenue grew fifty percent in twenty twenty-three to three point five million dollars."
+    assert normalize_en("GPT-4 beat the 1990s on 2024-05-01 at 10:30") == "G P T four beat the nineteen nineties on May first, twenty twenty-four at ten thirty"
+    assert normalize_en("ChatGPT has 100M users, NASA and the FBI 8GB") == "Chat G P T has one hundred million users, Nasa and the F B I eight gigabytes"
+    assert normalize_en("the 21st of 5 km") == "the twenty-first of five kilometers"
+
+
+def test_chinese_normalisation():
+    assert normalize_zh("营收增长了50%，达到3.5亿元") == "营收增长了百分之五十，达到三点五亿元"
+    assert normalize_zh("2024-05-01上午10:30") == "二零二四年五月一日上午十点三十分"
+    assert normalize_zh("GPT-4售价$20") == "GPT-4售价二十美元", "numbers glued to Latin words stay with the English voice"
+    runs = sentences_to_say("我们用GPT-4写代码。", "zh")[0].runs
+    assert [(r.text, r.language) for r in runs] == [("我们用", "zh"), ("G P T four", "en"), ("写代码", "zh")]
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is installed by 'make setup'")
+def test_espeak_is_the_last_resort(tmp_path):
+    audio, meta = speak(tmp_path, EN, "en", Settings(narrate={"engines": ["paddlespeech", "espeak"]}))
+    assert meta["engines"] == ["espeak"] and "paddlespeech" in meta["unavailable"]
+    heard = hear(audio, "en")
+    assert jiwer.wer(re.sub(r"[^\w\s]", "", EN.lower()), re.sub(r"[^\w\s]", "", heard.lower())) <= 0.25, heard
+
+
+def test_paddlespeech_without_model_files_fails_fast(tmp_path):
+    with pytest.raises(EngineUnavailable, match="am_config, am_ckpt"):
+        N.PaddleSpeechVoice(Settings().narrate)
+    files = {name: tmp_path / f"{name}.bin" for name in N.PaddleSpeechVoice.FILES}
+    for path in list(files.values())[:-1]:
+        path.write_bytes(b"x")
+    with pytest.raises(EngineError, match="voc_stat file .*voc_stat.bin does not exist"):
+        N.PaddleSpeechVoice(Settings(narrate={"paddlespeech": files}).narrate)
+
+
+def test_no_available_voice_names_each_reason(tmp_path):
+    (tmp_path / "script.txt").write_text("你好。", encoding="utf-8")
+    with pytest.raises(N.NarrationError, match="paddlespeech: PaddleSpeech needs local model files"):
+        N.narrate(tmp_path / "script.txt", tmp_path, Settings(narrate={"engines": ["paddlespeech"]}), language="zh", log=lambda m: None)
