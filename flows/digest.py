@@ -22,7 +22,9 @@ from tqdm.auto import tqdm
 from presenter.errors import TransientFetchError
 from presenter.settings import STAGES, Settings, SplitSettings, TranscribeSettings
 from presenter.workspace import episode_dir, record_episode, record_stage
+from stages import compose as compose_stage
 from stages import fetch as fetch_stage
+from stages import lipsync as lipsync_stage
 from stages import narrate as narrate_stage
 from stages import split as split_stage
 from stages import summarize as summarize_stage
@@ -30,7 +32,7 @@ from stages import transcribe as transcribe_stage
 
 from .caching import call_cached, hash_inputs
 
-BUILT_STAGES = ("fetch", "split", "transcribe", "summarize", "narrate")
+BUILT_STAGES = ("fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose")
 MAX_POOL = 8
 _RESULTS = {"persist_result": True, "result_serializer": "json"}
 
@@ -137,6 +139,29 @@ def narrate(script: str, folder: str, options: dict[str, Any], language: str, se
     return {"files": [str(p) for p in files], "seconds": time.perf_counter() - started}
 
 
+@task(name="lipsync", cache_key_fn=hash_inputs("narration", "timings", "portrait", "folder", "options"), **_RESULTS)
+def lipsync(narration: str, timings: str, portrait: str, folder: str, options: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    started = time.perf_counter()
+    artifact = create_progress_artifact(progress=0.0, description=f"Rendering the presenter of {Path(folder).name}")
+    with tqdm(desc="lipsync", unit="frame") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+            if done == total or done % (settings.lipsync.fps * 10) == 1:
+                update_progress_artifact(artifact, progress=round(100 * done / total, 1))
+
+        files = lipsync_stage.lipsync(Path(narration), Path(timings), Path(folder), settings, on_progress=progress)
+    return {"files": [str(p) for p in files], "seconds": time.perf_counter() - started}
+
+
+@task(name="compose", cache_key_fn=hash_inputs("video", "timings", "folder", "options", "title", "show"), **_RESULTS)
+def compose(video: str, timings: str, folder: str, options: dict[str, Any], title: str, show: str, settings: Settings) -> dict[str, Any]:
+    started = time.perf_counter()
+    files = compose_stage.compose(Path(video), Path(timings), Path(folder), settings, title=title, show=show)
+    return {"files": [str(p) for p in files], "seconds": time.perf_counter() - started}
+
+
 def _transcribe_all(chunks: list[dict], folder: str, prompt: str, settings: Settings) -> tuple[list[str], float, bool]:
     """Transcribe every chunk, first one alone to learn the language, the rest mapped in bounded batches."""
     logger = get_run_logger()
@@ -194,6 +219,9 @@ def _episode_markdown(episode: dict, folder: Path, stopped_after: str) -> str:
         lines += ["", f"## {data['title']}", "", data["summary"], "", "### Highlights", ""] + [f"- {h}" for h in data["highlights"]]
         lines += ["", "### Chapters", ""] + [f"- {summarize_stage.clock(c['start'])} {c['title']}" for c in data["chapters"]]
         lines += ["", f"*Summary by {data['engine']} ({data['model']}){', extractive' if data['extractive'] else ''}.*"]
+    video = folder / "presenter.mp4"
+    if video.exists():
+        lines += ["", "## Presenter video", "", f"[{video.name}]({video.as_uri()})", "", f"![thumbnail]({(folder / 'thumbnail.png').as_uri()})"]
     lines += ["", "## Files", "", "| file | size |", "| --- | ---: |"]
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         lines.append(f"| [{path.name}]({path.as_uri()}) | {path.stat().st_size:,} B |")
@@ -297,6 +325,28 @@ def digest(
             "real_time_factor": round(narrated["seconds"] / voice["duration"], 4),
         })
         stopped_after = "narrate"
+
+    if "lipsync" in wanted:
+        portrait = settings.lipsync.portrait or lipsync_stage.default_portrait()
+        rendered, cached = call_cached(
+            lipsync, lambda r: r["files"], narration=str(folder / "narration.wav"), timings=str(folder / "narration.json"),
+            portrait=str(portrait), folder=str(folder), options=settings.lipsync.model_dump(mode="json") | {"size": settings.compose.height}, settings=settings,
+        )
+        frames = len(json.loads((folder / "lipsync.json").read_text())["mouth"])
+        record_stage(folder, "lipsync", {
+            "outputs": rendered["files"], "engine": settings.lipsync.engine, "portrait": str(portrait), "frames": frames,
+            "seconds": round(rendered["seconds"], 3), "cached": cached, "frames_per_second": round(frames / rendered["seconds"], 1),
+        })
+        stopped_after = "lipsync"
+
+    if "compose" in wanted:
+        composed, cached = call_cached(
+            compose, lambda r: r["files"], video=str(folder / "lipsync.mp4"), timings=str(folder / "narration.json"), folder=str(folder),
+            options=settings.compose.model_dump(mode="json"), title=info["title"], show=info["show_title"], settings=settings,
+        )
+        record_stage(folder, "compose", {"outputs": composed["files"], "seconds": round(composed["seconds"], 3), "cached": cached, "height": settings.compose.height, "subtitles": settings.compose.subtitles})
+        logger.info("Presenter video: %s", folder / "presenter.mp4")
+        stopped_after = "compose"
 
     missing = [s for s in wanted if s not in BUILT_STAGES]
     if missing:

@@ -73,6 +73,9 @@ def run(
     engine: Optional[str] = typer.Option(None, help="Transcription engine: faster-whisper, openai-whisper, openai-api."),
     model: Optional[str] = typer.Option(None, help="Whisper model: base, tiny.en, or a path."),
     summarizer: Optional[str] = typer.Option(None, help="Summary engine, no fallback: openai, embedded or extractive."),
+    portrait: Optional[Path] = typer.Option(None, "--portrait", "-p", help="Photo of the presenter (default: the bundled astronaut portrait)."),
+    voice: Optional[str] = typer.Option(None, help="Narration engine first in line: embedded, paddlespeech, openai-tts or espeak."),
+    height: Optional[int] = typer.Option(None, help="Video height: 720 (default) or 1080."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
 ) -> None:
     """Run the digest flow on one episode and print the folder with its outputs."""
@@ -83,6 +86,12 @@ def run(
         overrides["transcribe"] = {k: v for k, v in {"engine": engine, "model": model}.items() if v}
     if summarizer:
         overrides["summarize"] = {"engines": [summarizer]}
+    if portrait:
+        overrides["lipsync"] = {"portrait": str(portrait.expanduser().resolve())}
+    if voice:
+        overrides["narrate"] = {"engines": [voice, "embedded", "espeak"] if voice != "embedded" else ["embedded", "espeak"]}
+    if height:
+        overrides["compose"] = {"height": height}
     from flows.digest import digest
 
     _console_without_known_errors()

@@ -115,6 +115,23 @@ class NarrateSettings(BaseModel):
     paddlespeech: PaddleSpeechSettings = PaddleSpeechSettings()
 
 
+class LipsyncSettings(BaseModel):
+    engine: Literal["embedded", "paddlegan"] = Field("embedded", description="'embedded' (landmark-driven animator) or 'paddlegan' (Wav2Lip).")
+    portrait: Path | None = Field(None, description="Photo of the presenter; default: assets/portrait/astronaut.png.")
+    fps: int = Field(25, ge=10, le=60)
+    crf: int = Field(16, ge=0, le=51, description="H.264 quality of the intermediate lipsync.mp4 (lower is better).")
+    paddlegan_checkpoint: Path | None = Field(None, description="Wav2Lip weights (wav2lip_hq.pdparams) for the paddlegan engine.")
+
+
+class ComposeSettings(BaseModel):
+    height: Literal[720, 1080] = Field(720, description="Video height; width is 16:9.")
+    subtitles: Literal["burn", "soft", "none"] = Field("burn", description="Burned into the picture, a soft subtitle track, or none.")
+    title_seconds: float = Field(4.0, ge=0, description="How long the title card shows at the start.")
+    crf: int = Field(21, ge=0, le=51, description="H.264 quality (lower is better, bigger).")
+    preset: str = Field("veryfast", description="x264 preset: speed against file size.")
+    background: str = Field("#1d2330", description="Colour around the square presenter picture.")
+
+
 class OpenAISettings(BaseModel):
     api_key: SecretStr | None = Field(None, description="Falls back to OPENAI_API_KEY.")
     base_url: str | None = Field(None, description="Falls back to OPENAI_BASE_URL.")
@@ -137,6 +154,8 @@ class Settings(BaseSettings):
     transcribe: TranscribeSettings = TranscribeSettings()
     summarize: SummarizeSettings = SummarizeSettings()
     narrate: NarrateSettings = NarrateSettings()
+    lipsync: LipsyncSettings = LipsyncSettings()
+    compose: ComposeSettings = ComposeSettings()
     openai: OpenAISettings = OpenAISettings()
 
     @field_validator("output_dir", "cache_dir")
