@@ -128,6 +128,9 @@ def checks(settings: Settings) -> list[Check]:
     ]
     result += _summary_engines(settings)
     result += _voices(settings)
-    for stage in ("lipsync", "compose"):
-        result.append(Check(stage, "-", "planned", "not built yet"))
+    mesh = _installed("mediapipe")
+    result.append(Check("lipsync", "embedded", "ok" if mesh else "missing", "mediapipe 0.10.21 face mesh (bundled model)" if mesh else "pip install mediapipe==0.10.21", settings.lipsync.engine == "embedded"))
+    result.append(Check("lipsync", "paddlegan", "planned", "Wav2Lip through PaddleGAN: not built yet", settings.lipsync.engine == "paddlegan"))
+    fonts = any(Path(f).is_file() for f in ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",))
+    result.append(Check("compose", "ffmpeg + libass", "ok" if fonts else "missing", "CJK subtitle font WenQuanYi Micro Hei" if fonts else "apt-get install fonts-wqy-microhei", True))
     return result

@@ -156,3 +156,22 @@ def test_cli_keeps_earlier_stage_outputs_when_a_later_one_fails(tmp_path, jfk_mp
     folder = next((tmp_path / "out").iterdir())
     manifest = json.loads((folder / "manifest.json").read_text())
     assert "fetch" in manifest["stages"] and "split" not in manifest["stages"]
+
+
+def test_every_stage_to_a_presenter_video_then_cached(server, jfk_mp3, tmp_path):
+    from presenter import lipmetrics
+    from stages.compose import probe
+
+    folder, first = _run(_serve_episode(server, jfk_mp3.read_bytes()), tmp_path / "out", until="compose", overrides={"summarize": {"engines": ["extractive"]}})
+    info = probe(folder / "presenter.mp4")
+    kinds = sorted(s["codec_type"] for s in info["streams"])
+    assert kinds == ["audio", "video"]
+    narration = json.loads((folder / "narration.json").read_text())
+    assert abs(float(info["format"]["duration"]) - narration["duration"]) <= 1 / 25 + 0.01
+    assert lipmetrics.score(folder / "lipsync.mp4", narration).passes()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {"narrate", "lipsync", "compose"} <= set(manifest["stages"])
+    assert (folder / "thumbnail.png").is_file() and (folder / "summary.md").is_file()
+    _, second = _run(_serve_episode(server, jfk_mp3.read_bytes()), tmp_path / "out", until="compose", overrides={"summarize": {"engines": ["extractive"]}})
+    states = _task_states(second)
+    assert states["narrate"] == states["lipsync"] == states["compose"] == "Cached", states
