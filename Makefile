@@ -64,6 +64,7 @@ test-fast: setup
 bench: setup
 	$(BIN)/python bench/transcribe.py
 	$(BIN)/python bench/narrate.py
+	$(BIN)/python bench/lipsync.py
 
 doctor: setup
 	$(BIN)/presenter doctor
