@@ -153,3 +153,28 @@ def test_no_available_voice_names_each_reason(tmp_path):
     (tmp_path / "script.txt").write_text("你好。", encoding="utf-8")
     with pytest.raises(N.NarrationError, match="paddlespeech: PaddleSpeech needs local model files"):
         N.narrate(tmp_path / "script.txt", tmp_path, Settings(narrate={"engines": ["paddlespeech"]}), language="zh", log=lambda m: None)
+
+
+def test_openai_tts_engine_against_a_local_speech_endpoint(server, tmp_path):
+    """An OpenAI-compatible /audio/speech server on 127.0.0.1, speaking with the piper voice: the client plumbing for real."""
+    import json as _json
+
+    from .httpserver import Route
+
+    voice = N.PiperVoice(Settings().narrate)
+    requests = []
+
+    def speech(body: bytes) -> tuple[int, bytes]:
+        request = _json.loads(body)
+        requests.append(request)
+        spoken = voice.speak(request["input"], "en")
+        pcm = N.resample(spoken.audio, spoken.sample_rate, 24_000)
+        return 200, (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes()
+
+    server.routes["/v1/audio/speech"] = Route(handler=speech, content_type="audio/pcm")
+    settings = Settings(narrate={"engines": ["openai-tts"]}, openai={"base_url": server.url("/v1"), "api_key": "test", "max_retries": 0})
+    audio, meta = speak(tmp_path, EN, "en", settings)
+    assert meta["engines"] == ["openai-tts"] and requests[0]["response_format"] == "pcm" and requests[0]["model"] == "tts-1"
+    heard = hear(audio, "en")
+    assert jiwer.wer(re.sub(r"[^\w\s]", "", EN.lower()), re.sub(r"[^\w\s]", "", heard.lower())) <= 0.10, heard
+
