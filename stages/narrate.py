@@ -148,7 +148,8 @@ class PiperVoice:
         path = weights.piper_voice(options.english_voice)
         self.model = f"piper-{path.stem}"
         self.voice = Piper.load(path, include_alignments=True)
-        self.config = SynthesisConfig(length_scale=1.0 / options.speed)
+        # no sampling noise: the same script always gives the same audio (and stays clear; sampled durations sometimes slur words)
+        self.config = SynthesisConfig(length_scale=1.0 / options.speed, noise_scale=0.0, noise_w_scale=0.0)
         self.sample_rate = self.voice.config.sample_rate
 
     def speak(self, text: str, language: str) -> Speech:
