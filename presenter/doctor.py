@@ -130,7 +130,12 @@ def checks(settings: Settings) -> list[Check]:
     result += _voices(settings)
     mesh = _installed("mediapipe")
     result.append(Check("lipsync", "embedded", "ok" if mesh else "missing", "mediapipe 0.10.21 face mesh (bundled model)" if mesh else "pip install mediapipe==0.10.21", settings.lipsync.engine == "embedded"))
-    result.append(Check("lipsync", "paddlegan", "planned", "Wav2Lip through PaddleGAN: not built yet", settings.lipsync.engine == "paddlegan"))
+    checkpoint = settings.lipsync.paddlegan_checkpoint
+    if not _installed("ppgan"):
+        result.append(Check("lipsync", "paddlegan", "optional", "'make paddle' builds .venv-paddle with PaddleGAN; then set the Wav2Lip checkpoint", settings.lipsync.engine == "paddlegan"))
+    else:
+        ok = checkpoint is not None and Path(checkpoint).expanduser().is_file()
+        result.append(Check("lipsync", "paddlegan", "ok" if ok else "missing", f"Wav2Lip weights {checkpoint}" if ok else "set PRESENTER_LIPSYNC__PADDLEGAN_CHECKPOINT to wav2lip_hq.pdparams", settings.lipsync.engine == "paddlegan"))
     fonts = any(Path(f).is_file() for f in ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",))
     result.append(Check("compose", "ffmpeg + libass", "ok" if fonts else "missing", "CJK subtitle font WenQuanYi Micro Hei" if fonts else "apt-get install fonts-wqy-microhei", True))
     return result

@@ -121,6 +121,7 @@ class LipsyncSettings(BaseModel):
     fps: int = Field(25, ge=10, le=60)
     crf: int = Field(16, ge=0, le=51, description="H.264 quality of the intermediate lipsync.mp4 (lower is better).")
     paddlegan_checkpoint: Path | None = Field(None, description="Wav2Lip weights (wav2lip_hq.pdparams) for the paddlegan engine.")
+    paddlegan_batch: int = Field(16, ge=1, description="Frames per Wav2Lip batch (memory against speed).")
 
 
 class ComposeSettings(BaseModel):

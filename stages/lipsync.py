@@ -12,8 +12,13 @@ video. Phoneme-less narrations (espeak, openai-tts) fall back to loudness.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import os
 import subprocess
+import sys
+import tempfile
+import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,14 +253,19 @@ class Animator:
         return matrix
 
     def render(self, opening: float, blink: float, t: float) -> np.ndarray:
-        cv2 = self.cv2
         frame = self.base.copy()
         drop = opening * self.max_open
         if drop > 0.3:
             x0, y0, x1, y1 = self.box
             xs, ys = self.grid
-            frame[y0:y1, x0:x1] = cv2.remap(self.base, xs, ys - drop * self.jaw_weight, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            frame[y0:y1, x0:x1] = self.cv2.remap(self.base, xs, ys - drop * self.jaw_weight, self.cv2.INTER_LINEAR, borderMode=self.cv2.BORDER_REPLICATE)
             self._paint_mouth(frame, drop)
+        return self.finish(frame, blink, t)
+
+    def finish(self, frame: np.ndarray, blink: float, t: float) -> np.ndarray:
+        """Blink and head motion over a frame whose mouth is already drawn (by this animator or by Wav2Lip)."""
+        cv2 = self.cv2
+        frame = frame.copy()
         if blink > 0.02:
             for (bx0, by0, bx1, by1), xs, ys, shift in self.eyes:
                 frame[by0:by1, bx0:bx1] = cv2.remap(frame, xs, ys + blink * shift, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -360,10 +370,14 @@ class EmbeddedAnimator:
         return Rendered(out, frames, fps, size, self.name)
 
 
-def write_openings(path: Path, mouth: np.ndarray, eyelids: np.ndarray, fps: int, engine: str) -> None:
+def write_openings(path: Path, mouth: np.ndarray | None, eyelids: np.ndarray, fps: int, engine: str) -> None:
+    """Per-frame animation record; ``mouth`` is None when a model drew the mouth."""
     from presenter.workspace import write_json
 
-    write_json(path, {"engine": engine, "fps": fps, "mouth": [round(float(v), 3) for v in mouth], "blink": [round(float(v), 3) for v in eyelids]})
+    write_json(path, {
+        "engine": engine, "fps": fps, "frames": len(eyelids),
+        "mouth": None if mouth is None else [round(float(v), 3) for v in mouth], "blink": [round(float(v), 3) for v in eyelids],
+    })
 
 
 def encode(frames: Iterable[np.ndarray], out: Path, size: int, fps: int, audio: Path, crf: int) -> Path:
@@ -389,11 +403,109 @@ def encode(frames: Iterable[np.ndarray], out: Path, size: int, fps: int, audio: 
     return Path(out)
 
 
+class PaddleGANWav2Lip:
+    """PaddleGAN's Wav2Lip predictor (the 'paddle' extra) with a local checkpoint; blinks and head motion added after.
+
+    The face box comes from the landmarks, so its S3FD detector (a download) is
+    never used. The predictor writes ./temp and shells out to ffmpeg with
+    unquoted paths, so it runs in a temporary folder on plain file names.
+    """
+
+    name = "paddlegan"
+    _cwd_lock = threading.Lock()
+
+    def render(self, portrait, narration, timings, out, size, options, on_progress=None) -> Rendered:
+        checkpoint = Path(options.paddlegan_checkpoint).expanduser() if options.paddlegan_checkpoint else None
+        if checkpoint is None or not checkpoint.is_file():
+            where = f"at {checkpoint}" if checkpoint else "(PRESENTER_LIPSYNC__PADDLEGAN_CHECKPOINT is not set)"
+            raise EngineError(
+                f"The paddlegan engine needs its Wav2Lip weights, wav2lip_hq.pdparams, {where}; nothing is downloaded at run time.",
+                "Get wav2lip_hq.pdparams from PaddleGAN's model zoo on a connected machine (non-commercial license) and set "
+                "PRESENTER_LIPSYNC__PADDLEGAN_CHECKPOINT to it, or use PRESENTER_LIPSYNC__ENGINE=embedded.",
+            )
+        predictor_class = wav2lip_predictor()
+        import cv2
+
+        from stages.narrate import resample, write_wav
+
+        audio, rate = read_wav(narration)
+        fps = options.fps
+        frames = int(np.ceil(len(audio) / rate * fps))
+        image, face = load_portrait(portrait)
+        crop, landmarks = frame_portrait(image, face, size)
+        seed = seed_of(portrait, narration)
+        animator = Animator(crop, landmarks, fps, seed)
+        with tempfile.TemporaryDirectory(prefix="wav2lip-") as work:
+            work = Path(work)
+            cv2.imwrite(str(work / "face.png"), crop[..., ::-1])
+            write_wav(work / "speech.wav", resample(audio, rate, 16_000), 16_000)
+            with self._cwd_lock:
+                previous = os.getcwd()
+                os.chdir(work)
+                try:
+                    predictor_class(checkpoint_path=str(checkpoint), fps=fps, box=wav2lip_box(landmarks, size), wav2lip_batch_size=options.paddlegan_batch).run("face.png", "speech.wav", "result.mp4")
+                finally:
+                    os.chdir(previous)
+            if not (work / "result.mp4").is_file():
+                raise EngineError("PaddleGAN's Wav2Lip wrote no video.", "Run with PRESENTER_LIPSYNC__ENGINE=embedded, or check the paddle environment ('make test-paddle').")
+            spoken = decode_frames(work / "result.mp4", size)
+        eyelids = blinks(frames, fps, seed)
+
+        def finished():
+            for i in range(frames):
+                yield animator.finish(spoken[min(i, len(spoken) - 1)], float(eyelids[i]), i / fps)
+                if on_progress and (i % fps == 0 or i == frames - 1):
+                    on_progress(i + 1, frames)
+
+        encode(finished(), out, size, fps, narration, options.crf)
+        write_openings(out.with_suffix(".json"), None, eyelids, fps, self.name)
+        return Rendered(out, frames, fps, size, self.name)
+
+
+def wav2lip_box(face: np.ndarray, size: int) -> list[int]:
+    """[y1, y2, x1, x2] as Wav2Lip's detector would give it: brows to just below the chin."""
+    x1, x2 = int(face[:, 0].min()), int(np.ceil(face[:, 0].max()))
+    y1 = int(face[:, 1].min())
+    y2 = int(np.ceil(face[CHIN, 1] + 0.04 * (face[CHIN, 1] - face[FOREHEAD, 1])))
+    return [max(0, y1), min(size, y2), max(0, x1), min(size, x2)]
+
+
+def wav2lip_predictor():
+    """Wav2LipPredictor without running ppgan's package __init__ files, which import modules broken on current Paddle."""
+    try:
+        import ppgan
+    except ImportError as error:
+        raise EngineError("PaddleGAN (ppgan) is not installed.", "Build the paddle environment: 'make paddle', then run from .venv-paddle.") from error
+    root = Path(ppgan.__file__).parent
+    for name in ("ppgan.apps", "ppgan.models", "ppgan.models.generators"):
+        if name not in sys.modules:
+            folder = root.joinpath(*name.split(".")[1:])
+            spec = importlib.util.spec_from_file_location(name, folder / "__init__.py", submodule_search_locations=[str(folder)])
+            sys.modules[name] = importlib.util.module_from_spec(spec)
+    from ppgan.apps.wav2lip_predictor import Wav2LipPredictor
+    from ppgan.utils import audio
+
+    if audio._mel_basis is None:  # ppgan passes librosa positional arguments that librosa >= 0.10 refuses
+        import librosa
+
+        config = audio.audio_config
+        audio._mel_basis = librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.num_mels, fmin=config.fmin, fmax=config.fmax)
+    return Wav2LipPredictor
+
+
+def decode_frames(video: Path, size: int) -> np.ndarray:
+    raw = subprocess.run(
+        [require_tool("ffmpeg"), "-v", "error", "-i", str(video), "-vf", f"scale={size}:{size}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    ).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, size, size, 3)
+
+
 def make_engine(name: str) -> LipsyncEngine:
     if name == "embedded":
         return EmbeddedAnimator()
     if name == "paddlegan":
-        raise EngineError("The paddlegan lip-sync engine is not available in this build.", "Use PRESENTER_LIPSYNC__ENGINE=embedded.")
+        return PaddleGANWav2Lip()
     raise ValueError(f"unknown lip-sync engine {name!r}")
 
 

@@ -151,3 +151,11 @@ def test_compose_writes_a_playable_mp4(narrated, tmp_path, height, subtitles):
     assert abs(float(info["format"]["duration"]) - narration["duration"]) <= 1 / 25 + 0.01
     assert video.read_bytes().find(b"moov") < video.read_bytes().find(b"mdat"), "faststart: the index comes first"
     assert Image.open(thumbnail).size[0] == 640 and "八百标兵" in srt.read_text(encoding="utf-8")
+
+
+def test_paddlegan_without_weights_fails_fast_naming_the_file(narrated, tmp_path):
+    settings = Settings(lipsync={"engine": "paddlegan", "paddlegan_checkpoint": tmp_path / "missing.pdparams"})
+    with pytest.raises(L.EngineError, match=r"wav2lip_hq.pdparams, at .*missing.pdparams"):
+        L.lipsync(narrated["en"] / "narration.wav", narrated["en"] / "narration.json", tmp_path, settings)
+    with pytest.raises(L.EngineError, match="PADDLEGAN_CHECKPOINT is not set"):
+        L.lipsync(narrated["en"] / "narration.wav", narrated["en"] / "narration.json", tmp_path, Settings(lipsync={"engine": "paddlegan"}))
