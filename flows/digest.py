@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 from tqdm.auto import tqdm
@@ -229,6 +229,17 @@ def _episode_markdown(episode: dict, folder: Path, stopped_after: str) -> str:
     return "\n".join(lines)
 
 
+def _stage_table(folder: Path) -> None:
+    """A table artifact: per stage its engine, model, seconds, real-time factor and whether it came from cache."""
+    stages = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("stages", {})
+    rows = [
+        {"stage": name, "engine": r.get("engine", ""), "model": r.get("model", ""), "seconds": r.get("seconds"),
+         "real_time_factor": r.get("real_time_factor"), "cached": r.get("cached", False)}
+        for name, r in stages.items()
+    ]
+    create_table_artifact(rows, key=f"stages-{folder.name.rsplit('-', 1)[-1]}", description=f"Stage timings of {folder.name}")
+
+
 def _rename_run(name: str) -> None:
     from prefect.client.orchestration import get_client
 
@@ -351,6 +362,7 @@ def digest(
     missing = [s for s in wanted if s not in BUILT_STAGES]
     if missing:
         logger.warning("Stopped after %s: the stages %s are not built yet.", stopped_after, ", ".join(missing))
+    _stage_table(folder)
     create_markdown_artifact(
         _episode_markdown(info, folder, stopped_after),
         key=f"episode-{folder.name.rsplit('-', 1)[-1]}",

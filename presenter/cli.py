@@ -93,10 +93,13 @@ def run(
     if height:
         overrides["compose"] = {"height": height}
     from flows.digest import digest
+    from flows.runners import task_runner
+
+    from .settings import Settings
 
     _console_without_known_errors()
     try:
-        folder = digest(source, episode=episode, language=language, until=until.value, output_dir=str(output) if output else None, overrides=overrides or None)
+        folder = digest.with_options(task_runner=task_runner(Settings(**overrides)))(source, episode=episode, language=language, until=until.value, output_dir=str(output) if output else None, overrides=overrides or None)
     except PresenterError as error:
         _fail(error)
     typer.secho(f"\nOutputs: {folder}", fg=typer.colors.GREEN)
@@ -123,6 +126,77 @@ def episodes(
     for index, item in enumerate(parsed.episodes[:limit]):
         minutes = f"{item.duration_seconds / 60:.0f} min" if item.duration_seconds else "?"
         typer.echo(f"[{index}] {(item.published or '')[:10]}  {minutes:>7}  {item.title}\n      guid: {item.guid}")
+
+
+def _watch_overrides(feeds: list[str], feeds_file: Optional[Path], newest: Optional[int], output: Optional[Path]) -> dict:
+    watch: dict = {}
+    if feeds:
+        watch["feeds"] = feeds
+    if feeds_file:
+        watch["feeds_file"] = str(feeds_file.expanduser().resolve())
+    if newest:
+        watch["newest"] = newest
+    overrides: dict = {"watch": watch} if watch else {}
+    if output:
+        overrides["output_dir"] = str(output.expanduser().resolve())
+    return overrides
+
+
+@app.command()
+def watch(
+    feeds: list[str] = typer.Argument(None, help="Feed URLs (default: PRESENTER_WATCH__FEEDS and the feeds file)."),
+    feeds_file: Optional[Path] = typer.Option(None, "--feeds-file", "-f", help="A text file with one feed URL per line."),
+    newest: Optional[int] = typer.Option(None, help="On a feed's first run, digest only its newest N episodes (default 3)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default: ./outputs)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
+) -> None:
+    """Digest every new episode of the watched feeds once, now; then rebuild outputs/feed.xml and index.html."""
+    _use_config(config)
+    _quiet_offline_prefect()
+    from flows.watch import watch_feeds
+
+    _console_without_known_errors()
+    try:
+        report = watch_feeds(overrides=_watch_overrides(feeds or [], feeds_file, newest, output))
+    except PresenterError as error:
+        _fail(error)
+    typer.secho(f"\n{len(report['done'])} digest(s) made, {len(report['failed'])} failed, {report['skipped']} back-catalogue episode(s) skipped.", fg=typer.colors.GREEN)
+    for url, why in report["broken_feeds"].items():
+        typer.secho(f"  feed not read: {url}: {why}", fg=typer.colors.RED, err=True)
+    for title, why in report["failed"].items():
+        typer.secho(f"  failed: {title}: {why}", fg=typer.colors.RED, err=True)
+    if report["broken_feeds"] or report["failed"]:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    feeds: list[str] = typer.Argument(None, help="Feed URLs (default: PRESENTER_WATCH__FEEDS and the feeds file)."),
+    feeds_file: Optional[Path] = typer.Option(None, "--feeds-file", "-f", help="A text file with one feed URL per line."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default: ./outputs)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
+) -> None:
+    """Watch the feeds on a schedule (PRESENTER_WATCH__CRON, daily by default) in this one process; needs 'prefect server start'."""
+    _use_config(config)
+    _quiet_offline_prefect()
+    from prefect.settings import PREFECT_API_URL
+
+    from .settings import Settings
+
+    if not PREFECT_API_URL.value():
+        _fail(PresenterError(
+            "Schedules need a running Prefect server; PREFECT_API_URL is not set.",
+            "Start one with 'prefect server start' and run 'export PREFECT_API_URL=http://127.0.0.1:4200/api', then 'presenter serve' again.",
+        ))
+    from flows.watch import watch_feeds
+
+    settings = Settings()
+    watch_feeds.serve(
+        name="watch-feeds-serve",
+        cron=settings.watch.cron,
+        parameters={"overrides": _watch_overrides(feeds or [], feeds_file, None, output)},
+        description="Digest new episodes of the watched feeds.",
+    )
 
 
 @app.command()

@@ -133,6 +133,24 @@ class ComposeSettings(BaseModel):
     background: str = Field("#1d2330", description="Colour around the square presenter picture.")
 
 
+class WatchSettings(BaseModel):
+    feeds: list[str] = Field([], description="Feeds to watch (URLs or local feed files).")
+    feeds_file: Path | None = Field(None, description="A text file of feeds, one per line ('#' starts a comment).")
+    newest: int = Field(3, ge=1, description="On a feed's first run, only its newest N episodes; the back catalogue is skipped.")
+    concurrency: int = Field(1, ge=1, description="Episodes processed at once.")
+    max_attempts: int = Field(3, ge=1, description="A failing episode is retried on later runs until it has failed this often.")
+    cron: str = Field("0 6 * * *", description="Schedule of the feed watch (cron, in `timezone`).")
+    timezone: str = "UTC"
+    title: str = Field("Podcast digests", description="Title of outputs/feed.xml and outputs/index.html.")
+    base_url: str | None = Field(None, description="Where outputs/ is served (for absolute links in feed.xml); default: file:// URLs.")
+
+
+class RunnerSettings(BaseModel):
+    kind: Literal["threads", "dask"] = Field("threads", description="Where mapped work (chunk transcription) runs: a thread pool, or Dask.")
+    dask_address: str | None = Field(None, description="An existing Dask scheduler (tcp://host:8786); None starts a local cluster.")
+    dask_workers: int = Field(2, ge=1, description="Workers of the local Dask cluster.")
+
+
 class OpenAISettings(BaseModel):
     api_key: SecretStr | None = Field(None, description="Falls back to OPENAI_API_KEY.")
     base_url: str | None = Field(None, description="Falls back to OPENAI_BASE_URL.")
@@ -157,6 +175,8 @@ class Settings(BaseSettings):
     narrate: NarrateSettings = NarrateSettings()
     lipsync: LipsyncSettings = LipsyncSettings()
     compose: ComposeSettings = ComposeSettings()
+    watch: WatchSettings = WatchSettings()
+    runner: RunnerSettings = RunnerSettings()
     openai: OpenAISettings = OpenAISettings()
 
     @field_validator("output_dir", "cache_dir")

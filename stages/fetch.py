@@ -230,7 +230,7 @@ def read_feed(url: str, settings: FetchSettings) -> Feed:
 
 
 def select_episode(feed: Feed, selector: str | None) -> Episode:
-    """'latest' (or None), an index (0 = newest), or a GUID."""
+    """'latest' (or None), an index (0 = newest), a GUID, or the enclosure URL (stable where GUIDs are not)."""
     if selector in (None, "", "latest"):
         return feed.episodes[0]
     if selector.isdigit():
@@ -242,7 +242,7 @@ def select_episode(feed: Feed, selector: str | None) -> Episode:
             f"Use an index from 0 (newest) to {len(feed.episodes) - 1}, or list them with 'presenter episodes'.",
         )
     for episode in feed.episodes:
-        if episode.guid == selector:
+        if selector in (episode.guid, episode.audio_url):
             return episode
     raise FetchError(
         f"The feed {feed.url} has no episode with GUID {selector!r}.",

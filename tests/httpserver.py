@@ -65,6 +65,8 @@ class LocalServer:
                     self.end_headers()
                     return
                 body, status = route.body, route.status
+                if route.handler is not None:  # a document made per request (e.g. a feed that changes)
+                    status, body = route.handler(b"")
                 start = 0
                 match = re.match(r"bytes=(\d+)-", self.headers.get("Range", ""))
                 if match and route.ranges and status == 200:

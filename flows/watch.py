@@ -1,0 +1,113 @@
+"""The feed watch: every new episode of the watched feeds becomes a digest, then feed.xml and index.html are rebuilt.
+
+Scheduled by the 'watch-feeds' deployment (prefect.yaml) or ``presenter serve``.
+Which episodes are done lives in outputs/catalog.sqlite (presenter/catalog.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+from presenter.catalog import Catalog
+from presenter.errors import PresenterError
+from presenter.publish import publish
+from presenter.settings import Settings
+from stages import fetch as fetch_stage
+
+from .digest import digest
+from .runners import task_runner
+
+CATALOG = "catalog.sqlite"
+
+
+def feed_list(settings: Settings, log) -> list[str]:
+    """Feeds from settings and the feeds file, in order, each once (a duplicate is reported, not run twice)."""
+    feeds = list(settings.watch.feeds)
+    if settings.watch.feeds_file:
+        path = Path(settings.watch.feeds_file).expanduser()
+        if not path.is_file():
+            raise PresenterError(f"The feeds file {path} does not exist.", "Set PRESENTER_WATCH__FEEDS_FILE to a text file with one feed URL per line.")
+        feeds += [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    unique: dict[str, str] = {}
+    for feed in filter(None, feeds):
+        key = feed.strip().rstrip("/").lower()
+        if key in unique:
+            log(f"Feed listed twice, watched once: {feed}")
+            continue
+        unique[key] = feed.strip()
+    return list(unique.values())
+
+
+def _read(feed: str, settings: Settings) -> fetch_stage.Feed:
+    if fetch_stage.is_remote(feed):
+        return fetch_stage.read_feed(feed, settings.fetch)
+    return fetch_stage.parse_feed(fetch_stage.local_path(feed).read_bytes(), feed)
+
+
+@task(name="digest-episode", task_run_name="digest {title}")
+def digest_episode(feed: str, audio_url: str, title: str, overrides: dict[str, Any]) -> str:
+    """One episode through the digest flow (a nested flow run, so it has its own page in the UI)."""
+    runner = task_runner(Settings(**overrides))
+    return digest.with_options(task_runner=runner)(source=feed, episode=audio_url, overrides=overrides)
+
+
+@flow(name="watch-feeds", log_prints=True)
+def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Digest every new episode of the watched feeds; returns what was done, failed and skipped."""
+    logger = get_run_logger()
+    fields = dict(overrides or {})
+    watch_fields = dict(fields.get("watch", {}))
+    if feeds is not None:
+        watch_fields["feeds"] = feeds
+    if feeds_file is not None:
+        watch_fields["feeds_file"] = feeds_file
+    fields["watch"] = watch_fields
+    settings = Settings(**fields)
+    options = settings.watch
+    catalog = Catalog(settings.output_dir / CATALOG)
+    report: dict[str, Any] = {"done": [], "failed": {}, "broken_feeds": {}, "skipped": 0}
+
+    todo: list[tuple[str, fetch_stage.Episode]] = []
+    for url in feed_list(settings, logger.warning):
+        try:
+            feed = _read(url, settings)
+        except PresenterError as error:
+            logger.error("Feed %s skipped this run: %s", url, error)
+            catalog.checked_feed(url, error=str(error))
+            report["broken_feeds"][url] = str(error)
+            continue
+        first_run = not catalog.knows_feed(url)
+        catalog.checked_feed(url, feed.title)
+        for position, episode in enumerate(feed.episodes):
+            entry = catalog.find(url, episode.guid, episode.audio_url, episode.published)
+            if entry is None and first_run and position >= options.newest:
+                catalog.skipped(url, episode.guid, episode.audio_url, episode.published, episode.title)
+                report["skipped"] += 1
+            elif entry is None or (entry.status == "failed" and entry.attempts < options.max_attempts):
+                todo.append((url, episode))
+    logger.info("%d episode(s) to digest from %d feed(s)", len(todo), len(feed_list(settings, lambda _: None)))
+
+    for start in range(0, len(todo), options.concurrency):
+        batch = todo[start : start + options.concurrency]
+        futures = [digest_episode.submit(url, e.audio_url, e.title, fields) for url, e in batch]
+        for (url, episode), future in zip(batch, futures):
+            future.wait()
+            outcome = future.state.result(raise_on_failure=False)
+            video = Path(outcome) / "presenter.mp4" if isinstance(outcome, str) else None
+            if video and video.is_file():
+                catalog.done(url, episode.guid, episode.audio_url, episode.published, episode.title, outcome)
+                report["done"].append(outcome)
+                publish(settings.output_dir, catalog, options.title, options.base_url)
+            else:
+                error = str(outcome) if isinstance(outcome, BaseException) else f"no presenter video in {outcome}"
+                catalog.failed(url, episode.guid, episode.audio_url, episode.published, episode.title, error)
+                report["failed"][episode.title] = error
+                logger.error("Episode %r failed (%s); it will be retried on the next run.", episode.title, error)
+    publish(settings.output_dir, catalog, options.title, options.base_url)
+    rows = [{"feed": e.feed, "episode": e.title, "status": e.status, "attempts": e.attempts, "error": e.error or ""} for e in catalog.entries() if e.status != "skipped"]
+    create_table_artifact(rows or [{"feed": "", "episode": "(none yet)", "status": "", "attempts": 0, "error": ""}], key="watched-episodes", description="Episodes of the watched feeds")
+    return report

@@ -1,0 +1,85 @@
+"""The feed watch through a real temporary Prefect server and a real HTTP server: new episodes only, failures retried, a digest feed."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from presenter.catalog import Catalog
+
+from .httpserver import Route, rss
+
+pytestmark = [pytest.mark.flow, pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
+
+FAST = {"transcribe": {"model": "tiny.en"}, "summarize": {"engines": ["extractive"]}, "fetch": {"attempts": 1}}
+
+
+def _dates(n: int) -> list[str]:
+    return [f"Mon, {n - i:02d} Jan 2024 10:00:00 +0000" for i in range(n)]
+
+
+def _watch(output: Path, feeds: list[str], **watch):
+    from flows.watch import watch_feeds
+
+    return watch_feeds(feeds=feeds, overrides={**FAST, "output_dir": str(output), "watch": {"max_attempts": 2, **watch}})
+
+
+def test_watch_digests_new_episodes_retries_failures_and_publishes(server, jfk_mp3, tmp_path):
+    audio = jfk_mp3.read_bytes()
+    server.routes["/a.mp3"] = Route(audio, content_type="audio/mpeg")
+    server.routes["/c.mp3"] = Route(audio, content_type="audio/mpeg")
+    server.routes["/broken-audio.mp3"] = Route(b"<html>gone</html>", content_type="text/html")
+    back_catalogue = [{"title": f"Old {i}", "guid": f"a-{i}", "url": server.url("/a.mp3"), "date": d} for i, d in enumerate(_dates(30)[1:])]
+    newest = {"title": "Ask Not", "guid": "a-new", "url": server.url("/a.mp3"), "date": "Wed, 31 Jan 2024 10:00:00 +0000"}
+    server.routes["/a.xml"] = Route(rss("Speeches", [newest, *back_catalogue]), content_type="application/rss+xml")
+    server.routes["/b.xml"] = Route(rss("Broken audio", [{"title": "Not audio", "guid": "b-1", "url": server.url("/broken-audio.mp3")}]), content_type="application/rss+xml")
+    fresh_guids = itertools.count()  # a feed whose GUIDs change on every fetch
+    server.routes["/c.xml"] = Route(
+        handler=lambda _: (200, rss("Unstable", [{"title": "Same episode", "guid": f"c-{next(fresh_guids)}", "url": server.url("/c.mp3")}])),
+        content_type="application/rss+xml",
+    )
+    output = tmp_path / "out"
+    feeds = [server.url("/a.xml"), server.url("/missing.xml"), server.url("/a.xml/"), server.url("/b.xml"), server.url("/c.xml")]
+
+    first = _watch(output, feeds, newest=1)
+    assert len(first["done"]) == 2, first  # the newest of a.xml and c.xml's only episode
+    assert first["skipped"] == 29, "the back catalogue is not digested on a feed's first run"
+    assert list(first["broken_feeds"]) == [server.url("/missing.xml")] and "404" in first["broken_feeds"][server.url("/missing.xml")]
+    assert list(first["failed"]) == ["Not audio"] and "not audio" in first["failed"]["Not audio"].lower()
+    assert all((Path(f) / "presenter.mp4").is_file() for f in first["done"])
+
+    catalog = Catalog(output / "catalog.sqlite")
+    failed = [e for e in catalog.entries("failed")]
+    assert [(e.title, e.attempts) for e in failed] == [("Not audio", 1)]
+
+    second = _watch(output, feeds, newest=1)
+    assert second["done"] == [] and list(second["failed"]) == ["Not audio"], "nothing new; the failure is retried"
+    third = _watch(output, feeds, newest=1)
+    assert third["failed"] == {} and [e.attempts for e in catalog.entries("failed")] == [2], "retried up to max_attempts"
+    assert len(catalog.entries("done")) == 2, "a changed GUID with the same enclosure and date is the same episode"
+
+    parsed = feedparser.parse((output / "feed.xml").read_bytes())
+    assert parsed.version == "rss20" and len(parsed.entries) == 2
+    item = parsed.entries[0]
+    assert item.enclosures[0].type == "video/mp4" and item.enclosures[0].href.endswith("presenter.mp4")
+    assert item.itunes_duration and item.published and item.id.startswith("digest-") and item.summary
+    guids = {e.id for e in parsed.entries}
+    assert guids == {e.id for e in feedparser.parse((output / "feed.xml").read_bytes()).entries}
+
+    page = (output / "index.html").read_text(encoding="utf-8")
+    assert page.count("<video") == 2 and "Ask Not" in page
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.fail("Chromium is needed for the page check; 'make test' installs it (Debian package chromium).")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", (output / "index.html").as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert dom.count("<video") == 2 and "presenter.mp4" in dom
+    screenshot = Path("tests-output") / "index.png"
+    screenshot.parent.mkdir(exist_ok=True)
+    subprocess.run([chromium, *flags, f"--screenshot={screenshot.resolve()}", "--window-size=1024,1400", (output / "index.html").as_uri()], capture_output=True, timeout=120)
+    assert screenshot.stat().st_size > 10_000, "the page rendered"
