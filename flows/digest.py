@@ -256,12 +256,14 @@ def digest(
     until: str = "compose",
     output_dir: str | None = None,
     overrides: dict[str, Any] | None = None,
+    portrait: str | None = None,
 ) -> str:
     """Turn a podcast episode (feed URL, episode URL or local file) into its digest; returns the episode folder.
 
     ``episode`` picks from a feed: 'latest', an index (0 = newest) or a GUID.
-    ``until`` stops after the named stage. ``overrides`` are settings fields
-    (nested dicts), applied over environment and config file.
+    ``until`` stops after the named stage. ``portrait`` is the presenter's
+    photo. ``overrides`` are settings fields (nested dicts, e.g. engines),
+    applied over environment and config file.
     """
     logger = get_run_logger()
     if until not in STAGES:
@@ -271,6 +273,8 @@ def digest(
         fields["output_dir"] = output_dir
     if language:
         fields["language"] = language
+    if portrait:
+        fields["lipsync"] = {**fields.get("lipsync", {}), "portrait": portrait}
     settings = Settings(**fields)
     wanted = STAGES[: STAGES.index(until) + 1]
 
@@ -338,14 +342,14 @@ def digest(
         stopped_after = "narrate"
 
     if "lipsync" in wanted:
-        portrait = settings.lipsync.portrait or lipsync_stage.default_portrait()
+        photo = settings.lipsync.portrait or lipsync_stage.default_portrait()
         rendered, cached = call_cached(
             lipsync, lambda r: r["files"], narration=str(folder / "narration.wav"), timings=str(folder / "narration.json"),
-            portrait=str(portrait), folder=str(folder), options=settings.lipsync.model_dump(mode="json") | {"size": settings.compose.height}, settings=settings,
+            portrait=str(photo), folder=str(folder), options=settings.lipsync.model_dump(mode="json") | {"size": settings.compose.height}, settings=settings,
         )
         frames = json.loads((folder / "lipsync.json").read_text())["frames"]
         record_stage(folder, "lipsync", {
-            "outputs": rendered["files"], "engine": settings.lipsync.engine, "portrait": str(portrait), "frames": frames,
+            "outputs": rendered["files"], "engine": settings.lipsync.engine, "portrait": str(photo), "frames": frames,
             "seconds": round(rendered["seconds"], 3), "cached": cached, "frames_per_second": round(frames / rendered["seconds"], 1),
         })
         stopped_after = "lipsync"

@@ -1,0 +1,116 @@
+"""The README's scheduled-digest commands for real on 127.0.0.1: server, work pool, deploy, worker, a run; and 'presenter serve'."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.flow]
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Started:
+    """Processes this test starts, each in its own process group, all stopped at the end."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs, self.processes = env, logs, []
+
+    def start(self, name: str, *command: str) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "wb")
+        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def run(self, *command: str) -> str:
+        done = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def stop_all(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _wait_for(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _finish(api: httpx.Client, run_id: str, timeout: float = 420) -> dict:
+    def final():
+        run = api.get(f"/flow_runs/{run_id}").json()
+        return run if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
+
+    return _wait_for(final, timeout, f"flow run {run_id}")
+
+
+def test_server_deploy_worker_and_serve(tmp_path, jfk_flac):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_SERVER_UI_V2_ENABLED": "false",
+        "PRESENTER_OUTPUT_DIR": str(tmp_path / "outputs"), "PRESENTER_TRANSCRIBE__MODEL": "tiny.en",
+        "PRESENTER_SUMMARIZE__ENGINES": '["extractive"]', "PRESENTER_WATCH__CRON": "*/5 * * * *",
+    }
+    env.pop("PREFECT_SERVER_EPHEMERAL_ENABLED", None)
+    started = Started(env, tmp_path)
+    try:
+        server = started.start("server", str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port))
+        api = httpx.Client(base_url=env["PREFECT_API_URL"], timeout=30)
+        _wait_for(lambda: api.get("/health").status_code == 200, 180, "the Prefect server")
+
+        started.run(str(BIN / "prefect"), "work-pool", "create", "presenter", "--type", "process")
+        started.run(str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
+        watch = api.get("/deployments/name/watch-feeds/watch-feeds").json()
+        assert [s["schedule"]["cron"] for s in watch["schedules"]] == ["0 6 * * *"], "the watch is scheduled daily"
+        digest = api.get("/deployments/name/podcast-digest/digest").json()
+
+        started.start("worker", str(BIN / "prefect"), "worker", "start", "--pool", "presenter")
+        run = api.post(f"/deployments/{digest['id']}/create_flow_run", json={"parameters": {"source": str(jfk_flac), "until": "compose"}}).json()
+        finished = _finish(api, run["id"])
+        assert finished["state"]["type"] == "COMPLETED", (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
+        assert " – " in finished["name"], "the run is named after the show and episode"
+        assert list((tmp_path / "outputs").glob("*/presenter.mp4")), "the worker made the video"
+
+        started.start("serve", str(BIN / "presenter"), "serve")
+        served = _wait_for(lambda: api.get("/deployments/name/watch-feeds/watch-feeds-serve").json().get("id") and api.get("/deployments/name/watch-feeds/watch-feeds-serve").json(), 120, "presenter serve")
+        assert [s["schedule"]["cron"] for s in served["schedules"]] == ["*/5 * * * *"], "serve uses PRESENTER_WATCH__CRON"
+        run = api.post(f"/deployments/{served['id']}/create_flow_run", json={}).json()
+        assert _finish(api, run["id"], 180)["state"]["type"] == "COMPLETED"
+        assert (tmp_path / "outputs" / "index.html").is_file() and (tmp_path / "outputs" / "feed.xml").is_file()
+    finally:
+        started.stop_all()
+    assert all(p.poll() is not None for p in started.processes), "everything the test started is stopped"
+    assert server.returncode is not None
