@@ -175,3 +175,38 @@ def test_every_stage_to_a_presenter_video_then_cached(server, jfk_mp3, tmp_path)
     _, second = _run(_serve_episode(server, jfk_mp3.read_bytes()), tmp_path / "out", until="compose", overrides={"summarize": {"engines": ["extractive"]}})
     states = _task_states(second)
     assert states["narrate"] == states["lipsync"] == states["compose"] == "Cached", states
+
+
+@pytest.mark.slow
+def test_a_run_killed_midway_resumes_from_cached_stages(jfk_flac, tmp_path):
+    """The process (and its temporary Prefect server) dies during lipsync; the rerun takes every earlier stage from cache."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PRESENTER_TRANSCRIBE__MODEL": "tiny.en", "PRESENTER_LIPSYNC__FPS": "60"}
+    env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT_SERVER_EPHEMERAL_ENABLED", None)
+    command = [str(Path(sys.executable).parent / "presenter"), "run", str(jfk_flac), "--summarizer", "extractive", "--output", str(tmp_path / "out")]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    def narrated() -> bool:  # the manifest records a stage once its task has returned (and its result is stored)
+        manifests = list((tmp_path / "out").glob("*/manifest.json"))
+        try:
+            return bool(manifests) and "narrate" in json.loads(manifests[0].read_text())["stages"]
+        except ValueError:  # caught mid-write
+            return False
+
+    deadline = time.monotonic() + 300
+    while not narrated() and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    folder = next((tmp_path / "out").glob("*"))
+    assert not (folder / "presenter.mp4").exists(), "killed before the end"
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    stages = json.loads((folder / "manifest.json").read_text())["stages"]
+    assert all(stages[s]["cached"] for s in ("split", "transcribe", "summarize", "narrate")), {s: r.get("cached") for s, r in stages.items()}
+    assert (folder / "presenter.mp4").is_file()
