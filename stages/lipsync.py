@@ -345,29 +345,46 @@ def seed_of(*paths: Path) -> int:
     return int.from_bytes(digest.digest()[:4], "little")
 
 
-class EmbeddedAnimator:
-    name = "embedded"
+@dataclass
+class Scene:
+    """What every engine starts from: the narration, the framed portrait, its animator and the blinks."""
 
-    def render(self, portrait, narration, timings, out, size, options, on_progress=None) -> Rendered:
+    audio: np.ndarray
+    rate: int
+    fps: int
+    frames: int
+    crop: np.ndarray
+    landmarks: np.ndarray
+    animator: Animator
+    eyelids: np.ndarray
+
+    @classmethod
+    def prepare(cls, portrait: Path, narration: Path, size: int, fps: int) -> "Scene":
         audio, rate = read_wav(narration)
-        fps = options.fps
         frames = int(np.ceil(len(audio) / rate * fps))
         image, face = load_portrait(portrait)
         crop, landmarks = frame_portrait(image, face, size)
         seed = seed_of(portrait, narration)
-        animator = Animator(crop, landmarks, fps, seed)
-        mouth = openings(timings, audio, rate, fps, frames)
-        eyelids = blinks(frames, fps, seed)
+        return cls(audio, rate, fps, frames, crop, landmarks, Animator(crop, landmarks, fps, seed), blinks(frames, fps, seed))
 
-        def rendered():
-            for i in range(frames):
-                yield animator.render(float(mouth[i]), float(eyelids[i]), i / fps)
-                if on_progress and (i % fps == 0 or i == frames - 1):
-                    on_progress(i + 1, frames)
+    def stream(self, make_frame: Callable[[int], np.ndarray], on_progress: OnProgress | None) -> Iterable[np.ndarray]:
+        """Frames 0..n-1 from ``make_frame``, reporting progress about once a second of video."""
+        for i in range(self.frames):
+            yield make_frame(i)
+            if on_progress and (i % self.fps == 0 or i == self.frames - 1):
+                on_progress(i + 1, self.frames)
 
-        encode(rendered(), out, size, fps, narration, options.crf)
-        write_openings(out.with_suffix(".json"), mouth, eyelids, fps, self.name)
-        return Rendered(out, frames, fps, size, self.name)
+
+class EmbeddedAnimator:
+    name = "embedded"
+
+    def render(self, portrait, narration, timings, out, size, options, on_progress=None) -> Rendered:
+        scene = Scene.prepare(portrait, narration, size, options.fps)
+        mouth = openings(timings, scene.audio, scene.rate, scene.fps, scene.frames)
+        frames = scene.stream(lambda i: scene.animator.render(float(mouth[i]), float(scene.eyelids[i]), i / scene.fps), on_progress)
+        encode(frames, out, size, scene.fps, narration, options.crf)
+        write_openings(out.with_suffix(".json"), mouth, scene.eyelids, scene.fps, self.name)
+        return Rendered(out, scene.frames, scene.fps, size, self.name)
 
 
 def write_openings(path: Path, mouth: np.ndarray | None, eyelids: np.ndarray, fps: int, engine: str) -> None:
@@ -428,38 +445,25 @@ class PaddleGANWav2Lip:
 
         from stages.narrate import resample, write_wav
 
-        audio, rate = read_wav(narration)
-        fps = options.fps
-        frames = int(np.ceil(len(audio) / rate * fps))
-        image, face = load_portrait(portrait)
-        crop, landmarks = frame_portrait(image, face, size)
-        seed = seed_of(portrait, narration)
-        animator = Animator(crop, landmarks, fps, seed)
+        scene = Scene.prepare(portrait, narration, size, options.fps)
         with tempfile.TemporaryDirectory(prefix="wav2lip-") as work:
             work = Path(work)
-            cv2.imwrite(str(work / "face.png"), crop[..., ::-1])
-            write_wav(work / "speech.wav", resample(audio, rate, 16_000), 16_000)
+            cv2.imwrite(str(work / "face.png"), scene.crop[..., ::-1])
+            write_wav(work / "speech.wav", resample(scene.audio, scene.rate, 16_000), 16_000)
             with self._cwd_lock:
                 previous = os.getcwd()
                 os.chdir(work)
                 try:
-                    predictor_class(checkpoint_path=str(checkpoint), fps=fps, box=wav2lip_box(landmarks, size), wav2lip_batch_size=options.paddlegan_batch).run("face.png", "speech.wav", "result.mp4")
+                    predictor_class(checkpoint_path=str(checkpoint), fps=scene.fps, box=wav2lip_box(scene.landmarks, size), wav2lip_batch_size=options.paddlegan_batch).run("face.png", "speech.wav", "result.mp4")
                 finally:
                     os.chdir(previous)
             if not (work / "result.mp4").is_file():
                 raise EngineError("PaddleGAN's Wav2Lip wrote no video.", "Run with PRESENTER_LIPSYNC__ENGINE=embedded, or check the paddle environment ('make test-paddle').")
             spoken = decode_frames(work / "result.mp4", size)
-        eyelids = blinks(frames, fps, seed)
-
-        def finished():
-            for i in range(frames):
-                yield animator.finish(spoken[min(i, len(spoken) - 1)], float(eyelids[i]), i / fps)
-                if on_progress and (i % fps == 0 or i == frames - 1):
-                    on_progress(i + 1, frames)
-
-        encode(finished(), out, size, fps, narration, options.crf)
-        write_openings(out.with_suffix(".json"), None, eyelids, fps, self.name)
-        return Rendered(out, frames, fps, size, self.name)
+        frames = scene.stream(lambda i: scene.animator.finish(spoken[min(i, len(spoken) - 1)], float(scene.eyelids[i]), i / scene.fps), on_progress)
+        encode(frames, out, size, scene.fps, narration, options.crf)
+        write_openings(out.with_suffix(".json"), None, scene.eyelids, scene.fps, self.name)
+        return Rendered(out, scene.frames, scene.fps, size, self.name)
 
 
 def wav2lip_box(face: np.ndarray, size: int) -> list[int]:
