@@ -71,6 +71,7 @@ bench: setup
 	$(BIN)/python bench/transcribe.py
 	$(BIN)/python bench/narrate.py
 	$(BIN)/python bench/lipsync.py
+	$(BIN)/python bench/flow.py
 
 doctor: setup
 	$(BIN)/presenter doctor
