@@ -5,7 +5,13 @@ then renders lipsync.mp4 at each size (frames rendered and encoded per second,
 wall clock), composes presenter.mp4 at 720p, and scores the 720 video with the
 lip-sync measurement (presenter/lipmetrics.py).
 
+Run from .venv-paddle, it also times the paddlegan engine on a 4-second
+narration. No trained Wav2Lip weights can be had here, so it runs a randomly
+initialised network: the speed is the real network's (36 M parameters, same
+operations), the lip-sync figures would be meaningless and are not reported.
+
     .venv/bin/python bench/lipsync.py [--language en|zh]
+    .venv-paddle/bin/python bench/lipsync.py        # adds paddlegan
 
 Prints a Markdown table and writes bench/results/lipsync.json.
 """
@@ -13,6 +19,7 @@ Prints a Markdown table and writes bench/results/lipsync.json.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import tempfile
@@ -21,6 +28,34 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+def paddlegan_rows(folder: Path) -> list[dict]:
+    import paddle
+
+    from presenter.settings import Settings
+    from stages import lipsync as L
+    from stages import narrate as N
+
+    L.wav2lip_predictor()
+    from ppgan.models.generators.wav2lip import Wav2Lip
+
+    checkpoint = folder / "wav2lip_random.pdparams"
+    paddle.save(Wav2Lip().state_dict(), str(checkpoint))
+    short = folder / "short"
+    short.mkdir()
+    (short / "script.txt").write_text("Welcome to the weekly digest. Today, three stories.", encoding="utf-8")
+    N.narrate(short / "script.txt", short, Settings(), language="en", log=lambda m: None)
+    rows = []
+    options = Settings(lipsync={"engine": "paddlegan", "paddlegan_checkpoint": checkpoint}).lipsync
+    timings = json.loads((short / "narration.json").read_text())
+    for size in (512, 720):
+        started = time.perf_counter()
+        L.PaddleGANWav2Lip().render(L.default_portrait(), short / "narration.wav", timings, short / "lipsync.mp4", size, options, None)
+        seconds = time.perf_counter() - started
+        frames = json.loads((short / "lipsync.json").read_text())["frames"]
+        rows.append({"stage": "lipsync paddlegan (random weights)", "size": size, "frames": frames, "seconds": round(seconds, 2), "fps": round(frames / seconds, 1)})
+    return rows
 
 
 def main() -> None:
@@ -50,6 +85,8 @@ def main() -> None:
         seconds = time.perf_counter() - started
         rows.append({"stage": "compose 720p", "size": 720, "frames": frames, "seconds": round(seconds, 2), "fps": round(frames / seconds, 1)})
         score = lipmetrics.score(folder / "lipsync.mp4", narration).to_dict()
+        if importlib.util.find_spec("ppgan"):
+            rows += paddlegan_rows(folder)
     print(f"Narration {narration['duration']:.1f} s ({args.language}), 2 cores\n")
     print("| stage | size | frames | seconds | frames/s |\n|---|---:|---:|---:|---:|")
     for r in rows:

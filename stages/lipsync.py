@@ -291,10 +291,14 @@ class Animator:
         teeth_depth = min(drop * 0.38, self.face_height * 0.05)
         yy = np.arange(h, dtype=np.float32)[:, None]
         teeth = _smoothstep((top[None, :] + teeth_depth - yy) / 1.5) * (yy >= top[None, :] - 1)
-        interior = interior * (1 - teeth[..., None]) + np.array([222, 214, 200], np.float32) * teeth[..., None] * 0.92
+        depth_in_teeth = np.clip((yy - top[None, :]) / max(teeth_depth, 1.0), 0, 1)  # enamel darkens toward the edge
+        enamel = np.array([226, 218, 204], np.float32) * (0.95 - 0.2 * depth_in_teeth[..., None])
+        interior = interior * (1 - teeth[..., None]) + enamel * teeth[..., None]
         bottom = np.interp(np.arange(x0, x1), lower[:, 0], lower[:, 1]) - y0
         tongue = _smoothstep((yy - (bottom[None, :] - drop * 0.35)) / 2.0) * _smoothstep(drop / self.max_open * 2 - 0.4)
         interior = interior * (1 - 0.6 * tongue[..., None]) + np.array([150, 62, 70], np.float32) * 0.6 * tongue[..., None]
+        corners = np.abs(np.arange(x0, x1, dtype=np.float32) - (polygon[:, 0].min() + polygon[:, 0].max()) / 2) / max(1.0, np.ptp(polygon[:, 0]) / 2)
+        interior *= (0.5 + 0.5 * (1 - _smoothstep(corners * 1.1 - 0.35)))[None, :, None]  # the mouth is darker into its corners
         region = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = np.clip(region * (1 - mask) + interior * mask, 0, 255).astype(np.uint8)
 

@@ -172,6 +172,18 @@ def test_every_stage_to_a_presenter_video_then_cached(server, jfk_mp3, tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert {"narrate", "lipsync", "compose"} <= set(manifest["stages"])
     assert (folder / "thumbnail.png").is_file() and (folder / "summary.md").is_file()
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[first])))
+    kinds = sorted(a.type for a in artifacts)
+    assert kinds.count("progress") == 2, "progress while transcribing and while rendering"
+    table = next(a for a in artifacts if a.type == "table")
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert [r["stage"] for r in rows] == ["fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose"]
+    markdown = next(a for a in artifacts if a.type == "markdown").data
+    assert "presenter.mp4" in markdown and "thumbnail.png" in markdown and "## " in markdown
     _, second = _run(_serve_episode(server, jfk_mp3.read_bytes()), tmp_path / "out", until="compose", overrides={"summarize": {"engines": ["extractive"]}})
     states = _task_states(second)
     assert states["narrate"] == states["lipsync"] == states["compose"] == "Cached", states
