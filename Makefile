@@ -11,7 +11,7 @@ export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_UI_V2_ENABLED ?= false
 
-SAMPLE ?= assets/sample/jfk-inaugural.flac
+SAMPLE ?= assets/sample/field-notes-batteries.mp3
 
 PADDLE_VENV ?= .venv-paddle
 
