@@ -333,7 +333,7 @@ class ChatEngine:
         )
         digest, history = self.ask(prompt, Digest, usage)
         missing = _check(digest, transcript)
-        problems = ([_prompt("ground", items=", ".join(missing))] if missing else []) + _length_problems(digest.script, request)
+        problems = ([_prompt("ground", items=", ".join(missing))] if missing else []) + _length_problems(digest.script, request) + _voice_problems(digest.script)
         if problems:
             if on_progress:
                 on_progress(f"revising: {len(missing)} ungrounded items, script {request.spoken_size(digest.script)} of ~{request.target_size}")
@@ -519,6 +519,29 @@ def _notes_text(notes: list[tuple[Part, Notes]]) -> str:
     return "\n\n".join(blocks)
 
 
+_SPEAKER_LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|[\u4e00-\u9fff]{2,4})\s*[:：]\s*")
+_KEYWORD_TAIL = re.compile(r"(?:[.!?。！？]\s*)((?:[^.!?。！？,，]{1,30}[,，]\s*){3,}[^.!?。！？,，]{1,30})\s*$")
+
+
+def _voice_problems(script: str) -> list[str]:
+    """Small models write the script as a transcript line ("Maria: Hello, I'm Maria") or end it with keywords."""
+    problems = []
+    if _SPEAKER_LABEL.match(script):
+        problems.append('The "script" starts with a speaker name and a colon; the presenter speaks about the episode in the third person.')
+    if _KEYWORD_TAIL.search(script):
+        problems.append('The "script" ends with a list of keywords; end it with a sentence.')
+    return problems
+
+
+def clean_script(script: str) -> str:
+    """What is left of those habits after the revision is cut: a leading label, a trailing keyword list."""
+    script = _SPEAKER_LABEL.sub("", script, count=1)
+    tail = _KEYWORD_TAIL.search(script)
+    if tail:
+        script = script[: tail.start(1)].rstrip()
+    return script.strip()
+
+
 def _length_problems(script: str, request: Request) -> list[str]:
     size, target = request.spoken_size(script), request.target_size
     if 0.6 * target <= size <= 1.5 * target:
@@ -589,6 +612,7 @@ def summarize(transcript_path: Path, folder: Path, settings: Settings, *, title:
     else:
         raise SummaryError("No summary engine could run: " + " | ".join(failures), "Fix the first engine's problem, or add 'extractive' to PRESENTER_SUMMARIZE__ENGINES.")
 
+    result.digest.script = clean_script(result.digest.script)
     meta = {
         "engine": engine.name, "model": engine.model, "extractive": engine.extractive, "language": language,
         "ungrounded": result.ungrounded, "parts": len(parts), "reduce_levels": result.levels,
@@ -604,7 +628,7 @@ def summarize(transcript_path: Path, folder: Path, settings: Settings, *, title:
     return [
         write_json(folder / "summary.json", data),
         write_text(folder / "summary.md", _markdown(result.digest, chapters, meta)),
-        write_text(folder / "script.txt", result.digest.script.strip() + "\n"),
+        write_text(folder / "script.txt", result.digest.script + "\n"),
     ]
 
 

@@ -271,3 +271,14 @@ def test_script_target_is_capped_by_the_episode_length(server, tmp_path):
     assert result["target_seconds"] == 27.5
     assert [c["start"] for c in result["chapters"]] == [0, 55], "clamped to the episode, one chapter per start"
     assert "about 69 words (28 seconds spoken)" in chat.prompts("Digest")[0]
+
+
+def test_script_spoken_as_a_guest_or_ending_in_keywords_is_fixed():
+    from stages.summarize import _voice_problems, clean_script
+
+    bad = "Maria Lopez: Hello, everyone. Batteries move energy in time. Maria Lopez, Solar Grid, inverter, grid, blackout"
+    assert len(_voice_problems(bad)) == 2, "both habits are sent back to the model"
+    assert clean_script(bad) == "Hello, everyone. Batteries move energy in time."
+    assert clean_script("马云：大家好。") == "大家好。"
+    for fine in ("In 2023: revenue grew.", "In this episode, we hear about batteries, inverters, grids, and more."):
+        assert not _voice_problems(fine) and clean_script(fine) == fine
