@@ -39,6 +39,31 @@ def wrap(text: str, width: int) -> str:
     return textwrap.fill(text, width)
 
 
+def split_cue(start: float, end: float, text: str) -> list[tuple[float, float, str]]:
+    """A long sentence becomes several subtitles of at most two lines, timed in proportion to their length."""
+    cjk = len(re.findall(r"[\u3000-\u9fff]", text)) > len(text) / 3
+    limit = 32 if cjk else 84
+    if len(text) <= limit:
+        return [(start, end, text)]
+    pieces: list[str] = []
+    tokens = re.findall(r"[^，、；：,;:]+[，、；：,;:]?", text) if cjk else re.findall(r"\S+\s*", text)
+    piece = ""
+    for token in tokens:
+        if piece and len(piece) + len(token) > limit:
+            pieces.append(piece.strip())
+            piece = ""
+        piece += token
+    pieces.append(piece.strip())
+    pieces = [q for chunk in pieces for q in ([chunk[i : i + limit] for i in range(0, len(chunk), limit)] if cjk else [chunk])]
+    total = sum(len(q) for q in pieces)
+    cues, t = [], start
+    for piece in pieces:
+        length = (end - start) * len(piece) / total
+        cues.append((round(t, 3), round(t + length, 3), piece))
+        t += length
+    return cues
+
+
 def probe(path: Path) -> dict:
     done = subprocess.run(
         [require_tool("ffprobe"), "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height,pix_fmt,r_frame_rate:format=duration", "-of", "json", str(path)],
@@ -55,7 +80,7 @@ def compose(lipsync_mp4: Path, narration_json: Path, folder: Path, settings: Set
     height = options.height
     width = height * 16 // 9
     narration = json.loads(Path(narration_json).read_text(encoding="utf-8"))
-    cues = [(s["start"], s["end"], s["text"]) for s in narration["sentences"]]
+    cues = [cue for s in narration["sentences"] for cue in split_cue(s["start"], s["end"], s["text"])]
     srt = write_text(Path(folder) / "narration.srt", to_srt(cues))
     card = write_text(Path(folder) / ".title.txt", f"{wrap(show, 34)}\n\n{wrap(title, 26)}")
     font = font_file()

@@ -159,3 +159,11 @@ def test_paddlegan_without_weights_fails_fast_naming_the_file(narrated, tmp_path
         L.lipsync(narrated["en"] / "narration.wav", narrated["en"] / "narration.json", tmp_path, settings)
     with pytest.raises(L.EngineError, match="PADDLEGAN_CHECKPOINT is not set"):
         L.lipsync(narrated["en"] / "narration.wav", narrated["en"] / "narration.json", tmp_path, Settings(lipsync={"engine": "paddlegan"}))
+
+
+def test_long_sentences_become_short_subtitles():
+    sentence = "In this episode of Field Notes, an engineer explains how home batteries work, what the cells cost, why smart inverters matter and how long a system lasts."
+    cues = C.split_cue(1.0, 10.0, sentence)
+    assert len(cues) > 1 and all(len(text) <= 84 for _, _, text in cues)
+    assert cues[0][0] == 1.0 and abs(cues[-1][1] - 10.0) < 1e-6 and all(a[1] == b[0] for a, b in zip(cues, cues[1:]))
+    assert " ".join(text for _, _, text in cues) == sentence
