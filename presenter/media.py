@@ -12,6 +12,13 @@ AUDIO_EXTENSIONS = {".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".f
 _FORMAT_EXTENSION = {"mp3": ".mp3", "mp4": ".m4a", "flac": ".flac", "ogg": ".ogg", "wav": ".wav", "webm": ".webm", "aiff": ".aiff", "asf": ".wma", "amr": ".amr", "aac": ".aac"}
 
 
+def quiet_native_logs() -> None:
+    """Keep LiteRT's C++ INFO lines out of the terminal (must be set before it loads)."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
 def require_tool(name: str) -> str:
     """Path of an external program, or an error that says how to install it."""
     path = shutil.which(name)

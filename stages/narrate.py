@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from presenter import weights
 from presenter.errors import EngineError, EngineUnavailable, PresenterError
+from presenter.media import quiet_native_logs
 from presenter.settings import NarrateSettings, Settings
 from presenter.textnorm import sentences_to_say
 from presenter.workspace import atomic_path, write_json
@@ -71,6 +72,7 @@ class ZhttsVoice:
     sample_rate = 24_000
 
     def __init__(self, options: NarrateSettings, cache_dir: Path) -> None:
+        quiet_native_logs()
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as error:
