@@ -141,6 +141,7 @@ def narrate(script: str, folder: str, options: dict[str, Any], language: str, se
 
 @task(name="lipsync", cache_key_fn=hash_inputs("narration", "timings", "portrait", "folder", "options"), **_RESULTS)
 def lipsync(narration: str, timings: str, portrait: str, folder: str, options: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """``portrait`` and ``options`` are here for the cache key (the photo's content); the stage reads them from settings."""
     started = time.perf_counter()
     artifact = create_progress_artifact(progress=0.0, description=f"Rendering the presenter of {Path(folder).name}")
     with tqdm(desc="lipsync", unit="frame") as bar:

@@ -72,7 +72,8 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
     report: dict[str, Any] = {"done": [], "failed": {}, "broken_feeds": {}, "skipped": 0}
 
     todo: list[tuple[str, fetch_stage.Episode]] = []
-    for url in feed_list(settings, logger.warning):
+    feeds_to_read = feed_list(settings, logger.warning)
+    for url in feeds_to_read:
         try:
             feed = _read(url, settings)
         except PresenterError as error:
@@ -89,7 +90,7 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
                 report["skipped"] += 1
             elif entry is None or (entry.status == "failed" and entry.attempts < options.max_attempts):
                 todo.append((url, episode))
-    logger.info("%d episode(s) to digest from %d feed(s)", len(todo), len(feed_list(settings, lambda _: None)))
+    logger.info("%d episode(s) to digest from %d feed(s)", len(todo), len(feeds_to_read))
 
     for start in range(0, len(todo), options.concurrency):
         batch = todo[start : start + options.concurrency]
