@@ -1,12 +1,18 @@
-"""Small media helpers shared by stages: finding ffmpeg, recognising audio bytes, probing files."""
+"""Small media helpers shared by stages: finding ffmpeg, recognising audio bytes, probing files, 16-bit WAV in and out."""
 
 from __future__ import annotations
 
+import io
 import shutil
+import wave
 from dataclasses import dataclass
+from math import gcd
 from pathlib import Path
 
+import numpy as np
+
 from .errors import AudioError, EngineError
+from .workspace import atomic_path
 
 AUDIO_EXTENSIONS = {".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav", ".webm", ".wma", ".aiff", ".aif", ".amr", ".mka", ".m4b"}
 _FORMAT_EXTENSION = {"mp3": ".mp3", "mp4": ".m4a", "flac": ".flac", "ogg": ".ogg", "wav": ".wav", "webm": ".webm", "aiff": ".aiff", "asf": ".wma", "amr": ".amr", "aac": ".aac"}
@@ -95,3 +101,41 @@ def probe_audio(path: Path) -> Probe:
     duration = fmt.get("duration") or streams[0].get("duration")
     tags = {k.lower(): v for k, v in (fmt.get("tags") or {}).items()}
     return Probe(float(duration) if duration else None, tags)
+
+
+# --- 16-bit PCM WAV, as the narrate and lipsync stages read and write it ---------------------------
+
+
+def read_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
+    """Float32 mono samples in [-1, 1] (channels averaged) and the sample rate."""
+    with wave.open(io.BytesIO(data), "rb") as handle:
+        rate, width, channels = handle.getframerate(), handle.getsampwidth(), handle.getnchannels()
+        frames = handle.readframes(handle.getnframes())
+    if width != 2:
+        raise AudioError(f"Unexpected {8 * width}-bit WAV; 16-bit PCM is expected.", "Convert it to 16-bit PCM (ffmpeg -c:a pcm_s16le).")
+    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    return samples.reshape(-1, channels).mean(axis=1), rate
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    return read_wav_bytes(Path(path).read_bytes())
+
+
+def resample(audio: np.ndarray, source: int, target: int) -> np.ndarray:
+    if source == target or not len(audio):
+        return audio.astype(np.float32)
+    from scipy.signal import resample_poly
+
+    common = gcd(source, target)
+    return resample_poly(audio, target // common, source // common).astype(np.float32)
+
+
+def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+    with atomic_path(path) as tmp:
+        with wave.open(str(tmp), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(rate)
+            handle.writeframes(pcm.tobytes())
+    return Path(path)

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
@@ -27,7 +26,7 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from presenter.errors import EngineError, PresenterError
-from presenter.media import require_tool
+from presenter.media import read_wav, require_tool, resample, write_wav
 from presenter.settings import LipsyncSettings, Settings
 from presenter.workspace import atomic_path
 
@@ -319,27 +318,11 @@ def blinks(frames: int, fps: int, seed: int) -> np.ndarray:
 # --- engines ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Rendered:
-    path: Path
-    frames: int
-    fps: int
-    size: int
-    engine: str
-
-
 class LipsyncEngine(Protocol):
     name: str
 
-    def render(self, portrait: Path, narration: Path, timings: dict, out: Path, size: int, options: LipsyncSettings, on_progress: OnProgress | None) -> Rendered:
+    def render(self, portrait: Path, narration: Path, timings: dict, out: Path, size: int, options: LipsyncSettings, on_progress: OnProgress | None) -> None:
         """Write ``out``: an MP4 of the portrait speaking the narration (video and the narration's audio)."""
-
-
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    with wave.open(str(path), "rb") as handle:
-        rate = handle.getframerate()
-        audio = np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float32) / 32768
-    return audio, rate
 
 
 def seed_of(*paths: Path) -> int:
@@ -382,13 +365,12 @@ class Scene:
 class EmbeddedAnimator:
     name = "embedded"
 
-    def render(self, portrait, narration, timings, out, size, options, on_progress=None) -> Rendered:
+    def render(self, portrait, narration, timings, out, size, options, on_progress=None) -> None:
         scene = Scene.prepare(portrait, narration, size, options.fps)
         mouth = openings(timings, scene.audio, scene.rate, scene.fps, scene.frames)
         frames = scene.stream(lambda i: scene.animator.render(float(mouth[i]), float(scene.eyelids[i]), i / scene.fps), on_progress)
         encode(frames, out, size, scene.fps, narration, options.crf)
         write_openings(out.with_suffix(".json"), mouth, scene.eyelids, scene.fps, self.name)
-        return Rendered(out, scene.frames, scene.fps, size, self.name)
 
 
 def write_openings(path: Path, mouth: np.ndarray | None, eyelids: np.ndarray, fps: int, engine: str) -> None:
@@ -435,7 +417,7 @@ class PaddleGANWav2Lip:
     name = "paddlegan"
     _cwd_lock = threading.Lock()
 
-    def render(self, portrait, narration, timings, out, size, options, on_progress=None) -> Rendered:
+    def render(self, portrait, narration, timings, out, size, options, on_progress=None) -> None:
         checkpoint = Path(options.paddlegan_checkpoint).expanduser() if options.paddlegan_checkpoint else None
         if checkpoint is None or not checkpoint.is_file():
             where = f"at {checkpoint}" if checkpoint else "(PRESENTER_LIPSYNC__PADDLEGAN_CHECKPOINT is not set)"
@@ -446,8 +428,6 @@ class PaddleGANWav2Lip:
             )
         predictor_class = wav2lip_predictor()
         import cv2
-
-        from stages.narrate import resample, write_wav
 
         scene = Scene.prepare(portrait, narration, size, options.fps)
         with tempfile.TemporaryDirectory(prefix="wav2lip-") as work:
@@ -467,7 +447,6 @@ class PaddleGANWav2Lip:
         frames = scene.stream(lambda i: scene.animator.finish(spoken[min(i, len(spoken) - 1)], float(scene.eyelids[i]), i / scene.fps), on_progress)
         encode(frames, out, size, scene.fps, narration, options.crf)
         write_openings(out.with_suffix(".json"), None, scene.eyelids, scene.fps, self.name)
-        return Rendered(out, scene.frames, scene.fps, size, self.name)
 
 
 def wav2lip_box(face: np.ndarray, size: int) -> list[int]:

@@ -12,15 +12,12 @@ gives (phonemes with times) for subtitles and lip sync.
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import shutil
 import subprocess
 import sys
 import threading
-import wave
 from dataclasses import dataclass, field
-from math import gcd
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -29,10 +26,10 @@ from tqdm.auto import tqdm
 
 from presenter import weights
 from presenter.errors import EngineError, EngineUnavailable, PresenterError
-from presenter.media import quiet_native_logs
+from presenter.media import quiet_native_logs, read_wav_bytes, resample, write_wav
 from presenter.settings import NarrateSettings, Settings
 from presenter.textnorm import sentences_to_say
-from presenter.workspace import atomic_path, write_json
+from presenter.workspace import write_json
 
 EDGE_SILENCE = 0.3  # seconds of silence before the first and after the last sentence
 PEAK_LIMIT = 10 ** (-1 / 20)  # -1 dBFS
@@ -230,7 +227,7 @@ class EspeakVoice:
         done = subprocess.run([self.program, "-v", voice, "-s", str(self.words_per_minute), "--stdout", text], capture_output=True, check=False)
         if done.returncode != 0 or not done.stdout:
             raise EngineError(f"espeak-ng failed on {text[:40]!r}: {done.stderr.decode(errors='replace').strip()}", "Check that espeak-ng knows the language.")
-        return Speech(*_read_wav_bytes(done.stdout))
+        return Speech(*read_wav_bytes(done.stdout))
 
 
 class OpenAITTSVoice:
@@ -374,25 +371,6 @@ class Voices:
 # --- audio helpers --------------------------------------------------------------------------
 
 
-def _read_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
-    with wave.open(io.BytesIO(data), "rb") as handle:
-        rate, width, channels = handle.getframerate(), handle.getsampwidth(), handle.getnchannels()
-        frames = handle.readframes(handle.getnframes())
-    if width != 2:
-        raise EngineError(f"Unexpected {8 * width}-bit WAV from the voice.", "Use a 16-bit voice.")
-    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
-    return samples.reshape(-1, channels).mean(axis=1), rate
-
-
-def resample(audio: np.ndarray, source: int, target: int) -> np.ndarray:
-    if source == target or not len(audio):
-        return audio.astype(np.float32)
-    from scipy.signal import resample_poly
-
-    common = gcd(source, target)
-    return resample_poly(audio, target // common, source // common).astype(np.float32)
-
-
 def trim(audio: np.ndarray, rate: int, floor_db: float = -45.0, margin: float = 0.02) -> tuple[np.ndarray, float]:
     """Cut the voice's own leading and trailing silence (our pauses replace it); returns audio and seconds cut at the start."""
     if not len(audio):
@@ -435,17 +413,6 @@ def limit_peaks(audio: np.ndarray, rate: int, window: float = 0.005) -> np.ndarr
     gain = np.minimum(1.0, PEAK_LIMIT / np.maximum(envelope, 1e-9))
     gain = uniform_filter1d(minimum_filter1d(gain, size=size), size=size)  # every peak stays at or under its gain
     return (audio * gain).astype(np.float32)
-
-
-def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
-    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
-    with atomic_path(path) as tmp:
-        with wave.open(str(tmp), "wb") as handle:
-            handle.setnchannels(1)
-            handle.setsampwidth(2)
-            handle.setframerate(rate)
-            handle.writeframes(pcm.tobytes())
-    return Path(path)
 
 
 # --- the stage ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from presenter.errors import EngineError, EngineUnavailable
+from presenter.media import resample
 from presenter.settings import Settings
 from presenter.textnorm import normalize_en, normalize_zh, sentences_to_say, split_sentences
 from stages import narrate as N
@@ -35,7 +36,7 @@ def speak(tmp_path: Path, text: str, language: str, settings: Settings | None = 
 
 def hear(audio: np.ndarray, language: str) -> str:
     engine = T.load_engine(Settings(transcribe={"model": "base"}))
-    result = engine.transcribe(N.resample(audio, 24_000, 16_000), language=language, prompt=None, on_progress=None)
+    result = engine.transcribe(resample(audio, 24_000, 16_000), language=language, prompt=None, on_progress=None)
     return " ".join(s.text for s in T.to_chinese_script(result.segments, "simplified"))
 
 
@@ -168,7 +169,7 @@ def test_openai_tts_engine_against_a_local_speech_endpoint(server, tmp_path):
         request = _json.loads(body)
         requests.append(request)
         spoken = voice.speak(request["input"], "en")
-        pcm = N.resample(spoken.audio, spoken.sample_rate, 24_000)
+        pcm = resample(spoken.audio, spoken.sample_rate, 24_000)
         return 200, (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes()
 
     server.routes["/v1/audio/speech"] = Route(handler=speech, content_type="audio/pcm")
