@@ -32,7 +32,6 @@ from stages import transcribe as transcribe_stage
 
 from .caching import call_cached, hash_inputs
 
-BUILT_STAGES = ("fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose")
 MAX_POOL = 8
 _RESULTS = {"persist_result": True, "result_serializer": "json"}
 
@@ -364,9 +363,6 @@ def digest(
         logger.info("Presenter video: %s", folder / "presenter.mp4")
         stopped_after = "compose"
 
-    missing = [s for s in wanted if s not in BUILT_STAGES]
-    if missing:
-        logger.warning("Stopped after %s: the stages %s are not built yet.", stopped_after, ", ".join(missing))
     _stage_table(folder)
     create_markdown_artifact(
         _episode_markdown(info, folder, stopped_after),

@@ -212,7 +212,7 @@ def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="A
     table = Table("stage", "engine", "status", "detail")
     ready = True
     for check in checks(Settings()):
-        colour = {"ok": "green", "missing": "red", "optional": "yellow", "planned": "dim"}[check.status]
+        colour = {"ok": "green", "missing": "red", "optional": "yellow"}[check.status]
         table.add_row(check.stage, check.engine + (" (selected)" if check.selected else ""), f"[{colour}]{check.status}[/]", check.detail)
         ready &= not (check.selected and check.status == "missing")
     Console().print(table)

@@ -10,7 +10,7 @@ from typing import Literal
 
 from .settings import Settings
 
-Status = Literal["ok", "missing", "optional", "planned"]
+Status = Literal["ok", "missing", "optional"]
 
 
 @dataclass(frozen=True)
