@@ -5,17 +5,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-# Prefect: no analytics, and time for the temporary server on a busy 2-core machine.
-export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
-export DO_NOT_TRACK ?= 1
-export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
-export PREFECT_SERVER_UI_V2_ENABLED ?= false
-
 SAMPLE ?= assets/sample/field-notes-batteries.mp3
 
 PADDLE_VENV ?= .venv-paddle
 
-.PHONY: setup system sample test test-main test-tools test-paddle paddle test-fast bench doctor clean
+.PHONY: setup system sample test lint test-main test-tools test-paddle paddle test-fast bench doctor clean
 
 setup: system $(VENV)/.installed
 
@@ -40,7 +34,13 @@ $(VENV)/.installed: pyproject.toml
 sample: setup
 	$(BIN)/presenter run $(SAMPLE)
 
-test: test-main test-paddle
+test: lint test-main test-paddle
+
+# Lint, types, and the layer contract (core <- engines <- stages <- flows <- presenter).
+lint: setup
+	$(BIN)/ruff check core engines stages flows presenter evaluation tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test-main: setup test-tools
 	$(BIN)/python -m pytest -m "not paddle"

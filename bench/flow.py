@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT, save
 
 
 def make_episode(folder: Path, repeat: int) -> Path:
@@ -40,8 +38,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7, help="copies of the ~8.7-minute reading")
     args = parser.parse_args()
+    from core.media import probe_media as probe
     from flows.digest import digest
-    from stages.compose import probe
 
     with tempfile.TemporaryDirectory() as tmp:
         episode = make_episode(Path(tmp), args.repeat)
@@ -57,9 +55,7 @@ def main() -> None:
     for row in rows:
         print(f"| {row['stage']} | {row['seconds']} |")
     print(f"| **whole flow (wall, Prefect included)** | **{wall:.1f}** |")
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "flow.json").write_text(json.dumps({"episode_minutes": minutes, "video_seconds": video, "wall_seconds": wall, "stages": rows}, indent=2) + "\n")
+    save("flow.json", {"episode_minutes": minutes, "video_seconds": video, "wall_seconds": wall, "stages": rows})
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Narrates bench/data/script-en.txt (about 80 s) once with the embedded voice,
 then renders lipsync.mp4 at each size (frames rendered and encoded per second,
 wall clock), composes presenter.mp4 at 720p, and scores the 720 video with the
-lip-sync measurement (presenter/lipmetrics.py).
+lip-sync measurement (evaluation/lipmetrics.py).
 
 Run from .venv-paddle, it also times the paddlegan engine on a 4-second
 narration. No trained Wav2Lip weights can be had here, so it runs a randomly
@@ -20,24 +20,40 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import sys
-import tempfile
 import time
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT, save, table
+
+
+def narrate(script: Path, folder: Path, language: str):
+    from core.artifacts import Narration
+    from core.settings import Settings
+    from stages import narrate as N
+
+    settings = Settings()
+    N.narrate(script, folder, settings.narrate, settings.context, language=language)
+    return Narration.read(folder)
+
+
+def timed(engine: str, folder: Path, size: int, **lipsync) -> dict:
+    from core.settings import Settings
+    from stages import lipsync as L
+
+    settings = Settings(lipsync={"engine": engine, **lipsync})
+    started = time.perf_counter()
+    record = L.lipsync(folder / "narration.wav", folder / "narration.json", folder, settings.lipsync, settings.context, size=size)
+    seconds = time.perf_counter() - started
+    return {"stage": f"lipsync {engine}", "size": size, "frames": record.frames, "seconds": round(seconds, 2), "fps": round(record.frames / seconds, 1)}
 
 
 def paddlegan_rows(folder: Path) -> list[dict]:
     import paddle
 
-    from presenter.settings import Settings
-    from stages import lipsync as L
-    from stages import narrate as N
+    from engines.lipsync.paddlegan import wav2lip_predictor
 
-    L.wav2lip_predictor()
+    wav2lip_predictor()
     from ppgan.models.generators.wav2lip import Wav2Lip
 
     checkpoint = folder / "wav2lip_random.pdparams"
@@ -45,16 +61,10 @@ def paddlegan_rows(folder: Path) -> list[dict]:
     short = folder / "short"
     short.mkdir()
     (short / "script.txt").write_text("Welcome to the weekly digest. Today, three stories.", encoding="utf-8")
-    N.narrate(short / "script.txt", short, Settings(), language="en", log=lambda m: None)
-    rows = []
-    options = Settings(lipsync={"engine": "paddlegan", "paddlegan_checkpoint": checkpoint}).lipsync
-    timings = json.loads((short / "narration.json").read_text())
-    for size in (512, 720):
-        started = time.perf_counter()
-        L.PaddleGANWav2Lip().render(L.default_portrait(), short / "narration.wav", timings, short / "lipsync.mp4", size, options, None)
-        seconds = time.perf_counter() - started
-        frames = json.loads((short / "lipsync.json").read_text())["frames"]
-        rows.append({"stage": "lipsync paddlegan (random weights)", "size": size, "frames": frames, "seconds": round(seconds, 2), "fps": round(frames / seconds, 1)})
+    narrate(short / "script.txt", short, "en")
+    rows = [timed("paddlegan", short, size, paddlegan={"checkpoint": checkpoint}) for size in (512, 720)]
+    for row in rows:
+        row["stage"] += " (random weights)"
     return rows
 
 
@@ -62,40 +72,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--language", default="en", choices=["en", "zh"])
     args = parser.parse_args()
-    from presenter import lipmetrics
-    from presenter.settings import Settings
+    from core.settings import Settings
+    from evaluation import lipmetrics
     from stages import compose as C
-    from stages import lipsync as L
-    from stages import narrate as N
 
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        N.narrate(ROOT / "bench" / "data" / f"script-{args.language}.txt", folder, Settings(), language=args.language, log=lambda m: None)
-        narration = json.loads((folder / "narration.json").read_text())
-        for size in (512, 720):
-            settings = Settings(compose={"height": 720})
-            started = time.perf_counter()
-            L.EmbeddedAnimator().render(L.default_portrait(), folder / "narration.wav", narration, folder / "lipsync.mp4", size, settings.lipsync, None)
-            seconds = time.perf_counter() - started
-            frames = json.loads((folder / "lipsync.json").read_text())["frames"]
-            rows.append({"stage": "lipsync", "size": size, "frames": frames, "seconds": round(seconds, 2), "fps": round(frames / seconds, 1)})
+        narration = narrate(ROOT / "bench" / "data" / f"script-{args.language}.txt", folder, args.language)
+        rows = [timed("embedded", folder, size) for size in (512, 720)]
         started = time.perf_counter()
-        C.compose(folder / "lipsync.mp4", folder / "narration.json", folder, Settings(), title="Benchmark", show="bench")
+        C.compose(folder / "lipsync.mp4", folder / "narration.json", folder, Settings().compose, title="Benchmark", show="bench")
         seconds = time.perf_counter() - started
+        frames = rows[-1]["frames"]
         rows.append({"stage": "compose 720p", "size": 720, "frames": frames, "seconds": round(seconds, 2), "fps": round(frames / seconds, 1)})
         score = lipmetrics.score(folder / "lipsync.mp4", narration).to_dict()
         if importlib.util.find_spec("ppgan"):
             rows += paddlegan_rows(folder)
-    print(f"Narration {narration['duration']:.1f} s ({args.language}), 2 cores\n")
-    print("| stage | size | frames | seconds | frames/s |\n|---|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['stage']} | {r['size']} | {r['frames']} | {r['seconds']} | {r['fps']} |")
-    print("\n| closure rate | open-vowel rate | silence rate | offset (frames) |\n|---:|---:|---:|---:|")
-    print(f"| {score['closure_rate']} | {score['open_vowel_rate']} | {score['silence_rate']} | {score['offset_frames']} |")
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "lipsync.json").write_text(json.dumps({"rows": rows, "score": score}, indent=2) + "\n")
+    print(f"Narration {narration.duration:.1f} s ({args.language}), 2 cores\n")
+    table(["stage", "size", "frames", "seconds", "frames/s"], [[r["stage"], r["size"], r["frames"], r["seconds"], r["fps"]] for r in rows])
+    print()
+    table(["closure rate", "open-vowel rate", "silence rate", "offset (frames)"], [[score["closure_rate"], score["open_vowel_rate"], score["silence_rate"], score["offset_frames"]]])
+    save("lipsync.json", {"rows": rows, "score": score})
 
 
 if __name__ == "__main__":

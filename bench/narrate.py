@@ -14,40 +14,36 @@ Prints a Markdown table and writes bench/results/narrate.json.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, in_own_process, peak_mb, report, save, table
+
 CONFIGS = [("embedded", "zh"), ("embedded", "en"), ("espeak", "zh"), ("espeak", "en")]
 
 
 def worker(engine: str, language: str, threads: int, runs: int) -> None:
-    sys.path.insert(0, str(ROOT))
-    from presenter.settings import Settings
+    from core.artifacts import Narration
+    from core.registry import VOICES
+    from core.settings import Settings
     from stages import narrate as N
 
     settings = Settings(narrate={"engines": [engine], "threads": threads})
     script = ROOT / "bench" / "data" / f"script-{language}.txt"
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        voices = N.Voices(settings, log=lambda m: None)
-        voices.speak("你好" if language == "zh" else "Hello.", language)  # load the model
+        VOICES.get(engine)(settings.narrate, settings.context).speak("你好" if language == "zh" else "Hello.", language)  # load the model
         load_s = time.perf_counter() - started
         times = []
         for _ in range(runs):
             started = time.perf_counter()
-            N.narrate(script, Path(folder), settings, language=language, log=lambda m: None)
+            N.narrate(script, Path(folder), settings.narrate, settings.context, language=language)
             times.append(time.perf_counter() - started)
-        duration = N.read_narration(Path(folder))["duration"]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"load_s": load_s, "run_s": sorted(times)[len(times) // 2], "audio_s": duration, "peak_mb": peak_mb}))
+        duration = Narration.read(Path(folder)).duration
+    report({"load_s": load_s, "run_s": sorted(times)[len(times) // 2], "audio_s": duration, "peak_mb": peak_mb()})
 
 
 def main() -> None:
@@ -63,16 +59,14 @@ def main() -> None:
     for engine, language in CONFIGS:
         if engine == "espeak" and not shutil.which("espeak-ng"):
             continue
-        out = subprocess.run([sys.executable, __file__, "--worker", engine, language, "--threads", str(args.threads), "--runs", str(args.runs)], capture_output=True, text=True, check=True)
-        rows.append({"engine": engine, "language": language, **json.loads(out.stdout.strip().splitlines()[-1])})
+        rows.append({"engine": engine, "language": language, **in_own_process(__file__, engine, language, "--threads", str(args.threads), "--runs", str(args.runs))})
     print(f"Narration, {args.threads} threads, {platform.processor() or platform.machine()}, median of {args.runs}\n")
-    print("| engine | language | audio s | synthesis s | RTF | load s | peak MB |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['engine']} | {r['language']} | {r['audio_s']:.1f} | {r['run_s']:.2f} | {r['run_s'] / r['audio_s']:.3f} | {r['load_s']:.2f} | {r['peak_mb']:.0f} |")
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "narrate.json").write_text(json.dumps(rows, indent=2) + "\n")
+    table(
+        ["engine", "language", "audio s", "synthesis s", "RTF", "load s", "peak MB"],
+        [[r["engine"], r["language"], f"{r['audio_s']:.1f}", f"{r['run_s']:.2f}", f"{r['run_s'] / r['audio_s']:.3f}", f"{r['load_s']:.2f}", f"{r['peak_mb']:.0f}"] for r in rows],
+        "llrrrrr",
+    )
+    save("narrate.json", rows)
 
 
 if __name__ == "__main__":

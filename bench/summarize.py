@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, in_own_process, peak_mb, report, save, table
+
 WORDS_PER_MINUTE = 130
 
 
@@ -38,20 +36,22 @@ def make_transcript(path: Path, repeat: int) -> float:
 
 
 def worker(config: str, transcript: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    from presenter.settings import Settings
+    from core.artifacts import Summary
+    from core.settings import Settings
     from stages import summarize as S
 
     engine, _, threads = config.partition("-")
-    settings = Settings(summarize={"engines": [engine], "threads": int(threads or 1)})
+    settings = Settings(summarize={"engines": [engine], "embedded": {"threads": int(threads or 1)}})
     folder = Path(transcript).parent / config
     folder.mkdir()
     started = time.perf_counter()
-    S.summarize(Path(transcript), folder, settings, title="Home batteries with Maria Lopez", show="Field Notes")
+    S.summarize(Path(transcript), folder, settings.summarize, settings.context, title="Home batteries with Maria Lopez", show="Field Notes")
     wall = time.perf_counter() - started
-    summary = json.loads((folder / "summary.json").read_text())
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall_s": wall, "peak_mb": peak_mb, "usage": summary["usage"], "parts": summary["parts"], "levels": summary["reduce_levels"], "ungrounded": summary["ungrounded"], "script_words": len(summary["script"].split())}))
+    summary = Summary.read(folder)
+    report({
+        "wall_s": wall, "peak_mb": peak_mb(), "usage": summary.usage, "parts": summary.parts, "levels": summary.reduce_levels,
+        "ungrounded": summary.ungrounded, "script_words": len(summary.script.split()),
+    })
 
 
 def main() -> None:
@@ -68,22 +68,21 @@ def main() -> None:
         transcript = Path(tmp) / "transcript.json"
         minutes = make_transcript(transcript, args.repeat) / 60
         for config in args.configs.split(","):
-            out = subprocess.run([sys.executable, __file__, "--worker", config, str(transcript)], capture_output=True, text=True)
-            if out.returncode:
-                sys.exit(f"{config} failed:\n{out.stderr[-3000:]}")
-            rows.append({"config": config, **json.loads(out.stdout.strip().splitlines()[-1])})
+            rows.append({"config": config, **in_own_process(__file__, config, str(transcript))})
     print(f"\nTranscript: {minutes:.1f} minutes of English ({args.repeat} x bench/data/episode-10min.txt)\n")
-    print("| engine | threads | wall s | parts | LLM calls | prompt tok | generated tok | prompt+gen tok/s | generated tok/s of LLM time | peak MB | ungrounded |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    lines = []
     for r in rows:
         u = r["usage"]
         engine, _, threads = r["config"].partition("-")
         rate = (u["prompt_tokens"] + u["completion_tokens"]) / r["wall_s"] if u["calls"] else 0
         gen = u["completion_tokens"] / u["seconds"] if u["seconds"] else 0
-        print(f"| {engine} | {threads or '-'} | {r['wall_s']:.1f} | {r['parts']} | {u['calls']} | {u['prompt_tokens']} | {u['completion_tokens']} | {rate:.1f} | {gen:.1f} | {r['peak_mb']:.0f} | {', '.join(r['ungrounded']) or '-'} |")
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"summarize-{args.repeat}x.json").write_text(json.dumps({"minutes": minutes, "rows": rows}, indent=2))
+        lines.append([
+            engine, threads or "-", f"{r['wall_s']:.1f}", r["parts"], u["calls"], u["prompt_tokens"], u["completion_tokens"],
+            f"{rate:.1f}", f"{gen:.1f}", f"{r['peak_mb']:.0f}", ", ".join(r["ungrounded"]) or "-",
+        ])
+    headers = ["engine", "threads", "wall s", "parts", "LLM calls", "prompt tok", "generated tok", "prompt+gen tok/s", "generated tok/s of LLM time", "peak MB", "ungrounded"]
+    table(headers, lines, "lrrrrrrrrrl")
+    save(f"summarize-{args.repeat}x.json", {"minutes": minutes, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -15,16 +15,14 @@ Prints a Markdown table and writes bench/results/transcribe.json.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import resource
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, in_own_process, peak_mb, report, save, table
+
 CONFIGS = [
     ("faster-whisper", "base", "int8"),
     ("faster-whisper", "base", "float32"),
@@ -34,23 +32,22 @@ CONFIGS = [
 
 
 def worker(engine: str, model: str, compute: str, threads: int, clip: str, runs: int) -> None:
-    sys.path.insert(0, str(ROOT))
-    from presenter.settings import Settings
+    from core.media import read_wav
+    from core.settings import Settings
     from stages import transcribe as T
 
-    settings = Settings(transcribe={"engine": engine, "model": model, "compute_type": compute, "threads": threads})
+    settings = Settings(transcribe={"engine": engine, "model": model, "threads": threads, "faster_whisper": {"compute_type": compute}})
     started = time.perf_counter()
-    loaded = T.load_engine(settings)
+    loaded = T.load_engine(settings.transcribe, settings.context)
     load_s = time.perf_counter() - started
-    audio = T.read_wav(Path(clip))
+    audio, _ = read_wav(Path(clip))
     times, text = [], ""
     for _ in range(runs):
         started = time.perf_counter()
         result = loaded.transcribe(audio, language="en", prompt=None, on_progress=None)
         times.append(time.perf_counter() - started)
         text = " ".join(s.text for s in result.segments)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"load_s": load_s, "run_s": sorted(times)[len(times) // 2], "peak_mb": peak_mb, "words": len(text.split())}))
+    report({"load_s": load_s, "run_s": sorted(times)[len(times) // 2], "peak_mb": peak_mb(), "words": len(text.split())})
 
 
 def main() -> None:
@@ -80,22 +77,17 @@ def main() -> None:
         duration = (clip.stat().st_size - 44) / 32_000
         rows = []
         for engine, model, compute in CONFIGS:
-            out = subprocess.run(
-                [sys.executable, __file__, "--worker", engine, model, compute, str(args.threads), str(clip), str(args.runs)],
-                check=True, capture_output=True, text=True,
-            )
-            result = json.loads(out.stdout.strip().splitlines()[-1])
+            result = in_own_process(__file__, engine, model, compute, str(args.threads), str(clip), str(args.runs))
             rows.append({"engine": engine, "model": model, "compute": compute, "rtf": result["run_s"] / duration, **result})
 
     reference = next(r for r in rows if r["engine"] == "openai-whisper")
     print(f"\nClip: {duration:.1f} s of English speech, {args.threads} threads, median of {args.runs} runs, {platform.processor() or platform.machine()}\n")
-    print("| engine | model | compute | load s | transcribe s | real-time factor | speed-up vs openai-whisper | peak MB |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for r in rows:
-        print(f"| {r['engine']} | {r['model']} | {r['compute']} | {r['load_s']:.1f} | {r['run_s']:.2f} | {r['rtf']:.3f} | {reference['run_s'] / r['run_s']:.1f}x | {r['peak_mb']:.0f} |")
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "transcribe.json").write_text(json.dumps({"clip_seconds": duration, "threads": args.threads, "rows": rows}, indent=2))
+    table(
+        ["engine", "model", "compute", "load s", "transcribe s", "real-time factor", "speed-up vs openai-whisper", "peak MB"],
+        [[r["engine"], r["model"], r["compute"], f"{r['load_s']:.1f}", f"{r['run_s']:.2f}", f"{r['rtf']:.3f}", f"{reference['run_s'] / r['run_s']:.1f}x", f"{r['peak_mb']:.0f}"] for r in rows],
+        "lllrrrrr",
+    )
+    save("transcribe.json", {"clip_seconds": duration, "threads": args.threads, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -1,46 +1,49 @@
-"""Prefect caching keyed on what a task reads, not on where it reads it.
+"""Prefect caching keyed on what a stage reads, not on where it reads it.
 
-A file path argument is hashed by content, so a changed file recomputes and
-an unchanged one (even re-downloaded) hits the cache. Cached results are
-paths; ``call_cached`` reruns a task whose cached files have since been
-deleted.
+A stage's key is its name and version, its own settings section, the episode
+values it uses, and the *content* of the files it declares as inputs: a
+changed file recomputes, an unchanged one (even re-downloaded) hits the cache.
+Only declared input files are hashed, never a string that happens to name a
+file. Cached results are paths; ``call_cached`` reruns a task whose cached
+files have since been deleted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from prefect import Task
 from prefect.context import TaskRunContext
-from pydantic import BaseModel
 
-from presenter.workspace import sha256_file
-
-CACHE_VERSION = "1"  # bump when a stage's output format changes
+from core.workspace import sha256_file
 
 
-def _fingerprint(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, (str, Path)) and len(str(value)) < 4096 and Path(value).is_file():
-        # the path too: outputs are written beside inputs, so a cached result belongs to one folder
-        return {"path": str(Path(value).resolve()), "sha256": sha256_file(Path(value))}
-    if isinstance(value, dict):
-        return {str(k): _fingerprint(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_fingerprint(v) for v in value]
-    return value
+def file_fingerprint(path: str | Path) -> dict[str, str] | None:
+    """Content hash of a declared input file (with its path: outputs are written beside inputs)."""
+    path = Path(path)
+    return {"path": str(path.resolve()), "sha256": sha256_file(path)} if path.is_file() else None
 
 
-def hash_inputs(*names: str) -> Callable[[TaskRunContext, dict[str, Any]], str]:
-    """A cache_key_fn over the named parameters, files by content."""
+def stage_key(version: str, files: str = "inputs") -> Callable[[TaskRunContext, dict[str, Any]], str]:
+    """A cache_key_fn: the task's name and ``version``, every parameter by value, and the files in ``files`` by content.
+
+    Parameters named ``settings`` are carried for the run, not keyed: each
+    stage's own section is passed (and keyed) separately.
+    """
 
     def key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-        payload = {"task": context.task.name, "version": CACHE_VERSION}
-        payload.update({name: _fingerprint(parameters.get(name)) for name in names})
+        payload: dict[str, Any] = {"task": context.task.name, "version": version}
+        for name, value in parameters.items():
+            if name == "settings":
+                continue
+            if name == files:
+                payload[name] = {label: file_fingerprint(path) for label, path in sorted(value.items())}
+            else:
+                payload[name] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     return key

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from presenter.errors import EngineError
-from presenter.settings import Settings
+from core.errors import EngineError
+from core.settings import Settings
 
 MAX_THREADS = 8
 
 
-def task_runner(settings: Settings) -> TaskRunner:
+def task_runner(settings: Settings) -> TaskRunner[Any]:
     """ThreadPoolTaskRunner, or prefect-dask's DaskTaskRunner on an existing scheduler or a local cluster."""
     options = settings.runner
     if options.kind == "threads":

@@ -1,7 +1,7 @@
 """The feed watch: every new episode of the watched feeds becomes a digest, then feed.xml and index.html are rebuilt.
 
 Scheduled by the 'watch-feeds' deployment (prefect.yaml) or ``presenter serve``.
-Which episodes are done lives in outputs/catalog.sqlite (presenter/catalog.py).
+Which episodes are done lives in outputs/catalog.sqlite (core/catalog.py).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from presenter.catalog import Catalog
-from presenter.errors import PresenterError
-from presenter.publish import publish
-from presenter.settings import Settings
+from core.catalog import Catalog
+from core.errors import PresenterError
+from core.feeds import Episode
+from core.publish import publish
+from core.settings import Settings
 from stages import fetch as fetch_stage
 
 from .digest import digest
@@ -42,12 +43,6 @@ def feed_list(settings: Settings, log) -> list[str]:
     return list(unique.values())
 
 
-def _read(feed: str, settings: Settings) -> fetch_stage.Feed:
-    if fetch_stage.is_remote(feed):
-        return fetch_stage.read_feed(feed, settings.fetch)
-    return fetch_stage.parse_feed(fetch_stage.local_path(feed).read_bytes(), feed)
-
-
 @task(name="digest-episode", task_run_name="digest {title}")
 def digest_episode(feed: str, audio_url: str, title: str, overrides: dict[str, Any]) -> str:
     """One episode through the digest flow (a nested flow run, so it has its own page in the UI)."""
@@ -71,11 +66,11 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
     catalog = Catalog(settings.output_dir / CATALOG)
     report: dict[str, Any] = {"done": [], "failed": {}, "broken_feeds": {}, "skipped": 0}
 
-    todo: list[tuple[str, fetch_stage.Episode]] = []
+    todo: list[tuple[str, Episode]] = []
     feeds_to_read = feed_list(settings, logger.warning)
     for url in feeds_to_read:
         try:
-            feed = _read(url, settings)
+            feed = fetch_stage.read_any_feed(url, settings.fetch)
         except PresenterError as error:
             logger.error("Feed %s skipped this run: %s", url, error)
             catalog.checked_feed(url, error=str(error))
@@ -100,14 +95,14 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
             outcome = future.state.result(raise_on_failure=False)
             video = Path(outcome) / "presenter.mp4" if isinstance(outcome, str) else None
             if video and video.is_file():
-                catalog.done(url, episode.guid, episode.audio_url, episode.published, episode.title, outcome)
+                catalog.done(url, episode.guid, episode.audio_url, episode.published, episode.title, str(outcome))
                 report["done"].append(outcome)
                 publish(settings.output_dir, catalog, options.title, options.base_url)
             else:
-                error = str(outcome) if isinstance(outcome, BaseException) else f"no presenter video in {outcome}"
-                catalog.failed(url, episode.guid, episode.audio_url, episode.published, episode.title, error)
-                report["failed"][episode.title] = error
-                logger.error("Episode %r failed (%s); it will be retried on the next run.", episode.title, error)
+                reason = str(outcome) if isinstance(outcome, BaseException) else f"no presenter video in {outcome}"
+                catalog.failed(url, episode.guid, episode.audio_url, episode.published, episode.title, reason)
+                report["failed"][episode.title] = reason
+                logger.error("Episode %r failed (%s); it will be retried on the next run.", episode.title, reason)
     publish(settings.output_dir, catalog, options.title, options.base_url)
     rows = [{"feed": e.feed, "episode": e.title, "status": e.status, "attempts": e.attempts, "error": e.error or ""} for e in catalog.entries() if e.status != "skipped"]
     create_table_artifact(rows or [{"feed": "", "episode": "(none yet)", "status": "", "attempts": 0, "error": ""}], key="watched-episodes", description="Episodes of the watched feeds")

@@ -1,3 +1,3 @@
-"""Podcast to digital presenter: shared pieces used by the stages, the flows and the CLI."""
+"""The ``presenter`` command line and its doctor: the top layer, over flows, stages, engines and core."""
 
 __version__ = "0.1.0"

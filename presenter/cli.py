@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import sys
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from .errors import PresenterError
-from .settings import STAGES
+from core.errors import PresenterError
+from core.registry import SUMMARIZERS, TRANSCRIBERS, VOICES
+from core.settings import STAGES, NarrateSettings
 
 app = typer.Typer(
     help="Turn a podcast episode into a short video digest spoken by a digital presenter.",
@@ -19,14 +18,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def _quiet_offline_prefect() -> None:
-    """Defaults that keep Prefect from phoning home and give its temporary server time on a busy machine."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    os.environ.setdefault("PREFECT_SERVER_UI_V2_ENABLED", "false")
 
 
 class _KnownErrorFilter:
@@ -60,7 +51,10 @@ def _use_config(config: Optional[Path]) -> None:
         os.environ["PRESENTER_CONFIG"] = str(config)
 
 
-StageName = Enum("StageName", {stage: stage for stage in STAGES}, type=str)
+def _stage(value: str) -> str:
+    if value not in STAGES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(map(repr, STAGES))}.")
+    return value
 
 
 @app.command()
@@ -68,19 +62,18 @@ def run(
     source: str = typer.Argument(..., help="A feed URL (RSS/Atom), an episode's audio URL, or a local audio file."),
     episode: str = typer.Option("latest", "--episode", "-e", help="Which feed episode: 'latest', an index (0 = newest) or a GUID."),
     language: Optional[str] = typer.Option(None, "--language", "-l", help="Force the spoken language (en, zh, ...); detected if omitted."),
-    until: StageName = typer.Option("compose", "--until", "-u", help="Stop after this stage."),
+    until: str = typer.Option("compose", "--until", "-u", callback=_stage, help=f"Stop after this stage: {', '.join(STAGES)}."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default: ./outputs or PRESENTER_OUTPUT_DIR)."),
-    engine: Optional[str] = typer.Option(None, help="Transcription engine: faster-whisper, openai-whisper, openai-api."),
+    engine: Optional[str] = typer.Option(None, help=f"Transcription engine: {', '.join(TRANSCRIBERS.names())}."),
     model: Optional[str] = typer.Option(None, help="Whisper model: base, tiny.en, or a path."),
-    summarizer: Optional[str] = typer.Option(None, help="Summary engine, no fallback: openai, embedded or extractive."),
+    summarizer: Optional[str] = typer.Option(None, help=f"Summary engine, no fallback: {', '.join(SUMMARIZERS.names())}."),
     portrait: Optional[Path] = typer.Option(None, "--portrait", "-p", help="Photo of the presenter (default: the bundled astronaut portrait)."),
-    voice: Optional[str] = typer.Option(None, help="Narration engine first in line: embedded, paddlespeech, openai-tts or espeak."),
+    voice: Optional[str] = typer.Option(None, help=f"Narration engine first in line: {', '.join(VOICES.names())}."),
     height: Optional[int] = typer.Option(None, help="Video height: 720 (default) or 1080."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
 ) -> None:
     """Run the digest flow on one episode and print the folder with its outputs."""
     _use_config(config)
-    _quiet_offline_prefect()
     overrides: dict = {}
     if engine or model:
         overrides["transcribe"] = {k: v for k, v in {"engine": engine, "model": model}.items() if v}
@@ -89,17 +82,17 @@ def run(
     if portrait:
         overrides["lipsync"] = {"portrait": str(portrait.expanduser().resolve())}
     if voice:
-        overrides["narrate"] = {"engines": [voice, "embedded", "espeak"] if voice != "embedded" else ["embedded", "espeak"]}
+        default = NarrateSettings.model_fields["engines"].default
+        overrides["narrate"] = {"engines": [voice, *(name for name in default if name != voice)]}
     if height:
         overrides["compose"] = {"height": height}
+    from core.settings import Settings
     from flows.digest import digest
     from flows.runners import task_runner
 
-    from .settings import Settings
-
     _console_without_known_errors()
     try:
-        folder = digest.with_options(task_runner=task_runner(Settings(**overrides)))(source, episode=episode, language=language, until=until.value, output_dir=str(output) if output else None, overrides=overrides or None)
+        folder = digest.with_options(task_runner=task_runner(Settings(**overrides)))(source, episode=episode, language=language, until=until, output_dir=str(output) if output else None, overrides=overrides or None)
     except PresenterError as error:
         _fail(error)
     typer.secho(f"\nOutputs: {folder}", fg=typer.colors.GREEN)
@@ -114,12 +107,11 @@ def episodes(
     limit: int = typer.Option(20, help="How many episodes to list, newest first."),
 ) -> None:
     """List a feed's episodes with the index and GUID that 'run --episode' accepts."""
-    from stages.fetch import is_remote, local_path, parse_feed, read_feed
-
-    from .settings import Settings
+    from core.settings import Settings
+    from stages.fetch import read_any_feed
 
     try:
-        parsed = read_feed(feed, Settings().fetch) if is_remote(feed) else parse_feed(local_path(feed).read_bytes(), feed)
+        parsed = read_any_feed(feed, Settings().fetch)
     except PresenterError as error:
         _fail(error)
     typer.echo(f"{parsed.title} — {len(parsed.episodes)} episodes")
@@ -152,7 +144,6 @@ def watch(
 ) -> None:
     """Digest every new episode of the watched feeds once, now; then rebuild outputs/feed.xml and index.html."""
     _use_config(config)
-    _quiet_offline_prefect()
     from flows.watch import watch_feeds
 
     _console_without_known_errors()
@@ -178,10 +169,11 @@ def serve(
 ) -> None:
     """Watch the feeds on a schedule (PRESENTER_WATCH__CRON, daily by default) in this one process; needs 'prefect server start'."""
     _use_config(config)
-    _quiet_offline_prefect()
-    from prefect.settings import PREFECT_API_URL
+    from core import prefect_env
+    from core.settings import Settings
 
-    from .settings import Settings
+    prefect_env.apply()
+    from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():
         _fail(PresenterError(
@@ -205,8 +197,9 @@ def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="A
     from rich.console import Console
     from rich.table import Table
 
+    from core.settings import Settings
+
     from .doctor import checks
-    from .settings import Settings
 
     _use_config(config)
     table = Table("stage", "engine", "status", "detail")
@@ -226,4 +219,4 @@ def main() -> None:  # pragma: no cover - console entry point alias
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -7,17 +7,19 @@ font, so Chinese renders) or as a soft mov_text track.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
-from presenter.errors import EngineError
-from presenter.media import require_tool
-from presenter.settings import Settings
-from presenter.subtitles import to_srt
-from presenter.workspace import atomic_path, write_text
+from core.artifacts import VIDEO_FILES, Narration, StageRecord
+from core.errors import EngineError
+from core.media import require_tool
+from core.settings import ComposeSettings
+from core.subtitles import to_srt
+from core.text import is_mostly_cjk
+from core.workspace import atomic_path, write_text
 
 FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FONT_NAME = "WenQuanYi Micro Hei"
@@ -32,8 +34,7 @@ def font_file() -> str:
 
 def wrap(text: str, width: int) -> str:
     """Lines for the title card: CJK text counts double, so it wraps at half the width."""
-    cjk = len(re.findall(r"[\u3000-\u9fff]", text)) > len(text) / 3
-    if cjk:
+    if is_mostly_cjk(text):
         size = max(4, width // 2)
         return "\n".join(text[i : i + size] for i in range(0, len(text), size))
     return textwrap.fill(text, width)
@@ -41,7 +42,7 @@ def wrap(text: str, width: int) -> str:
 
 def split_cue(start: float, end: float, text: str) -> list[tuple[float, float, str]]:
     """A long sentence becomes several subtitles of at most two lines, timed in proportion to their length."""
-    cjk = len(re.findall(r"[\u3000-\u9fff]", text)) > len(text) / 3
+    cjk = is_mostly_cjk(text)
     limit = 32 if cjk else 84
     if len(text) <= limit:
         return [(start, end, text)]
@@ -64,46 +65,39 @@ def split_cue(start: float, end: float, text: str) -> list[tuple[float, float, s
     return cues
 
 
-def probe(path: Path) -> dict:
-    done = subprocess.run(
-        [require_tool("ffprobe"), "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height,pix_fmt,r_frame_rate:format=duration", "-of", "json", str(path)],
-        capture_output=True, text=True, check=True,
-    )
-    return json.loads(done.stdout)
-
-
-def compose(lipsync_mp4: Path, narration_json: Path, folder: Path, settings: Settings, *, title: str, show: str) -> list[Path]:
-    """Write presenter.mp4, narration.srt and thumbnail.png into ``folder``; returns their paths."""
+def compose(lipsync_mp4: Path, narration_json: Path, folder: Path, section: ComposeSettings, *, title: str, show: str) -> StageRecord:
+    """Write presenter.mp4, narration.srt and thumbnail.png into ``folder``."""
     import ffmpeg
 
-    options = settings.compose
-    height = options.height
+    started = time.perf_counter()
+    height = section.height
     width = height * 16 // 9
-    narration = json.loads(Path(narration_json).read_text(encoding="utf-8"))
-    cues = [cue for s in narration["sentences"] for cue in split_cue(s["start"], s["end"], s["text"])]
-    srt = write_text(Path(folder) / "narration.srt", to_srt(cues))
+    narration = Narration.model_validate_json(Path(narration_json).read_text(encoding="utf-8"))
+    video_name, srt_name, thumbnail_name = VIDEO_FILES
+    cues = [cue for s in narration.sentences for cue in split_cue(s.start, s.end or s.start, s.text)]
+    srt = write_text(Path(folder) / srt_name, to_srt(cues))
     card = write_text(Path(folder) / ".title.txt", f"{wrap(show, 34)}\n\n{wrap(title, 26)}")
     font = font_file()
 
     source = ffmpeg.input(str(lipsync_mp4))
-    video = source.video.filter("scale", height, height).filter("pad", width, height, (width - height) // 2, 0, color=options.background)
-    if options.title_seconds > 0:
-        t = options.title_seconds
+    video = source.video.filter("scale", height, height).filter("pad", width, height, (width - height) // 2, 0, color=section.background)
+    if section.title_seconds > 0:
+        t = section.title_seconds
         video = video.drawbox(x=0, y=0, width=width, height=height, color="black@0.55", thickness="fill", enable=f"lt(t,{t})")
         video = video.drawtext(
             textfile=str(card), fontfile=font, fontsize=height // 16, fontcolor="white", line_spacing=height // 60,
             x="(w-text_w)/2", y="(h-text_h)/2", enable=f"lt(t,{t})", alpha=f"if(lt(t,{t - 0.5}),1,max(0,({t}-t)/0.5))",
         )
-    outputs = {"vcodec": "libx264", "pix_fmt": "yuv420p", "preset": options.preset, "crf": options.crf, "acodec": "aac", "audio_bitrate": "128k", "movflags": "+faststart"}
+    outputs = {"vcodec": "libx264", "pix_fmt": "yuv420p", "preset": section.preset, "crf": section.crf, "acodec": "aac", "audio_bitrate": "128k", "movflags": "+faststart"}
     streams = [video, source.audio]
-    if options.subtitles == "burn":
+    if section.subtitles == "burn":
         style = f"Fontname={FONT_NAME},Fontsize={max(14, height // 36)},Outline=2,Shadow=0,MarginV={height // 24},PrimaryColour=&H00FFFFFF"
         video = video.filter("subtitles", str(srt), force_style=style)
         streams = [video, source.audio]
-    elif options.subtitles == "soft":
+    elif section.subtitles == "soft":
         streams.append(ffmpeg.input(str(srt)))
-        outputs.update({"c:s": "mov_text", "metadata:s:s:0": f"language={_iso639_2(narration.get('language'))}"})
-    out = Path(folder) / "presenter.mp4"
+        outputs.update({"c:s": "mov_text", "metadata:s:s:0": f"language={_iso639_2(narration.language)}"})
+    out = Path(folder) / video_name
     with atomic_path(out) as tmp:
         command = ffmpeg.output(*streams, str(tmp), format="mp4", **outputs).overwrite_output().global_args("-v", "error")
         try:
@@ -111,11 +105,11 @@ def compose(lipsync_mp4: Path, narration_json: Path, folder: Path, settings: Set
         except ffmpeg.Error as error:
             raise EngineError(f"ffmpeg could not compose {out}: {error.stderr.decode(errors='replace').strip()[-400:]}", "Check ffmpeg (libx264, libass) and the fonts ('make setup').") from error
     card.unlink(missing_ok=True)
-    thumbnail = Path(folder) / "thumbnail.png"
+    thumbnail = Path(folder) / thumbnail_name
     with atomic_path(thumbnail) as tmp:
-        at = min(options.title_seconds / 2 if options.title_seconds else 1.0, max(0.0, narration["duration"] - 0.1))
+        at = min(section.title_seconds / 2 if section.title_seconds else 1.0, max(0.0, narration.duration - 0.1))
         subprocess.run([require_tool("ffmpeg"), "-v", "error", "-y", "-ss", f"{at:.2f}", "-i", str(out), "-frames:v", "1", "-vf", "scale=640:-2", "-f", "image2", "-c:v", "png", str(tmp)], check=True)
-    return [out, srt, thumbnail]
+    return StageRecord(outputs=[out, srt, thumbnail], seconds=round(time.perf_counter() - started, 3), height=height, subtitles=section.subtitles)
 
 
 def _iso639_2(language: str | None) -> str:

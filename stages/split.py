@@ -1,4 +1,4 @@
-"""split: decode an episode to 16 kHz mono and cut it into chunks at pauses.
+"""split: decode an episode to 16 kHz mono and cut it into chunks at pauses (pydub).
 
 Each cut is placed at the quietest moment within ``search_seconds`` of the
 target boundary, so no word is cut in half, and each chunk records its offset
@@ -7,19 +7,21 @@ so that every later timestamp lies on the episode's own timeline.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import ConfigDict
 
-from presenter.errors import AudioError
-from presenter.media import probe_audio, require_tool
-from presenter.settings import SplitSettings
-from presenter.workspace import atomic_path, write_json
+from core.artifacts import CHUNK_DIR, ChunkInfo, Chunks, StageRecord
+from core.errors import AudioError
+from core.media import decode_audio, probe_audio
+from core.settings import SplitSettings
+from core.workspace import atomic_path
 
 SAMPLE_RATE = 16_000
 FRAME_SECONDS = 0.05
-CHUNKS_FILE = "chunks.json"
 
 
 @dataclass(frozen=True)
@@ -30,30 +32,23 @@ class Chunk:
     duration: float
     silent: bool
 
-    def to_dict(self, folder: Path) -> dict:
-        return {**asdict(self), "path": str(self.path.relative_to(folder))}
+
+class SplitRecord(StageRecord):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    chunks: list[Chunk]
+    duration: float
 
 
 def decode(path: Path):
     """The whole file as a 16 kHz mono 16-bit pydub AudioSegment; AudioError when it is not whole audio."""
     from pydub import AudioSegment
-    from pydub.exceptions import CouldntDecodeError
 
-    require_tool("ffmpeg")
     path = Path(path)
     if path.stat().st_size == 0:
         raise AudioError(f"{path} is empty (0 bytes).", "Re-download the episode or give another file.")
     probe = probe_audio(path)
-    try:
-        audio = AudioSegment.from_file(path, parameters=["-ar", str(SAMPLE_RATE), "-ac", "1"])
-    except CouldntDecodeError as error:
-        last = str(error).strip().splitlines()[-1:] or ["ffmpeg failed"]
-        raise AudioError(
-            f"{path} could not be decoded as audio ({last[0]}).",
-            "The file is damaged or not audio; re-download it or give another file.",
-        ) from None
-    audio = audio.set_frame_rate(SAMPLE_RATE).set_channels(1).set_sample_width(2)
-    decoded = len(audio) / 1000
+    samples = decode_audio(path, SAMPLE_RATE)
+    decoded = len(samples) / SAMPLE_RATE
     if decoded == 0:
         raise AudioError(f"{path} contains no audio samples.", "Give a complete audio file.")
     if probe.duration and decoded < 0.9 * probe.duration - 0.5:
@@ -61,7 +56,7 @@ def decode(path: Path):
             f"{path} is truncated: only {decoded:.1f} s of its {probe.duration:.1f} s decode.",
             "Delete it and rerun to download it again, or give a complete copy.",
         )
-    return audio
+    return AudioSegment(data=samples.tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
 
 
 def frame_loudness(samples: np.ndarray, frame: int) -> np.ndarray:
@@ -87,8 +82,9 @@ def cut_points(loudness: np.ndarray, frame_seconds: float, total: float, target:
     return cuts
 
 
-def split(audio_path: Path, folder: Path, settings: SplitSettings) -> list[Chunk]:
+def split(audio_path: Path, folder: Path, settings: SplitSettings) -> SplitRecord:
     """Write ``folder/chunks/NNN.wav`` and ``folder/chunks.json``; return the chunks in order."""
+    started = time.perf_counter()
     audio = decode(audio_path)
     samples = np.array(audio.get_array_of_samples(), dtype=np.int16)
     frame = int(SAMPLE_RATE * FRAME_SECONDS)
@@ -96,7 +92,7 @@ def split(audio_path: Path, folder: Path, settings: SplitSettings) -> list[Chunk
     total = len(samples) / SAMPLE_RATE
     bounds = [0.0, *cut_points(loudness, FRAME_SECONDS, total, settings.chunk_seconds, settings.search_seconds), total]
 
-    chunk_dir = folder / "chunks"
+    chunk_dir = Path(folder) / CHUNK_DIR
     chunk_dir.mkdir(parents=True, exist_ok=True)
     chunks = []
     for index, (start, end) in enumerate(zip(bounds, bounds[1:])):
@@ -110,5 +106,11 @@ def split(audio_path: Path, folder: Path, settings: SplitSettings) -> list[Chunk
     for stale in chunk_dir.glob("*.wav"):
         if stale not in {c.path for c in chunks}:
             stale.unlink()
-    write_json(folder / CHUNKS_FILE, {"source": str(audio_path), "duration": total, "chunks": [c.to_dict(folder) for c in chunks]})
-    return chunks
+    listing = Chunks(
+        source=str(audio_path), duration=total,
+        chunks=[ChunkInfo(index=c.index, path=str(c.path.relative_to(folder)), offset=c.offset, duration=c.duration, silent=c.silent) for c in chunks],
+    ).write(folder)
+    return SplitRecord(
+        outputs=[listing, *(c.path for c in chunks)], seconds=round(time.perf_counter() - started, 3),
+        chunks=chunks, duration=sum(c.duration for c in chunks),
+    )

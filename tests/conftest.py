@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from presenter.settings import Settings
+from core import prefect_env
+from core.settings import Settings
+from stages import narrate as N
 
-from .httpserver import LocalServer
+from .support import ROOT, SHARED, LocalServer, ffmpeg
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-JFK_TEXT = "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+prefect_env.apply()  # before any test imports Prefect
 
 
 @pytest.fixture(scope="session")
@@ -25,10 +23,6 @@ def jfk_flac() -> Path:
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("media")
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +63,18 @@ def prefect_server():
         yield
 
 
-def copy(src: Path, dst: Path) -> Path:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
-    return dst
+TEXT_EN = "My mom made more lemon muffins this summer. Many men may move home, and some may remain."
+TEXT_ZH = "八百标兵奔北坡，炮兵并排北边跑。大家都来看看吧。"
+
+
+@pytest.fixture(scope="session")
+def narrated(tmp_path_factory):
+    """An m-rich English sentence and a b/p-rich Chinese one, narrated by the default voices (for lip sync and compose)."""
+    folders = {}
+    for language, text in (("en", TEXT_EN), ("zh", TEXT_ZH)):
+        folder = tmp_path_factory.mktemp(f"narration-{language}")
+        (folder / "script.txt").write_text(text, encoding="utf-8")
+        settings = Settings()
+        N.narrate(folder / "script.txt", folder, settings.narrate, settings.context, language=language)
+        folders[language] = folder
+    return folders

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from presenter.errors import AudioError, FetchError, TransientFetchError
-from presenter.workspace import episode_dir
+from core.errors import AudioError, FetchError, TransientFetchError
+from core.workspace import episode_dir
 from stages import fetch
 
-from .httpserver import Route, rss
+from .support import Route, rss
 
 
 def _feed(server, items, show="Test Show") -> str:

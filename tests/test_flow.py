@@ -10,9 +10,7 @@ from typer.testing import CliRunner
 
 from presenter.cli import app
 
-from .conftest import ffmpeg
-from .httpserver import Route, rss
-from .test_transcribe import wer
+from .support import Route, ffmpeg, rss, wer
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 
@@ -159,15 +157,16 @@ def test_cli_keeps_earlier_stage_outputs_when_a_later_one_fails(tmp_path, jfk_mp
 
 
 def test_every_stage_to_a_presenter_video_then_cached(server, jfk_mp3, tmp_path):
-    from presenter import lipmetrics
-    from stages.compose import probe
+    from core.artifacts import Narration
+    from core.media import probe_media as probe
+    from evaluation import lipmetrics
 
     folder, first = _run(_serve_episode(server, jfk_mp3.read_bytes()), tmp_path / "out", until="compose", overrides={"summarize": {"engines": ["extractive"]}})
     info = probe(folder / "presenter.mp4")
     kinds = sorted(s["codec_type"] for s in info["streams"])
     assert kinds == ["audio", "video"]
-    narration = json.loads((folder / "narration.json").read_text())
-    assert abs(float(info["format"]["duration"]) - narration["duration"]) <= 1 / 25 + 0.01
+    narration = Narration.read(folder)
+    assert abs(float(info["format"]["duration"]) - narration.duration) <= 1 / 25 + 0.01
     assert lipmetrics.score(folder / "lipsync.mp4", narration).passes()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert {"narrate", "lipsync", "compose"} <= set(manifest["stages"])

@@ -19,15 +19,16 @@ pytestmark = pytest.mark.paddle
 paddle = pytest.importorskip("paddle", reason="the paddle extra lives in .venv-paddle ('make test-paddle')")
 pytest.importorskip("ppgan")
 
-from presenter.settings import Settings  # noqa: E402
-from stages import compose as C  # noqa: E402
+from core.media import probe_media  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from engines.lipsync.paddlegan import wav2lip_predictor  # noqa: E402
 from stages import lipsync as L  # noqa: E402
 from stages import narrate as N  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
-    L.wav2lip_predictor()
+    wav2lip_predictor()
     from ppgan.models.generators.wav2lip import Wav2Lip
 
     paddle.seed(0)
@@ -40,7 +41,8 @@ def checkpoint(tmp_path_factory) -> Path:
 def narration(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("narration")
     (folder / "script.txt").write_text("Hi.", encoding="utf-8")
-    N.narrate(folder / "script.txt", folder, Settings(), language="en", log=print)
+    settings = Settings()
+    N.narrate(folder / "script.txt", folder, settings.narrate, settings.context, language="en")
     return folder
 
 
@@ -49,12 +51,12 @@ def test_wav2lip_engine_renders_offline_with_a_local_checkpoint(checkpoint, narr
     before = set(weights_cache.glob("*")) if weights_cache.exists() else set()
     for name in ("narration.wav", "narration.json"):
         (tmp_path / name).write_bytes((narration / name).read_bytes())
-    settings = Settings(lipsync={"engine": "paddlegan", "paddlegan_checkpoint": checkpoint})
-    L.lipsync(tmp_path / "narration.wav", tmp_path / "narration.json", tmp_path, settings)
+    settings = Settings(lipsync={"engine": "paddlegan", "paddlegan": {"checkpoint": checkpoint}})
+    L.lipsync(tmp_path / "narration.wav", tmp_path / "narration.json", tmp_path, settings.lipsync, settings.context, size=settings.compose.height)
     record = json.loads((tmp_path / "lipsync.json").read_text())
     duration = json.loads((tmp_path / "narration.json").read_text())["duration"]
     assert record["engine"] == "paddlegan" and record["frames"] == int(-(-duration * 25 // 1))
-    info = C.probe(tmp_path / "lipsync.mp4")
+    info = probe_media(tmp_path / "lipsync.mp4")
     assert sorted(s["codec_type"] for s in info["streams"]) == ["audio", "video"]
     assert abs(float(info["format"]["duration"]) - duration) <= 0.1
     after = set(weights_cache.glob("*")) if weights_cache.exists() else set()

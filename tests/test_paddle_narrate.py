@@ -20,7 +20,9 @@ pytest.importorskip("paddlespeech")
 
 import yaml  # noqa: E402
 
-from presenter.settings import Settings  # noqa: E402
+from core.artifacts import Narration  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from engines.voice.paddlespeech import PaddleSpeechVoice  # noqa: E402
 from stages import narrate as N  # noqa: E402
 
 FS, HOP, MELS = 24_000, 300, 80
@@ -78,8 +80,8 @@ def test_paddlespeech_engine_runs_offline_from_local_files(model_files, tmp_path
     monkeypatch.setenv("PPSPEECH_HOME", str(tmp_path / "no-downloads"))
     settings = Settings(narrate={"engines": ["paddlespeech"], "paddlespeech": model_files})
     (tmp_path / "script.txt").write_text("今天我们聊一聊人工智能。", encoding="utf-8")
-    files = N.narrate(tmp_path / "script.txt", tmp_path, settings, language="zh", log=print)
-    meta = N.read_narration(tmp_path)
+    files = N.narrate(tmp_path / "script.txt", tmp_path, settings.narrate, settings.context, language="zh").outputs
+    meta = Narration.read(tmp_path).model_dump()
     assert [p.name for p in files] == ["narration.wav", "narration.json"]
     assert meta["engines"] == ["paddlespeech"] and meta["duration"] > 2 * N.EDGE_SILENCE
     units = meta["sentences"][0]["units"]
@@ -89,8 +91,9 @@ def test_paddlespeech_engine_runs_offline_from_local_files(model_files, tmp_path
 
 
 def test_speed_pitch_and_energy_controls_change_the_audio(model_files):
-    base = N.PaddleSpeechVoice(Settings(narrate={"paddlespeech": model_files}).narrate).speak("人工智能", "zh")
-    slow = N.PaddleSpeechVoice(Settings(narrate={"speed": 0.5, "paddlespeech": {**model_files, "pitch_shift": 1.0, "energy_scale": 2.0}}).narrate).speak("人工智能", "zh")
+    voice = lambda settings: PaddleSpeechVoice(settings.narrate, settings.context)
+    base = voice(Settings(narrate={"paddlespeech": model_files})).speak("人工智能", "zh")
+    slow = voice(Settings(narrate={"speed": 0.5, "paddlespeech": {**model_files, "pitch_shift": 1.0, "energy_scale": 2.0}})).speak("人工智能", "zh")
     assert len(slow.audio) > 1.6 * len(base.audio), "half speed is about twice as long"
     assert slow.units[-1][2] > 1.6 * base.units[-1][2]
 
@@ -98,6 +101,6 @@ def test_speed_pitch_and_energy_controls_change_the_audio(model_files):
 def test_english_runs_go_to_the_next_engine(model_files, tmp_path):
     settings = Settings(narrate={"engines": ["paddlespeech", "espeak"], "paddlespeech": model_files})
     (tmp_path / "script.txt").write_text("我们聊聊Google。", encoding="utf-8")
-    N.narrate(tmp_path / "script.txt", tmp_path, settings, language="zh", log=print)
-    runs = N.read_narration(tmp_path)["sentences"][0]["runs"]
+    N.narrate(tmp_path / "script.txt", tmp_path, settings.narrate, settings.context, language="zh")
+    runs = Narration.read(tmp_path).model_dump()["sentences"][0]["runs"]
     assert [(r["language"], r["engine"]) for r in runs] == [("zh", "paddlespeech"), ("en", "espeak")]

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ffmpeg
+from .support import ffmpeg, normalise
 
 pytestmark = [pytest.mark.flow, pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 
 
 def test_dask_cluster_transcribes_like_the_thread_pool(jfk_flac, tmp_path):
+    from core.settings import Settings
     from flows.digest import digest
     from flows.runners import task_runner
-    from presenter.settings import Settings
 
     episode = tmp_path / "three-times.wav"  # 33 s, cut into three chunks
     ffmpeg("-i", str(jfk_flac), "-i", str(jfk_flac), "-i", str(jfk_flac), "-filter_complex", "[0:a][1:a][2:a]concat=n=3:v=0:a=1", "-ar", "16000", "-ac", "1", str(episode))
@@ -27,4 +27,5 @@ def test_dask_cluster_transcribes_like_the_thread_pool(jfk_flac, tmp_path):
         chunks = json.loads((folder / "chunks.json").read_text())
         assert len(chunks["chunks"] if isinstance(chunks, dict) else chunks) >= 3
         texts[kind] = json.loads((folder / "transcript.json").read_text())["text"]
-    assert texts["dask"] == texts["threads"] and texts["dask"].lower().count("ask not") == 3
+    # the same words; case and commas may differ (the engine's decoding is not bit-identical across processes)
+    assert normalise(texts["dask"]) == normalise(texts["threads"]) and texts["dask"].lower().count("ask not") == 3

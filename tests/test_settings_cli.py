@@ -10,10 +10,10 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from core.settings import Settings
 from presenter.cli import app
-from presenter.settings import Settings
 
-from .httpserver import Route, rss
+from .support import Route, rss
 
 
 def test_config_file_then_environment_then_arguments(tmp_path, monkeypatch):

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from presenter.errors import AudioError
-from presenter.settings import SplitSettings
+from core.errors import AudioError
+from core.settings import SplitSettings
 from stages import split
 
 GAPS = [(9.0, 9.6), (19.5, 20.3), (31.0, 31.5)]
@@ -36,7 +36,7 @@ def gapped_wav(tmp_path) -> Path:
 
 
 def test_cuts_land_in_pauses_and_offsets_add_up(gapped_wav, tmp_path):
-    chunks = split.split(gapped_wav, tmp_path / "ep", SplitSettings(chunk_seconds=12, search_seconds=5))
+    chunks = split.split(gapped_wav, tmp_path / "ep", SplitSettings(chunk_seconds=12, search_seconds=5)).chunks
     assert len(chunks) == 4
     for chunk, (start, end) in zip(chunks[1:], GAPS):
         assert start <= chunk.offset <= end, f"cut at {chunk.offset} is outside the pause {start}-{end}"
@@ -51,7 +51,7 @@ def test_cuts_land_in_pauses_and_offsets_add_up(gapped_wav, tmp_path):
 
 
 def test_short_episode_is_one_chunk(jfk_mp3, tmp_path):
-    chunks = split.split(jfk_mp3, tmp_path, SplitSettings())
+    chunks = split.split(jfk_mp3, tmp_path, SplitSettings()).chunks
     assert len(chunks) == 1 and chunks[0].offset == 0 and chunks[0].duration == pytest.approx(11.0, abs=0.1)
     assert not chunks[0].silent
 
@@ -63,7 +63,7 @@ def test_resplit_removes_stale_chunks(gapped_wav, jfk_mp3, tmp_path):
 
 
 def test_silence_is_marked_not_rejected(silence_wav, tmp_path):
-    chunks = split.split(silence_wav, tmp_path, SplitSettings())
+    chunks = split.split(silence_wav, tmp_path, SplitSettings()).chunks
     assert [c.silent for c in chunks] == [True]
 
 

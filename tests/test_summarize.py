@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from presenter.errors import EngineError
-from presenter.settings import Settings
+from core.errors import EngineError
+from core.settings import Settings
+from engines.llm.openai import OpenAISummarizer
 from stages import summarize as S
 
-from .httpserver import Route
+from .support import Route
 
 ENGLISH = [
     ("Welcome to Tech Weekly. Today Maria Lopez from Solar Grid joins us to talk about home batteries.", 0),
@@ -83,13 +84,13 @@ class ChatServer:
 
 
 def remote(server, **summarize) -> Settings:
-    options = {"engines": ["openai"], "model": "test-model", "requests_per_minute": 6000, "target_seconds": 7, **summarize}  # DIGEST's script: 18 words
+    options = {"engines": ["openai"], "openai": {"model": "test-model", "requests_per_minute": 6000}, "target_seconds": 7, **summarize}  # DIGEST's script: 18 words
     return Settings(summarize=options, openai={"api_key": "k", "base_url": server.url("/v1"), "max_retries": 2, "timeout": 5})
 
 
 def run(settings: Settings, folder: Path, lines=ENGLISH, language="en") -> dict:
     transcript = write_transcript(folder, lines, language)
-    files = S.summarize(transcript, folder, settings, title="Batteries", show="Tech Weekly")
+    files = S.summarize(transcript, folder, settings.summarize, settings.context, title="Batteries", show="Tech Weekly").outputs
     assert [f.name for f in files] == ["summary.json", "summary.md", "script.txt"]
     return json.loads(files[0].read_text())
 
@@ -199,7 +200,8 @@ def test_near_empty_transcript_is_refused(tmp_path, text):
     transcript = tmp_path / "transcript.json"
     transcript.write_text(json.dumps({"language": "en", "segments": [{"start": 0, "end": 1, "text": text}] if text else [], "text": text}))
     with pytest.raises(S.SummaryError, match="too little to summarize") as error:
-        S.summarize(transcript, tmp_path, Settings(summarize={"engines": ["extractive"]}), title="t", show="s")
+        settings = Settings(summarize={"engines": ["extractive"]})
+        S.summarize(transcript, tmp_path, settings.summarize, settings.context, title="t", show="s")
     assert "nothing was summarized" in error.value.hint
     assert not (tmp_path / "summary.json").exists()
 
@@ -224,16 +226,17 @@ def test_map_notes_are_reused_by_a_rerun(server, tmp_path):
 def test_engine_order_defaults(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    assert S.engine_order(Settings()) == ["embedded", "extractive"]
-    assert S.engine_order(Settings(openai={"base_url": "http://127.0.0.1:8080/v1"})) == ["openai", "embedded", "extractive"]
+    order = lambda settings: S.engine_order(settings.summarize, settings.context)
+    assert order(Settings()) == ["embedded", "extractive"]
+    assert order(Settings(openai={"base_url": "http://127.0.0.1:8080/v1"})) == ["openai", "embedded", "extractive"]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    assert S.engine_order(Settings())[0] == "openai"
+    assert order(Settings())[0] == "openai"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("lines", "language"), [(ENGLISH, "en"), (CHINESE, "zh")])
 def test_embedded_engine_for_real(tmp_path, lines, language):
-    settings = Settings(summarize={"engines": ["embedded"], "target_seconds": 30, "threads": 2})
+    settings = Settings(summarize={"engines": ["embedded"], "target_seconds": 30, "embedded": {"threads": 2}})
     result = run(settings, tmp_path, lines, language)
     assert result["engine"] == "embedded" and result["model"].startswith("qwen2.5-coder-1.5b")
     assert 3 <= len(result["highlights"]) <= 7 and result["chapters"] and result["script"]
@@ -247,7 +250,8 @@ def test_embedded_engine_for_real(tmp_path, lines, language):
 def test_embedded_server_starts_lazily_and_is_stopped(tmp_path):
     import httpx
 
-    engine = S.make_engine("embedded", Settings())
+    settings = Settings()
+    engine = S.make_engine("embedded", settings.summarize, settings.context)
     assert engine.endpoint == "embedded llama.cpp server", "nothing is started before the first call"
     engine.client()
     assert httpx.get(f"{engine.endpoint}/models").status_code == 200
@@ -259,7 +263,7 @@ def test_embedded_server_starts_lazily_and_is_stopped(tmp_path):
 def test_engine_is_closed_when_summarizing_fails(server, tmp_path, monkeypatch):
     ChatServer(server, {"Notes": ["not json"], "Digest": [DIGEST]})
     closed = []
-    monkeypatch.setattr(S.ChatEngine, "close", lambda self: closed.append(self.name))
+    monkeypatch.setattr(OpenAISummarizer, "close", lambda self: closed.append(self.name))
     with pytest.raises(EngineError):
         run(remote(server), tmp_path)
     assert closed == ["openai"]
@@ -274,7 +278,8 @@ def test_script_target_is_capped_by_the_episode_length(server, tmp_path):
 
 
 def test_script_spoken_as_a_guest_or_ending_in_keywords_is_fixed():
-    from stages.summarize import _voice_problems, clean_script
+    from core.gates import clean_script
+    from core.gates import voice_problems as _voice_problems
 
     bad = "Maria Lopez: Hello, everyone. Batteries move energy in time. Maria Lopez, Solar Grid, inverter, grid, blackout"
     assert len(_voice_problems(bad)) == 2, "both habits are sent back to the model"

@@ -3,39 +3,29 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
-import jiwer
 import pytest
 
-from presenter import weights
-from presenter.errors import EngineError
-from presenter.settings import Settings
+from core.errors import EngineError
+from core.settings import Settings
+from engines.asr import whisper_weights as weights
+from engines.asr.openai_api import OpenAIAPI
 from stages import split
 from stages import transcribe as T
 
-from .conftest import JFK_TEXT
-from .httpserver import Route
-
-
-def normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[^\w\s']", " ", text.lower())).strip()
-
-
-def wer(hypothesis: str) -> float:
-    return jiwer.wer(normalise(JFK_TEXT), normalise(hypothesis))
+from .support import Route, normalise, wer
 
 
 @pytest.fixture(scope="module")
 def jfk_chunk(jfk_flac, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("jfk")
-    return split.split(jfk_flac, folder, Settings().split)[0].path
+    return split.split(jfk_flac, folder, Settings().split).chunks[0].path
 
 
 def run_engine(settings: Settings, chunk: Path, out: Path, offset: float = 0.0, language: str | None = None) -> dict:
-    T.transcribe_chunk(T.load_engine(settings), chunk, offset, out, language=language, prompt=None)
+    T.transcribe_chunk(T.load_engine(settings.transcribe, settings.context), chunk, offset, out, language=language, prompt=None)
     return json.loads(out.read_text())
 
 
@@ -54,7 +44,7 @@ def test_faster_whisper_on_real_speech(model, jfk_chunk, tmp_path):
 
 @pytest.mark.slow
 def test_openai_whisper_on_converted_weights_matches_faster_whisper(jfk_chunk, tmp_path):
-    reference = run_engine(Settings(transcribe={"model": "base", "compute_type": "float32"}), jfk_chunk, tmp_path / "ref.json")
+    reference = run_engine(Settings(transcribe={"model": "base", "faster_whisper": {"compute_type": "float32"}}), jfk_chunk, tmp_path / "ref.json")
     converted = run_engine(Settings(transcribe={"engine": "openai-whisper", "model": "base"}), jfk_chunk, tmp_path / "ow.json")
     text = " ".join(s["text"] for s in converted["segments"])
     assert wer(text) <= 0.10
@@ -117,13 +107,13 @@ def test_openai_api_engine_against_a_local_endpoint(server, jfk_chunk, tmp_path)
     body = server.bodies[-1]
     assert b'name="model"' in body and b"whisper-1" in body and b"RIFF" in body and b"verbose_json" in body
     assert server.requests[-1][1].get("Authorization") == "Bearer test-key"
-    assert T.max_chunk_seconds(settings) <= T.API_MAX_CHUNK_SECONDS
+    assert T.max_chunk_seconds(settings.transcribe, settings.split) <= OpenAIAPI.max_chunk_seconds
 
 
 def test_openai_api_engine_rejected_key(server, jfk_chunk, tmp_path):
     server.routes["/v1/audio/transcriptions"] = Route(b'{"error": {"message": "bad key"}}', status=401, content_type="application/json")
     settings = Settings(transcribe={"engine": "openai-api"}, openai={"api_key": "wrong", "base_url": server.url("/v1"), "max_retries": 0})
-    with pytest.raises(EngineError, match="rejected the key") as error:
+    with pytest.raises(EngineError, match="rejected the API key") as error:
         run_engine(settings, jfk_chunk, tmp_path / "api.json")
     assert "OPENAI_API_KEY" in error.value.hint
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from presenter.catalog import Catalog
+from core.catalog import Catalog
 
-from .httpserver import Route, rss
+from .support import Route, rss
 
 pytestmark = [pytest.mark.flow, pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 

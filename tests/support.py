@@ -1,14 +1,45 @@
-"""A real HTTP server on 127.0.0.1 for download tests: static routes, Range requests, broken connections."""
+"""What the tests share: real speech and its text, scoring, ffmpeg, and a real HTTP server on 127.0.0.1.
+
+The server serves static routes, Range requests, broken connections and
+handlers that compute replies (feeds that change, chat and speech endpoints).
+"""
 
 from __future__ import annotations
 
 import re
-import time
-from typing import Callable
-from email.message import Message
+import shutil
+import subprocess
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+JFK_TEXT = "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+def copy(src: Path, dst: Path) -> Path:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+    return dst
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s']", " ", text.lower())).strip()
+
+
+def wer(hypothesis: str, reference: str = JFK_TEXT) -> float:
+    import jiwer
+
+    return jiwer.wer(normalise(reference), normalise(hypothesis))
 
 
 @dataclass
@@ -38,7 +69,7 @@ class LocalServer:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 request_body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server.bodies.append(request_body)
                 route = server.routes.get(self.path)
@@ -56,7 +87,7 @@ class LocalServer:
                     return
                 self.do_GET()
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
+            def do_GET(self) -> None:
                 server.requests.append((self.path, self.headers))  # case-insensitive
                 route = server.routes.get(self.path)
                 if route is None:
@@ -115,7 +146,7 @@ class LocalServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> LocalServer:
         self._thread.start()
         return self
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+from .text import CJK as _CJK
+
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ENGLISH_ENTITY = re.compile(r"[A-Z][\w'’\-]*(?:[ \t]+[A-Z][\w'’\-]*)*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;\"“]\s*|\n\s*)$")
@@ -20,7 +21,7 @@ _COMMON_CAPITALISED = {
     "and", "but", "or", "so", "if", "when", "while", "after", "before", "as", "for", "with", "today", "here", "there",
     "what", "why", "how", "who", "our", "their", "his", "her", "its", "my", "your", "also", "finally", "first", "then",
     "episode", "podcast", "host", "hosts", "guest", "guests", "speaker", "speakers", "listeners", "welcome", "join",
-    "chapter", "summary", "highlights", "introduction", "conclusion", "overview", "discussion", "q", "a", "ok",
+    "chapter", "summary", "highlights", "introduction", "conclusion", "overview", "discussion", "q", "ok",
 }
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,

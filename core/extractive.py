@@ -13,7 +13,8 @@ from collections import Counter
 
 import numpy as np
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
+from .text import split_sentences, unspaced
+
 _STOPWORDS = set(
     "a an the and or but so if of to in on at for with by from as is are was were be been being it its this that these those "
     "i you he she we they me him her us them my your his our their what which who whom do does did have has had not no "
@@ -23,8 +24,8 @@ _STOPWORDS = set(
 
 
 def sentences(text: str) -> list[str]:
-    parts = [s.strip() for s in _SENTENCE_END.split(text.replace("\n", " ")) if s.strip()]
-    return [s for s in parts if len(re.findall(r"\w", s)) >= 3]
+    """Sentences with at least three word characters (fillers such as "Um." are not summaries)."""
+    return [s for s in split_sentences(text.replace("\n", " ")) if len(re.findall(r"\w", s)) >= 3]
 
 
 def _words(sentence: str, chinese: bool) -> list[str]:
@@ -39,7 +40,7 @@ def rank(items: list[str], language: str) -> list[float]:
     """A centrality score per sentence (higher = more representative)."""
     if not items:
         return []
-    bags = [Counter(_words(s, language in ("zh", "ja"))) for s in items]
+    bags = [Counter(_words(s, unspaced(language))) for s in items]
     vocabulary = sorted({w for bag in bags for w in bag})
     if not vocabulary:
         return [0.0] * len(items)

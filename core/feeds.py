@@ -1,0 +1,148 @@
+"""Podcast feeds as data: RSS 2.0, Atom and iTunes fields parsed into episodes, newest first.
+
+Feeds are written by strangers, so every text field is stripped of markup and
+control characters here, once, before anything stores or republishes it.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from .errors import FetchError
+from .media import AUDIO_EXTENSIONS
+from .text import plain_text
+
+
+@dataclass(frozen=True)
+class Episode:
+    guid: str
+    title: str
+    show_title: str
+    audio_url: str
+    published: str | None = None
+    duration_seconds: float | None = None
+    description: str = ""
+    link: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return urlparse(self.audio_url).scheme in ("", "file")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Episode:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Feed:
+    url: str
+    title: str
+    episodes: list[Episode]
+
+
+def is_remote(source: str) -> bool:
+    return urlparse(source).scheme in ("http", "https")
+
+
+def local_path(source: str) -> Path:
+    parsed = urlparse(source)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(source).expanduser()
+
+
+def _parse_duration(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = 0.0
+        for part in str(value).strip().split(":"):
+            seconds = seconds * 60 + float(part)
+        return seconds
+    except ValueError:
+        return None
+
+
+def _audio_enclosure(entry: Any) -> tuple[str, str | None] | None:
+    candidates = [(e.get("href") or e.get("url"), e.get("type")) for e in entry.get("enclosures", [])]
+    candidates += [(m.get("url"), m.get("type")) for m in entry.get("media_content", [])]
+    for href, mime in candidates:
+        if not href:
+            continue
+        suffix = Path(urlparse(href).path).suffix.lower()
+        if (mime or "").startswith("audio/") or (not mime and suffix in AUDIO_EXTENSIONS):
+            return href, mime
+    for href, mime in candidates:  # video podcasts: the audio track is extracted later
+        if href and (mime or "").startswith("video/"):
+            return href, mime
+    return None
+
+
+def parse_feed(data: bytes, url: str) -> Feed:
+    """Episodes of an RSS 2.0 / Atom / iTunes feed, newest first."""
+    import feedparser
+
+    parsed = feedparser.parse(data)
+    if not parsed.get("version") and not parsed.entries:
+        kind = "an HTML page" if b"<html" in data[:2048].lower() else "not an RSS or Atom feed"
+        reason = parsed.get("bozo_exception")
+        raise FetchError(
+            f"{url} is {kind}{f' ({reason})' if reason else ''}.",
+            "Give the podcast's RSS/Atom feed URL (often linked as 'RSS' on the show's page), "
+            "an episode's audio URL, or a local audio file.",
+        )
+    show = plain_text(parsed.feed.get("title", "")) or urlparse(url).netloc or "Podcast"
+    episodes: list[tuple[float, int, Episode]] = []
+    for position, entry in enumerate(parsed.entries):
+        enclosure = _audio_enclosure(entry)
+        if enclosure is None:
+            continue
+        href, _mime = enclosure
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        published = datetime.fromtimestamp(calendar.timegm(stamp), tz=UTC).isoformat() if stamp else None
+        episode = Episode(
+            guid=plain_text(entry.get("id") or "") or href,
+            title=plain_text(entry.get("title", "")) or Path(urlparse(href).path).stem or "Episode",
+            show_title=show,
+            audio_url=href,
+            published=published,
+            duration_seconds=_parse_duration(entry.get("itunes_duration")),
+            description=plain_text(entry.get("summary", "") or entry.get("description", "")),
+            link=entry.get("link"),
+        )
+        episodes.append((calendar.timegm(stamp) if stamp else float("-inf"), -position, episode))
+    if not episodes:
+        raise FetchError(
+            f"The feed {url} has {len(parsed.entries)} entries but none with an audio enclosure.",
+            "Check that this is the podcast's audio feed (not a blog or video-only feed).",
+        )
+    episodes.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return Feed(url=url, title=show, episodes=[e for *_, e in episodes])
+
+
+def select_episode(feed: Feed, selector: str | None) -> Episode:
+    """'latest' (or None), an index (0 = newest), a GUID, or the enclosure URL (stable where GUIDs are not)."""
+    if selector in (None, "", "latest"):
+        return feed.episodes[0]
+    assert selector is not None
+    if selector.isdigit():
+        index = int(selector)
+        if index < len(feed.episodes):
+            return feed.episodes[index]
+        raise FetchError(
+            f"The feed {feed.url} has {len(feed.episodes)} episodes; index {index} does not exist.",
+            f"Use an index from 0 (newest) to {len(feed.episodes) - 1}, or list them with 'presenter episodes'.",
+        )
+    for episode in feed.episodes:
+        if selector in (episode.guid, episode.audio_url):
+            return episode
+    raise FetchError(
+        f"The feed {feed.url} has no episode with GUID {selector!r}.",
+        "List the episodes and their GUIDs with 'presenter episodes FEED'.",
+    )

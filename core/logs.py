@@ -1,0 +1,72 @@
+"""Logging shared by every layer: progress callbacks, and native libraries kept out of the terminal.
+
+Stages and engines log with ``logging.getLogger(__name__)``; the flow shows
+those records in the Prefect UI and the terminal. C++ libraries (mediapipe's
+absl logging, LiteRT) write straight to file descriptor 2; their output is
+captured around the calls that print it and passed on at debug level.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+native_log = logging.getLogger("core.native")
+_capture_lock = threading.RLock()
+_depth = 0
+
+
+class Progress(Protocol):
+    """How long steps report: ``done`` of ``total`` units (None when unknown), with a short note."""
+
+    def __call__(self, done: float, total: float | None = None, detail: str = "") -> None: ...
+
+
+def quiet_native_logs() -> None:
+    """Defaults that keep LiteRT/TensorFlow and glog INFO lines away (must be set before they load)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def verbose() -> bool:
+    """Whether native output should reach the terminal (``presenter --verbose`` sets PRESENTER_VERBOSE=1)."""
+    return os.environ.get("PRESENTER_VERBOSE", "") not in ("", "0", "false")
+
+
+@contextmanager
+def native_output_quieted() -> Iterator[None]:
+    """Capture what native code writes to stderr (fd 2) during the block; log it at debug level.
+
+    Python's own writes to stderr are unaffected only in that they are captured
+    too; keep the block to the native call.
+    """
+    global _depth
+    if verbose():
+        yield
+        return
+    with _capture_lock:
+        _depth += 1
+        if _depth > 1:  # already captured by an enclosing block
+            try:
+                yield
+            finally:
+                _depth -= 1
+            return
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                _depth -= 1
+                sink.seek(0)
+                text = sink.read().decode("utf-8", "replace").strip()
+                if text:
+                    native_log.debug("%s", text)

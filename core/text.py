@@ -1,0 +1,97 @@
+"""Text rules used everywhere: scripts (CJK or not), sentences, clock formats, and cleaning text from strangers."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# CJK Unified Ideographs with extension A and the compatibility block: what "Chinese characters" means here.
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’+.\-]*[A-Za-z0-9+]|[A-Za-z]")
+UNSPACED_LANGUAGES = ("zh", "ja", "yue")  # written without spaces between words
+SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])\s*|(?<=[.])\s+")
+
+
+def has_cjk(text: str) -> bool:
+    return CJK.search(text) is not None
+
+
+def cjk_count(text: str) -> int:
+    return len(CJK.findall(text))
+
+
+def is_mostly_cjk(text: str, share: float = 1 / 3) -> bool:
+    return cjk_count(text) > len(text) * share
+
+
+def unspaced(language: str | None) -> bool:
+    """True for languages written without spaces between words (Chinese, Japanese, Cantonese)."""
+    return (language or "") in UNSPACED_LANGUAGES
+
+
+def joiner(language: str | None) -> str:
+    return "" if unspaced(language) else " "
+
+
+def word_count(text: str) -> int:
+    """Words, counting two Chinese characters as one word (about how Chinese is read)."""
+    return cjk_count(text) // 2 + len(re.findall(r"[A-Za-z0-9]+", text))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text, line by line, cut after 。！？!?；;… and after '.' followed by a space."""
+    sentences = []
+    for paragraph in text.splitlines():
+        sentences += [s.strip() for s in SENTENCE_END.split(paragraph.strip()) if s.strip()]
+    return sentences
+
+
+# --- clocks --------------------------------------------------------------------------------
+
+
+def clock(seconds: float) -> str:
+    """mm:ss (minutes may pass 59), the form transcript lines and chapters use in prompts."""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def seconds_of(stamp: str, default: float) -> float:
+    """Seconds of a 'mm:ss' or 'h:mm:ss' stamp, or ``default`` when there is none."""
+    match = re.search(r"(?:(\d+):)?(\d{1,3}):(\d{2})", stamp or "")
+    if not match:
+        return default
+    hours, minutes, secs = (int(g) if g else 0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
+def duration_clock(seconds: float) -> str:
+    """m:ss, or h:mm:ss from an hour: how players show a length."""
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def timestamp(seconds: float, separator: str) -> str:
+    """hh:mm:ss,mmm (SRT, separator ',') or hh:mm:ss.mmm (WebVTT, '.')."""
+    millis = max(0, round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+# --- text from strangers -------------------------------------------------------------------
+
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"))
+
+
+def clean(text: str) -> str:
+    """Feed text made safe to store and republish: no control or bidirectional-override characters."""
+    text = (text or "").translate(_BIDI_CONTROLS)
+    return "".join(c for c in text if c in "\t\n" or unicodedata.category(c) != "Cc")
+
+
+def plain_text(value: str) -> str:
+    """Markup removed and entities decoded, whitespace collapsed, control characters gone."""
+    text = re.sub(r"<[^>]+>", " ", value or "")
+    return clean(re.sub(r"\s+", " ", html.unescape(text)).strip())

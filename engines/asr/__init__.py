@@ -1,0 +1,1 @@
+"""Speech recognition engines (the transcribe stage): Whisper in its three forms."""

@@ -1,0 +1,31 @@
+"""What a speech recognition engine does: one chunk of 16 kHz mono audio in, timed segments out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from core.artifacts import Segment
+from core.registry import TRANSCRIBERS, Engine
+
+OnProgress = Callable[[float], None]
+"""Called with the seconds of the chunk transcribed so far."""
+
+
+@dataclass
+class Recognized:
+    language: str | None
+    segments: list[Segment]
+
+
+class Transcriber(Engine, registry=TRANSCRIBERS):
+    """A Whisper-like engine: times relative to the start of the audio it is given."""
+
+    model: str
+    max_chunk_seconds: ClassVar[float | None] = None  # an API's upload limit, if any
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None, prompt: str | None, on_progress: OnProgress | None) -> Recognized:
+        raise NotImplementedError

@@ -1,0 +1,108 @@
+"""paddlegan: PaddleGAN's Wav2Lip predictor (the 'paddle' extra) with a local checkpoint; blinks and head motion added after.
+
+The face box comes from the landmarks, so its S3FD detector (a download) is
+never used. The predictor writes ./temp and shells out to ffmpeg with
+unquoted paths, so it runs in a temporary folder on plain file names.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+from pydantic import Field
+
+from core.errors import EngineError, EngineUnavailable
+from core.face import CHIN, FOREHEAD
+from core.media import decode_video, encode_video, resample, write_wav
+from core.registry import Check, EngineSettings
+from core.weights import installed
+
+from .base import LipSync, Scene
+
+
+class PaddleGANSettings(EngineSettings):
+    checkpoint: Path | None = Field(None, description="Wav2Lip weights (wav2lip_hq.pdparams).")
+    batch: int = Field(16, ge=1, description="Frames per Wav2Lip batch (memory against speed).")
+
+
+def wav2lip_box(face: np.ndarray, size: int) -> list[int]:
+    """[y1, y2, x1, x2] as Wav2Lip's detector would give it: brows to just below the chin."""
+    x1, x2 = int(face[:, 0].min()), int(np.ceil(face[:, 0].max()))
+    y1 = int(face[:, 1].min())
+    y2 = int(np.ceil(face[CHIN, 1] + 0.04 * (face[CHIN, 1] - face[FOREHEAD, 1])))
+    return [max(0, y1), min(size, y2), max(0, x1), min(size, x2)]
+
+
+def wav2lip_predictor():
+    """Wav2LipPredictor without running ppgan's package __init__ files, which import modules broken on current Paddle."""
+    try:
+        import ppgan
+    except ImportError as error:
+        raise EngineUnavailable("PaddleGAN (ppgan) is not installed.", "Build the paddle environment: 'make paddle', then run from .venv-paddle.") from error
+    root = Path(ppgan.__file__).parent
+    for name in ("ppgan.apps", "ppgan.models", "ppgan.models.generators"):
+        if name not in sys.modules:
+            folder = root.joinpath(*name.split(".")[1:])
+            spec = importlib.util.spec_from_file_location(name, folder / "__init__.py", submodule_search_locations=[str(folder)])
+            assert spec is not None
+            sys.modules[name] = importlib.util.module_from_spec(spec)
+    from ppgan.apps.wav2lip_predictor import Wav2LipPredictor
+    from ppgan.utils import audio
+
+    if audio._mel_basis is None:  # ppgan passes librosa positional arguments that librosa >= 0.10 refuses
+        import librosa
+
+        config = audio.audio_config
+        audio._mel_basis = librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.num_mels, fmin=config.fmin, fmax=config.fmax)
+    return Wav2LipPredictor
+
+
+class PaddleGANWav2Lip(LipSync, name="paddlegan", summary="PaddleGAN Wav2Lip from a local wav2lip_hq.pdparams (non-commercial weights)", settings=PaddleGANSettings):
+    _cwd_lock = threading.Lock()
+
+    def render(self, portrait, narration_wav, narration, out, size, on_frames=None):
+        options: PaddleGANSettings = self.options
+        checkpoint = Path(options.checkpoint).expanduser() if options.checkpoint else None
+        if checkpoint is None or not checkpoint.is_file():
+            where = f"at {checkpoint}" if checkpoint else "(PRESENTER_LIPSYNC__PADDLEGAN__CHECKPOINT is not set)"
+            raise EngineError(
+                f"The paddlegan engine needs its Wav2Lip weights, wav2lip_hq.pdparams, {where}; nothing is downloaded at run time.",
+                "Get wav2lip_hq.pdparams from PaddleGAN's model zoo on a connected machine (non-commercial license) and set "
+                "PRESENTER_LIPSYNC__PADDLEGAN__CHECKPOINT to it, or use PRESENTER_LIPSYNC__ENGINE=embedded.",
+            )
+        predictor_class = wav2lip_predictor()
+        import cv2
+
+        scene = Scene.prepare(portrait, narration_wav, size, self.section.fps)
+        with tempfile.TemporaryDirectory(prefix="wav2lip-") as work:
+            folder = Path(work)
+            cv2.imwrite(str(folder / "face.png"), scene.crop[..., ::-1])
+            write_wav(folder / "speech.wav", resample(scene.audio, scene.rate, 16_000), 16_000)
+            with self._cwd_lock:
+                previous = os.getcwd()
+                os.chdir(folder)
+                try:
+                    predictor = predictor_class(checkpoint_path=str(checkpoint), fps=scene.fps, box=wav2lip_box(scene.landmarks, size), wav2lip_batch_size=options.batch)
+                    predictor.run("face.png", "speech.wav", "result.mp4")
+                finally:
+                    os.chdir(previous)
+            if not (folder / "result.mp4").is_file():
+                raise EngineError("PaddleGAN's Wav2Lip wrote no video.", "Run with PRESENTER_LIPSYNC__ENGINE=embedded, or check the paddle environment ('make test-paddle').")
+            spoken, _ = decode_video(folder / "result.mp4", max_side=size)
+        frames = scene.stream(lambda i: scene.animator.finish(spoken[min(i, len(spoken) - 1)], float(scene.eyelids[i]), i / scene.fps), on_frames)
+        encode_video(frames, out, size, scene.fps, narration_wav, self.section.crf)
+        return scene.record(out.parent, self.name, None)
+
+    @classmethod
+    def check(cls, section, context) -> Check:
+        if not installed("ppgan"):
+            return Check("optional", "'make paddle' builds .venv-paddle with PaddleGAN; then set the Wav2Lip checkpoint")
+        checkpoint = section.options(cls.name).checkpoint
+        ok = checkpoint is not None and Path(checkpoint).expanduser().is_file()
+        return Check("ok" if ok else "missing", f"Wav2Lip weights {checkpoint}" if ok else "set PRESENTER_LIPSYNC__PADDLEGAN__CHECKPOINT to wav2lip_hq.pdparams")

@@ -1,0 +1,176 @@
+"""What a summary engine does: transcript parts in, a digest (title, summary, highlights, chapters, script) out.
+
+Also the reply schemas the models must fill, and how a transcript is cut into
+parts that fit a context window.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from core.logs import Progress
+from core.registry import SUMMARIZERS, Engine
+from core.text import CJK, clock, unspaced
+
+LANGUAGES = {"en": "English", "zh": "Simplified Chinese (简体中文)", "ja": "Japanese", "fr": "French", "de": "German", "es": "Spanish"}
+MIN_HIGHLIGHTS, MAX_HIGHLIGHTS = 3, 7
+
+
+def _short(limit: int, **kwargs: Any) -> Any:
+    """A string whose schema caps its length: llama.cpp's grammar enforces it, so a small model cannot ramble."""
+    return Field(json_schema_extra={"maxLength": limit}, **kwargs)
+
+
+_NOTE_LIMITS = {"points": 5, "people": 6, "numbers": 6}
+
+
+def _bounded(field: str) -> Any:
+    """A list field whose schema caps its length (llama.cpp's grammar enforces it) and whose value is clipped."""
+    return Field(default_factory=list, json_schema_extra={"maxItems": _NOTE_LIMITS[field]})
+
+
+class Point(BaseModel):
+    time: str = _short(8, description="mm:ss of the line the point comes from")
+    point: str = _short(200)
+
+
+class Notes(BaseModel):
+    summary: str = _short(700)
+    points: list[Point] = _bounded("points")
+    people: list[Annotated[str, _short(60)]] = _bounded("people")
+    numbers: list[Annotated[str, _short(100)]] = _bounded("numbers")
+
+    @field_validator("points", "people", "numbers", mode="before")
+    @classmethod
+    def _clip(cls, value: Any, info: Any) -> Any:
+        return value[: _NOTE_LIMITS[info.field_name]] if isinstance(value, list) else value
+
+
+class DraftChapter(BaseModel):
+    start: str = _short(12, description="mm:ss")
+    title: str = _short(80)
+
+
+class Digest(BaseModel):
+    title: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    highlights: list[Annotated[str, _short(240)]] = Field(min_length=MIN_HIGHLIGHTS, json_schema_extra={"maxItems": MAX_HIGHLIGHTS})
+    chapters: list[DraftChapter] = Field(min_length=1, json_schema_extra={"maxItems": 12})
+    script: str = Field(min_length=1)
+
+    @field_validator("highlights")
+    @classmethod
+    def _at_most_seven(cls, value: list[str]) -> list[str]:
+        return [h.strip() for h in value if h.strip()][:MAX_HIGHLIGHTS]
+
+    @property
+    def chapter_titles(self) -> list[str]:
+        return [c.title for c in self.chapters]
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token count: about one token per Chinese character, four Latin characters per token."""
+    cjk = len(CJK.findall(text))
+    return cjk + (len(text) - cjk) // 4 + 1
+
+
+@dataclass
+class Part:
+    start: float
+    end: float
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def split_transcript(segments: list[Any], budget_tokens: int) -> list[Part]:
+    """Consecutive segments grouped into parts of at most ``budget_tokens``; a segment is never cut."""
+    parts: list[Part] = []
+    current: Part | None = None
+    used = 0
+    for segment in segments:
+        line = f"[{clock(segment.start)}] {segment.text.strip()}"
+        cost = estimate_tokens(line)
+        if current is None or used + cost > budget_tokens:
+            current = Part(segment.start, segment.end, [])
+            parts.append(current)
+            used = 0
+        current.lines.append(line)
+        current.end = segment.end
+        used += cost
+    return parts
+
+
+@dataclass
+class Request:
+    """What the digest is about and how long its script should be."""
+
+    title: str
+    show: str
+    language: str
+    target_seconds: float
+
+    @property
+    def language_name(self) -> str:
+        return LANGUAGES.get(self.language, self.language)
+
+    @property
+    def by_characters(self) -> bool:
+        return unspaced(self.language)
+
+    @property
+    def target_size(self) -> int:
+        """Script length for the target speaking time: 4.5 characters or 2.5 words a second."""
+        return round(self.target_seconds * (4.5 if self.by_characters else 2.5))
+
+    def spoken_size(self, text: str) -> int:
+        return len(CJK.findall(text)) if self.by_characters else len(text.split())
+
+    @property
+    def script_length(self) -> str:
+        unit = "characters" if self.by_characters else "words"
+        return f"{self.target_size} {unit} ({round(self.target_seconds)} seconds spoken)"
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, prompt: int, completion: int, seconds: float) -> None:
+        with self._lock:
+            self.calls += 1
+            self.prompt_tokens += prompt
+            self.completion_tokens += completion
+            self.seconds += seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "seconds": round(self.seconds, 2)}
+
+
+@dataclass
+class Result:
+    digest: Digest
+    ungrounded: list[str]
+    levels: int = 1
+    usage: Usage = field(default_factory=Usage)
+
+
+class Summarizer(Engine, registry=SUMMARIZERS):
+    """A summary engine; ``extractive`` engines quote instead of writing, and are labelled so."""
+
+    model: str
+    extractive = False
+
+    def summarize(self, parts: list[Part], transcript: str, request: Request, workdir: Path, progress: Progress | None = None) -> Result:
+        raise NotImplementedError

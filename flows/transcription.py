@@ -1,0 +1,95 @@
+"""Transcription as Prefect work: the first spoken chunk alone (it decides the language), the rest mapped in bounded batches."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from core.artifacts import Chunks, Transcript
+from core.registry import Context
+from core.settings import Settings, TranscribeSettings
+from stages import transcribe as transcribe_stage
+
+from . import progress
+from .caching import call_cached, stage_key
+from .steps import RESULTS, Job
+
+VERSION = "2"
+
+
+@task(name="transcribe-chunk", cache_key_fn=stage_key(VERSION), **RESULTS)
+def transcribe_chunk(inputs: dict[str, str], offset: float, silent: bool, language: str | None, prompt: str, options: TranscribeSettings, settings: Settings) -> dict[str, Any]:
+    started = time.perf_counter()
+    chunk = Path(inputs["chunk"])
+    out = chunk.with_suffix(".json")
+    if silent:
+        transcribe_stage.empty_chunk(out, offset, language)
+    else:
+        bar = progress.running(str(chunk.parent.parent))
+        transcribe_stage.transcribe_chunk(
+            transcribe_stage.load_engine(settings.transcribe, Context(settings.cache_dir, settings.openai)),
+            chunk, offset, out, language=language, prompt=prompt, chinese_script=options.chinese_script,
+            on_progress=(lambda seconds: bar.report(str(chunk), seconds)) if bar else None,
+        )
+    return {"transcript": str(out), "seconds": time.perf_counter() - started}
+
+
+@task(name="transcribe", cache_key_fn=stage_key(VERSION), **RESULTS)
+def merge_transcript(inputs: dict[str, str], folder: str, duration: float) -> dict[str, Any]:
+    files = transcribe_stage.write_transcript([Path(inputs[k]) for k in sorted(inputs)], Path(folder), duration)
+    return {"outputs": [str(p) for p in files]}
+
+
+def transcribe(job: Job) -> tuple[dict[str, Any], bool]:
+    """Every chunk of chunks.json transcribed, then merged; returns the stage record and whether all of it came from cache."""
+    logger = get_run_logger()
+    chunks = [{**c.model_dump(), "path": str(job.folder / c.path)} for c in Chunks.read(job.folder).chunks]
+    duration = sum(c["duration"] for c in chunks)
+    settings = job.settings
+    prompt = transcribe_stage.build_prompt(job.show, job.title, job.episode.get("description", ""))
+    keyed = settings.transcribe.model_copy(update={"threads": 0, "workers": 1})  # how fast is not what
+    language = settings.language
+    shown = progress.StageProgress("transcribe", f"Transcribing {job.folder.name}", "s", total=round(duration))
+    bar = progress.start(str(job.folder), shown)
+    results: dict[int, tuple[dict[str, Any], bool]] = {}
+
+    def arguments(chunk: dict[str, Any]) -> dict[str, Any]:
+        return {"inputs": {"chunk": chunk["path"]}, "offset": chunk["offset"], "silent": chunk["silent"], "language": language, "prompt": prompt, "options": keyed, "settings": settings}
+
+    def finish(chunk: dict[str, Any], result: dict[str, Any], cached: bool) -> None:
+        if cached and not Path(result["transcript"]).exists():
+            result, cached = call_cached(transcribe_chunk, lambda r: [r["transcript"]], **arguments(chunk))
+        results[chunk["index"]] = (result, cached)
+        bar.report(chunk["path"], chunk["duration"])
+
+    try:
+        ordered = sorted(chunks, key=lambda c: c["silent"])  # the first spoken chunk decides the language
+        first, rest = ordered[0], ordered[1:]
+        finish(first, *call_cached(transcribe_chunk, lambda r: [r["transcript"]], **arguments(first)))
+        if language is None and not first["silent"]:
+            language = transcribe_stage.read_language(Path(results[first["index"]][0]["transcript"]))
+            logger.info("Detected language: %s", language)
+        size = settings.transcribe.workers
+        for batch in (rest[i : i + size] for i in range(0, len(rest), size)):
+            futures = [transcribe_chunk.submit(**arguments(c)) for c in batch]
+            for chunk, future in zip(batch, futures):
+                finish(chunk, future.result(), future.state.name == "Cached")
+    finally:
+        progress.stop(str(job.folder))
+        shown.close()
+    chunk_files = {f"{i:05d}": results[i][0]["transcript"] for i in sorted(results)}
+    merged, _ = call_cached(merge_transcript, lambda r: r["outputs"], inputs=chunk_files, folder=str(job.folder), duration=duration)
+    seconds = sum(r["seconds"] for r, _ in results.values())
+    transcript = Transcript.read(job.folder)
+    record = {
+        "outputs": [*merged["outputs"], *chunk_files.values()],
+        "engine": settings.transcribe.engine,
+        "model": transcript.model or settings.transcribe.model,
+        "language": transcript.language,
+        "seconds": round(seconds, 3),
+        "real_time_factor": round(seconds / duration, 4) if duration else None,
+    }
+    return record, all(c for _, c in results.values())
