@@ -6,6 +6,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from .logs import native_output_quieted
+
 # mediapipe face-mesh landmark indices
 UPPER_INNER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
 LOWER_INNER = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
@@ -18,12 +20,9 @@ EYES = [(33, 133, 159, 145), (362, 263, 386, 374)]  # corner, corner, upper lid,
 
 
 def _mesh(static: bool, max_faces: int):
-    from .logs import native_output_quieted
+    import mediapipe as mp
 
-    with native_output_quieted():
-        import mediapipe as mp
-
-        return mp.solutions.face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True)
+    return mp.solutions.face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True)
 
 
 def _points(face, width: int, height: int) -> np.ndarray:
@@ -32,7 +31,7 @@ def _points(face, width: int, height: int) -> np.ndarray:
 
 def face_landmarks(image: np.ndarray, max_faces: int = 5) -> list[np.ndarray]:
     """All faces in an RGB image as (478, 2) pixel landmarks, largest first."""
-    with _mesh(True, max_faces) as mesh:
+    with native_output_quieted(), _mesh(True, max_faces) as mesh:  # absl warnings at set-up and first use
         found = mesh.process(np.ascontiguousarray(image))
     if not found.multi_face_landmarks:
         return []
@@ -43,7 +42,9 @@ def face_landmarks(image: np.ndarray, max_faces: int = 5) -> list[np.ndarray]:
 
 def track(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray | None]:
     """Landmarks of the one face in each frame of a video (None where none is found)."""
-    with _mesh(False, 1) as mesh:
+    with native_output_quieted():
+        mesh = _mesh(False, 1)
+    with mesh:
         for frame in frames:
             found = mesh.process(np.ascontiguousarray(frame))
             yield _points(found.multi_face_landmarks[0], frame.shape[1], frame.shape[0]) if found.multi_face_landmarks else None

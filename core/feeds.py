@@ -1,21 +1,26 @@
 """Podcast feeds as data: RSS 2.0, Atom and iTunes fields parsed into episodes, newest first.
 
-Feeds are written by strangers, so every text field is stripped of markup and
-control characters here, once, before anything stores or republishes it.
+Feeds are written by strangers. Every text field is stripped of markup and
+control characters here, once, before anything stores or republishes it; an
+enclosure is resolved against the feed's own URL, and a feed on the web may
+only point to web (http/https) audio, never to a file on this machine.
 """
 
 from __future__ import annotations
 
 import calendar
+import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urljoin, urlparse
 
 from .errors import FetchError
 from .media import AUDIO_EXTENSIONS
-from .text import plain_text
+from .text import clean, plain_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,16 @@ class Episode:
     duration_seconds: float | None = None
     description: str = ""
     link: str | None = None
+    feed: str | None = None  # the feed the episode was listed in; with the GUID it names the episode's folder
 
     @property
     def is_local(self) -> bool:
         return urlparse(self.audio_url).scheme in ("", "file")
+
+    @property
+    def key(self) -> str:
+        """What identifies the episode across runs: two shows may both use GUID '1'."""
+        return f"{self.feed or ''}\n{self.guid}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,17 +80,33 @@ def _parse_duration(value: str | None) -> float | None:
         return None
 
 
-def _audio_enclosure(entry: Any) -> tuple[str, str | None] | None:
+def _resolved(href: str, feed_url: str) -> str | None:
+    """The enclosure as an absolute URL, or None if a web feed points off the web (a local file, another scheme)."""
+    href = href.strip()
+    if is_remote(feed_url):
+        absolute = urljoin(feed_url, href)
+        return absolute if urlparse(absolute).scheme in ("http", "https") else None
+    base = local_path(feed_url).expanduser().resolve().as_uri()
+    absolute = urljoin(base, href)
+    return absolute if urlparse(absolute).scheme in ("http", "https", "file") else None
+
+
+def _audio_enclosure(entry: Any, feed_url: str) -> tuple[str, str | None] | None:
     candidates = [(e.get("href") or e.get("url"), e.get("type")) for e in entry.get("enclosures", [])]
     candidates += [(m.get("url"), m.get("type")) for m in entry.get("media_content", [])]
+    checked = []
     for href, mime in candidates:
-        if not href:
-            continue
+        absolute = _resolved(href, feed_url) if href else None
+        if href and absolute is None:
+            log.warning("Enclosure %r of %s refused: a feed on the web may only point to http(s) audio.", clean(href)[:200], feed_url)
+        if absolute:
+            checked.append((absolute, mime))
+    for href, mime in checked:
         suffix = Path(urlparse(href).path).suffix.lower()
         if (mime or "").startswith("audio/") or (not mime and suffix in AUDIO_EXTENSIONS):
             return href, mime
-    for href, mime in candidates:  # video podcasts: the audio track is extracted later
-        if href and (mime or "").startswith("video/"):
+    for href, mime in checked:  # video podcasts: the audio track is extracted later
+        if (mime or "").startswith("video/"):
             return href, mime
     return None
 
@@ -100,7 +127,7 @@ def parse_feed(data: bytes, url: str) -> Feed:
     show = plain_text(parsed.feed.get("title", "")) or urlparse(url).netloc or "Podcast"
     episodes: list[tuple[float, int, Episode]] = []
     for position, entry in enumerate(parsed.entries):
-        enclosure = _audio_enclosure(entry)
+        enclosure = _audio_enclosure(entry, url)
         if enclosure is None:
             continue
         href, _mime = enclosure
@@ -114,7 +141,8 @@ def parse_feed(data: bytes, url: str) -> Feed:
             published=published,
             duration_seconds=_parse_duration(entry.get("itunes_duration")),
             description=plain_text(entry.get("summary", "") or entry.get("description", "")),
-            link=entry.get("link"),
+            link=clean(entry.get("link") or "") or None,
+            feed=url,
         )
         episodes.append((calendar.timegm(stamp) if stamp else float("-inf"), -position, episode))
     if not episodes:

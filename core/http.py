@@ -1,9 +1,16 @@
-"""HTTP for feeds and episodes: one client, retries on transient failures only, resumable downloads.
+"""HTTP for feeds and episodes, written for servers run by strangers.
 
-Downloads stream into ``<name>.part`` beside the destination and are renamed
-only when complete and recognised as audio, so a file with the final name is
-always whole. An interrupted download resumes from the ``.part`` file with an
-HTTP Range request (If-Range guards against a changed file).
+Redirects are followed by hand so that every hop is checked: http(s) only,
+the address guard (core.netguard) when it is on, a loop or too many hops named
+as such. Bodies are read raw and decoded here in bounded steps, so a
+compressed bomb is refused before it fills memory; a whole transfer has a
+deadline and a minimum rate, so a server that drips a byte at a time cannot
+stall a scheduled run.
+
+Downloads stream into ``<name>.part`` beside the destination, resume with an
+HTTP Range request (If-Range guards against a changed file), and count as done
+only once the whole file decodes as audio; the URL it came from is recorded
+beside it and checked before the file is reused.
 """
 
 from __future__ import annotations
@@ -11,28 +18,42 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from .errors import AudioError, FetchError, TransientFetchError
-from .media import AUDIO_EXTENSIONS, extension_for, looks_like_markup, probe_audio, sniff_audio
+from .media import AUDIO_EXTENSIONS, decoded_seconds, extension_for, looks_like_markup, probe_audio, sniff_audio
+from .netguard import Guard
 from .settings import FetchSettings
 
 Progress = Callable[[int, int | None], None]
 """Called with (bytes done, bytes expected or None)."""
 
 T = TypeVar("T")
+STEP = 1 << 20  # decode at most this much at a time
+SOURCE_RECORD = ".audio.source.json"
+
+
+class SlowFetchError(FetchError):
+    """The server is too slow (deadline or minimum rate): stop now, keep what arrived for a later run."""
+
+
+def guard_for(settings: FetchSettings) -> Guard | None:
+    return Guard(settings.allow) if settings.guard else None
 
 
 def client(settings: FetchSettings) -> httpx.Client:
     return httpx.Client(
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-        follow_redirects=True,
+        follow_redirects=False,
         headers={"User-Agent": settings.user_agent},
     )
 
@@ -61,6 +82,8 @@ def http_error(url: str, error: Exception) -> FetchError:
             f"Cannot reach {url} ({error}).",
             "Check the address and your network connection, then rerun.",
         )
+    if isinstance(error, httpx.UnsupportedProtocol):
+        return FetchError(f"{url} is not an http(s) URL.", "Feeds and episodes are fetched over http(s) only.")
     return TransientFetchError(
         f"The connection to {url} broke ({type(error).__name__}: {error}).",
         "Rerun; a partial download resumes where it stopped.",
@@ -78,24 +101,132 @@ def retrying(settings: FetchSettings, attempt: Callable[[], T]) -> T:
     return retry(attempt)
 
 
-def fetch_document(url: str, settings: FetchSettings) -> bytes:
-    """GET a (small) document, such as a feed. Refuses bodies above max_feed_bytes."""
-
-    def attempt() -> bytes:
+@contextmanager
+def opened(http: httpx.Client, url: str, settings: FetchSettings, guard: Guard | None, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
+    """The response to GET ``url`` after redirects, each hop checked; closed when the block ends."""
+    hops: list[str] = []
+    while True:
+        if urlparse(url).scheme not in ("http", "https"):
+            raise FetchError(
+                f"{hops[0] if hops else url} redirects to {url}, which is not a web address." if hops else f"{url} is not an http(s) URL.",
+                "Feeds and episodes are fetched over http(s) only; nothing else is followed.",
+            )
+        if guard:
+            guard.check(url)
         try:
-            with client(settings) as http, http.stream("GET", url) as response:
-                response.raise_for_status()
-                body = bytearray()
-                for piece in response.iter_bytes():
-                    body += piece
-                    if len(body) > settings.max_feed_bytes:
-                        raise FetchError(
-                            f"{url} is larger than {settings.max_feed_bytes:,} bytes and does not look like a feed.",
-                            "Give the feed's URL, or the episode's audio URL directly.",
-                        )
-                return bytes(body)
+            response = http.send(http.build_request("GET", url, headers=headers), stream=True)
         except httpx.HTTPError as error:
             raise http_error(url, error) from None
+        if not response.is_redirect:
+            break
+        response.close()
+        hops.append(url)
+        url = urljoin(url, response.headers.get("location", ""))
+        if url in hops:
+            raise FetchError(f"{hops[0]} redirects in a loop ({' → '.join([*hops, url])}).", "The server is misconfigured; check the URL in a browser or tell the publisher.")
+        if len(hops) > settings.max_redirects:
+            raise FetchError(f"{hops[0]} redirects more than {settings.max_redirects} times.", "The server is misconfigured; check the URL in a browser or tell the publisher.")
+    try:
+        yield response
+    finally:
+        response.close()
+
+
+def succeeded(response: httpx.Response, url: str) -> httpx.Response:
+    """The response if its status is a success; otherwise the status as a FetchError naming ``url``."""
+    try:
+        response.raise_for_status()
+    except httpx.HTTPStatusError as error:
+        raise http_error(url, error) from None
+    return response
+
+
+class _Decoder:
+    """Content-Encoding undone in bounded steps (gzip, deflate); anything else is refused."""
+
+    def __init__(self, encoding: str, url: str) -> None:
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._zlib = None
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS)
+        else:
+            raise FetchError(f"{url} is sent with the content encoding {encoding!r}, which is not accepted.", "Ask the publisher for a plain or gzip-compressed response.")
+        self.url = url
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._zlib is None:
+            yield data
+            return
+        try:
+            out = self._zlib.decompress(data, STEP)
+            while True:
+                if out:
+                    yield out
+                if not self._zlib.unconsumed_tail:
+                    return
+                out = self._zlib.decompress(self._zlib.unconsumed_tail, STEP)
+        except zlib.error as error:
+            raise FetchError(f"{self.url} sent a damaged compressed body ({error}).", "Rerun later, or tell the publisher.") from None
+
+
+class _Pace:
+    """The deadline and minimum rate of one transfer."""
+
+    def __init__(self, url: str, settings: FetchSettings) -> None:
+        self.url, self.settings = url, settings
+        self.started = self.window_start = time.monotonic()
+        self.window_bytes = 0
+
+    def tick(self, received: int) -> None:
+        now = time.monotonic()
+        settings = self.settings
+        if now - self.started > settings.deadline_seconds:
+            raise SlowFetchError(
+                f"{self.url} took longer than the {settings.deadline_seconds:g} s deadline for one transfer.",
+                "Rerun later (a partial download resumes), or raise PRESENTER_FETCH__DEADLINE_SECONDS.",
+            )
+        self.window_bytes += received
+        if now - self.window_start >= settings.rate_window_seconds:
+            rate = self.window_bytes / (now - self.window_start)
+            if rate < settings.min_bytes_per_second:
+                raise SlowFetchError(
+                    f"{self.url} sends {rate:.0f} bytes/s, under the minimum of {settings.min_bytes_per_second:g}.",
+                    "Rerun later (a partial download resumes), or lower PRESENTER_FETCH__MIN_BYTES_PER_SECOND.",
+                )
+            self.window_start, self.window_bytes = now, 0
+
+
+def body(response: httpx.Response, url: str, settings: FetchSettings, limit: int, too_large: Callable[[int], FetchError]) -> Iterator[bytes]:
+    """The decoded body in pieces, refused as soon as more than ``limit`` bytes have been decoded."""
+    decoder = _Decoder(response.headers.get("content-encoding", ""), url)
+    pace = _Pace(url, settings)
+    produced = 0
+    try:
+        for raw in response.iter_raw():  # whatever has arrived: a cut connection keeps its bytes
+            pace.tick(len(raw))
+            for piece in decoder.feed(raw):
+                produced += len(piece)
+                if produced > limit:
+                    raise too_large(produced)
+                yield piece
+    except httpx.HTTPError as error:
+        raise http_error(url, error) from None
+
+
+def fetch_document(url: str, settings: FetchSettings) -> bytes:
+    """GET a (small) document, such as a feed. Refuses bodies above max_feed_bytes, decoded."""
+
+    def too_large(size: int) -> FetchError:
+        return FetchError(
+            f"{url} is larger than {settings.max_feed_bytes:,} bytes and does not look like a feed.",
+            "Give the feed's URL, or the episode's audio URL directly.",
+        )
+
+    def attempt() -> bytes:
+        with client(settings) as http, opened(http, url, settings, guard_for(settings), {"Accept-Encoding": "gzip, deflate"}) as response:
+            succeeded(response, url)
+            return b"".join(body(response, url, settings, settings.max_feed_bytes, too_large))
 
     return retrying(settings, attempt)
 
@@ -109,13 +240,10 @@ def is_audio_url(url: str, settings: FetchSettings) -> bool:
     """Whether ``url`` answers with audio (an episode URL) rather than a document (a feed)."""
 
     def attempt() -> bool:
-        try:
-            with client(settings) as http, http.stream("GET", url) as response:
-                response.raise_for_status()
-                head = next(response.iter_bytes(64), b"")
-                return _looks_like_audio_response(response, head)
-        except httpx.HTTPError as error:
-            raise http_error(url, error) from None
+        with client(settings) as http, opened(http, url, settings, guard_for(settings), {"Accept-Encoding": "identity"}) as response:
+            succeeded(response, url)
+            head = next(body(response, url, settings, settings.max_bytes, lambda size: _too_large(url, size, settings)), b"")
+            return _looks_like_audio_response(response, head[:64])
 
     return retrying(settings, attempt)
 
@@ -148,24 +276,24 @@ def not_audio(url: str, what: str) -> FetchError:
     )
 
 
-def _download_once(http: httpx.Client, url: str, part: Path, settings: FetchSettings, on_progress: Progress | None) -> None:
+def _download_once(http: httpx.Client, url: str, part: Path, settings: FetchSettings, guard: Guard | None, on_progress: Progress | None) -> None:
     meta_path = part.with_name(part.name + ".json")
     offset = part.stat().st_size if part.exists() else 0
-    headers = {}
+    headers = {"Accept-Encoding": "identity"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
         validator = json.loads(meta_path.read_text()).get("validator") if meta_path.exists() else None
         if validator:
             headers["If-Range"] = validator
     try:
-        with http.stream("GET", url, headers=headers) as response:
+        with opened(http, url, settings, guard, headers) as response:
             if response.status_code == 416 and offset:
                 _, total = _content_range(response.headers.get("content-range"))
                 if total == offset:
                     return  # the part file is already complete
                 part.unlink()
                 raise TransientFetchError(f"{url} refused to resume.", "Restarting the download.")
-            response.raise_for_status()
+            succeeded(response, url)
             mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
             if mime in ("text/html", "application/xhtml+xml"):
                 raise not_audio(url, f"a web page ({mime})")
@@ -176,7 +304,7 @@ def _download_once(http: httpx.Client, url: str, part: Path, settings: FetchSett
             else:
                 offset = 0
                 length = response.headers.get("content-length")
-                total = int(length) if length and length.isdigit() else None
+                total = int(length) if length and length.isdigit() and not response.headers.get("content-encoding") else None
             if total is not None and total > settings.max_bytes:
                 part.unlink(missing_ok=True)
                 raise _too_large(url, total, settings)
@@ -184,13 +312,11 @@ def _download_once(http: httpx.Client, url: str, part: Path, settings: FetchSett
             meta_path.write_text(json.dumps({"url": url, "validator": validator, "total": total}))
             done = offset
             with open(part, "ab" if offset else "wb") as out:
-                for piece in response.iter_bytes():
+                for piece in body(response, url, settings, settings.max_bytes - offset, lambda size: _too_large(url, offset + size, settings)):
                     if done == 0 and looks_like_markup(piece[:64]):
                         raise not_audio(url, "an HTML/XML document")
                     out.write(piece)
                     done += len(piece)
-                    if done > settings.max_bytes:
-                        raise _too_large(url, done, settings)
                     if on_progress:
                         on_progress(done, total)
             if total is not None and done < total:
@@ -198,39 +324,63 @@ def _download_once(http: httpx.Client, url: str, part: Path, settings: FetchSett
                     f"The download of {url} stopped at {done:,} of {total:,} bytes.",
                     "Rerun; the download resumes where it stopped.",
                 )
-    except httpx.HTTPError as error:
-        raise http_error(url, error) from None
     except FetchError as error:
-        if not isinstance(error, TransientFetchError):
+        if not isinstance(error, (TransientFetchError, SlowFetchError)):
             part.unlink(missing_ok=True)
             meta_path.unlink(missing_ok=True)
         raise
 
 
+def _verified(part: Path, url: str) -> str | None:
+    """The file's container format if it is whole audio; deleted (and named) if it is not audio or is truncated."""
+    with open(part, "rb") as handle:
+        fmt = sniff_audio(handle.read(64))
+
+    def discard() -> None:
+        part.unlink(missing_ok=True)
+        part.with_name(part.name + ".json").unlink(missing_ok=True)
+
+    try:
+        probe = probe_audio(part)
+        decoded = decoded_seconds(part)
+        whole = not probe.duration or decoded >= 0.9 * probe.duration - 0.5
+        detail = f"{decoded:.1f} s of its {probe.duration or 0:.1f} s decode"
+    except AudioError as error:
+        if fmt is None:  # neither its first bytes nor FFmpeg say audio
+            discard()
+            raise not_audio(url, "a file of an unknown, non-audio type") from None
+        whole, detail = False, f"the {fmt} file does not decode ({error.problem})"
+    if not whole:
+        discard()
+        raise FetchError(
+            f"{url} arrived truncated or damaged: {detail}; the partial file was deleted.",
+            "Rerun to download it again; if it keeps happening, the server sends a wrong Content-Length or a broken file.",
+        )
+    return fmt
+
+
 def download(url: str, folder: Path, settings: FetchSettings, on_progress: Progress | None = None) -> Path:
     """Download ``url`` into ``folder/audio.<ext>`` (resumable); returns the complete file.
 
-    An already complete file is reused, so a rerun downloads nothing.
+    A complete file from the same URL is reused, so a rerun downloads nothing;
+    one from another URL is replaced.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    record = folder / SOURCE_RECORD
     done = sorted(p for p in folder.glob("audio.*") if p.suffix not in (".part", ".json"))
     if done:
-        return done[0]
+        source = json.loads(record.read_text()).get("url") if record.exists() else None
+        if source == url:
+            return done[0]
+        for stale in done:
+            stale.unlink()
     part = folder / "audio.part"
     with client(settings) as http:
-        retrying(settings, lambda: _download_once(http, url, part, settings, on_progress))
-    with open(part, "rb") as handle:
-        head = handle.read(64)
-    fmt = sniff_audio(head)
-    if fmt is None:
-        try:
-            probe_audio(part)
-        except AudioError:
-            part.unlink()
-            part.with_name(part.name + ".json").unlink(missing_ok=True)
-            raise not_audio(url, "a file of an unknown, non-audio type") from None
+        retrying(settings, lambda: _download_once(http, url, part, settings, guard_for(settings), on_progress))
+    fmt = _verified(part, url)
     suffix = Path(urlparse(url).path).suffix.lower()
     final = folder / f"audio{suffix if suffix in AUDIO_EXTENSIONS else extension_for(fmt)}"
     os.replace(part, final)
     part.with_name(part.name + ".json").unlink(missing_ok=True)
+    record.write_text(json.dumps({"url": url}))
     return final

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import wave
@@ -128,6 +129,18 @@ def decode_audio(path: Path, rate: int) -> np.ndarray:
             "The file is damaged or not audio; re-download it or give another file.",
         )
     return np.frombuffer(done.stdout, dtype="<i2")
+
+
+def decoded_seconds(path: Path) -> float:
+    """How many seconds of the file's audio actually decode (a truncated file decodes less than it claims)."""
+    done = subprocess.run(
+        [require_tool("ffmpeg"), "-v", "error", "-nostdin", "-nostats", *SAFE_INPUT, "-i", str(path), "-vn", "-f", "null", "-progress", "pipe:1", "-"],
+        capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        raise AudioError(f"{path} could not be decoded as audio ({_last_line(done.stderr)}).", "The file is damaged or not audio.")
+    times = re.findall(r"^out_time_us=(\d+)$", done.stdout, flags=re.MULTILINE)
+    return int(times[-1]) / 1e6 if times else 0.0
 
 
 def probe_media(path: Path) -> dict:

@@ -75,6 +75,16 @@ class FetchSettings(BaseModel):
     attempts: int = Field(4, ge=1, description="Tries per request before giving up.")
     backoff_seconds: float = Field(1.0, ge=0, description="First retry delay; doubles each retry.")
     user_agent: str = "podcast-presenter/0.1 (+offline digest tool)"
+    guard: bool | None = Field(
+        None,
+        description="Refuse loopback, private, link-local and cloud-metadata addresses, after DNS and on every redirect. "
+        "Unset: on for 'watch' and 'serve' (feeds written by others), off for 'run'.",
+    )
+    allow: list[str] = Field([], description="What the guard lets through: host names (exact) or networks in CIDR form (10.0.0.0/8).")
+    deadline_seconds: float = Field(3600.0, gt=0, description="Longest one transfer (a feed, an episode) may take in all.")
+    min_bytes_per_second: float = Field(1024.0, ge=0, description="Slowest average a transfer may keep over rate_window_seconds.")
+    rate_window_seconds: float = Field(60.0, gt=0, description="Window over which the minimum rate is measured.")
+    max_redirects: int = Field(10, ge=0, description="Redirect hops followed before giving up.")
 
 
 class SplitSettings(BaseModel):

@@ -52,14 +52,15 @@ def endpoint_check(context: Any, service: str, detail: str) -> Check:
 
 def engine_error(error: Exception, service: str, where: str, timeout: float | None = None) -> PresenterError:
     """One openai exception as the pipeline's error: unavailable (fall back) or a stop with what to fix."""
+    import httpx
     import openai
 
-    if isinstance(error, openai.APITimeoutError):
+    if isinstance(error, (openai.APITimeoutError, httpx.TimeoutException)):
         return EngineUnavailable(
             f"The {service} {where} did not answer within {timeout} s.",
             "Check that the server is up and not overloaded, or raise PRESENTER_OPENAI__TIMEOUT.",
         )
-    if isinstance(error, openai.APIConnectionError):
+    if isinstance(error, (openai.APIConnectionError, httpx.TransportError)):
         return EngineUnavailable(f"Cannot reach the {service} {where}.", "Check PRESENTER_OPENAI__BASE_URL / OPENAI_BASE_URL and that the server is running.")
     if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
         return EngineError(f"The {service} {where} rejected the API key (HTTP {error.status_code}).", "Set OPENAI_API_KEY or PRESENTER_OPENAI__API_KEY to a valid key.")

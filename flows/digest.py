@@ -61,7 +61,7 @@ def digest(
 
     fetched = fetch(source, episode, settings)
     job = Job(settings, fetched["episode"], Path(fetched["folder"]), Path(fetched["audio"]))
-    rename_run(f"{job.show} – {job.title}")
+    rename_run(f"{job.show or 'local file'} – {job.title}")
     record_stage(job.folder, "fetch", {"outputs": [fetched["audio"]], "seconds": fetched["seconds"]})
     logger.info("Episode %r → %s", job.title, job.folder)
 

@@ -69,7 +69,7 @@ def _transient(task, task_run, state) -> bool:
 def fetch(source: str, selector: str | None, settings: Settings) -> dict[str, Any]:
     started = time.perf_counter()
     episode = fetch_stage.resolve(source, settings.fetch, selector)
-    folder = episode_dir(settings.output_dir, episode.guid, episode.title)
+    folder = episode_dir(settings.output_dir, episode.key, episode.title)
     record_episode(folder, {**episode.to_dict(), "source": source})
     bar = None if episode.is_local else StageProgress("download", f"Downloading {episode.title}", "B", artifact=False)
     try:

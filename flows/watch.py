@@ -62,6 +62,9 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
         watch_fields["feeds_file"] = feeds_file
     fields["watch"] = watch_fields
     settings = Settings(**fields)
+    if settings.fetch.guard is None:  # feeds written by others: the address guard is on unless turned off explicitly
+        fields["fetch"] = {**fields.get("fetch", {}), "guard": True}
+        settings = Settings(**fields)
     options = settings.watch
     catalog = Catalog(settings.output_dir / CATALOG)
     report: dict[str, Any] = {"done": [], "failed": {}, "broken_feeds": {}, "skipped": 0}

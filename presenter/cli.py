@@ -12,43 +12,45 @@ from core.errors import PresenterError
 from core.registry import SUMMARIZERS, TRANSCRIBERS, VOICES
 from core.settings import STAGES, NarrateSettings
 
+from . import console
+
 app = typer.Typer(
-    help="Turn a podcast episode into a short video digest spoken by a digital presenter.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
 
-class _KnownErrorFilter:
-    """Keep tracebacks of input errors out of the terminal (the UI still gets them); the CLI prints one message."""
-
-    def filter(self, record) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, PresenterError)
+_verbosity = console.NORMAL
 
 
-def _console_without_known_errors() -> None:
-    import logging
-
-    from prefect.logging.configuration import setup_logging
-
-    setup_logging()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_KnownErrorFilter())
-
-
-def _fail(error: PresenterError) -> None:
-    typer.secho(f"error: {error.problem}", fg=typer.colors.RED, err=True)
-    typer.echo(f"  what to do: {error.hint}", err=True)
-    raise typer.Exit(code=1)
+@app.callback()
+def _options(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show everything, engine logs (llama.cpp, mediapipe, LiteRT) included."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Show only errors and the final result."),
+) -> None:
+    """Turn a podcast episode into a short video digest spoken by a digital presenter."""
+    global _verbosity
+    _verbosity = console.VERBOSE if verbose else console.QUIET if quiet else console.NORMAL
+    console.set_verbosity(_verbosity)
 
 
 def _use_config(config: Optional[Path]) -> None:
     if config is not None:
         if not config.is_file():
-            _fail(PresenterError(f"The config file {config} does not exist.", "Check the path given to --config."))
+            console.fail(PresenterError(f"The config file {config} does not exist.", "Check the path given to --config."))
         os.environ["PRESENTER_CONFIG"] = str(config)
+
+
+def _start() -> None:
+    """Prefect's defaults and logging, and its temporary server (a stale one from a killed run is stopped first)."""
+    from core import prefect_env
+
+    prefect_env.apply()
+    from flows.server import start_temporary
+
+    console.setup_logging(_verbosity)
+    start_temporary()
 
 
 def _stage(value: str) -> str:
@@ -70,11 +72,14 @@ def run(
     portrait: Optional[Path] = typer.Option(None, "--portrait", "-p", help="Photo of the presenter (default: the bundled astronaut portrait)."),
     voice: Optional[str] = typer.Option(None, help=f"Narration engine first in line: {', '.join(VOICES.names())}."),
     height: Optional[int] = typer.Option(None, help="Video height: 720 (default) or 1080."),
+    guard: Optional[bool] = typer.Option(None, "--guard/--no-guard", help="Refuse private and local network addresses (default: off for run, on for watch/serve)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
 ) -> None:
     """Run the digest flow on one episode and print the folder with its outputs."""
     _use_config(config)
     overrides: dict = {}
+    if guard is not None:
+        overrides["fetch"] = {"guard": guard}
     if engine or model:
         overrides["transcribe"] = {k: v for k, v in {"engine": engine, "model": model}.items() if v}
     if summarizer:
@@ -86,19 +91,15 @@ def run(
         overrides["narrate"] = {"engines": [voice, *(name for name in default if name != voice)]}
     if height:
         overrides["compose"] = {"height": height}
-    from core.settings import Settings
-    from flows.digest import digest
-    from flows.runners import task_runner
+    with console.reported():
+        from core.settings import Settings
+        from flows.digest import digest
+        from flows.runners import task_runner
 
-    _console_without_known_errors()
-    try:
-        folder = digest.with_options(task_runner=task_runner(Settings(**overrides)))(source, episode=episode, language=language, until=until, output_dir=str(output) if output else None, overrides=overrides or None)
-    except PresenterError as error:
-        _fail(error)
-    typer.secho(f"\nOutputs: {folder}", fg=typer.colors.GREEN)
-    for path in sorted(Path(folder).iterdir()):
-        if path.is_file() and not path.name.startswith("."):
-            typer.echo(f"  {path.name}")
+        runner = task_runner(Settings(**overrides))
+        _start()
+        folder = digest.with_options(task_runner=runner)(source, episode=episode, language=language, until=until, output_dir=str(output) if output else None, overrides=overrides or None)
+    console.summary(Path(folder), _verbosity)
 
 
 @app.command()
@@ -110,10 +111,8 @@ def episodes(
     from core.settings import Settings
     from stages.fetch import read_any_feed
 
-    try:
+    with console.reported():
         parsed = read_any_feed(feed, Settings().fetch)
-    except PresenterError as error:
-        _fail(error)
     typer.echo(f"{parsed.title} — {len(parsed.episodes)} episodes")
     for index, item in enumerate(parsed.episodes[:limit]):
         minutes = f"{item.duration_seconds / 60:.0f} min" if item.duration_seconds else "?"
@@ -144,13 +143,11 @@ def watch(
 ) -> None:
     """Digest every new episode of the watched feeds once, now; then rebuild outputs/feed.xml and index.html."""
     _use_config(config)
-    from flows.watch import watch_feeds
+    with console.reported():
+        from flows.watch import watch_feeds
 
-    _console_without_known_errors()
-    try:
+        _start()
         report = watch_feeds(overrides=_watch_overrides(feeds or [], feeds_file, newest, output))
-    except PresenterError as error:
-        _fail(error)
     typer.secho(f"\n{len(report['done'])} digest(s) made, {len(report['failed'])} failed, {report['skipped']} back-catalogue episode(s) skipped.", fg=typer.colors.GREEN)
     for url, why in report["broken_feeds"].items():
         typer.secho(f"  feed not read: {url}: {why}", fg=typer.colors.RED, err=True)
@@ -176,7 +173,7 @@ def serve(
     from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():
-        _fail(PresenterError(
+        console.fail(PresenterError(
             "Schedules need a running Prefect server; PREFECT_API_URL is not set.",
             "Start one with 'prefect server start' and run 'export PREFECT_API_URL=http://127.0.0.1:4200/api', then 'presenter serve' again.",
         ))
@@ -204,7 +201,9 @@ def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="A
     _use_config(config)
     table = Table("stage", "engine", "status", "detail")
     ready = True
-    for check in checks(Settings()):
+    with console.reported():
+        rows = checks(Settings())
+    for check in rows:
         colour = {"ok": "green", "missing": "red", "optional": "yellow"}[check.status]
         table.add_row(check.stage, check.engine + (" (selected)" if check.selected else ""), f"[{colour}]{check.status}[/]", check.detail)
         ready &= not (check.selected and check.status == "missing")

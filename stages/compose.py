@@ -3,6 +3,12 @@
 The square lipsync video sits in a 16:9 frame (720p, or 1080p by setting);
 subtitles come from narration.json's sentence times, burned in (a CJK-capable
 font, so Chinese renders) or as a soft mov_text track.
+
+Text from a feed or a model reaches FFmpeg only as data: the title card is a
+text file drawn with expansion off, subtitles are an ASS file whose override
+and escape characters are neutralised, and FFmpeg runs inside the episode
+folder so that no path is ever parsed as part of a filter graph. A filter
+warning is an error, not a silently missing title card.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from core.errors import EngineError
 from core.media import require_tool
 from core.settings import ComposeSettings
 from core.subtitles import to_srt
-from core.text import is_mostly_cjk
-from core.workspace import atomic_path, write_text
+from core.text import is_mostly_cjk, timestamp
+from core.workspace import atomic_path, write_bytes, write_text
 
 FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FONT_NAME = "WenQuanYi Micro Hei"
+TITLE_FILE, SUBTITLE_FILE = ".title.txt", "narration.ass"
+_FILTER_WARNING = re.compile(r"\[(?:Parsed_\w+|AVFilterGraph|drawtext|subtitles|libass)[^\]]*\]|Stray %|Error", re.IGNORECASE)
 
 
 def font_file() -> str:
@@ -65,50 +73,72 @@ def split_cue(start: float, end: float, text: str) -> list[tuple[float, float, s
     return cues
 
 
+def ass_text(text: str) -> str:
+    """Subtitle text that libass shows literally: no override blocks ({...}), no escapes (\\N, \\h)."""
+    text = text.replace("\\", "＼").replace("{", "\\{").replace("}", "\\}")
+    return re.sub(r"\s*\n\s*", " ", text)
+
+
+def to_ass(cues: list[tuple[float, float, str]], width: int, height: int) -> str:
+    style = f"Default,{FONT_NAME},{height // 20},&H00FFFFFF,&H00FFFFFF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,{max(2, height // 240)},0,2,{width // 16},{width // 16},{height // 10},1"
+    events = [f"Dialogue: 0,{timestamp(start, '.')[1:-1]},{timestamp(end, '.')[1:-1]},Default,,0,0,0,,{ass_text(text)}" for start, end, text in cues]
+    return "\n".join([
+        "[Script Info]", "ScriptType: v4.00+", f"PlayResX: {width}", f"PlayResY: {height}", "WrapStyle: 0", "ScaledBorderAndShadow: yes", "",
+        "[V4+ Styles]",
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, "
+        "ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
+        f"Style: {style}", "",
+        "[Events]", "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text", *events, "",
+    ])
+
+
+def _ffmpeg(args: list[str], folder: Path, what: str) -> bytes:
+    """Run ffmpeg in ``folder``; a failure or a filter warning is an EngineError naming ``what``."""
+    done = subprocess.run([require_tool("ffmpeg"), "-v", "warning", "-nostdin", *args], cwd=folder, capture_output=True)
+    stderr = done.stderr.decode(errors="replace").strip()
+    if done.returncode != 0 or _FILTER_WARNING.search(stderr):
+        raise EngineError(f"ffmpeg could not {what}: {stderr[-400:] or f'exit code {done.returncode}'}", "Check ffmpeg (libx264, libass) and the fonts ('make setup').")
+    return done.stdout
+
+
 def compose(lipsync_mp4: Path, narration_json: Path, folder: Path, section: ComposeSettings, *, title: str, show: str) -> StageRecord:
     """Write presenter.mp4, narration.srt and thumbnail.png into ``folder``."""
     import ffmpeg
 
     started = time.perf_counter()
+    folder = Path(folder).resolve()
     height = section.height
     width = height * 16 // 9
     narration = Narration.model_validate_json(Path(narration_json).read_text(encoding="utf-8"))
     video_name, srt_name, thumbnail_name = VIDEO_FILES
     cues = [cue for s in narration.sentences for cue in split_cue(s.start, s.end or s.start, s.text)]
-    srt = write_text(Path(folder) / srt_name, to_srt(cues))
-    card = write_text(Path(folder) / ".title.txt", f"{wrap(show, 34)}\n\n{wrap(title, 26)}")
-    font = font_file()
+    srt = write_text(folder / srt_name, to_srt(cues))
+    write_text(folder / SUBTITLE_FILE, to_ass(cues, width, height))
+    write_text(folder / TITLE_FILE, "\n\n".join(filter(None, (wrap(show, 34), wrap(title, 26)))))
 
-    source = ffmpeg.input(str(lipsync_mp4))
+    source = ffmpeg.input(str(Path(lipsync_mp4).resolve()))
     video = source.video.filter("scale", height, height).filter("pad", width, height, (width - height) // 2, 0, color=section.background)
     if section.title_seconds > 0:
         t = section.title_seconds
         video = video.drawbox(x=0, y=0, width=width, height=height, color="black@0.55", thickness="fill", enable=f"lt(t,{t})")
         video = video.drawtext(
-            textfile=str(card), fontfile=font, fontsize=height // 16, fontcolor="white", line_spacing=height // 60,
+            textfile=TITLE_FILE, expansion="none", fontfile=font_file(), fontsize=height // 16, fontcolor="white", line_spacing=height // 60,
             x="(w-text_w)/2", y="(h-text_h)/2", enable=f"lt(t,{t})", alpha=f"if(lt(t,{t - 0.5}),1,max(0,({t}-t)/0.5))",
         )
     outputs = {"vcodec": "libx264", "pix_fmt": "yuv420p", "preset": section.preset, "crf": section.crf, "acodec": "aac", "audio_bitrate": "128k", "movflags": "+faststart"}
-    streams = [video, source.audio]
     if section.subtitles == "burn":
-        style = f"Fontname={FONT_NAME},Fontsize={max(14, height // 36)},Outline=2,Shadow=0,MarginV={height // 24},PrimaryColour=&H00FFFFFF"
-        video = video.filter("subtitles", str(srt), force_style=style)
-        streams = [video, source.audio]
-    elif section.subtitles == "soft":
-        streams.append(ffmpeg.input(str(srt)))
+        video = video.filter("subtitles", SUBTITLE_FILE)
+    streams = [video, source.audio]
+    if section.subtitles == "soft":
+        streams.append(ffmpeg.input(SUBTITLE_FILE))
         outputs.update({"c:s": "mov_text", "metadata:s:s:0": f"language={_iso639_2(narration.language)}"})
-    out = Path(folder) / video_name
+    out = folder / video_name
     with atomic_path(out) as tmp:
-        command = ffmpeg.output(*streams, str(tmp), format="mp4", **outputs).overwrite_output().global_args("-v", "error")
-        try:
-            command.run(cmd=require_tool("ffmpeg"), capture_stdout=True, capture_stderr=True)
-        except ffmpeg.Error as error:
-            raise EngineError(f"ffmpeg could not compose {out}: {error.stderr.decode(errors='replace').strip()[-400:]}", "Check ffmpeg (libx264, libass) and the fonts ('make setup').") from error
-    card.unlink(missing_ok=True)
-    thumbnail = Path(folder) / thumbnail_name
-    with atomic_path(thumbnail) as tmp:
-        at = min(section.title_seconds / 2 if section.title_seconds else 1.0, max(0.0, narration.duration - 0.1))
-        subprocess.run([require_tool("ffmpeg"), "-v", "error", "-y", "-ss", f"{at:.2f}", "-i", str(out), "-frames:v", "1", "-vf", "scale=640:-2", "-f", "image2", "-c:v", "png", str(tmp)], check=True)
+        _ffmpeg(ffmpeg.output(*streams, tmp.name, format="mp4", **outputs).overwrite_output().get_args(), folder, f"compose {out}")
+    (folder / TITLE_FILE).unlink(missing_ok=True)
+    at = min(section.title_seconds / 2 if section.title_seconds else 1.0, max(0.0, narration.duration - 0.1))
+    png = _ffmpeg(["-ss", f"{at:.2f}", "-i", video_name, "-frames:v", "1", "-vf", "scale=640:-2", "-f", "image2pipe", "-c:v", "png", "pipe:1"], folder, f"make the thumbnail of {out}")
+    thumbnail = write_bytes(folder / thumbnail_name, png)
     return StageRecord(outputs=[out, srt, thumbnail], seconds=round(time.perf_counter() - started, 3), height=height, subtitles=section.subtitles)
 
 

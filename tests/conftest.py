@@ -11,6 +11,9 @@ from stages import narrate as N
 from .support import ROOT, SHARED, LocalServer, ffmpeg
 
 prefect_env.apply()  # before any test imports Prefect
+# Prefect configures its console logging when first imported, bound to the sys.stderr of that moment. Imported
+# here, that is the session's stream; imported first inside a CliRunner call, it would be one that closes after it.
+import prefect.main  # noqa: E402, F401
 
 
 @pytest.fixture(scope="session")

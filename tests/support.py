@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -52,8 +53,10 @@ class Route:
     cut_after: int | None = None  # bytes sent before the connection drops, on the first `cuts` requests
     cuts: int = 0
     headers: dict[str, str] = field(default_factory=dict)
-    handler: Callable[[bytes], tuple[int, bytes]] | None = None  # computes (status, body) from the request body
+    handler: Callable[[bytes], tuple[int, Any]] | None = None  # computes (status, body) from the request body; body may be an iterable of pieces
     delay: float = 0.0
+    drip: float = 0.0  # seconds between single bytes of the body: a server that never quite stops
+    declared_length: int | None = None  # a Content-Length that lies
 
 
 class LocalServer:
@@ -81,9 +84,17 @@ class LocalServer:
                     self.send_header("Content-Type", route.content_type)
                     for name, value in route.headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(body)))
+                    if isinstance(body, bytes):
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                        return
+                    self.send_header("Connection", "close")  # streamed: pieces as they come, then close
                     self.end_headers()
-                    self.wfile.write(body)
+                    for piece in body:
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                    self.close_connection = True
                     return
                 self.do_GET()
 
@@ -119,7 +130,9 @@ class LocalServer:
                 for name, value in route.headers.items():
                     self.send_header(name, value)
                 payload = body[start:]
-                if route.send_length:
+                if route.declared_length is not None:
+                    self.send_header("Content-Length", str(route.declared_length))
+                elif route.send_length:
                     self.send_header("Content-Length", str(len(payload)))
                 else:
                     self.send_header("Connection", "close")
@@ -129,6 +142,12 @@ class LocalServer:
                     self.wfile.write(payload[: route.cut_after])
                     self.wfile.flush()
                     self.close_connection = True
+                    return
+                if route.drip:
+                    for i in range(len(payload)):
+                        self.wfile.write(payload[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(route.drip)
                     return
                 self.wfile.write(payload)
                 if not route.send_length:

@@ -221,3 +221,24 @@ def test_a_run_killed_midway_resumes_from_cached_stages(jfk_flac, tmp_path):
     stages = json.loads((folder / "manifest.json").read_text())["stages"]
     assert all(stages[s]["cached"] for s in ("split", "transcribe", "summarize", "narrate")), {s: r.get("cached") for s, r in stages.items()}
     assert (folder / "presenter.mp4").is_file()
+
+
+def test_credentials_stay_out_of_outputs_manifests_logs_and_the_prefect_database(server, jfk_flac, tmp_path, monkeypatch, caplog):
+    """An endpoint that fails (HTTP 500) behind a URL with a password, and an API key: the run falls back and shows neither."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+
+    server.routes["/v1/chat/completions"] = Route(b'{"error": {"message": "boom"}}', status=500, content_type="application/json")
+    monkeypatch.setenv("PRESENTER_OPENAI__API_KEY", "sk-secret-XYZ")
+    monkeypatch.setenv("PRESENTER_OPENAI__BASE_URL", server.url("/v1").replace("http://", "http://alice:s3cret-pw@"))
+    folder, run_id = _run(str(jfk_flac), tmp_path, until="summarize", overrides={"summarize": {"engines": ["openai", "extractive"]}, "openai": {"max_retries": 0}})
+    assert json.loads((folder / "summary.json").read_text())["engine"] == "extractive"
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+        flow_run = client.read_flow_run(run_id)
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    stored = [log.message for log in logs] + [json.dumps(flow_run.parameters), *(str(t.state.message) for t in task_runs)]
+    files = [p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file() and p.suffix in (".json", ".md", ".txt")]
+    for text in [*stored, *files, caplog.text]:
+        assert "s3cret-pw" not in text and "sk-secret-XYZ" not in text
+    assert any("alice:***@" in text or "***@127.0.0.1" in text for text in [*files, caplog.text]), "the fallback is reported, redacted"

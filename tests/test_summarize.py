@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,53 @@ def test_unreachable_endpoint_falls_back(tmp_path):
     assert result["engine"] == "extractive" and "Cannot reach the LLM endpoint http://127.0.0.1:9/v1" in result["fallbacks"][0]
 
 
+def test_a_failing_endpoint_falls_through_and_its_password_is_never_shown(server, tmp_path):
+    """HTTP 5xx is an unavailable endpoint (next engine); the URL's credentials are redacted in every message and file."""
+    ChatServer(server, {"Notes": [(503, {"error": {"message": "overloaded"}})], "Digest": [DIGEST]})
+    base = server.url("/v1").replace("http://", "http://alice:s3cret-pw@")
+    settings = Settings(summarize={"engines": ["openai", "extractive"]}, openai={"api_key": "sk-secret-XYZ", "base_url": base, "max_retries": 0})
+    result = run(settings, tmp_path)
+    assert result["engine"] == "extractive"
+    assert f"The LLM endpoint {base.replace('alice:s3cret-pw', '***')} answered HTTP 503" in result["fallbacks"][0]
+    written = "".join(p.read_text(encoding="utf-8") for p in tmp_path.iterdir() if p.is_file())
+    assert "s3cret-pw" not in written and "sk-secret-XYZ" not in written
+
+
+def _streamed(delay: float):
+    """A chat endpoint that streams its reply a few characters at a time, ``delay`` seconds apart (server-sent events)."""
+
+    def handler(body: bytes):
+        request = json.loads(body)
+        content = json.dumps(NOTES if request["response_format"]["json_schema"]["name"] == "Notes" else DIGEST)
+
+        def events():
+            for i in range(0, len(content), max(1, len(content) // 5)):
+                time.sleep(delay)
+                delta = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [{"index": 0, "delta": {"content": content[i : i + max(1, len(content) // 5)]}, "finish_reason": None}]}
+                yield f"data: {json.dumps(delta)}\n\n".encode()
+            end = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            usage = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 6, "total_tokens": 16}}
+            yield f"data: {json.dumps(end)}\n\ndata: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode()
+
+        return 200, events()
+
+    return handler
+
+
+def test_a_streaming_endpoint_that_keeps_answering_is_not_timed_out(server, tmp_path):
+    """Each reply takes about 2 s in all, with a piece every 0.35 s; the timeout (1 s) bounds silence, not the whole answer."""
+    server.routes["/v1/chat/completions"] = Route(handler=_streamed(0.35), content_type="text/event-stream")
+    settings = remote(server, openai={"model": "m", "requests_per_minute": 6000, "stream": True})
+    settings.openai.timeout, settings.openai.max_retries = 1.0, 0
+    result = run(settings, tmp_path)
+    assert result["engine"] == "openai" and result["title"] == DIGEST["title"] and result["usage"]["completion_tokens"] >= 6
+    server.routes["/v1/chat/completions"] = Route(handler=_streamed(1.5), content_type="text/event-stream")
+    silent = tmp_path / "silent"
+    silent.mkdir()
+    with pytest.raises(S.SummaryError, match="did not answer within 1.0 s"):
+        run(settings, silent)
+
+
 def test_long_transcript_is_reduced_in_a_tree(server, tmp_path):
     long_notes = {**NOTES, "summary": " ".join(["Battery prices fell by forty percent since 2020."] * 40)}
     chat = ChatServer(server, {"Notes": [long_notes], "Digest": [DIGEST]})
@@ -254,7 +302,8 @@ def test_embedded_server_starts_lazily_and_is_stopped(tmp_path):
     engine = S.make_engine("embedded", settings.summarize, settings.context)
     assert engine.endpoint == "embedded llama.cpp server", "nothing is started before the first call"
     engine.client()
-    assert httpx.get(f"{engine.endpoint}/models").status_code == 200
+    assert httpx.get(f"{engine.endpoint}/models").status_code == 401, "only this process, with its random key, may use the server"
+    assert httpx.get(f"{engine.endpoint}/models", headers={"Authorization": f"Bearer {engine._key}"}).status_code == 200
     engine.close()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{engine.endpoint}/models")

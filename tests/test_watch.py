@@ -16,7 +16,7 @@ from .support import Route, rss
 
 pytestmark = [pytest.mark.flow, pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 
-FAST = {"transcribe": {"model": "tiny.en"}, "summarize": {"engines": ["extractive"]}, "fetch": {"attempts": 1}}
+FAST = {"transcribe": {"model": "tiny.en"}, "summarize": {"engines": ["extractive"]}, "fetch": {"attempts": 1, "allow": ["127.0.0.1"]}}
 
 
 def _dates(n: int) -> list[str]:
@@ -83,3 +83,54 @@ def test_watch_digests_new_episodes_retries_failures_and_publishes(server, jfk_m
     screenshot.parent.mkdir(exist_ok=True)
     subprocess.run([chromium, *flags, f"--screenshot={screenshot.resolve()}", "--window-size=1024,1400", (output / "index.html").as_uri()], capture_output=True, timeout=120)
     assert screenshot.stat().st_size > 10_000, "the page rendered"
+
+
+def test_a_hostile_feed_through_the_cli_reads_nothing_local_and_a_damaged_folder_does_not_stop_publishing(server, jfk_mp3, tmp_path):
+    """presenter watch, as an operator runs it, on a feed that names a private file, a playlist and control characters."""
+    import json
+    import os
+    import stat
+    from xml.etree import ElementTree
+
+    from typer.testing import CliRunner
+
+    from presenter.cli import app
+
+    from .support import ffmpeg
+
+    secret = tmp_path / "private" / "secret.flac"
+    secret.parent.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=3", str(secret))
+    server.routes["/good.mp3"] = Route(jfk_mp3.read_bytes(), content_type="audio/mpeg")
+    server.routes["/playlist.flac"] = Route(f"#EXTM3U\n#EXTINF:3,\n{secret.as_uri()}\n#EXT-X-ENDLIST\n".encode(), content_type="audio/flac")
+    items = [
+        {"title": "Good\x01 news\u202e", "guid": "good", "url": server.url("/good.mp3"), "date": "Tue, 02 Jan 2024 10:00:00 +0000"},
+        {"title": "Secret file", "guid": "secret", "url": secret.as_uri(), "date": "Mon, 01 Jan 2024 10:00:00 +0000"},
+        {"title": "Playlist", "guid": "playlist", "url": server.url("/playlist.flac"), "date": "Sun, 31 Dec 2023 10:00:00 +0000"},
+    ]
+    server.routes["/feed.xml"] = Route(rss("Hostile", items), content_type="application/rss+xml")
+    output = tmp_path / "out"
+    env = {"PRESENTER_FETCH__ALLOW": '["127.0.0.1"]', "PRESENTER_FETCH__ATTEMPTS": "1", "PRESENTER_TRANSCRIBE__MODEL": "tiny.en",
+           "PRESENTER_SUMMARIZE__ENGINES": '["extractive"]', "PRESENTER_WATCH__MAX_ATTEMPTS": "3", "COLUMNS": "200"}
+    guarded = CliRunner().invoke(app, ["watch", server.url("/feed.xml"), "--output", str(output)], env={**env, "PRESENTER_FETCH__ALLOW": "[]"}, catch_exceptions=False)
+    assert guarded.exit_code == 1 and "the address guard refuses it" in guarded.output, "watch has the guard on by default"
+    previous = os.umask(0o022)
+    try:
+        first = CliRunner().invoke(app, ["watch", server.url("/feed.xml"), "--output", str(output)], env=env, catch_exceptions=False)
+    finally:
+        os.umask(previous)
+    assert first.exit_code == 1 and "failed: Playlist" in first.output and "Secret file" not in first.output, first.output
+    assert "1 digest(s) made" in first.output
+    assert not any(p.suffix == ".flac" for p in output.rglob("*")), "nothing of the playlist's target was copied"
+    transcripts = [json.loads(p.read_text())["text"] for p in output.glob("*/transcript.json")]
+    assert len(transcripts) == 1 and "americans" in transcripts[0].lower()
+    feed = ElementTree.fromstring((output / "feed.xml").read_bytes())
+    assert [i.findtext("title") for i in feed.iter("item")] == ["Hostile – Good news"]
+    published = [output / "feed.xml", output / "index.html", *output.glob("*/presenter.mp4"), *output.glob("*/thumbnail.png")]
+    assert len(published) == 4 and {stat.S_IMODE(p.stat().st_mode) for p in published} == {0o644}, "a web server of another user can read them"
+
+    next(output.glob("*/narration.json")).unlink()  # one damaged folder
+    server.routes["/feed.xml"] = Route(rss("Hostile", [{"title": "Second", "guid": "second", "url": server.url("/good.mp3"), "date": "Wed, 03 Jan 2024 10:00:00 +0000"}, *items]), content_type="application/rss+xml")
+    second = CliRunner().invoke(app, ["watch", server.url("/feed.xml"), "--output", str(output)], env=env, catch_exceptions=False)
+    assert "Traceback" not in second.output and "1 digest(s) made" in second.output, second.output
+    assert [i.findtext("title") for i in ElementTree.fromstring((output / "feed.xml").read_bytes()).iter("item")] == ["Hostile – Second"]

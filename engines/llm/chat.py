@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import BaseModel, ValidationError
 
 from core import gates
@@ -80,6 +81,7 @@ class ChatSummarizer(Summarizer):
 
     concurrency = 1
     limiter: RateLimiter | None = None
+    stream = False  # streamed replies: the timeout is then the longest silence, so a slow but answering server is never cut off
 
     def client(self) -> Any:
         raise NotImplementedError
@@ -99,22 +101,34 @@ class ChatSummarizer(Summarizer):
         if self.limiter:
             self.limiter.wait()
         options = self.section
+        request = {
+            "model": self.model, "messages": messages, "max_tokens": options.max_tokens, "temperature": options.temperature, "seed": options.seed,
+            "response_format": {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}},
+        }
         started = time.perf_counter()
         try:
-            reply = self.client().chat.completions.create(
-                model=self.model,
-                messages=messages,
-                max_tokens=options.max_tokens,
-                temperature=options.temperature,
-                seed=options.seed,
-                response_format={"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}},
-            )
-        except openai.OpenAIError as error:
+            text, finish, prompt_tokens, completion_tokens = self._streamed(request) if self.stream else self._whole(request)
+        except (openai.OpenAIError, httpx.HTTPError) as error:
             raise engine_error(error, SERVICE, self.endpoint, self.timeout) from None
-        if reply.usage:
-            usage.add(reply.usage.prompt_tokens, reply.usage.completion_tokens, time.perf_counter() - started)
-        choice = reply.choices[0]
-        return choice.message.content or "", choice.finish_reason == "length"
+        usage.add(prompt_tokens, completion_tokens, time.perf_counter() - started)
+        return text, finish == "length"
+
+    def _whole(self, request: dict[str, Any]) -> tuple[str, str | None, int, int]:
+        reply = self.client().chat.completions.create(**request)
+        counts = (reply.usage.prompt_tokens, reply.usage.completion_tokens) if reply.usage else (0, 0)
+        return reply.choices[0].message.content or "", reply.choices[0].finish_reason, *counts
+
+    def _streamed(self, request: dict[str, Any]) -> tuple[str, str | None, int, int]:
+        pieces: list[str] = []
+        finish, prompt_tokens, completion_tokens = None, 0, 0
+        for chunk in self.client().chat.completions.create(**request, stream=True, stream_options={"include_usage": True}):
+            if chunk.usage:
+                prompt_tokens, completion_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
+            for choice in chunk.choices:
+                if choice.delta and choice.delta.content:
+                    pieces.append(choice.delta.content)
+                finish = choice.finish_reason or finish
+        return "".join(pieces), finish, prompt_tokens, completion_tokens or len(pieces)
 
     def ask(self, text: str, schema: type[BaseModel], usage: Usage, history: list[dict] | None = None) -> tuple[Any, list[dict]]:
         """One structured call: JSON validated against ``schema``; one retry showing the error, then a failure."""

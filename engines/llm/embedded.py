@@ -7,12 +7,14 @@ sha256-checked.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from pathlib import Path
 
 from pydantic import Field
 
 from core.errors import EngineError, EngineUnavailable
+from core.logs import verbose
 from core.registry import Check, EngineSettings
 from core.weights import assembled, installed, missing_package, package_dir
 
@@ -52,6 +54,7 @@ def gguf_model(model: str, cache_dir: Path) -> Path:
 
 
 class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp server on 127.0.0.1 with a GGUF model", settings=EmbeddedSettings):
+    stream = True  # a loaded 2-core machine generates slowly; a server that keeps answering is not a dead one
 
     options: EmbeddedSettings
 
@@ -65,6 +68,7 @@ class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp ser
         self._server = None
         self._client = None
         self._base_url: str | None = None
+        self._key = ""
         self._lock = threading.Lock()
 
     @property
@@ -83,6 +87,10 @@ class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp ser
                 params.cpuparams_batch.n_threads = self.options.threads
                 params.hostnames = ["127.0.0.1"]
                 params.port = 0
+                self._key = secrets.token_urlsafe(32)  # only this process knows it: other local users and web pages cannot use the server
+                params.api_keys = [self._key]
+                params.cors_origins, params.cors_credentials = "", False  # no browser page may call it
+                params.verbosity = 3 if verbose() else -1  # llama.cpp's own log only with --verbose
                 try:
                     self._server = xllamacpp.Server(params)
                 except Exception as error:  # the runtime raises plain exceptions for a bad model file
@@ -91,7 +99,7 @@ class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp ser
             if self._client is None:
                 from openai import OpenAI
 
-                self._client = OpenAI(api_key="local", base_url=self._base_url, timeout=self.context.openai.timeout, max_retries=0)
+                self._client = OpenAI(api_key=self._key, base_url=self._base_url, timeout=self.context.openai.timeout, max_retries=0)
         return self._client
 
     def close(self) -> None:

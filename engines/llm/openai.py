@@ -15,6 +15,7 @@ class OpenAISummarySettings(EngineSettings):
     model: str = Field("gpt-4o-mini", description="Chat model at the endpoint.")
     concurrency: int = Field(4, ge=1, description="Map calls at once.")
     requests_per_minute: float = Field(60.0, gt=0, description="Rate limit for the endpoint.")
+    stream: bool = Field(False, description="Stream replies: the timeout then bounds silence, not the whole answer.")
 
 
 class OpenAISummarizer(ChatSummarizer, name="openai", summary="an OpenAI-compatible chat endpoint", settings=OpenAISummarySettings):
@@ -23,7 +24,7 @@ class OpenAISummarizer(ChatSummarizer, name="openai", summary="an OpenAI-compati
 
     def __init__(self, section, context) -> None:
         super().__init__(section, context)
-        self.model, self.concurrency = self.options.model, self.options.concurrency
+        self.model, self.concurrency, self.stream = self.options.model, self.options.concurrency, self.options.stream
         self.limiter = RateLimiter(self.options.requests_per_minute)
         self._client = make_client(context.openai, SERVICE)
 

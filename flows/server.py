@@ -1,0 +1,89 @@
+"""Prefect's temporary local server, started by the CLI so that one left behind by a killed run is stopped next time.
+
+Without PREFECT_API_URL, each process runs its flows against a temporary
+server in a child process. If the parent is killed with SIGKILL, that child
+keeps running. The CLI starts it itself (the same server Prefect would start)
+and notes both PIDs in PREFECT_HOME; the next CLI start stops a server whose
+owner is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+RECORD = "presenter-temporary-server.json"
+SIGNATURE = "prefect.server.api.server:create_app"
+log = logging.getLogger(__name__)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_prefect_server(pid: int) -> bool:
+    try:
+        return SIGNATURE in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
+def _record(home: Path) -> Path:
+    return home / RECORD
+
+
+def reap_orphans(home: Path) -> list[int]:
+    """Stop temporary servers noted in ``home`` whose owning process is gone; returns their PIDs."""
+    path = _record(home)
+    if not path.is_file():
+        return []
+    try:
+        entries = json.loads(path.read_text())
+    except ValueError:
+        entries = []
+    reaped, kept = [], []
+    for entry in entries:
+        owner, server = int(entry["owner"]), int(entry["server"])
+        if _alive(owner):
+            kept.append(entry)
+        elif _alive(server) and _is_prefect_server(server):
+            os.kill(server, signal.SIGTERM)
+            for _ in range(50):
+                if not _alive(server):
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(server, signal.SIGKILL)
+            log.warning("Stopped Prefect's temporary server (PID %d) left behind by a run that was killed.", server)
+            reaped.append(server)
+    path.write_text(json.dumps(kept))
+    return reaped
+
+
+def start_temporary() -> None:
+    """Start the temporary server now (unless a server is configured) and note it for ``reap_orphans``."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
+
+    home = Path(PREFECT_HOME.value()).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    reap_orphans(home)
+    if PREFECT_API_URL.value():
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    if server.server_process is not None:
+        path = _record(home)
+        entries = json.loads(path.read_text()) if path.is_file() else []
+        path.write_text(json.dumps([*entries, {"owner": os.getpid(), "server": server.server_process.pid}]))

@@ -1,0 +1,287 @@
+"""Feeds and servers written by strangers, and faults an operator meets: nothing local is read, nothing silently damaged.
+
+Every server is a real one on 127.0.0.1. The address guard is checked on
+addresses it classifies and on names that resolve to 127.0.0.1, never by
+connecting anywhere else.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import stat
+import subprocess
+import tracemalloc
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from core.errors import BlockedAddressError, FetchError, TransientFetchError
+from core.feeds import parse_feed
+from core.http import SlowFetchError, download, fetch_document
+from core.netguard import Guard, blocked_reason
+from core.publish import publish
+from core.settings import FetchSettings
+from stages import fetch
+
+from .support import Route, ffmpeg, rss
+
+SECRET = b"the private diary of the machine's owner"
+
+
+@pytest.fixture
+def secret(tmp_path) -> Path:
+    """A private local audio file a hostile feed would like to have transcribed and published."""
+    path = tmp_path / "private" / "secret.flac"
+    path.parent.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-metadata", f"comment={SECRET.decode()}", str(path))
+    return path
+
+
+def fast(**fields) -> FetchSettings:
+    return FetchSettings(**{"attempts": 3, "backoff_seconds": 0.01, "connect_timeout": 2, "read_timeout": 5, **fields})
+
+
+# --- 1, 2: a web feed never reaches a local file, not even through a playlist -----------------------
+
+
+def test_a_web_feed_may_name_only_web_audio(secret):
+    feed = rss("Hostile", [
+        {"title": "file URL", "guid": "1", "url": secret.as_uri()},
+        {"title": "absolute path", "guid": "2", "url": str(secret)},
+        {"title": "relative path", "guid": "3", "url": "../../private/secret.flac"},
+        {"title": "other scheme", "guid": "4", "url": "ftp://127.0.0.1/secret.flac"},
+    ])
+    parsed = parse_feed(feed, "http://127.0.0.1:8000/shows/a/feed.xml")
+    urls = {e.title: e.audio_url for e in parsed.episodes}
+    assert urls == {"absolute path": f"http://127.0.0.1:8000{secret}", "relative path": "http://127.0.0.1:8000/private/secret.flac"}
+    assert not any(e.is_local for e in parsed.episodes)
+
+
+def test_a_local_feed_file_may_name_files_beside_it(tmp_path, secret):
+    (tmp_path / "private" / "feed.xml").write_bytes(rss("Mine", [{"title": "mine", "guid": "1", "url": "secret.flac"}]))
+    episode = parse_feed((tmp_path / "private" / "feed.xml").read_bytes(), str(tmp_path / "private" / "feed.xml")).episodes[0]
+    assert episode.is_local and fetch.local_path(episode.audio_url) == secret
+
+
+def test_a_local_episode_from_a_web_feed_is_refused_again_at_fetch(tmp_path, secret):
+    episode = fetch.Episode(guid="1", title="t", show_title="s", audio_url=secret.as_uri(), feed="http://127.0.0.1:9/feed.xml")
+    with pytest.raises(FetchError, match="points to a local file"):
+        fetch.fetch_audio(episode, tmp_path / "ep", fast())
+
+
+def test_a_playlist_posing_as_audio_is_not_followed(server, tmp_path, secret):
+    playlist = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:3,\n{secret.as_uri()}\n#EXT-X-ENDLIST\n".encode()
+    server.routes["/ep.flac"] = Route(playlist, content_type="audio/flac")
+    with pytest.raises(FetchError, match="non-audio type"):
+        download(server.url("/ep.flac"), tmp_path / "ep", fast())
+    assert list((tmp_path / "ep").iterdir()) == []
+
+
+# --- 3: one show cannot take another's audio --------------------------------------------------------
+
+
+def test_two_feeds_with_the_same_guid_and_title_get_their_own_folders_and_audio(server, settings, jfk_mp3, media_dir):
+    short = media_dir / "jfk-4s.mp3"
+    ffmpeg("-i", str(jfk_mp3), "-t", "4", str(short))
+    server.routes["/a.mp3"] = Route(jfk_mp3.read_bytes(), content_type="audio/mpeg")
+    server.routes["/b.mp3"] = Route(short.read_bytes(), content_type="audio/mpeg")
+    for name in ("a", "b"):
+        server.routes[f"/{name}.xml"] = Route(rss(f"Show {name}", [{"title": "Episode 1", "guid": "1", "url": server.url(f"/{name}.mp3")}]), content_type="application/rss+xml")
+    a = fetch.resolve(server.url("/a.xml"), settings.fetch)
+    b = fetch.resolve(server.url("/b.xml"), settings.fetch)
+    from core.workspace import episode_dir
+
+    folder_a, folder_b = (episode_dir(settings.output_dir, e.key, e.title) for e in (a, b))
+    assert folder_a != folder_b
+    assert fetch.fetch_audio(a, folder_a, settings.fetch).read_bytes() == jfk_mp3.read_bytes()
+    assert fetch.fetch_audio(b, folder_b, settings.fetch).read_bytes() == short.read_bytes()
+    # a folder reused for another URL downloads that URL instead of reusing what is there
+    assert download(server.url("/b.mp3"), folder_a, settings.fetch).read_bytes() == short.read_bytes()
+
+
+# --- 4: the address guard -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("address", "reason"), [
+    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "loopback"), ("10.1.2.3", "private"), ("192.168.0.10", "private"),
+    ("172.16.5.4", "private"), ("fc00::1", "private"), ("169.254.169.254", "metadata"), ("fd00:ec2::254", "metadata"), ("169.254.10.10", "link-local"),
+    ("fe80::1", "link-local"), ("100.64.0.1", "not a public"), ("0.0.0.0", "not a public"), ("224.0.0.1", "not a public"),
+])
+def test_the_guard_classifies_addresses_without_connecting(address, reason):
+    assert reason in blocked_reason(address)
+
+
+def test_public_addresses_and_the_allow_list_pass():
+    assert blocked_reason("93.184.216.34") is None and blocked_reason("2606:2800:220:1::248") is None
+    fake_dns = {"feeds.internal": ["10.0.0.7"], "cdn.example": ["93.184.216.34"], "rebind.example": ["93.184.216.34", "169.254.169.254"]}
+    guard = Guard(["10.0.0.0/8", "my.host"], resolver=lambda host, port: fake_dns.get(host, ["127.0.0.1"]))
+    guard.check("http://feeds.internal/feed.xml")  # an allowed network
+    guard.check("https://cdn.example/a.mp3")
+    guard.check("http://my.host/a.mp3")  # an allowed name is trusted as it resolves
+    with pytest.raises(BlockedAddressError, match=r"rebind.example/x resolves to 169.254.169.254, a cloud metadata address") as error:
+        guard.check("http://rebind.example/x")
+    assert "PRESENTER_FETCH__ALLOW" in error.value.hint
+
+
+def test_the_guard_resolves_names_first_and_checks_every_redirect(server):
+    server.routes["/feed.xml"] = Route(rss("S", [{"title": "e", "guid": "1", "url": "http://x/a.mp3"}]), content_type="application/rss+xml")
+    by_name = server.url("/feed.xml").replace("127.0.0.1", "localhost")
+    with pytest.raises(BlockedAddressError, match=r"resolves to (127\.0\.0\.1|::1), a loopback address"):
+        fetch_document(by_name, fast(guard=True))
+    assert server.requests == [], "refused before connecting"
+    server.routes["/moved"] = Route(status=302, headers={"Location": by_name})
+    with pytest.raises(BlockedAddressError):
+        fetch_document(server.url("/moved"), fast(guard=True, allow=["127.0.0.1"]))
+    assert [path for path, _ in server.requests] == ["/moved"], "the redirect target was never requested"
+    assert fetch_document(server.url("/feed.xml"), fast(guard=True, allow=["127.0.0.1"])).startswith(b"<?xml")
+
+
+# --- 5: no endless transfers --------------------------------------------------------------------------
+
+
+def test_a_dripping_server_hits_the_deadline_and_the_part_is_kept(server, tmp_path, jfk_mp3):
+    server.routes["/drip.mp3"] = Route(jfk_mp3.read_bytes()[:400], content_type="audio/mpeg", drip=0.05, ranges=False)
+    with pytest.raises(SlowFetchError, match=r"took longer than the 1 s deadline") as error:
+        download(server.url("/drip.mp3"), tmp_path, fast(deadline_seconds=1, attempts=1))
+    assert "DEADLINE_SECONDS" in error.value.hint and (tmp_path / "audio.part").stat().st_size > 0
+    with pytest.raises(SlowFetchError, match=r"sends \d+ bytes/s, under the minimum of 1000"):
+        download(server.url("/drip.mp3"), tmp_path / "again", fast(min_bytes_per_second=1000, rate_window_seconds=0.5, attempts=1))
+
+
+# --- 11: a truncated download never counts as done -----------------------------------------------------
+
+
+def test_a_download_cut_short_by_its_content_length_is_refused_and_not_reused(server, tmp_path, jfk_flac):
+    data = jfk_flac.read_bytes()
+    server.routes["/short.flac"] = Route(data, content_type="audio/flac", declared_length=1000, ranges=False)
+    for _ in range(2):
+        with pytest.raises(FetchError, match=r"arrived truncated or damaged: .* the partial file was deleted"):
+            download(server.url("/short.flac"), tmp_path, fast())
+    assert not list(tmp_path.glob("audio.*")) and len(server.requests) == 2
+
+
+# --- 15: permanent redirect faults are not retried ------------------------------------------------------
+
+
+def test_redirect_loops_and_redirects_off_the_web_are_permanent(server, tmp_path):
+    server.routes["/a"] = Route(status=302, headers={"Location": "/b"})
+    server.routes["/b"] = Route(status=301, headers={"Location": "/a"})
+    with pytest.raises(FetchError, match="redirects in a loop") as error:
+        fetch.resolve(server.url("/a"), fast())
+    assert not isinstance(error.value, TransientFetchError) and len(server.requests) == 2
+    server.routes["/to-file"] = Route(status=302, headers={"Location": "file:///etc/passwd"})
+    with pytest.raises(FetchError, match="redirects to file:///etc/passwd, which is not a web address"):
+        download(server.url("/to-file"), tmp_path, fast())
+    assert len(server.requests) == 3
+
+
+# --- 18, and what held up: caps on what a server may send ------------------------------------------
+
+
+def test_a_compressed_bomb_is_refused_before_it_fills_memory(server):
+    server.routes["/bomb.xml"] = Route(gzip.compress(b"<" + b" " * 200_000_000), content_type="application/rss+xml", headers={"Content-Encoding": "gzip"})
+    tracemalloc.start()
+    with pytest.raises(FetchError, match="larger than 20,000,000 bytes"):
+        fetch_document(server.url("/bomb.xml"), fast())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 60_000_000, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_xml_entities_are_not_expanded():
+    laughs = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><title>&c; &secret;</title><item><title>x</title><guid>1</guid>
+<enclosure url="http://x/a.mp3" type="audio/mpeg"/></item></channel></rss>"""
+    parsed = parse_feed(laughs, "http://127.0.0.1/feed.xml")
+    assert "hahaha" not in parsed.title and "root:" not in parsed.title
+
+
+# --- 7: control characters never reach the published feed -------------------------------------------
+
+
+def test_control_and_bidi_characters_are_stripped_at_parse_time():
+    feed = rss("Sh\x01ow", [{"title": "Bad\x1bTitle\u202ereversed\u2066", "guid": "g\x00", "url": "http://x/a.mp3", "description": "zero\x07width"}])
+    episode = parse_feed(feed.replace(b"\x00", b""), "http://127.0.0.1/feed.xml").episodes[0]
+    assert episode.title == "BadTitlereversed" and episode.show_title == "Show" and episode.description == "zerowidth"
+
+
+# --- 8, 9: published files can be served and one broken folder does not stop publishing -------------
+
+
+def test_published_files_follow_the_umask(tmp_path):
+    from core.catalog import Catalog
+
+    previous = os.umask(0o022)
+    try:
+        paths = publish(tmp_path, Catalog(tmp_path / "catalog.sqlite"))
+    finally:
+        os.umask(previous)
+    assert [stat.S_IMODE(p.stat().st_mode) for p in paths] == [0o644, 0o644]
+    ElementTree.fromstring(paths[0].read_bytes())
+
+
+# --- 12: only declared input files are hashed ---------------------------------------------------------
+
+
+def test_a_title_that_names_a_big_file_is_not_read_for_the_cache_key(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from flows import caching
+
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as handle:
+        handle.truncate(8 << 30)  # sparse: 8 GiB that reading would cost
+    hashed = []
+    monkeypatch.setattr(caching, "sha256_file", lambda path: hashed.append(Path(path)) or "x")
+    (tmp_path / "transcript.json").write_text("{}")
+    key = caching.stage_key("1")(SimpleNamespace(task=SimpleNamespace(name="summarize")), {
+        "inputs": {"transcript": str(tmp_path / "transcript.json")}, "values": {"title": str(big), "show": str(big)}, "folder": str(tmp_path),
+    })
+    assert len(key) == 64 and hashed == [tmp_path / "transcript.json"]
+
+
+# --- 6, 13, 17: titles, paths and subtitle text are data to FFmpeg, never syntax -----------------------
+
+
+def _white(frame: Path, rows: slice) -> int:
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(frame).convert("L"))[rows, 200:-200]
+    return int((pixels > 235).sum())
+
+
+def test_hostile_titles_paths_and_subtitle_markup(tmp_path, narrated):
+    from core.artifacts import NarratedSentence, Narration
+    from core.settings import Settings
+    from stages import compose as C
+    from stages import lipsync as L
+
+    folder = tmp_path / "Bob's digests: 100% \\ [x]; {y}" / "ep"
+    folder.mkdir(parents=True)
+    for name in ("narration.wav", "narration.json"):
+        (folder / name).write_bytes((narrated["en"] / name).read_bytes())
+    narration = Narration.read(folder)
+    narration.sentences = [NarratedSentence(text="Up {\\an8} <font color=red>here</font> \\N now", start=0.3, end=narration.duration - 0.3)]
+    narration.write(folder)
+    settings = Settings(compose={"title_seconds": 2})
+    L.lipsync(folder / "narration.wav", folder / "narration.json", folder, settings.lipsync, settings.context, size=720)
+    title = "100% off: 'quotes' \\ [x]; a,b {y} %{localtime} %{eif:1+1:d}"
+    video, srt, thumbnail = C.compose(folder / "lipsync.mp4", folder / "narration.json", folder, settings.compose, title=title, show="Show % 50").outputs
+    assert thumbnail.stat().st_size > 10_000 and "\\an8" in srt.read_text()
+    card, later = tmp_path / "card.png", tmp_path / "later.png"
+    ffmpeg("-ss", "1", "-i", str(video), "-frames:v", "1", "-update", "1", str(card))
+    ffmpeg("-ss", str(narration.duration - 1), "-i", str(video), "-frames:v", "1", "-update", "1", str(later))
+    assert _white(card, slice(200, 520)) > 2000, "the title card is drawn"
+    assert _white(later, slice(0, 240)) < 50 < _white(later, slice(520, 720)), "the subtitle stays at the bottom: {\\an8} is text, not a tag"
+    soft = C.compose(folder / "lipsync.mp4", folder / "narration.json", folder, Settings(compose={"subtitles": "soft"}).compose, title=title, show="s").outputs[0]
+    assert b"mov_text" in subprocess.run(["ffprobe", "-v", "error", "-show_streams", str(soft)], capture_output=True, check=True).stdout
+
+
+def test_the_feed_size_cap_holds(server):
+    server.routes["/big.xml"] = Route(rss("Big", [{"title": f"E{i}", "guid": str(i), "url": "http://x/a.mp3"} for i in range(50)]), content_type="application/rss+xml")
+    with pytest.raises(FetchError, match=r"larger than 2,000 bytes and does not look like a feed"):
+        fetch_document(server.url("/big.xml"), fast(max_feed_bytes=2000))
