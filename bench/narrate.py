@@ -1,12 +1,12 @@
 """Narration speed and memory per engine and language, through the narrate stage itself.
 
 Each configuration runs in its own process (peak memory is its own) on a script
-of about 90 seconds (bench/data/script-en.txt, script-zh.txt). The real-time
-factor is wall time of the whole stage (text normalisation, synthesis,
-resampling, loudness) divided by the narration's length; model loading is
-reported apart.
+of about 90 seconds (bench/data/script-en.txt, script-zh.txt, and
+script-mixed.txt: Chinese with English names and terms). The real-time factor
+is wall time of the whole stage (text normalisation, synthesis, resampling,
+loudness) divided by the narration's length; model loading is reported apart.
 
-    .venv/bin/python bench/narrate.py [--threads 2] [--runs 2]
+    .venv/bin/python bench/narrate.py [--threads 1,2] [--runs 1] [--engines kokoro,embedded,espeak]
 
 Prints a Markdown table and writes bench/results/narrate.json.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from common import ROOT, in_own_process, peak_mb, report, save, table
 
-CONFIGS = [("embedded", "zh"), ("embedded", "en"), ("espeak", "zh"), ("espeak", "en")]
+LANGUAGES = ("zh", "en", "mixed")
 
 
 def worker(engine: str, language: str, threads: int, runs: int) -> None:
@@ -33,9 +33,10 @@ def worker(engine: str, language: str, threads: int, runs: int) -> None:
 
     settings = Settings(narrate={"engines": [engine], "threads": threads})
     script = ROOT / "bench" / "data" / f"script-{language}.txt"
+    language = "en" if language == "en" else "zh"
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        VOICES.get(engine)(settings.narrate, settings.context).speak("你好" if language == "zh" else "Hello.", language)  # load the model
+        VOICES.get(engine)(settings.narrate, settings.context).speak("你好" if language == "zh" else "Hello.", language)  # load the model (and build it once)
         load_s = time.perf_counter() - started
         times = []
         for _ in range(runs):
@@ -48,23 +49,27 @@ def worker(engine: str, language: str, threads: int, runs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=2, help="timed runs per configuration (median reported)")
+    parser.add_argument("--threads", default="1,2", help="thread counts to measure, comma-separated")
+    parser.add_argument("--runs", type=int, default=1, help="timed runs per configuration (median reported)")
+    parser.add_argument("--engines", default="kokoro,embedded,espeak")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(*args.worker, args.threads, args.runs)
+        worker(*args.worker, int(args.threads), args.runs)
         return
     rows = []
-    for engine, language in CONFIGS:
+    for engine in args.engines.split(","):
         if engine == "espeak" and not shutil.which("espeak-ng"):
             continue
-        rows.append({"engine": engine, "language": language, **in_own_process(__file__, engine, language, "--threads", str(args.threads), "--runs", str(args.runs))})
-    print(f"Narration, {args.threads} threads, {platform.processor() or platform.machine()}, median of {args.runs}\n")
+        for threads in args.threads.split(",") if engine != "espeak" else ["1"]:
+            for language in LANGUAGES:
+                result = in_own_process(__file__, engine, language, "--threads", threads, "--runs", str(args.runs))
+                rows.append({"engine": engine, "language": language, "threads": int(threads), **result})
+    print(f"Narration, {platform.processor() or platform.machine()}, median of {args.runs}\n")
     table(
-        ["engine", "language", "audio s", "synthesis s", "RTF", "load s", "peak MB"],
-        [[r["engine"], r["language"], f"{r['audio_s']:.1f}", f"{r['run_s']:.2f}", f"{r['run_s'] / r['audio_s']:.3f}", f"{r['load_s']:.2f}", f"{r['peak_mb']:.0f}"] for r in rows],
-        "llrrrrr",
+        ["engine", "script", "threads", "audio s", "synthesis s", "RTF", "load s", "peak MB"],
+        [[r["engine"], r["language"], r["threads"], f"{r['audio_s']:.1f}", f"{r['run_s']:.2f}", f"{r['run_s'] / r['audio_s']:.3f}", f"{r['load_s']:.2f}", f"{r['peak_mb']:.0f}"] for r in rows],
+        "llrrrrrr",
     )
     save("narrate.json", rows)
 

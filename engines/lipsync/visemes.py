@@ -9,11 +9,21 @@ from core.artifacts import Narration
 OPEN, MID, CLOSE, SHUT = 1.0, 0.55, 0.3, 0.0
 _BILABIAL = {"b", "p", "m"}
 _LABIODENTAL = {"f", "v"}
+_MARKS = "ˈˌːˑ↓→↗↘ʰʲ̃ᵊ"  # stress, length, Mandarin tone arrows (Kokoro), aspiration: they do not change the mouth's shape
+# misaki's one-letter diphthongs (Kokoro's English): A = eɪ, I = aɪ, O = oʊ, Q = əʊ, W = aʊ, Y = ɔɪ
+_DIPHTHONGS = {"A": "eɪ", "I": "aɪ", "O": "oʊ", "Q": "əʊ", "W": "aʊ", "Y": "ɔɪ"}
+
+
+def symbol_of(unit: str) -> str:
+    """A unit as the viseme rules read it: marks removed, misaki's diphthong letters spelled out, lower case, no tone digit."""
+    core = unit.strip(_MARKS)
+    core = "".join(_DIPHTHONGS.get(c, c) for c in core)
+    return core.lower().rstrip("012345")
 
 
 def viseme(unit: str) -> float:
-    """Mouth opening (0 shut .. 1 wide) for one pinyin initial/final or IPA phoneme."""
-    symbol = unit.strip("ˈˌːˑ").lower().rstrip("012345")
+    """Mouth opening (0 shut .. 1 wide) for one pinyin initial/final or IPA phoneme (piper's, espeak's or Kokoro's)."""
+    symbol = symbol_of(unit)
     if not symbol or symbol == "sil":
         return SHUT
     if symbol in _BILABIAL:
@@ -22,15 +32,15 @@ def viseme(unit: str) -> float:
         return 0.15
     if symbol[0] in "aɑæʌɐ" or (len(symbol) > 1 and symbol[0] in "iuvwy" and "a" in symbol):
         return OPEN  # a, ai, ao, an, ang, ia, ua, uan...; ɑ, æ, aɪ, aʊ, ʌ
-    if symbol[0] in "eɛəɜoɔɚ" or symbol in ("er", "uo", "ie", "ve", "ou", "ei", "ong"):
+    if symbol[0] in "eɛəɜoɔɚɤøœ" or symbol in ("er", "uo", "ie", "ve", "ou", "ei", "ong"):
         return MID
-    if symbol[0] in "iɪuʊyv":
+    if symbol[0] in "iɪuʊyvɨɯ":
         return CLOSE
     return 0.3  # other consonants: the neighbouring vowel shapes the mouth
 
 
 def is_bilabial(unit: str) -> bool:
-    return unit.strip("ˈˌːˑ").lower() in _BILABIAL
+    return symbol_of(unit) in _BILABIAL
 
 
 def is_open_vowel(unit: str) -> bool:

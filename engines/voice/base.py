@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from core.registry import VOICES, Engine
+from core.textnorm import Run
 
 
 @dataclass
@@ -17,16 +18,47 @@ class Speech:
     audio: np.ndarray
     sample_rate: int
     units: list[tuple[str, float, float]] = field(default_factory=list)
+    spans: list[tuple[float, float]] = field(default_factory=list)  # each run's (start, end) when a sentence was spoken whole
+
+
+@dataclass
+class VoiceInfo:
+    """One voice a person can choose, as ``presenter voices`` lists it."""
+
+    name: str  # engine, or engine:voice
+    languages: list[str]
+    license: str
+    installed: bool
+    note: str
 
 
 class Voice(Engine, registry=VOICES):
     """A voice; ``languages`` None means it tries any language."""
 
     languages: ClassVar[frozenset[str] | None] = None
+    whole_sentences: ClassVar[bool] = False  # speaks a sentence's runs of several languages in one call, in one timbre
+    license: ClassVar[str] = ""
     model: str = ""
+
+    @classmethod
+    def voices(cls, section: Any, context: Any) -> list[VoiceInfo]:
+        """The voices this engine offers (one, unless it has a 'voice' setting with named choices)."""
+        check = cls.check(section, context)
+        return [VoiceInfo(cls.name, sorted(cls.languages) if cls.languages else ["any"], cls.license, check.status == "ok", cls.summary)]
+
+    @classmethod
+    def choose(cls, voice: str) -> dict[str, Any]:
+        """The engine's settings that select ``voice`` (``--voice kokoro:jf_alpha``)."""
+        if "voice" not in cls.Settings.model_fields:
+            raise ValueError(f"the {cls.name} engine has one voice; use --voice {cls.name}")
+        return {"voice": voice}
 
     def speaks(self, language: str) -> bool:
         return self.languages is None or language in self.languages
 
     def speak(self, text: str, language: str) -> Speech:
+        raise NotImplementedError
+
+    def speak_runs(self, runs: list[Run]) -> Speech:
+        """A whole sentence (only for ``whole_sentences`` voices); ``spans`` gives each run's time."""
         raise NotImplementedError

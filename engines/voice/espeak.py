@@ -14,6 +14,7 @@ from .base import Speech, Voice
 
 class EspeakVoice(Voice, name="espeak", summary="espeak-ng (Debian package); robotic, any language"):
     model = "espeak-ng"
+    license = "GPL-3.0"
     _codes = {"zh": "cmn", "en": "en-us"}
 
     def __init__(self, section, context) -> None:

@@ -20,6 +20,7 @@ class OpenAITTSSettings(EngineSettings):
 
 class OpenAITTSVoice(Voice, name="openai-tts", summary="an OpenAI-compatible /audio/speech endpoint", settings=OpenAITTSSettings):
     sample_rate = 24_000
+    license = "the provider's terms"
 
     def __init__(self, section, context) -> None:
         super().__init__(section, context)

@@ -38,6 +38,7 @@ class PaddleSpeechSettings(EngineSettings):
 
 class PaddleSpeechVoice(Voice, name="paddlespeech", summary="PaddleSpeech FastSpeech2 + HiFiGAN/PWGAN from local files", settings=PaddleSpeechSettings):
     languages = frozenset({"zh"})
+    license = "Apache-2.0 code; the CSMSC models are non-commercial like their data"
     FILES = FILES
 
     def __init__(self, section, context) -> None:

