@@ -1,13 +1,20 @@
-"""Summary speed and memory: embedded LLM (1 and 2 threads) vs extractive, on a 10-minute transcript.
+"""Summaries: speed and memory on a long English transcript, and quality on the Chinese evaluation set.
 
-The transcript is bench/data/episode-10min.txt (an interview written for this
+English (default): bench/data/episode-10min.txt (an interview written for this
 benchmark, 1,307 words) timed at 130 words a minute; ``--repeat 6`` makes a
 60-minute one. Each configuration runs in its own process; peak memory
 includes the in-process llama.cpp server.
 
-    .venv/bin/python bench/summarize.py [--repeat 1] [--configs embedded-2,embedded-1,extractive]
+Chinese (``--language zh``): each episode of evaluation/zh is transcribed with
+and without its show notes (character error rate of each), then summarized
+from the transcript with notes by each engine: Chinese share of summary and
+script, English words that are no name or term, the show notes' names kept,
+distinct chapters, unverified items spoken, and which quality gates fired.
 
-Prints a Markdown table and writes bench/results/summarize.json.
+    .venv/bin/python bench/summarize.py [--repeat 1] [--configs embedded-2,embedded-1,extractive]
+    .venv/bin/python bench/summarize.py --language zh [--configs embedded-2,extractive]
+
+Prints Markdown tables and writes bench/results/summarize-*.json.
 """
 
 from __future__ import annotations
@@ -54,15 +61,54 @@ def worker(config: str, transcript: str) -> None:
     })
 
 
+def chinese(configs: list[str]) -> None:
+    from core.settings import Settings
+    from evaluation import zhset
+    from stages import summarize as S
+
+    rows, transcripts = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for episode in zhset.episodes():
+            bare = zhset.transcribe(episode, Path(tmp) / episode.id / "bare", notes=False)
+            with_notes = zhset.transcribe(episode, Path(tmp) / episode.id / "notes")
+            transcripts.append([episode.id, f"{zhset.score(episode, bare)['cer']:.3f}", f"{zhset.score(episode, with_notes)['cer']:.3f}", len(with_notes["corrections"])])
+            for config in configs:
+                engine, _, threads = config.partition("-")
+                settings = Settings(summarize={"engines": [engine], "embedded": {"threads": int(threads or 1)}})
+                folder = Path(tmp) / episode.id / config
+                started = time.perf_counter()
+                S.summarize(
+                    Path(tmp) / episode.id / "notes" / "transcript.json", folder, settings.summarize, settings.context,
+                    title=episode.title, show=episode.show, glossary=zhset.glossary_of(episode),
+                )
+                summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+                rows.append({"episode": episode.id, "config": config, "wall_s": time.perf_counter() - started, **zhset.score(episode, with_notes, summary), "digest": summary})
+    print("\nTranscripts of evaluation/zh (Whisper base), character error rate\n")
+    table(["episode", "CER without show notes", "CER with show notes", "terms repaired"], transcripts, "lrrr")
+    print("\nDigests from the transcript with show notes\n")
+    table(
+        ["episode", "engine", "wall s", "Chinese share", "stray English", "names kept", "chapters distinct", "unverified spoken", "gates fired", "extractive fields"],
+        [[r["episode"], r["config"], f"{r['wall_s']:.0f}", f"{r['chinese_share']:.2f}", len(r["foreign_words"]), f"{len(r['names_kept'])}/{r['names_total']}",
+          "yes" if r["chapters_distinct"] else "no", len(r["unverified_spoken"]), ", ".join(r["gates"]) or "-", ", ".join(r["extractive_fields"]) or "-"] for r in rows],
+        "llrrrrlrll",
+    )
+    save("summarize-zh.json", {"transcripts": transcripts, "rows": rows})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=1, help="transcript length in units of ~10 minutes")
-    parser.add_argument("--configs", default="embedded-2,embedded-1,extractive")
+    parser.add_argument("--language", default="en", choices=["en", "zh"], help="zh: the Chinese evaluation set's quality figures")
+    parser.add_argument("--configs", default=None, help="engine-threads list (default: embedded-2,embedded-1,extractive; zh: embedded-2,extractive)")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(*args.worker)
         return
+    if args.language == "zh":
+        chinese((args.configs or "embedded-2,extractive").split(","))
+        return
+    args.configs = args.configs or "embedded-2,embedded-1,extractive"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         transcript = Path(tmp) / "transcript.json"

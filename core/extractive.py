@@ -2,7 +2,8 @@
 
 Centrality is each sentence's summed cosine similarity (TF-IDF over words;
 jieba words for Chinese) to every other sentence, as in LexRank's degree
-variant. It needs no data files, so it works offline in both languages.
+variant, weighted by how sure Whisper was of its words. It needs no data
+files, so it works offline in both languages.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,3 +58,71 @@ def rank(items: list[str], language: str) -> list[float]:
     similarity = unit @ unit.T
     np.fill_diagonal(similarity, 0)
     return similarity.sum(axis=1).tolist()
+
+
+class Extract:
+    """Fields of a digest built from the transcript itself: its most central sentences, quoted."""
+
+    def __init__(self, segments: Sequence[Any], language: str) -> None:
+        self.language = language
+        self.items = [(segment.start, sentence) for segment in segments for sentence in sentences(segment.text)]
+        heard = [_confidence(segment) for segment in segments for _ in sentences(segment.text)]
+        scores = [centrality * sure for centrality, sure in zip(rank([s for _, s in self.items], language), heard)]
+        self.order = sorted(range(len(self.items)), key=lambda i: -scores[i])  # most central first
+        self.scores = scores
+        self.glue = "" if unspaced(language) else " "
+
+    def _text(self, indices: list[int]) -> str:
+        return self.glue.join(self.items[i][1] for i in sorted(indices))
+
+    def summary(self, count: int = 3) -> str:
+        return self._text(self.order[:count])
+
+    def highlights(self, exclude: Sequence[str] = (), count: int = 5, minimum: int = 3, fill: str = "") -> list[str]:
+        chosen = [i for i in self.order if self.items[i][1] not in exclude][:count]
+        found = [self.items[i][1] for i in sorted(chosen)]
+        if len(found) < minimum:  # a short transcript: its clauses stand in for sentences
+            clauses = [c.strip() for h in found for c in re.split(r"[,;，；、]", h) if len(c.strip()) > 3]
+            found = (clauses + [fill] * minimum)[: max(minimum, min(len(clauses), count))]
+        return found
+
+    def chapters(self, starts: list[float], fallback: str) -> list[tuple[float, str]]:
+        """One title per chapter start: the chapter's most central sentence, its first clause, each title distinct."""
+        titles: list[tuple[float, str]] = []
+        bounds = [*starts[1:], float("inf")]
+        used: set[str] = set()
+        for start, end in zip(starts, bounds):
+            inside = sorted((i for i, (t, _) in enumerate(self.items) if start <= t < end), key=lambda i: -self.scores[i])
+            title = next((t for t in (_headline(self.items[i][1], self.language) for i in inside) if t not in used), "")
+            title = title or f"{fallback} ({len(titles) + 1})"
+            used.add(title)
+            titles.append((start, title))
+        return titles
+
+    def script(self, budget: int, by_characters: bool, exclude: Sequence[str] = ()) -> str:
+        """Central sentences, in order, up to ``budget`` characters (Chinese) or words."""
+        chosen: list[int] = []
+        size = 0
+        for i in self.order:
+            sentence = self.items[i][1]
+            if sentence in exclude:
+                continue
+            cost = len(re.findall(r"\w", sentence)) if by_characters else len(sentence.split())
+            if size + cost > budget and chosen:
+                continue
+            chosen.append(i)
+            size += cost
+        return self._text(chosen)
+
+
+def _confidence(segment: Any) -> float:
+    """How sure the recogniser was of a segment (mean word probability; 1 without word timings): a misheard sentence is not quoted first."""
+    probabilities = [w.probability for w in getattr(segment, "words", None) or [] if w.probability is not None]
+    return sum(probabilities) / len(probabilities) if probabilities else 1.0
+
+
+def _headline(sentence: str, language: str) -> str:
+    """A chapter title from a sentence: its first clause, short."""
+    clause = re.split(r"[,;:，；：。！？.!?]", sentence)[0].strip() or sentence
+    limit = 16 if unspaced(language) else 60
+    return clause if len(clause) <= limit else clause[:limit].rstrip() + "…"

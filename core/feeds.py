@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import calendar
 import logging
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ class Episode:
     description: str = ""
     link: str | None = None
     feed: str | None = None  # the feed the episode was listed in; with the GUID it names the episode's folder
+    keywords: list[str] = field(default_factory=list)  # itunes:keywords and categories: names and terms for the glossary
+    chapters: list[str] = field(default_factory=list)  # chapter titles (Podlove Simple Chapters), read for the glossary
 
     @property
     def is_local(self) -> bool:
@@ -111,6 +114,18 @@ def _audio_enclosure(entry: Any, feed_url: str) -> tuple[str, str | None] | None
     return None
 
 
+def _keywords(entry: Any) -> list[str]:
+    """itunes:keywords (comma-separated) and the entry's categories, cleaned."""
+    words = [w for w in re.split(r"[,，、;；]", entry.get("itunes_keywords", "") or "")]
+    words += [tag.get("term", "") for tag in entry.get("tags", []) or []]
+    return [plain_text(w)[:60] for w in words if plain_text(w)][:30]
+
+
+def _chapters(entry: Any) -> list[str]:
+    chapters = (entry.get("psc_chapters") or {}).get("chapters") or []
+    return [plain_text(c.get("title", ""))[:200] for c in chapters if plain_text(c.get("title", ""))][:50]
+
+
 def parse_feed(data: bytes, url: str) -> Feed:
     """Episodes of an RSS 2.0 / Atom / iTunes feed, newest first."""
     import feedparser
@@ -143,6 +158,8 @@ def parse_feed(data: bytes, url: str) -> Feed:
             description=plain_text(entry.get("summary", "") or entry.get("description", "")),
             link=clean(entry.get("link") or "") or None,
             feed=url,
+            keywords=_keywords(entry),
+            chapters=_chapters(entry),
         )
         episodes.append((calendar.timegm(stamp) if stamp else float("-inf"), -position, episode))
     if not episodes:

@@ -1,19 +1,51 @@
-"""Checks on a digest a language model wrote: grounding, script length, the presenter's voice.
+"""Quality gates on a digest a language model wrote, and what happens to a field that fails them.
 
-The chat engines send a reply back once with what these find; what still
-fails is repaired here or replaced, so nothing unverified reaches the voice.
+Every answer is checked: its language, empty or duplicate chapter titles,
+highlights that repeat the summary, a script far from its length, a speaker
+label or keyword list in the script, a list of names in place of prose, a
+placeholder show name, names and numbers the transcript does not contain,
+and central glossary names left out. A chat
+engine sends the answer back once with what was found; what still fails here
+is replaced by a field built from the transcript (labelled extractive), and a
+script sentence that still holds an unverified item is dropped, so nothing
+unverified is ever spoken.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import Protocol
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 from . import grounding
-from .text import CJK
+from .artifacts import Chapter
+from .extractive import Extract
+from .text import CJK, LATIN_WORD, cjk_count, split_sentences
 
 _SPEAKER_LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*")
 _KEYWORD_TAIL = re.compile(r"(?:[.!?。！？]\s*)((?:[^.!?。！？,，]{1,30}[,，]\s*){3,}[^.!?。！？,，]{1,30})\s*$")
+_LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}、){4,}|(?:\b[A-Z][\w.\-]*(?: [A-Z][\w.\-]*)?, ){5,}")  # five or more names in a row
+PLACEHOLDERS = ("local audio", "本地音频")
+LANGUAGE_SHARE = 0.9  # of a field's letters in the digest's script, names and terms aside
+REPEAT = 0.8  # word overlap (Jaccard) from which two sentences say the same
+SHORTEST, LONGEST = 0.5, 1.5  # of the target script length: outside, the length gate fires
+LONG_TITLE = {True: 24, False: 12}  # a chapter title over this many characters (Chinese) or words is a sentence, not a title
+
+
+@dataclass
+class Fields:
+    """The written digest the gates judge and repair."""
+
+    title: str
+    summary: str
+    highlights: list[str]
+    chapters: list[Chapter]
+    script: str
+
+    @property
+    def chapter_titles(self) -> list[str]:
+        return [c.title for c in self.chapters]
 
 
 class Draft(Protocol):
@@ -26,21 +58,49 @@ class Draft(Protocol):
     def chapter_titles(self) -> list[str]: ...
 
 
-class Target(Protocol):
+@dataclass
+class Problem:
+    """One gate that fired: on which field, which gate, and what the message to the model needs."""
+
+    field: str
+    gate: str
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Review:
+    """What the gates compare a draft with."""
+
+    language: str
+    transcript: str
     target_size: int
     by_characters: bool
+    glossary: list[str] = dataclasses.field(default_factory=list)
 
-    def spoken_size(self, text: str) -> int: ...
+    def spoken_size(self, text: str) -> int:
+        return cjk_count(text) if self.by_characters else len(text.split())
+
+    @property
+    def central_names(self) -> list[str]:
+        """Glossary terms the transcript says at least twice: the names a digest should keep."""
+        heard = grounding.normalise(self.transcript)
+        return [term for term in self.glossary if heard.count(grounding.normalise(term)) >= 2]
+
+
+# --- single checks -----------------------------------------------------------------------------------
 
 
 def voice_problems(script: str) -> list[str]:
     """Small models write the script as a transcript line ("Maria: Hello, I'm Maria") or end it with keywords."""
-    problems = []
+    found = []
     if _SPEAKER_LABEL.match(script):
-        problems.append('The "script" starts with a speaker name and a colon; the presenter speaks about the episode in the third person.')
+        found.append("speaker_label")
     if _KEYWORD_TAIL.search(script):
-        problems.append('The "script" ends with a list of keywords; end it with a sentence.')
-    return problems
+        found.append("keyword_tail")
+    return found
 
 
 def clean_script(script: str) -> str:
@@ -52,12 +112,33 @@ def clean_script(script: str) -> str:
     return script.strip()
 
 
-def length_problems(script: str, target: Target) -> list[str]:
-    size, wanted = target.spoken_size(script), target.target_size
-    if 0.6 * wanted <= size <= 1.5 * wanted:
-        return []
-    unit = "characters" if target.by_characters else "words"
-    return [f'The "script" has {size} {unit}; it must have about {wanted} {unit}.']
+def language_share(text: str, language: str, transcript: str, glossary: list[str]) -> float:
+    """How much of ``text`` is in the language's script, names and terms (from the transcript or glossary) aside."""
+    if language == "zh":
+        known = {w.lower() for w in LATIN_WORD.findall(transcript + " " + " ".join(glossary))}
+        foreign = sum(len(w) for w in LATIN_WORD.findall(text) if w.lower() not in known)
+        native = cjk_count(text)
+    else:
+        foreign = sum(len(run) for run in re.findall(CJK.pattern + "+", text) if run not in transcript) * 2
+        native = sum(len(w) for w in LATIN_WORD.findall(text))
+    return native / (native + foreign) if native + foreign else 1.0
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w", text.lower())) if cjk_count(text) > len(text) / 3 else set(re.findall(r"\w+", text.lower()))
+
+
+def similar(a: str, b: str) -> bool:
+    """Whether two sentences say the same (words, or characters for Chinese, overlapping by REPEAT)."""
+    wa, wb = _words(a), _words(b)
+    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= REPEAT
+
+
+def length_problem(script: str, review: Review) -> Problem | None:
+    size, wanted = review.spoken_size(script), review.target_size
+    if SHORTEST * wanted <= size <= LONGEST * wanted:
+        return None
+    return Problem("script", "length", {"size": size, "target": wanted, "unit": "characters" if review.by_characters else "words"})
 
 
 def ungrounded(draft: Draft, transcript: str) -> list[str]:
@@ -65,3 +146,115 @@ def ungrounded(draft: Draft, transcript: str) -> list[str]:
     prose = "\n".join([draft.summary, *draft.highlights, draft.script])
     headings = "\n".join([draft.title, *draft.chapter_titles])
     return sorted(set(grounding.ungrounded(prose, transcript)) | set(grounding.ungrounded(headings, transcript, names=False)))
+
+
+def missing_names(draft: Draft, review: Review) -> list[str]:
+    """Central names (said at least twice) that the summary and script leave out."""
+    said = grounding.normalise(draft.summary + "\n" + draft.script)
+    return [term for term in review.central_names if grounding.normalise(term) not in said]
+
+
+# --- all of them -------------------------------------------------------------------------------------
+
+
+def review(draft: Draft, context: Review) -> list[Problem]:
+    """Every gate on every field of ``draft``."""
+    problems = []
+    texts = {"title": draft.title, "summary": draft.summary, "highlights": " ".join(draft.highlights), "chapters": " ".join(draft.chapter_titles), "script": draft.script}
+    for name, text in texts.items():
+        if language_share(text, context.language, context.transcript, context.glossary) < LANGUAGE_SHARE:
+            problems.append(Problem(name, "language"))
+        for placeholder in PLACEHOLDERS:
+            if placeholder in text.lower():
+                problems.append(Problem(name, "placeholder", {"name": placeholder}))
+        if name in ("summary", "script") and _LISTED.search(text):
+            problems.append(Problem(name, "list"))
+    titles = [t.strip() for t in draft.chapter_titles]
+    if any(not t for t in titles):
+        problems.append(Problem("chapters", "chapters", {"kind": "empty"}))
+    elif any(context.spoken_size(t) + len(LATIN_WORD.findall(t)) * context.by_characters > LONG_TITLE[context.by_characters] for t in titles):
+        problems.append(Problem("chapters", "chapters", {"kind": "long"}))
+    elif len({t.lower() for t in titles}) < len(titles) or any(similar(a, b) for i, a in enumerate(titles) for b in titles[i + 1 :]):
+        problems.append(Problem("chapters", "chapters", {"kind": "duplicate"}))
+    summary_sentences = split_sentences(draft.summary) or [draft.summary]
+    if any(similar(h, s) for h in draft.highlights for s in summary_sentences):
+        problems.append(Problem("highlights", "highlights", {"kind": "repeat"}))
+    elif any(similar(a, b) for i, a in enumerate(draft.highlights) for b in draft.highlights[i + 1 :]):
+        problems.append(Problem("highlights", "highlights", {"kind": "duplicate"}))
+    problems += [Problem("script", gate) for gate in voice_problems(draft.script)]
+    length = length_problem(draft.script, context)
+    if length:
+        problems.append(length)
+    missing = ungrounded(draft, context.transcript)
+    if missing:
+        problems.append(Problem("digest", "ungrounded", {"items": missing}))
+    absent = missing_names(draft, context)
+    if absent:
+        problems.append(Problem("digest", "missing_names", {"names": absent}))
+    return problems
+
+
+@dataclass
+class Verdict:
+    """What the gates did to the final digest: for summary.json and summary.md."""
+
+    fired: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    extractive_fields: list[str] = dataclasses.field(default_factory=list)
+    dropped_from_script: list[str] = dataclasses.field(default_factory=list)
+
+
+REPLACED_BY_EXTRACT = {"language", "placeholder", "chapters", "highlights", "list"}
+
+
+def enforce(draft: Fields, context: Review, extract: Extract, chapter_starts: list[float], title: str) -> Verdict:
+    """Make ``draft`` (changed in place) pass: failing fields rebuilt from the transcript, unverified script sentences dropped."""
+    verdict = Verdict()
+    draft.script = clean_script(draft.script)
+    for problem in review(draft, context):
+        verdict.fired.append(problem.to_dict())
+        if problem.gate not in REPLACED_BY_EXTRACT or problem.field in verdict.extractive_fields:
+            continue
+        if problem.field == "script" and problem.gate == "placeholder":
+            continue  # its sentences are dropped below
+        verdict.extractive_fields.append(problem.field)
+        if problem.field == "title":
+            draft.title = title
+        elif problem.field == "summary":
+            draft.summary = extract.summary()
+        elif problem.field == "highlights":
+            draft.highlights = extract.highlights(exclude=split_sentences(draft.summary))
+        elif problem.field == "chapters":
+            draft.chapters = [Chapter(start=start, title=text) for start, text in extract.chapters(chapter_starts, title)]
+        elif problem.field == "script":
+            draft.script = extract.script(context.target_size, context.by_characters)
+    verdict.dropped_from_script = _ground_script(draft, context, extract, verdict)
+    return verdict
+
+
+def _ground_script(draft: Fields, context: Review, extract: Extract, verdict: Verdict) -> list[str]:
+    """Drop script sentences holding an item the transcript does not contain (or a placeholder show); refill a script left too short."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for sentence in split_sentences(draft.script):
+        unverified = grounding.ungrounded(sentence, context.transcript) or any(p in sentence.lower() for p in PLACEHOLDERS)
+        (dropped if unverified else kept).append(sentence)
+    glue = "" if context.by_characters else " "
+    draft.script = glue.join(kept)
+    size = context.spoken_size(draft.script)
+    if size > LONGEST * context.target_size:
+        draft.script = _trimmed(kept, context)
+    elif size < SHORTEST * context.target_size:  # too little is left to narrate: the transcript's own sentences instead, never a patchwork
+        draft.script = extract.script(context.target_size, context.by_characters)
+        if "script" not in verdict.extractive_fields:
+            verdict.extractive_fields.append("script")
+    return dropped
+
+
+def _trimmed(sentences: list[str], context: Review) -> str:
+    glue = "" if context.by_characters else " "
+    kept: list[str] = []
+    for sentence in sentences:
+        if kept and context.spoken_size(glue.join([*kept, sentence])) > 1.2 * context.target_size:
+            break
+        kept.append(sentence)
+    return glue.join(kept)

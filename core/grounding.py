@@ -14,7 +14,7 @@ import unicodedata
 from .text import CJK as _CJK
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_ENGLISH_ENTITY = re.compile(r"[A-Z][\w'’\-]*(?:[ \t]+[A-Z][\w'’\-]*)*")
+_ENGLISH_ENTITY = re.compile(r"[A-Z][A-Za-z0-9'’\-]*(?:[ \t]+[A-Z][A-Za-z0-9'’\-]*)*")  # Latin only: in Chinese text \w would run on into 迁移到
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;\"“]\s*|\n\s*)$")
 _COMMON_CAPITALISED = {
     "a", "an", "the", "this", "that", "these", "those", "he", "she", "it", "we", "they", "you", "i", "in", "on", "at",

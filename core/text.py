@@ -25,6 +25,15 @@ def is_mostly_cjk(text: str, share: float = 1 / 3) -> bool:
     return cjk_count(text) > len(text) * share
 
 
+_FULL_WIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
+_ASCII_MARK_BY_CJK = re.compile(r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])\s*([,?!:;])\s*|\s*([,?!:;])\s*(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+
+
+def chinese_punctuation(text: str) -> str:
+    """ASCII , ? ! : ; next to a Chinese character become their full-width forms (Whisper mixes both); 4,680 and "Hi, Bob" stay."""
+    return _ASCII_MARK_BY_CJK.sub(lambda m: _FULL_WIDTH[m.group(1) or m.group(2)], text.replace("\ufffd", ""))
+
+
 def unspaced(language: str | None) -> bool:
     """True for languages written without spaces between words (Chinese, Japanese, Cantonese)."""
     return (language or "") in UNSPACED_LANGUAGES

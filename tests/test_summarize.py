@@ -108,6 +108,8 @@ def test_openai_engine_map_reduce(server, tmp_path):
     assert "## Highlights" in (tmp_path / "summary.md").read_text()
     assert server.requests[-1][1].get("Authorization") == "Bearer k"
     assert result["usage"]["calls"] == result["parts"] + 1
+    log = (tmp_path / "logs" / "llm.log").read_text()
+    assert log.count("Notes from test-model: 100 prompt + 50 completion tokens") == result["parts"] and "Home Batteries With Solar Grid" in log, "each call and its raw reply"
 
 
 def test_rate_limited_then_success(server, tmp_path):
@@ -336,3 +338,72 @@ def test_script_spoken_as_a_guest_or_ending_in_keywords_is_fixed():
     assert clean_script("马云：大家好。") == "大家好。"
     for fine in ("In 2023: revenue grew.", "In this episode, we hear about batteries, inverters, grids, and more."):
         assert not _voice_problems(fine) and clean_script(fine) == fine
+
+
+def _spoken(folder: Path) -> str:
+    """What the narration says: the narrate stage run on script.txt (espeak, fast), sentence by sentence."""
+    from core.artifacts import SCRIPT, Narration
+    from stages import narrate as N
+
+    summary = json.loads((folder / "summary.json").read_text())
+    settings = Settings(narrate={"engines": ["espeak"]})
+    N.narrate(folder / SCRIPT, folder, settings.narrate, settings.context, language=summary["language"])
+    return " ".join(s.text for s in Narration.read(folder).sentences)
+
+
+def test_a_number_the_model_keeps_inventing_is_never_spoken(server, tmp_path):
+    invented = {**DIGEST, "script": DIGEST["script"] + " Sales reached 75,000 units last spring. Her advice is to compare warranties."}
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [invented]})  # the revision invents it again
+    result = run(remote(server, target_seconds=12), tmp_path)
+    assert len(chat.prompts("Digest")) == 2, "sent back once"
+    assert result["dropped_from_script"] == ["Sales reached 75,000 units last spring."]
+    assert "75" not in result["script"] and "compare warranties" in result["script"]
+    spoken = _spoken(tmp_path)
+    assert "75" not in spoken and "seventy" not in spoken.lower() and "Solar Grid" in spoken
+    assert {"field": "digest", "gate": "ungrounded", "values": {"items": ["75000"]}} in result["gates"]
+
+
+CHINESE_NOTES = {"summary": "王磊聊电动汽车电池。", "points": [{"time": "00:25", "point": "电池成本下降百分之四十。"}], "people": ["王磊", "宁德时代", "比亚迪"], "numbers": ["百分之四十"]}
+CHINESE_DIGEST = {
+    "title": "王磊谈电池",
+    "summary": "王磊认为电池成本三年下降了百分之四十，快充是下一个竞争重点。",
+    "highlights": ["续航提升到了六百公里。", "宁德时代和比亚迪都在投入快充。", "买车要关注电池质保。"],
+    "chapters": [{"start": "00:00", "title": "开场"}, {"start": "00:55", "title": "快充竞争"}, {"start": "01:30", "title": "购车建议"}],
+    "script": "本期节目，王磊聊了电动汽车的电池。他说三年来电池成本下降了百分之四十，续航提升到了六百公里。宁德时代和比亚迪都在投入快充。",
+}
+
+
+def test_chinese_prompts_carry_the_glossary_and_a_chinese_digest_passes(server, tmp_path):
+    chat = ChatServer(server, {"Notes": [CHINESE_NOTES], "Digest": [CHINESE_DIGEST]})
+    transcript = write_transcript(tmp_path, CHINESE, "zh")
+    settings = remote(server, target_seconds=15)
+    S.summarize(transcript, tmp_path, settings.summarize, settings.context, title="电池", show="科技早知道", glossary=["王磊", "宁德时代"])
+    result = json.loads((tmp_path / "summary.json").read_text())
+    notes_prompt = chat.prompts("Notes")[0]
+    assert "用简体中文为这一部分做笔记" in notes_prompt and "王磊、宁德时代" in notes_prompt, "Chinese prompt, glossary as the spelling of names"
+    assert "你为新闻主播总结播客文字稿" in chat.calls[0]["messages"][0]["content"]
+    assert result["gates"] == [] and result["extractive_fields"] == [] and result["glossary"] == ["王磊", "宁德时代"]
+    assert result["script"] == CHINESE_DIGEST["script"]
+
+
+def test_a_digest_in_the_wrong_language_is_sent_back_then_built_from_the_transcript(server, tmp_path):
+    english = {**DIGEST, "chapters": CHINESE_DIGEST["chapters"], "script": "In this episode Wang Lei talks about batteries getting forty percent cheaper."}
+    chat = ChatServer(server, {"Notes": [CHINESE_NOTES], "Digest": [english]})
+    result = run(remote(server), tmp_path, CHINESE, "zh")
+    assert "必须用简体中文" in chat.prompts("Digest")[-1], "the reason goes back to the model, in Chinese"
+    assert {"title", "summary", "highlights", "script"} <= set(result["extractive_fields"])
+    assert {p["gate"] for p in result["gates"] if p["field"] == "script"} >= {"language"}
+    for field in ("summary", "script"):
+        assert re.search(r"[\u4e00-\u9fff]{6}", result[field]) and not re.search(r"[A-Za-z]{3}", result[field]), result[field]
+    assert result["title"] == "Batteries", "the episode's own title, not the model's English one"
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "Built from the transcript (extractive)" in markdown
+
+
+def test_duplicate_chapter_titles_are_rebuilt_from_each_part(server, tmp_path):
+    same = {**CHINESE_DIGEST, "chapters": [{"start": "00:00", "title": "电池"}, {"start": "00:55", "title": "电池"}, {"start": "01:30", "title": "电池"}]}
+    ChatServer(server, {"Notes": [CHINESE_NOTES], "Digest": [same]})
+    result = run(remote(server), tmp_path, CHINESE, "zh")
+    titles = [c["title"] for c in result["chapters"]]
+    assert result["extractive_fields"] == ["chapters"] and len(set(titles)) == len(titles) == 3, titles
+    assert all(t and t in "".join(text for text, _ in CHINESE) or len(t) <= 30 for t in titles)

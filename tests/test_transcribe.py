@@ -25,7 +25,7 @@ def jfk_chunk(jfk_flac, tmp_path_factory) -> Path:
 
 
 def run_engine(settings: Settings, chunk: Path, out: Path, offset: float = 0.0, language: str | None = None) -> dict:
-    T.transcribe_chunk(T.load_engine(settings.transcribe, settings.context), chunk, offset, out, language=language, prompt=None)
+    T.transcribe_chunk(T.load_engine(settings.transcribe, settings.context), chunk, offset, out, language=language)
     return json.loads(out.read_text())
 
 
@@ -130,15 +130,6 @@ def test_transcript_files_merge_chunks_on_the_episode_timeline(tmp_path):
     assert files[1].read_text() == "Hello there.\nGoodbye.\n"
     assert files[2].read_text() == "1\n00:00:00,500 --> 00:00:02,250\nHello there.\n\n2\n01:00:01,000 --> 01:02:03,500\nGoodbye.\n"
     assert files[3].read_text().startswith("WEBVTT\n\n00:00:00.500 --> 00:00:02.250\nHello there.\n")
-
-
-def test_initial_prompt_from_episode_metadata():
-    english = T.build_prompt("The Daily AI", "Episode 12: GPT-5 and Gemini", "We talk with Dr. Li Fei-Fei about ImageNet. " * 20)
-    assert english.endswith("The Daily AI. Episode 12: GPT-5 and Gemini.")
-    assert english.startswith("We talk with Dr. Li Fei-Fei") and len(english) < 400
-    chinese = T.build_prompt("科技早知道", "第12期：大模型", "本期我们聊聊人工智能。")
-    assert chinese == "本期我们聊聊人工智能。科技早知道。第12期：大模型。"
-    assert T.build_prompt("", "", "") == ""
 
 
 @pytest.mark.parametrize(("script", "expected"), [("simplified", "欢迎收听科技节目"), ("traditional", "歡迎收聽科技節目"), ("original", "歡迎收听科技节目")])

@@ -24,6 +24,7 @@ class FasterWhisperSettings(EngineSettings):
 class FasterWhisper(Transcriber, name="faster-whisper", summary="CTranslate2 Whisper, int8 on CPU", settings=FasterWhisperSettings):
 
     options: FasterWhisperSettings
+    takes_hotwords = True
 
     def __init__(self, section, context) -> None:
         super().__init__(section, context)
@@ -33,7 +34,13 @@ class FasterWhisper(Transcriber, name="faster-whisper", summary="CTranslate2 Whi
         self._whisper = WhisperModel(str(model_dir), device="cpu", compute_type=self.options.compute_type, cpu_threads=section.threads, num_workers=section.workers)
         self._english_only = not self._whisper.model.is_multilingual
 
-    def transcribe(self, audio, *, language, prompt, on_progress):
+    def detect_language(self, audio):
+        if self._english_only:
+            return "en"
+        language, _probability, _all = self._whisper.detect_language(audio, vad_filter=self.options.vad_filter)
+        return language
+
+    def transcribe(self, audio, *, language, prompt, on_progress, hotwords=None):
         if self._english_only:
             language = "en"
         segments, info = self._whisper.transcribe(
@@ -43,6 +50,7 @@ class FasterWhisper(Transcriber, name="faster-whisper", summary="CTranslate2 Whi
             beam_size=self.options.beam_size,
             word_timestamps=True,
             vad_filter=self.options.vad_filter,
+            hotwords=hotwords or None,
         )
         result = []
         for segment in segments:  # a generator: decoding happens as we iterate
@@ -50,7 +58,7 @@ class FasterWhisper(Transcriber, name="faster-whisper", summary="CTranslate2 Whi
             result.append(Segment(segment.start, segment.end, segment.text.strip(), words))
             if on_progress:
                 on_progress(segment.end)
-        return Recognized(info.language, result)
+        return Recognized(info.language, result, info.language_probability)
 
     @classmethod
     def check(cls, section, context) -> Check:

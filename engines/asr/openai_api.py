@@ -26,7 +26,7 @@ class OpenAIAPI(Transcriber, name="openai-api", summary="an OpenAI-compatible /a
         self.model = self.options.model
         self._client = make_client(context.openai, SERVICE)
 
-    def transcribe(self, audio, *, language, prompt, on_progress):
+    def transcribe(self, audio, *, language, prompt, on_progress, hotwords=None):
         import openai
 
         extra = {"language": language} if language else {}

@@ -39,7 +39,17 @@ class OpenAIWhisper(Transcriber, name="openai-whisper", summary="the reference P
         self.model = section.model
         self._lock = threading.Lock()  # decoding installs hooks on the shared model
 
-    def transcribe(self, audio, *, language, prompt, on_progress):
+    def detect_language(self, audio):
+        if not self._whisper.is_multilingual:
+            return "en"
+        import whisper
+
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(audio), self._whisper.dims.n_mels)
+        with self._lock:
+            _tokens, probabilities = self._whisper.detect_language(mel)
+        return max(probabilities, key=probabilities.get)
+
+    def transcribe(self, audio, *, language, prompt, on_progress, hotwords=None):
         with self._lock:
             result = self._whisper.transcribe(
                 audio,

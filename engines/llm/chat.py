@@ -1,15 +1,18 @@
 """Map-reduce summaries through any OpenAI-compatible chat endpoint (OpenAI, llama.cpp, Ollama's /v1).
 
-Each transcript part becomes notes (map, cached on disk by a hash of its
-prompt so a rerun resumes); the notes become the digest (reduce), condensed in
-a tree first when they do not fit one call. Replies are JSON validated with
-pydantic; a bad reply is sent back once with the error. Names and numbers the
-transcript does not contain, a script far from its length, or one spoken as a
-guest are sent back once too.
+Each transcript part becomes notes in the transcript's own language, names
+copied as heard (map, cached on disk by a hash of its prompt so a rerun
+resumes); the notes become the digest in the digest's language (reduce),
+condensed in a tree first when they do not fit one call. Prompts are
+templates per language (assets/prompts/zh for Chinese, en for the others).
+Replies are JSON validated with pydantic; a bad reply is sent back once with
+the error. The quality gates (core.gates) review the digest and it is sent
+back once with what they found.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -28,35 +31,43 @@ from core.text import clock
 from core.workspace import write_json
 
 from ..openai_client import engine_error
-from .base import MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Digest, Notes, Part, Request, Result, Summarizer, Usage, estimate_tokens
+from .base import DETAIL_LOGGER, LANGUAGES, MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Digest, Notes, Part, Request, Result, Summarizer, Usage, estimate_tokens
 
 PROMPTS = Path(__file__).resolve().parents[2] / "assets" / "prompts"
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 SERVICE = "LLM endpoint"
 log = logging.getLogger(__name__)
+detail = logging.getLogger(DETAIL_LOGGER)
 
 
-def prompt(name: str, **values: Any) -> str:
-    return (PROMPTS / f"{name}.txt").read_text(encoding="utf-8").strip().format(**values)
+@functools.lru_cache(maxsize=1)
+def _templates():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(PROMPTS), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env.filters["clock"] = clock
+    return env
+
+
+class Prompts:
+    """The prompts of one language: Chinese ones for Chinese, English ones (naming the language) for every other."""
+
+    def __init__(self, language: str) -> None:
+        self.folder = "zh" if language == "zh" else "en"
+        self.language_name = LANGUAGES.get(language, language)
+
+    def __call__(self, name: str, **values: Any) -> str:
+        return _templates().get_template(f"{self.folder}/{name}.txt").render(language_name=self.language_name, **values).strip()
+
+    def problem(self, found: gates.Problem) -> str:
+        macros = _templates().get_template(f"{self.folder}/problems.txt").make_module({"language_name": self.language_name})
+        return str(getattr(macros, found.gate)(found.field, **found.values)).strip()
 
 
 def json_block(text: str) -> str:
     """The JSON object of a reply, tolerating code fences and chatter around it."""
     start, end = text.find("{"), text.rfind("}")
     return text[start : end + 1] if start != -1 and end > start else text
-
-
-def notes_text(notes: list[tuple[Part, Notes]]) -> str:
-    blocks = []
-    for part, note in notes:
-        lines = [f"Part [{clock(part.start)}–{clock(part.end)}]: {note.summary}"]
-        lines += [f"- [{p.time}] {p.point}" for p in note.points]
-        if note.people:
-            lines.append("People: " + ", ".join(note.people))
-        if note.numbers:
-            lines.append("Numbers: " + "; ".join(note.numbers))
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
 
 
 class RateLimiter:
@@ -81,7 +92,7 @@ class ChatSummarizer(Summarizer):
 
     concurrency = 1
     limiter: RateLimiter | None = None
-    stream = False  # streamed replies: the timeout is then the longest silence, so a slow but answering server is never cut off
+    stream = False  # streamed replies: the timeout then bounds silence, so a slow but answering server is never cut off
 
     def client(self) -> Any:
         raise NotImplementedError
@@ -110,7 +121,12 @@ class ChatSummarizer(Summarizer):
             text, finish, prompt_tokens, completion_tokens = self._streamed(request) if self.stream else self._whole(request)
         except (openai.OpenAIError, httpx.HTTPError) as error:
             raise engine_error(error, SERVICE, self.endpoint, self.timeout) from None
-        usage.add(prompt_tokens, completion_tokens, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        usage.add(prompt_tokens, completion_tokens, seconds)
+        detail.debug(
+            "%s from %s: %d prompt + %d completion tokens in %.1f s (%.1f tok/s), finish %s\n%s",
+            schema.__name__, self.model, prompt_tokens, completion_tokens, seconds, completion_tokens / seconds if seconds else 0.0, finish, text,
+        )
         return text, finish == "length"
 
     def _whole(self, request: dict[str, Any]) -> tuple[str, str | None, int, int]:
@@ -130,9 +146,9 @@ class ChatSummarizer(Summarizer):
                 finish = choice.finish_reason or finish
         return "".join(pieces), finish, prompt_tokens, completion_tokens or len(pieces)
 
-    def ask(self, text: str, schema: type[BaseModel], usage: Usage, history: list[dict] | None = None) -> tuple[Any, list[dict]]:
+    def ask(self, prompts: Prompts, text: str, schema: type[BaseModel], usage: Usage, history: list[dict] | None = None) -> tuple[Any, list[dict]]:
         """One structured call: JSON validated against ``schema``; one retry showing the error, then a failure."""
-        messages = [{"role": "system", "content": prompt("system")}, *(history or []), {"role": "user", "content": text}]
+        messages = [{"role": "system", "content": prompts("system")}, *(history or []), {"role": "user", "content": text}]
         problem = ""
         for _ in range(2):
             reply, cut = self._call(messages, schema, usage)
@@ -142,7 +158,7 @@ class ChatSummarizer(Summarizer):
                 problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in error.errors()[:5])
                 if cut:
                     problem = f"the reply was cut off after {self.section.max_tokens} tokens; write less ({problem})"
-                messages = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": prompt("fix", error=problem)}]
+                messages = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": prompts("fix", error=problem)}]
         raise EngineError(
             f"The model {self.model} at {self.endpoint} twice returned JSON that does not match the {schema.__name__} schema ({problem}).",
             "Try a larger model (PRESENTER_SUMMARIZE__OPENAI__MODEL), or the extractive engine.",
@@ -150,53 +166,58 @@ class ChatSummarizer(Summarizer):
 
     def summarize(self, parts, transcript, request, workdir, progress=None) -> Result:
         usage = Usage()
-        notes = self._map(parts, request, workdir, usage, progress)
+        steps = len(parts) + 2
+        notes = self._map(parts, request, workdir, usage, lambda done: progress(done, steps, _rate(usage)) if progress else None)
         levels = 1
         budget = self.section.context_tokens - self.section.max_tokens - 600
-        while estimate_tokens(notes_text(notes)) > budget and len(notes) > 1:
+        while estimate_tokens(self._notes(notes, request)) > budget and len(notes) > 1:
             notes = self._condense(notes, request, budget, usage)
             levels += 1
             log.info("tree reduce: level %d, %d notes", levels, len(notes))
-        reduce_prompt = prompt(
-            "reduce", title=request.title, show=request.show, notes=notes_text(notes), language=request.language_name,
-            min_highlights=MIN_HIGHLIGHTS, max_highlights=MAX_HIGHLIGHTS, script_length=request.script_length,
+        prompts = Prompts(request.language)
+        reduce = prompts(
+            "reduce", title=request.title, show=request.show, notes=self._notes(notes, request), glossary=request.review.central_names,
+            min_highlights=MIN_HIGHLIGHTS, max_highlights=MAX_HIGHLIGHTS,
+            script_size=request.target_size, script_seconds=round(request.target_seconds), script_sentences=request.script_sentences,
         )
-        digest, history = self.ask(reduce_prompt, Digest, usage)
+        digest, history = self.ask(prompts, reduce, Digest, usage)
         if progress:
-            progress(len(parts) + 1, len(parts) + 2, "reduce")
-        missing = gates.ungrounded(digest, transcript)
-        problems = ([prompt("ground", items=", ".join(missing))] if missing else []) + gates.length_problems(digest.script, request) + gates.voice_problems(digest.script)
+            progress(len(parts) + 1, steps, _rate(usage))
+        problems = gates.review(digest, request.review)
         if problems:
-            log.info("revising: %d ungrounded items, script %d of ~%d", len(missing), request.spoken_size(digest.script), request.target_size)
-            retry, _ = self.ask("\n".join(problems) + "\n" + prompt("revise"), Digest, usage, history)
-            still = gates.ungrounded(retry, transcript)
-            if len(still) <= len(missing):
-                digest, missing = retry, still
+            log.info("revising: %s", ", ".join(sorted({f"{p.field} ({p.gate})" for p in problems})))
+            retry, _ = self.ask(prompts, prompts("revise", problems=[prompts.problem(p) for p in problems]), Digest, usage, history)
+            if len(gates.review(retry, request.review)) <= len(problems):
+                digest = retry
         if progress:
-            progress(len(parts) + 2, len(parts) + 2, "revise")
-        return Result(digest, missing, levels, usage)
+            progress(steps, steps, _rate(usage))
+        return Result(digest, levels, usage)
 
-    def _map(self, parts: list[Part], request: Request, workdir: Path, usage: Usage, progress) -> list[tuple[Part, Notes]]:
-        """Notes per part, each cached in ``workdir`` by a hash of its input so a rerun resumes."""
+    def _notes(self, notes: list[tuple[Part, Notes]], request: Request) -> str:
+        return Prompts(request.source_language)("notes", notes=notes)
+
+    def _map(self, parts: list[Part], request: Request, workdir: Path, usage: Usage, report: Any) -> list[tuple[Part, Notes]]:
+        """Notes per part in the transcript's language, each cached in ``workdir`` by a hash of its input so a rerun resumes."""
         workdir.mkdir(parents=True, exist_ok=True)
+        prompts = Prompts(request.source_language)
         done = [0]
         lock = threading.Lock()
 
         def one(index: int) -> tuple[Part, Notes]:
             part = parts[index]
-            text = prompt("map", part=index + 1, parts=len(parts), title=request.title, show=request.show, transcript=part.text, language=request.language_name)
+            said = [t for t in request.glossary if t.lower() in part.text.lower()]  # only names this part has: a small model copies a long list into its notes
+            text = prompts("map", part=index + 1, parts=len(parts), title=request.title, show=request.show, transcript=part.text, glossary=said)
             key = hashlib.sha256(json.dumps([PROMPT_VERSION, self.name, self.model, text]).encode()).hexdigest()[:16]
             cached = workdir / f"notes-{index:03d}-{key}.json"
             if cached.exists():
                 notes = Notes.model_validate_json(cached.read_text(encoding="utf-8"))
             else:
-                notes, _ = self.ask(text, Notes, usage)
+                notes, _ = self.ask(prompts, text, Notes, usage)
                 write_json(cached, notes.model_dump())
             with lock:
                 done[0] += 1
                 log.info("map: part %d of %d", done[0], len(parts))
-                if progress:
-                    progress(done[0], len(parts) + 2, "map")
+                report(done[0])
             return part, notes
 
         if self.concurrency > 1 and len(parts) > 1:
@@ -205,15 +226,21 @@ class ChatSummarizer(Summarizer):
         return [one(i) for i in range(len(parts))]
 
     def _condense(self, notes: list[tuple[Part, Notes]], request: Request, budget: int, usage: Usage) -> list[tuple[Part, Notes]]:
+        prompts = Prompts(request.source_language)
         groups: list[list[tuple[Part, Notes]]] = [[]]
         for item in notes:
-            if groups[-1] and estimate_tokens(notes_text([*groups[-1], item])) > budget:
+            if groups[-1] and estimate_tokens(self._notes([*groups[-1], item], request)) > budget:
                 groups.append([])
             groups[-1].append(item)
         if len(groups) == len(notes):  # each note alone fills the budget: pair them so the tree still shrinks
             groups = [notes[i : i + 2] for i in range(0, len(notes), 2)]
         condensed = []
         for group in groups:
-            merged, _ = self.ask(prompt("condense", title=request.title, notes=notes_text(group), language=request.language_name), Notes, usage)
+            merged, _ = self.ask(prompts, prompts("condense", title=request.title, notes=self._notes(group, request)), Notes, usage)
             condensed.append((Part(group[0][0].start, group[-1][0].end, []), merged))
         return condensed
+
+
+def _rate(usage: Usage) -> str:
+    """Tokens generated per second so far, for the progress bar."""
+    return f"{usage.completion_tokens / usage.seconds:.0f} tok/s" if usage.seconds else ""

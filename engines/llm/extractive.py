@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
-from core import extractive
+from core.extractive import Extract
 from core.registry import Check
-from core.text import clock, joiner
+from core.text import clock
 from core.weights import installed
 
 from .base import MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Digest, DraftChapter, Result, Summarizer
@@ -17,37 +15,15 @@ class ExtractiveSummarizer(Summarizer, name="extractive", summary="no LLM; sente
     extractive = True
 
     def summarize(self, parts, transcript, request, workdir, progress=None) -> Result:
-        sentences = [(p.start, s) for p in parts for s in extractive.sentences("\n".join(re.sub(r"^\[\d+:\d+\] ", "", line) for line in p.lines))]
-        ranked = extractive.rank([s for _, s in sentences], request.language)
-        order = sorted(range(len(sentences)), key=lambda i: -ranked[i])  # most central first
-        highlights = [sentences[i][1] for i in sorted(order[:MAX_HIGHLIGHTS])]
-        if len(highlights) < MIN_HIGHLIGHTS:  # a short transcript: its clauses stand in for sentences
-            clauses = [c.strip() for h in highlights for c in re.split(r"[,;，；、]", h) if len(c.strip()) > 3]
-            highlights = (clauses + [request.title] * MIN_HIGHLIGHTS)[: max(MIN_HIGHLIGHTS, min(len(clauses), MAX_HIGHLIGHTS))]
-        chapters = []
-        for part in parts:
-            inside = [i for i, (start, _) in enumerate(sentences) if start == part.start]
-            best = max(inside, key=lambda i: ranked[i]) if inside else None
-            title = sentences[best][1] if best is not None else request.title
-            chapters.append(DraftChapter(start=clock(part.start), title=title[:80]))
-        budget = request.target_size
-        script: list[int] = []
-        size = 0.0
-        for i in order:
-            cost = request.spoken_size(sentences[i][1])
-            if size + cost > budget and script:
-                continue
-            script.append(i)
-            size += cost
-        glue = joiner(request.language)
+        extract = Extract(request.segments, request.source_language)
         digest = Digest(
             title=request.title,
-            summary=glue.join(sentences[i][1] for i in sorted(order[:3])),
-            highlights=highlights,
-            chapters=chapters,
-            script=glue.join(sentences[i][1] for i in sorted(script)),
+            summary=extract.summary(),
+            highlights=extract.highlights(count=MAX_HIGHLIGHTS, minimum=MIN_HIGHLIGHTS, fill=request.title),
+            chapters=[DraftChapter(start=clock(start), title=title) for start, title in extract.chapters([p.start for p in parts], request.title)],
+            script=extract.script(request.target_size, request.by_characters),
         )
-        return Result(digest, [])
+        return Result(digest)
 
     @classmethod
     def check(cls, section, context) -> Check:

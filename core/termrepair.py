@@ -1,0 +1,159 @@
+"""Glossary terms Whisper still misheard, put back: a near-homophone of a term becomes the term.
+
+Chinese spans are compared by toneless pinyin (similar initials and finals,
+z/zh, l/n, an/ang..., count half); Latin spans of one to three words by their
+letters, or, for capitalised or multi-word spans, by how they sound (espeak-ng
+phonemes: "Cooper Netties" sounds like "Kubernetes"). A span is replaced only
+when it is close enough, and never when it is itself a common word, so
+ordinary speech is left alone. Every repair is recorded with its time.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from dataclasses import replace
+
+from .artifacts import Correction, Segment
+from .glossary import COMMON_WORD, Glossary
+from .text import CJK
+
+FUZZY_INITIALS = [{"z", "zh"}, {"c", "ch"}, {"s", "sh"}, {"l", "n"}, {"f", "h"}]
+FUZZY_FINALS = [{"an", "ang"}, {"en", "eng"}, {"in", "ing"}, {"ian", "iang"}, {"uan", "uang"}]
+LATIN_SIMILARITY = 0.85  # of letters
+SOUND_SIMILARITY = 0.85  # of phonemes (voicing and vowel length ignored), for spans that look like names
+_LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'.\-]*")
+
+
+def _split(syllable: str) -> tuple[str, str]:
+    for initial in ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w"):
+        if syllable.startswith(initial):
+            return initial, syllable[len(initial):]
+    return "", syllable
+
+
+def _near(a: str, b: str, groups: list[set[str]]) -> bool:
+    return a == b or any(a in group and b in group for group in groups)
+
+
+def syllable_distance(a: str, b: str) -> float:
+    """0 for the same toneless syllable, 0.5 when initials or finals are commonly confused, 1 otherwise."""
+    if a == b:
+        return 0.0
+    (ia, fa), (ib, fb) = _split(a), _split(b)
+    if _near(ia, ib, FUZZY_INITIALS) and _near(fa, fb, FUZZY_FINALS):
+        return 0.5
+    return 1.0
+
+
+def _pinyin(text: str, tones: bool = False) -> list[str]:
+    from pypinyin import Style, lazy_pinyin
+
+    return lazy_pinyin(text, style=Style.TONE3 if tones else Style.NORMAL, errors="ignore", neutral_tone_with_five=True)
+
+
+def _common(word: str) -> bool:
+    import jieba
+
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(word, 0) >= COMMON_WORD
+
+
+def _chinese_repairs(text: str, term: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` that sound like ``term``.
+
+    A two-character term must come back as an exact homophone, tones included
+    (Whisper hears tones: 王蕾 for 王磊, never 忘了 for 王乐); a longer one may
+    have one syllable half-alike (z/zh, an/ang...).
+    """
+    n = len(term)
+    short = n <= 2
+    target = _pinyin(term, tones=short)
+    if n < 2 or len(target) != n:
+        return []
+    allowed = 0.0 if short else 0.5
+    spans, i = [], 0
+    while i + n <= len(text):
+        window = text[i : i + n]
+        if window != term and all(CJK.match(c) for c in window):
+            sounds = _pinyin(window, tones=short)
+            if len(sounds) == n and sum(syllable_distance(a, b) for a, b in zip(target, sounds)) <= allowed and not _common(window):
+                spans.append((i, i + n))
+                i += n
+                continue
+        i += 1
+    return spans
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+# voiced and voiceless pairs, lax and tense vowels: what a recogniser confuses in a name it does not know
+_SOUND_CLASSES = str.maketrans({"b": "p", "d": "t", "ɡ": "k", "g": "k", "v": "f", "z": "s", "ð": "θ", "ʒ": "ʃ", "ɪ": "i", "ʊ": "u", "ɛ": "e", "ɔ": "o", "ɑ": "a", "æ": "a", "ʌ": "ə", "ɾ": "t"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _sound(text: str) -> str:
+    """Stress-free espeak-ng phonemes of ``text`` ('' when espeak is not there)."""
+    try:
+        from misaki import espeak
+    except ImportError:
+        return ""
+    phonemes, _ = _espeak(espeak)(text)
+    return re.sub(r"[ˈˌː\s]", "", phonemes).translate(_SOUND_CLASSES)
+
+
+@functools.lru_cache(maxsize=1)
+def _espeak(module):
+    logging.getLogger("phonemizer").setLevel(logging.ERROR)  # it warns on every span whose word count changes
+    return module.EspeakG2P(language="en-us")
+
+
+def _alike(window: str, term: str) -> bool:
+    from rapidfuzz.distance import Levenshtein
+
+    letters, wanted = _squash(window), _squash(term)
+    similarity = Levenshtein.normalized_similarity(letters, wanted)
+    if letters[:1] == wanted[:1] and similarity >= LATIN_SIMILARITY:
+        return True
+    looks_like_a_name = any(c.isupper() for c in window) or " " in window.strip()
+    if not looks_like_a_name or len(letters) < 4 or len(wanted) < 4 or similarity < 0.4:
+        return False
+    heard, said = _sound(window), _sound(term)
+    return bool(heard and said) and Levenshtein.normalized_similarity(heard, said) >= SOUND_SIMILARITY
+
+
+def _latin_repairs(text: str, term: str) -> list[tuple[int, int]]:
+    """Runs of one to three Latin words that spell or sound like ``term``."""
+    if len(_squash(term)) < 4:
+        return []
+    tokens = list(_LATIN_TOKEN.finditer(text))
+    spans: list[tuple[int, int]] = []
+    for first in range(len(tokens)):
+        if spans and tokens[first].start() < spans[-1][1]:
+            continue
+        for last in range(first, min(first + 3, len(tokens))):
+            start, end = tokens[first].start(), tokens[last].end()
+            window = text[start:end]
+            if term.lower() not in window.lower() and _alike(window, term):
+                spans.append((start, end))
+                break
+    return spans
+
+
+def repair(segments: list[Segment], glossary: Glossary) -> tuple[list[Segment], list[Correction]]:
+    """Segments with misheard glossary terms replaced, and the list of replacements."""
+    corrections: list[Correction] = []
+    repaired = []
+    for segment in segments:
+        text, found = segment.text, []
+        for term in sorted(glossary.terms, key=len, reverse=True):  # longer terms first: 宁德时代 before 时代
+            finder = _chinese_repairs if CJK.search(term) else _latin_repairs
+            for start, end in reversed(finder(text, term)):
+                found.append((segment.text.find(text[start:end]), Correction(original=text[start:end], term=term, time=segment.start)))
+                text = text[:start] + term + text[end:]
+        corrections += [c for _, c in sorted(found, key=lambda item: item[0])]
+        repaired.append(replace(segment, text=text) if text != segment.text else segment)
+    return repaired, corrections
