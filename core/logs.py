@@ -14,6 +14,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Protocol
 
 native_log = logging.getLogger("core.native")
@@ -25,6 +26,31 @@ class Progress(Protocol):
     """How long steps report: ``done`` of ``total`` units (None when unknown), with a short note."""
 
     def __call__(self, done: float, total: float | None = None, detail: str = "") -> None: ...
+
+
+@contextmanager
+def engine_log(path: Path, logger: str) -> Iterator[Path]:
+    """What ``logger`` records during the block, written to ``path`` too, with the detail of ``<logger>.detail`` (debug level).
+
+    The detail (each model call: timing, tokens, the raw reply) goes only to
+    the file, and to the terminal with --verbose.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    main, detail = logging.getLogger(logger), logging.getLogger(f"{logger}.detail")
+    saved = detail.level, detail.propagate
+    main.addHandler(handler)
+    detail.addHandler(handler)
+    detail.setLevel(logging.DEBUG)
+    detail.propagate = verbose()
+    try:
+        yield path
+    finally:
+        main.removeHandler(handler)
+        detail.removeHandler(handler)
+        detail.level, detail.propagate = saved
+        handler.close()
 
 
 def quiet_native_logs() -> None:

@@ -14,6 +14,7 @@ DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # the 20 s default times out on a busy 2-core machine
     "PREFECT_SERVER_UI_V2_ENABLED": "false",  # the v2 UI tries an analytics fetch
     "PREFECT_LOGGING_EXTRA_LOGGERS": "core,engines,stages",  # our loggers in the run's logs and the UI
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",  # stages run outside a flow (presenter say, tests) log to the terminal only
 }
 
 

@@ -37,6 +37,12 @@ class StageProgress:
     def close(self) -> None:
         self._bar.close()
 
+    def __enter__(self) -> StageProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class Accumulated:
     """One bar over several parallel parts (chunks), each reporting its own progress.

@@ -108,6 +108,8 @@ def summary(folder: Path, level: int) -> None:
             warnings += [f"summary engine fallback: {reason}" for reason in made.fallbacks]
             if made.extractive:
                 warnings.append("the digest is extractive: sentences quoted from the transcript, no language model.")
+            elif made.extractive_fields:
+                warnings.append(f"built from the transcript, because the model's answer failed a quality check: {', '.join(made.extractive_fields)} (see summary.md).")
         if (folder / Narration.file).exists():
             warnings += [f"voice fallback: {name}: {why}" for name, why in Narration.read(folder).unavailable.items()]
         for warning in warnings:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 from core.artifacts import VIDEO_FILES, Narration, StageRecord
 from core.errors import EngineError
+from core.logs import Progress
 from core.media import require_tool
 from core.settings import ComposeSettings
 from core.subtitles import to_srt
@@ -92,16 +94,36 @@ def to_ass(cues: list[tuple[float, float, str]], width: int, height: int) -> str
     ])
 
 
-def _ffmpeg(args: list[str], folder: Path, what: str) -> bytes:
-    """Run ffmpeg in ``folder``; a failure or a filter warning is an EngineError naming ``what``."""
-    done = subprocess.run([require_tool("ffmpeg"), "-v", "warning", "-nostdin", *args], cwd=folder, capture_output=True)
-    stderr = done.stderr.decode(errors="replace").strip()
-    if done.returncode != 0 or _FILTER_WARNING.search(stderr):
-        raise EngineError(f"ffmpeg could not {what}: {stderr[-400:] or f'exit code {done.returncode}'}", "Check ffmpeg (libx264, libass) and the fonts ('make setup').")
-    return done.stdout
+def _ffmpeg(args: list[str], folder: Path, what: str, *, seconds: float = 0.0, progress: Progress | None = None) -> bytes:
+    """Run ffmpeg in ``folder``; a failure or a filter warning is an EngineError naming ``what``.
+
+    With ``progress``, ffmpeg's machine-readable progress (``-progress pipe:1``)
+    reports seconds encoded out of ``seconds``.
+    """
+    command = [require_tool("ffmpeg"), "-v", "warning", "-nostdin"]
+    if progress is None:
+        done = subprocess.run([*command, *args], cwd=folder, capture_output=True)
+        returncode, stdout, stderr = done.returncode, done.stdout, done.stderr.decode(errors="replace").strip()
+    else:
+        with tempfile.TemporaryFile() as errors:  # a file, so a chatty stderr never blocks the progress pipe
+            with subprocess.Popen([*command, "-progress", "pipe:1", "-nostats", *args], cwd=folder, stdout=subprocess.PIPE, stderr=errors) as process:
+                assert process.stdout is not None
+                for line in process.stdout:
+                    if line.startswith(b"out_time_us=") and line[12:].strip().isdigit():
+                        progress(min(seconds, int(line[12:]) / 1e6), seconds, "s of video")
+            returncode, stdout = process.returncode, b""
+            errors.seek(0)
+            stderr = errors.read().decode(errors="replace").strip()
+    if returncode != 0 or _FILTER_WARNING.search(stderr):
+        raise EngineError(f"ffmpeg could not {what}: {stderr[-400:] or f'exit code {returncode}'}", "Check ffmpeg (libx264, libass) and the fonts ('make setup').")
+    if progress is not None:
+        progress(seconds, seconds, "s of video")
+    return stdout
 
 
-def compose(lipsync_mp4: Path, narration_json: Path, folder: Path, section: ComposeSettings, *, title: str, show: str) -> StageRecord:
+def compose(
+    lipsync_mp4: Path, narration_json: Path, folder: Path, section: ComposeSettings, *, title: str, show: str, progress: Progress | None = None
+) -> StageRecord:
     """Write presenter.mp4, narration.srt and thumbnail.png into ``folder``."""
     import ffmpeg
 
@@ -134,7 +156,7 @@ def compose(lipsync_mp4: Path, narration_json: Path, folder: Path, section: Comp
         outputs.update({"c:s": "mov_text", "metadata:s:s:0": f"language={_iso639_2(narration.language)}"})
     out = folder / video_name
     with atomic_path(out) as tmp:
-        _ffmpeg(ffmpeg.output(*streams, tmp.name, format="mp4", **outputs).overwrite_output().get_args(), folder, f"compose {out}")
+        _ffmpeg(ffmpeg.output(*streams, tmp.name, format="mp4", **outputs).overwrite_output().get_args(), folder, f"compose {out}", seconds=narration.duration, progress=progress)
     (folder / TITLE_FILE).unlink(missing_ok=True)
     at = min(section.title_seconds / 2 if section.title_seconds else 1.0, max(0.0, narration.duration - 0.1))
     png = _ffmpeg(["-ss", f"{at:.2f}", "-i", video_name, "-frames:v", "1", "-vf", "scale=640:-2", "-f", "image2pipe", "-c:v", "png", "pipe:1"], folder, f"make the thumbnail of {out}")

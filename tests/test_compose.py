@@ -25,7 +25,12 @@ def test_compose_writes_a_playable_mp4(narrated, tmp_path, height, subtitles):
         (folder / name).write_bytes((narrated["zh"] / name).read_bytes())
     settings = Settings(compose={"height": height, "subtitles": subtitles})
     animate(folder, settings)
-    video, srt, thumbnail = C.compose(folder / "lipsync.mp4", folder / "narration.json", folder, settings.compose, title="科技早知道：人工智能", show="Weekly Digest").outputs
+    reports: list[tuple[float, float]] = []
+    made = C.compose(
+        folder / "lipsync.mp4", folder / "narration.json", folder, settings.compose, title="科技早知道：人工智能", show="Weekly Digest",
+        progress=lambda done, total=None, detail="": reports.append((done, total)),
+    )
+    video, srt, thumbnail = made.outputs
     info = probe_media(video)
     kinds = [s["codec_type"] for s in info["streams"]]
     assert kinds.count("video") == 1 and kinds.count("audio") == 1
@@ -34,6 +39,8 @@ def test_compose_writes_a_playable_mp4(narrated, tmp_path, height, subtitles):
     assert (picture["codec_name"], picture["pix_fmt"], picture["width"], picture["height"]) == ("h264", "yuv420p", height * 16 // 9, height)
     narration = json.loads((folder / "narration.json").read_text())
     assert abs(float(info["format"]["duration"]) - narration["duration"]) <= 1 / 25 + 0.01
+    assert len(reports) >= 2 and reports[-1] == (narration["duration"], narration["duration"]), "progress in seconds of video, ending at the whole"
+    assert [done for done, _ in reports] == sorted(done for done, _ in reports)
     assert video.read_bytes().find(b"moov") < video.read_bytes().find(b"mdat"), "faststart: the index comes first"
     assert Image.open(thumbnail).size[0] == 640 and "八百标兵" in srt.read_text(encoding="utf-8")
 
