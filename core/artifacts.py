@@ -24,6 +24,7 @@ NARRATION_FILES = ("narration.wav", "narration.json")
 LIPSYNC_FILES = ("lipsync.mp4", "lipsync.json")
 VIDEO_FILES = ("presenter.mp4", "narration.srt", "thumbnail.png")
 NOTES_DIR = "summary-notes"
+LLM_LOG = "logs/llm.log"  # every model call of the summarize stage: timing, tokens, the raw reply
 
 A = TypeVar("A", bound="Artifact")
 
@@ -68,6 +69,7 @@ class Word:
     end: float
     word: str
     probability: float | None = None
+    speaker: int | None = None  # 1-based, an index into Transcript.speakers plus one; None before diarization
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Segment:
     end: float
     text: str
     words: list[Word] = field(default_factory=list)
+    speaker: int | None = None
 
     def shifted(self, offset: float) -> Segment:
         words = [Word(round(w.start + offset, 3), round(w.end + offset, 3), w.word, w.probability) for w in self.words]
@@ -90,6 +93,25 @@ class ChunkTranscript(BaseModel):
     engine: str | None
     model: str | None
     segments: list[Segment]
+    prompt: str | None = None  # Whisper's initial prompt, as sent
+
+
+class Correction(BaseModel):
+    """A glossary term put in place of what Whisper wrote (``original``), at ``time`` seconds."""
+
+    original: str
+    term: str
+    time: float
+
+
+class Speaker(BaseModel):
+    """One voice of the episode: a name only where the speaker said it (``named_by``), else 'Speaker N'."""
+
+    label: str
+    name: str | None = None
+    named_by: str | None = None  # the words that named the speaker, e.g. "我是王立" (confirmed by the show notes, or not)
+    confirmed: bool = False  # the name is also in the show notes or the user's terms
+    seconds: float = 0.0
 
 
 class Transcript(Artifact):
@@ -100,6 +122,23 @@ class Transcript(Artifact):
     duration: float = 0.0
     text: str
     segments: list[Segment]
+    glossary: list[str] = []
+    corrections: list[Correction] = []
+    speakers: list[Speaker] = []  # segment.speaker N is speakers[N - 1]
+
+    def speaker_of(self, segment: Segment) -> Speaker | None:
+        return self.speakers[segment.speaker - 1] if segment.speaker and len(self.speakers) > 1 else None
+
+    def voices_between(self, start: float, end: float, share: float = 0.1) -> list[str]:
+        """Who speaks between ``start`` and ``end`` (at least ``share`` of the talk there), most first; empty for one voice."""
+        talk: dict[str, float] = {}
+        for segment in self.segments:
+            speaker = self.speaker_of(segment)
+            overlap = min(end, segment.end) - max(start, segment.start)
+            if speaker and overlap > 0:
+                talk[speaker.label] = talk.get(speaker.label, 0.0) + overlap
+        total = sum(talk.values())
+        return [label for label, seconds in sorted(talk.items(), key=lambda item: -item[1]) if seconds >= share * total]
 
 
 # --- summarize --------------------------------------------------------------------------
@@ -108,6 +147,7 @@ class Transcript(Artifact):
 class Chapter(BaseModel):
     start: float
     title: str
+    speakers: list[str] = []  # filled where the page is made, from the transcript's speakers
 
 
 class Summary(Artifact):
@@ -130,6 +170,10 @@ class Summary(Artifact):
     show: str
     target_seconds: float
     fallbacks: list[str]
+    glossary: list[str] = []
+    gates: list[dict[str, Any]] = []  # every quality gate that fired on the model's answer: field, gate, values
+    extractive_fields: list[str] = []  # fields built from the transcript because the model's failed a gate
+    dropped_from_script: list[str] = []  # script sentences not spoken: they held an item the transcript does not contain
 
 
 # --- narrate ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 
 from pydantic import ValidationError
 
-from .artifacts import Chapter, Narration, Summary
+from .artifacts import Chapter, Narration, Summary, Transcript
 from .catalog import Catalog
 from .render import render
 from .text import clean, duration_clock
@@ -40,6 +40,7 @@ class Digest:
     duration: float
     published: datetime
     size: int
+    speakers: list[tuple[str, float]]  # (label, seconds of talk) in the episode, when more than one voice
     video_href: str = ""
     thumbnail_href: str = ""
 
@@ -55,6 +56,7 @@ def collect(catalog: Catalog) -> list[Digest]:
         try:
             summary = Summary.read(folder)
             narration = Narration.read(folder)
+            transcript = Transcript.read(folder) if (folder / Transcript.file).is_file() else Transcript(language=None, text="", segments=[])
         except (OSError, ValueError, ValidationError) as error:
             log.warning("Not published: %s cannot be read (%s). Rerun that episode to repair it.", folder, type(error).__name__)
             continue
@@ -65,7 +67,11 @@ def collect(catalog: Catalog) -> list[Digest]:
             show=clean(summary.show),
             summary=clean(summary.summary),
             highlights=[clean(h) for h in summary.highlights],
-            chapters=[Chapter(start=c.start, title=clean(c.title)) for c in summary.chapters],
+            chapters=[
+                Chapter(start=c.start, title=clean(c.title), speakers=[clean(v) for v in transcript.voices_between(c.start, end)])
+                for c, end in zip(summary.chapters, [c.start for c in summary.chapters[1:]] + [transcript.duration or float("inf")])
+            ],
+            speakers=[(clean(s.label), s.seconds) for s in transcript.speakers] if len(transcript.speakers) > 1 else [],
             video=video,
             thumbnail=thumbnail if thumbnail.is_file() else None,
             duration=narration.duration,

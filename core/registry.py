@@ -143,6 +143,7 @@ class Registry(Generic[E]):
 
 
 TRANSCRIBERS: Registry = Registry("transcribe", "engines.asr")
+DIARIZERS: Registry = Registry("diarize", "engines.diarize")
 SUMMARIZERS: Registry = Registry("summarize", "engines.llm")
 VOICES: Registry = Registry("narrate", "engines.voice")
 ANIMATORS: Registry = Registry("lipsync", "engines.lipsync")

@@ -25,7 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .registry import ANIMATORS, SUMMARIZERS, TRANSCRIBERS, VOICES, Context, EngineSettings, Registry, section_key
+from .registry import ANIMATORS, DIARIZERS, SUMMARIZERS, TRANSCRIBERS, VOICES, Context, EngineSettings, Registry, section_key
 
 STAGES = ("fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose")
 Stage = Literal["fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose"]
@@ -113,6 +113,21 @@ class TranscribeSettings(EngineSection):
         return cls._known(value)
 
 
+class DiarizeSettings(EngineSection):
+    registry = DIARIZERS
+    enabled: bool = Field(True, description="Tell the speakers apart and label every transcript segment with one.")
+    engine: str = Field("campplus", description="Speaker embedding engine (presenter doctor lists them).")
+    speakers: int = Field(0, ge=0, le=20, description="How many people speak; 0 finds out.")
+    threshold: float = Field(0.42, gt=0, lt=2, description="Average cosine distance under which two voices are one speaker (higher merges more).")
+    min_turn: float = Field(1.0, ge=0, description="A turn shorter than this (seconds) joins its neighbours: music beds and overlaps make no speaker.")
+    threads: int = Field(0, ge=0, description="CPU threads; 0 = all cores.")
+
+    @field_validator("engine")
+    @classmethod
+    def _check_engine(cls, value: str) -> str:
+        return cls._known(value)
+
+
 class SummarizeSettings(EngineSection):
     registry = SUMMARIZERS
     engines: list[str] | None = Field(
@@ -138,8 +153,8 @@ class SummarizeSettings(EngineSection):
 class NarrateSettings(EngineSection):
     registry = VOICES
     engines: list[str] = Field(
-        ["embedded", "espeak"],
-        description="Voices in order of preference; each stretch of text goes to the first that is available and speaks its language.",
+        ["kokoro", "embedded", "espeak"],
+        description="Voices in order of preference; each sentence (or each stretch of one script) goes to the first that is available and speaks its language.",
     )
     sample_rate: int = Field(24_000, ge=8_000, description="Sample rate of narration.wav.")
     loudness_lufs: float = Field(-16.0, le=-5, description="Integrated loudness of narration.wav.")
@@ -184,6 +199,7 @@ class WatchSettings(BaseModel):
     timezone: str = "UTC"
     title: str = Field("Podcast digests", description="Title of outputs/feed.xml and outputs/index.html.")
     base_url: str | None = Field(None, description="Where outputs/ is served (for absolute links in feed.xml); default: file:// URLs.")
+    terms: dict[str, list[str]] = Field({}, description="Names and terms of each feed (by feed URL), added to its episodes' glossary.")
 
 
 class RunnerSettings(BaseModel):
@@ -211,9 +227,12 @@ class Settings(BaseSettings):
     output_dir: Path = Field(Path("outputs"), description="Where per-episode folders are written.")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Assembled model weights.")
     language: str | None = Field(None, description="Force a language code (en, zh, ...); None detects.")
+    terms: list[str] = Field([], description="Names and terms to spell right in every episode (Whisper's prompt and hotwords, repairs, the summary).")
+    terms_file: Path | None = Field(None, description="A text file of such terms, one per line ('#' starts a comment).")
     fetch: FetchSettings = FetchSettings()
     split: SplitSettings = SplitSettings()
     transcribe: TranscribeSettings = TranscribeSettings()
+    diarize: DiarizeSettings = DiarizeSettings()
     summarize: SummarizeSettings = SummarizeSettings()
     narrate: NarrateSettings = NarrateSettings()
     lipsync: LipsyncSettings = LipsyncSettings()
@@ -226,6 +245,20 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return Path(value).expanduser()
+
+    def user_terms(self, feed: str | None = None) -> list[str]:
+        """The user's terms for an episode: settings, the terms file, and the feed's own list in [watch.terms]."""
+        terms = list(self.terms)
+        if self.terms_file:
+            path = Path(self.terms_file).expanduser()
+            if not path.is_file():
+                from .errors import PresenterError
+
+                raise PresenterError(f"The terms file {path} does not exist.", "Set PRESENTER_TERMS_FILE (or --terms-file) to a text file with one name or term per line.")
+            terms += [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        if feed:
+            terms += self.watch.terms.get(feed, [])
+        return [t for t in terms if t]
 
     @classmethod
     def settings_customise_sources(

@@ -17,6 +17,13 @@ def to_srt(cues: Iterable[Cue]) -> str:
     return "\n".join(blocks)
 
 
-def to_vtt(cues: Iterable[Cue]) -> str:
-    blocks = [f"{timestamp(start, '.')} --> {timestamp(end, '.')}\n{text.strip()}\n" for start, end, text in cues]
+def _vtt_text(text: str) -> str:
+    return text.strip().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(cues: Iterable[Cue], voices: Iterable[str | None] | None = None) -> str:
+    """WebVTT; with ``voices``, each cue is tagged with its speaker (``<v Alice>``)."""
+    cues = list(cues)
+    tags = [f"<v {_vtt_text(v)}>" if v else "" for v in voices] if voices is not None else [""] * len(cues)
+    blocks = [f"{timestamp(start, '.')} --> {timestamp(end, '.')}\n{tag}{_vtt_text(text)}\n" for (start, end, text), tag in zip(cues, tags)]
     return "WEBVTT\n\n" + "\n".join(blocks)

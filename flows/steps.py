@@ -7,6 +7,7 @@ files, so no setting can be forgotten and no global version must be bumped.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from prefect import task
 
 from core.artifacts import SCRIPT, StageRecord, Summary, Transcript
 from core.errors import TransientFetchError
+from core.glossary import Glossary
 from core.settings import Settings
 from core.workspace import episode_dir, record_episode
 from stages import compose as compose_stage
@@ -52,6 +54,15 @@ class Job:
 
     def file(self, name: str) -> Path:
         return self.folder / name
+
+    @functools.cached_property
+    def glossary(self) -> list[str]:
+        """Names and terms to spell right: the user's, then the episode's keywords, titles, show notes and chapters."""
+        episode = self.episode
+        return Glossary.of(
+            show=self.show, title=self.title, description="\n".join([episode.get("description", ""), *episode.get("chapters", [])]),
+            keywords=episode.get("keywords", []), user=self.settings.user_terms(episode.get("feed")),
+        ).terms
 
 
 def _transient(task, task_run, state) -> bool:
@@ -108,23 +119,25 @@ def _run_step(step: str, inputs: dict[str, str], folder: str, options: Any, valu
 
 
 def _summarize(inputs: dict[str, Path], folder: Path, settings: Settings, values: dict[str, Any]):
-    return summarize_stage.summarize(inputs["transcript"], folder, settings.summarize, settings.context, title=values["title"], show=values["show"])
+    with StageProgress("summarize", f"Summarizing {folder.name}", "step") as bar:
+        return summarize_stage.summarize(
+            inputs["transcript"], folder, settings.summarize, settings.context, title=values["title"], show=values["show"], glossary=values["glossary"], progress=bar
+        )
 
 
 def _narrate(inputs: dict[str, Path], folder: Path, settings: Settings, values: dict[str, Any]):
-    return narrate_stage.narrate(inputs["script"], folder, settings.narrate, settings.context, language=values["language"])
+    with StageProgress("narrate", f"Narrating {folder.name}", "sentence") as bar:
+        return narrate_stage.narrate(inputs["script"], folder, settings.narrate, settings.context, language=values["language"], progress=bar)
 
 
 def _lipsync(inputs: dict[str, Path], folder: Path, settings: Settings, values: dict[str, Any]):
-    bar = StageProgress("lipsync", f"Rendering the presenter of {folder.name}", "frame")
-    try:
-        return lipsync_stage.lipsync(inputs["narration"], inputs["timings"], folder, settings.lipsync, settings.context, size=values["size"], progress=lambda done, total: bar(done, total))
-    finally:
-        bar.close()
+    with StageProgress("lipsync", f"Rendering the presenter of {folder.name}", "frame") as bar:
+        return lipsync_stage.lipsync(inputs["narration"], inputs["timings"], folder, settings.lipsync, settings.context, size=values["size"], progress=bar)
 
 
 def _compose(inputs: dict[str, Path], folder: Path, settings: Settings, values: dict[str, Any]):
-    return compose_stage.compose(inputs["video"], inputs["timings"], folder, settings.compose, title=values["title"], show=values["show"])
+    with StageProgress("compose", f"Composing the video of {folder.name}", "s") as bar:
+        return compose_stage.compose(inputs["video"], inputs["timings"], folder, settings.compose, title=values["title"], show=values["show"], progress=bar)
 
 
 def _split(inputs: dict[str, Path], folder: Path, settings: Settings, values: dict[str, Any]):
@@ -144,9 +157,9 @@ STEPS: dict[str, Step] = {
             lambda job: {"chunk_seconds": transcribe_stage.max_chunk_seconds(job.settings.transcribe, job.settings.split)}, _split,
         ),
         Step(
-            "summarize", "2", lambda job: {"transcript": job.file(Transcript.file)},
+            "summarize", "3", lambda job: {"transcript": job.file(Transcript.file)},
             lambda s: {"summarize": s.summarize, "engines": summarize_stage.engine_order(s.summarize, s.context), **_endpoint(s)},
-            lambda job: {"title": job.title, "show": job.show}, _summarize,
+            lambda job: {"title": job.title, "show": job.show, "glossary": job.glossary}, _summarize,
         ),
         Step(
             "narrate", "2", lambda job: {"script": job.file(SCRIPT)}, lambda s: {"narrate": s.narrate, **_endpoint(s)},

@@ -9,19 +9,24 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from core.artifacts import Chunks, Transcript
+from core.errors import EngineUnavailable
+from core.glossary import Glossary
 from core.registry import Context
-from core.settings import Settings, TranscribeSettings
+from core.settings import DiarizeSettings, Settings, TranscribeSettings
+from stages import diarize as diarize_stage
 from stages import transcribe as transcribe_stage
 
 from . import progress
 from .caching import call_cached, stage_key
 from .steps import RESULTS, Job
 
-VERSION = "2"
+VERSION = "4"
 
 
 @task(name="transcribe-chunk", cache_key_fn=stage_key(VERSION), **RESULTS)
-def transcribe_chunk(inputs: dict[str, str], offset: float, silent: bool, language: str | None, prompt: str, options: TranscribeSettings, settings: Settings) -> dict[str, Any]:
+def transcribe_chunk(
+    inputs: dict[str, str], offset: float, silent: bool, language: str | None, glossary: list[str], show: str, title: str, options: TranscribeSettings, settings: Settings,
+) -> dict[str, Any]:
     started = time.perf_counter()
     chunk = Path(inputs["chunk"])
     out = chunk.with_suffix(".json")
@@ -31,15 +36,32 @@ def transcribe_chunk(inputs: dict[str, str], offset: float, silent: bool, langua
         bar = progress.running(str(chunk.parent.parent))
         transcribe_stage.transcribe_chunk(
             transcribe_stage.load_engine(settings.transcribe, Context(settings.cache_dir, settings.openai)),
-            chunk, offset, out, language=language, prompt=prompt, chinese_script=options.chinese_script,
+            chunk, offset, out, language=language, glossary=Glossary(glossary), show=show, title=title, chinese_script=options.chinese_script,
             on_progress=(lambda seconds: bar.report(str(chunk), seconds)) if bar else None,
         )
     return {"transcript": str(out), "seconds": time.perf_counter() - started}
 
 
 @task(name="transcribe", cache_key_fn=stage_key(VERSION), **RESULTS)
-def merge_transcript(inputs: dict[str, str], folder: str, duration: float) -> dict[str, Any]:
-    files = transcribe_stage.write_transcript([Path(inputs[k]) for k in sorted(inputs)], Path(folder), duration)
+def merge_transcript(
+    inputs: dict[str, str], offsets: dict[str, float], folder: str, duration: float, glossary: list[str], diarize: DiarizeSettings, settings: Settings,
+) -> dict[str, Any]:
+    """The chunks' transcripts merged (keys 'text-N'), speakers told apart on the chunks' audio (keys 'audio-N', at ``offsets``)."""
+    labeller = None
+    if diarize.enabled:
+        audio = [(offsets[k], Path(path)) for k, path in inputs.items() if k.startswith("audio-")]
+        context = Context(settings.cache_dir, settings.openai)
+
+        def labeller(segments):
+            with progress.StageProgress("diarize", f"Telling the speakers of {Path(folder).name} apart", "window") as bar:
+                try:
+                    return diarize_stage.diarize(segments, audio, settings.diarize, context, Glossary(glossary), bar)
+                except EngineUnavailable as error:  # speakers are a bonus: the transcript is written without them
+                    get_run_logger().warning("Speakers not told apart: %s", error)
+                    return segments, []
+
+    texts = [Path(inputs[k]) for k in sorted(inputs) if k.startswith("text-")]
+    files = transcribe_stage.write_transcript(texts, Path(folder), duration, glossary, labeller)
     return {"outputs": [str(p) for p in files]}
 
 
@@ -49,7 +71,6 @@ def transcribe(job: Job) -> tuple[dict[str, Any], bool]:
     chunks = [{**c.model_dump(), "path": str(job.folder / c.path)} for c in Chunks.read(job.folder).chunks]
     duration = sum(c["duration"] for c in chunks)
     settings = job.settings
-    prompt = transcribe_stage.build_prompt(job.show, job.title, job.episode.get("description", ""))
     keyed = settings.transcribe.model_copy(update={"threads": 0, "workers": 1})  # how fast is not what
     language = settings.language
     shown = progress.StageProgress("transcribe", f"Transcribing {job.folder.name}", "s", total=round(duration))
@@ -57,7 +78,10 @@ def transcribe(job: Job) -> tuple[dict[str, Any], bool]:
     results: dict[int, tuple[dict[str, Any], bool]] = {}
 
     def arguments(chunk: dict[str, Any]) -> dict[str, Any]:
-        return {"inputs": {"chunk": chunk["path"]}, "offset": chunk["offset"], "silent": chunk["silent"], "language": language, "prompt": prompt, "options": keyed, "settings": settings}
+        return {
+            "inputs": {"chunk": chunk["path"]}, "offset": chunk["offset"], "silent": chunk["silent"], "language": language,
+            "glossary": job.glossary, "show": job.show, "title": job.title, "options": keyed, "settings": settings,
+        }
 
     def finish(chunk: dict[str, Any], result: dict[str, Any], cached: bool) -> None:
         if cached and not Path(result["transcript"]).exists():
@@ -80,8 +104,12 @@ def transcribe(job: Job) -> tuple[dict[str, Any], bool]:
     finally:
         progress.stop(str(job.folder))
         shown.close()
-    chunk_files = {f"{i:05d}": results[i][0]["transcript"] for i in sorted(results)}
-    merged, _ = call_cached(merge_transcript, lambda r: r["outputs"], inputs=chunk_files, folder=str(job.folder), duration=duration)
+    chunk_files = {f"text-{i:05d}": results[i][0]["transcript"] for i in sorted(results)}
+    spoken = {f"audio-{c['index']:05d}": c for c in chunks if not c["silent"]}
+    merged, _ = call_cached(
+        merge_transcript, lambda r: r["outputs"], inputs={**chunk_files, **{k: c["path"] for k, c in spoken.items()}}, offsets={k: c["offset"] for k, c in spoken.items()},
+        folder=str(job.folder), duration=duration, glossary=job.glossary, diarize=settings.diarize.model_copy(update={"threads": 0}), settings=settings,
+    )
     seconds = sum(r["seconds"] for r, _ in results.values())
     transcript = Transcript.read(job.folder)
     record = {
@@ -89,6 +117,8 @@ def transcribe(job: Job) -> tuple[dict[str, Any], bool]:
         "engine": settings.transcribe.engine,
         "model": transcript.model or settings.transcribe.model,
         "language": transcript.language,
+        "corrections": len(transcript.corrections),
+        "speakers": [{"label": s.label, "seconds": s.seconds} for s in transcript.speakers],
         "seconds": round(seconds, 3),
         "real_time_factor": round(seconds / duration, 4) if duration else None,
     }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from core.errors import PresenterError
-from core.registry import SUMMARIZERS, TRANSCRIBERS, VOICES
+from core.registry import SUMMARIZERS, TRANSCRIBERS, VOICES, section_key
 from core.settings import STAGES, NarrateSettings
 
 from . import console
@@ -42,6 +43,19 @@ def _use_config(config: Optional[Path]) -> None:
         os.environ["PRESENTER_CONFIG"] = str(config)
 
 
+def _voice(choice: str) -> dict:
+    """Settings for ``--voice engine`` or ``--voice engine:voice``: that engine first, then the default order."""
+    engine, _, name = choice.partition(":")
+    default = NarrateSettings.model_fields["engines"].default
+    narrate: dict = {"engines": [engine, *(other for other in default if other != engine)]}
+    if name:
+        try:
+            narrate[section_key(engine)] = VOICES.get(engine).choose(name)
+        except ValueError as error:
+            console.fail(PresenterError(f"--voice {choice}: {error}.", "List the voices with 'presenter voices'."))
+    return narrate
+
+
 def _start() -> None:
     """Prefect's defaults and logging, and its temporary server (a stale one from a killed run is stopped first)."""
     from core import prefect_env
@@ -70,16 +84,26 @@ def run(
     model: Optional[str] = typer.Option(None, help="Whisper model: base, tiny.en, or a path."),
     summarizer: Optional[str] = typer.Option(None, help=f"Summary engine, no fallback: {', '.join(SUMMARIZERS.names())}."),
     portrait: Optional[Path] = typer.Option(None, "--portrait", "-p", help="Photo of the presenter (default: the bundled astronaut portrait)."),
-    voice: Optional[str] = typer.Option(None, help=f"Narration engine first in line: {', '.join(VOICES.names())}."),
+    voice: Optional[str] = typer.Option(None, help=f"Voice first in line: an engine ({', '.join(VOICES.names())}) or engine:voice, e.g. kokoro:jf_alpha ('presenter voices')."),
     height: Optional[int] = typer.Option(None, help="Video height: 720 (default) or 1080."),
     guard: Optional[bool] = typer.Option(None, "--guard/--no-guard", help="Refuse private and local network addresses (default: off for run, on for watch/serve)."),
+    terms: Optional[str] = typer.Option(None, "--terms", "-t", help="Names and terms to spell right, comma-separated (e.g. '王磊, CATL, Kubernetes'); added to those of the show notes."),
+    terms_file: Optional[Path] = typer.Option(None, "--terms-file", help="A text file of names and terms, one per line."),
+    speakers: Optional[int] = typer.Option(None, "--speakers", "-s", min=0, help="How many people speak (0 = find out, the default); --no-speakers turns speaker labels off."),
+    no_speakers: bool = typer.Option(False, "--no-speakers", help="Do not tell speakers apart."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
 ) -> None:
     """Run the digest flow on one episode and print the folder with its outputs."""
     _use_config(config)
     overrides: dict = {}
+    if terms:
+        overrides["terms"] = [t.strip() for t in re.split(r"[,，、;；]", terms) if t.strip()]
+    if terms_file:
+        overrides["terms_file"] = str(terms_file.expanduser().resolve())
     if guard is not None:
         overrides["fetch"] = {"guard": guard}
+    if speakers is not None or no_speakers:
+        overrides["diarize"] = {"enabled": not no_speakers, **({"speakers": speakers} if speakers is not None else {})}
     if engine or model:
         overrides["transcribe"] = {k: v for k, v in {"engine": engine, "model": model}.items() if v}
     if summarizer:
@@ -87,8 +111,7 @@ def run(
     if portrait:
         overrides["lipsync"] = {"portrait": str(portrait.expanduser().resolve())}
     if voice:
-        default = NarrateSettings.model_fields["engines"].default
-        overrides["narrate"] = {"engines": [voice, *(name for name in default if name != voice)]}
+        overrides["narrate"] = _voice(voice)
     if height:
         overrides["compose"] = {"height": height}
     with console.reported():
@@ -186,6 +209,57 @@ def serve(
         parameters={"overrides": _watch_overrides(feeds or [], feeds_file, None, output)},
         description="Digest new episodes of the watched feeds.",
     )
+
+
+@app.command()
+def say(
+    text: str = typer.Argument(..., help="What to say, or a text file holding it (Chinese, English or both)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The WAV file to write."),
+    voice: Optional[str] = typer.Option(None, help="An engine or engine:voice (see 'presenter voices'); default: the configured order."),
+    language: Optional[str] = typer.Option(None, "--language", "-l", help="zh or en; default: zh if the text has Chinese characters."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file."),
+) -> None:
+    """Speak a text through the narrate stage (normalisation, voices, loudness) into a WAV file, to choose a voice by ear."""
+    import shutil
+    import tempfile
+
+    from core.artifacts import Narration
+    from core.settings import Settings
+    from core.text import has_cjk
+    from stages.narrate import narrate
+
+    _use_config(config)
+    try:
+        content = Path(text).read_text(encoding="utf-8") if Path(text).is_file() else text
+    except (OSError, ValueError):  # a long text is not a file name
+        content = text
+    with console.reported():
+        settings = Settings(narrate=_voice(voice)) if voice else Settings()
+        with tempfile.TemporaryDirectory(prefix="presenter-say-") as folder:
+            (Path(folder) / "script.txt").write_text(content, encoding="utf-8")
+            narrate(Path(folder) / "script.txt", Path(folder), settings.narrate, settings.context, language=language or ("zh" if has_cjk(content) else "en"))
+            made = Narration.read(Path(folder))
+            output.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(folder) / "narration.wav", output)
+    typer.echo(f"{output}: {made.duration:.1f} s, {', '.join(made.models)}")
+
+
+@app.command()
+def voices(config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file.")) -> None:
+    """Every voice: its languages, licence, and whether it is installed; try one with 'presenter say --voice'."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from core.settings import Settings
+
+    _use_config(config)
+    with console.reported():
+        settings = Settings()
+    table = Table("voice", "languages", "licence", "installed", "note")
+    for engine in VOICES.engines():
+        for info in engine.voices(settings.narrate, settings.context):
+            table.add_row(info.name, ", ".join(info.languages), info.license, "[green]yes[/]" if info.installed else "[red]no[/]", info.note)
+    Console().print(table)
 
 
 @app.command()

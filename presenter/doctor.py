@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.registry import ANIMATORS, SUMMARIZERS, TRANSCRIBERS, VOICES, Check, Registry, Status
+from core.registry import ANIMATORS, DIARIZERS, SUMMARIZERS, TRANSCRIBERS, VOICES, Check, Registry, Status
 from core.settings import Settings
 from core.weights import installed
 from stages.summarize import engine_order
@@ -51,6 +51,7 @@ def checks(settings: Settings) -> list[Row]:
         Row("fetch", "httpx + feedparser", "ok" if installed("feedparser") and installed("httpx") else "missing", "RSS/Atom, resumable downloads", True),
     ]
     rows += _engines(TRANSCRIBERS, settings.transcribe, settings, [settings.transcribe.engine])
+    rows += _engines(DIARIZERS, settings.diarize, settings, [settings.diarize.engine] if settings.diarize.enabled else [])
     rows += _engines(SUMMARIZERS, settings.summarize, settings, summary_order[:1])
     rows.append(Row("summarize", "fallback order", "ok", " → ".join(summary_order)))
     rows += _engines(VOICES, settings.narrate, settings, settings.narrate.engines[:1])

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import closing
 from pathlib import Path
 
-from core.artifacts import NOTES_DIR, SCRIPT, Chapter, StageRecord, Summary, Transcript
+from core import gates
+from core.artifacts import LLM_LOG, NOTES_DIR, SCRIPT, Chapter, StageRecord, Summary, Transcript
 from core.errors import EngineUnavailable, PresenterError
-from core.gates import clean_script
-from core.logs import Progress
+from core.extractive import Extract
+from core.logs import Progress, engine_log
 from core.registry import SUMMARIZERS, Context
 from core.render import render
 from core.settings import SummarizeSettings
 from core.text import seconds_of, word_count
 from core.workspace import write_text
 from engines.base import Chain
+from engines.llm.base import LOGGER as LLM_LOGGER
 from engines.llm.base import Request, Summarizer, split_transcript
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,10 @@ def make_engine(name: str, section: SummarizeSettings, context: Context) -> Summ
     return SUMMARIZERS.get(name)(section, context)
 
 
-def summarize(transcript_path: Path, folder: Path, section: SummarizeSettings, context: Context, *, title: str, show: str, progress: Progress | None = None) -> StageRecord:
+def summarize(
+    transcript_path: Path, folder: Path, section: SummarizeSettings, context: Context, *,
+    title: str, show: str, glossary: list[str] | None = None, progress: Progress | None = None,
+) -> StageRecord:
     """Write summary.json, summary.md and script.txt into ``folder``."""
     transcript = Transcript.model_validate_json(Path(transcript_path).read_text(encoding="utf-8"))
     words = word_count(transcript.text)
@@ -51,15 +57,22 @@ def summarize(transcript_path: Path, folder: Path, section: SummarizeSettings, c
             f"The transcript {transcript_path} has only {words} words: too little to summarize without inventing content.",
             "Check that the episode has speech (and the right language: PRESENTER_LANGUAGE); nothing was summarized.",
         )
-    language = section.language or transcript.language or "en"
+    source = transcript.language or section.language or "en"
+    language = section.language or source
     # a digest is never longer than half its episode: a 75 s script about an 11 s clip could only pad or invent
     duration = transcript.duration or (transcript.segments[-1].end if transcript.segments else 0)
     target = min(section.target_seconds, max(10.0, duration / 2))
-    request = Request(title=title, show=show, language=language, target_seconds=target)
-    parts = split_transcript(transcript.segments, min(section.part_tokens, section.context_tokens - section.max_tokens - 600))
+    request = Request(
+        title=title, show=show, language=language, target_seconds=target, source_language=source,
+        glossary=list(glossary or []), segments=transcript.segments, transcript=transcript.text,
+    )
+    parts = split_transcript(
+        transcript.segments, min(section.part_tokens, section.context_tokens - section.max_tokens - 600),
+        lambda segment: speaker.name if (speaker := transcript.speaker_of(segment)) else None,
+    )
 
     chain: Chain[Summarizer] = Chain("summary", engine_order(section, context), lambda name: make_engine(name, section, context))
-    try:
+    with engine_log(Path(folder) / LLM_LOG, LLM_LOGGER), closing(chain):
         for name, engine in chain:
             try:
                 started = time.perf_counter()
@@ -70,24 +83,26 @@ def summarize(transcript_path: Path, folder: Path, section: SummarizeSettings, c
                 chain.failed(name, error)
         else:
             raise SummaryError("No summary engine could run: " + chain.reasons(), "Fix the first engine's problem, or add 'extractive' to PRESENTER_SUMMARIZE__ENGINES.")
-    finally:
-        chain.close()
 
     digest = result.digest
-    digest.script = clean_script(digest.script)
     chapters: list[Chapter] = []
     for chapter in sorted(digest.chapters, key=lambda c: seconds_of(c.start, parts[0].start)):
         start = min(max(0.0, seconds_of(chapter.start, parts[0].start)), duration)
         if not chapters or start > chapters[-1].start:  # one chapter per start time
             chapters.append(Chapter(start=start, title=chapter.title))
+    fields = gates.Fields(digest.title, digest.summary, digest.highlights, chapters, digest.script)
+    verdict = gates.enforce(fields, request.review, Extract(transcript.segments, source), [c.start for c in chapters], title or show)
     summary = Summary(
-        title=digest.title, summary=digest.summary, highlights=digest.highlights, chapters=chapters, script=digest.script,
+        title=fields.title, summary=fields.summary, highlights=fields.highlights, chapters=fields.chapters, script=fields.script,
         engine=engine.name, model=engine.model, extractive=engine.extractive, language=language,
-        ungrounded=result.ungrounded, parts=len(parts), reduce_levels=result.levels, usage=result.usage.to_dict(),
+        ungrounded=gates.ungrounded(fields, transcript.text), parts=len(parts), reduce_levels=result.levels, usage=result.usage.to_dict(),
         seconds=round(elapsed, 2), episode_title=title, show=show, target_seconds=target, fallbacks=[f"{n}: {why}" for n, why in chain.unavailable.items()],
+        glossary=request.glossary, gates=verdict.fired, extractive_fields=verdict.extractive_fields, dropped_from_script=verdict.dropped_from_script,
     )
     if summary.ungrounded:
-        log.warning("The summary mentions items the transcript does not contain: %s (listed in summary.md).", ", ".join(summary.ungrounded))
+        log.warning("The written summary mentions items the transcript does not contain: %s (listed in summary.md; none is spoken).", ", ".join(summary.ungrounded))
+    if verdict.extractive_fields:
+        log.warning("Built from the transcript because the model's answer failed a quality gate: %s.", ", ".join(verdict.extractive_fields))
     outputs = [
         summary.write(folder),
         write_text(Path(folder) / "summary.md", render("summary.md.j2", summary=summary)),
@@ -95,5 +110,5 @@ def summarize(transcript_path: Path, folder: Path, section: SummarizeSettings, c
     ]
     return StageRecord(
         outputs=outputs, engine=summary.engine, model=summary.model, seconds=summary.seconds,
-        language=language, ungrounded=len(summary.ungrounded), usage=summary.usage,
+        language=language, ungrounded=len(summary.ungrounded), usage=summary.usage, extractive_fields=summary.extractive_fields,
     )

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
-from core.artifacts import TRANSCRIPT_FILES, ChunkTranscript, Segment, Transcript, Word
+from core.artifacts import TRANSCRIPT_FILES, ChunkTranscript, Segment, Speaker, Transcript, Word
 from core.errors import EngineError
+from core.glossary import Glossary, hotwords, whisper_prompt
 from core.media import read_wav
 from core.registry import TRANSCRIBERS, Context
 from core.settings import OpenAISettings, SplitSettings, TranscribeSettings
 from core.subtitles import to_srt, to_vtt
-from core.text import has_cjk, joiner
+from core.termrepair import repair
+from core.text import chinese_punctuation, joiner
 from core.workspace import write_text
 from engines.asr.base import OnProgress, Transcriber
 
-__all__ = ["Segment", "Word", "load_engine", "max_chunk_seconds", "build_prompt", "to_chinese_script", "transcribe_chunk", "empty_chunk", "write_transcript"]
+__all__ = ["Segment", "Word", "load_engine", "max_chunk_seconds", "to_chinese_script", "transcribe_chunk", "empty_chunk", "write_transcript"]
 
 
 @functools.lru_cache(maxsize=2)
@@ -44,28 +47,16 @@ def max_chunk_seconds(section: TranscribeSettings, split: SplitSettings) -> floa
     return min(split.chunk_seconds, limit) if limit else split.chunk_seconds
 
 
-def build_prompt(show_title: str, title: str, description: str, max_chars: int = 300) -> str:
-    """Whisper's initial prompt: names spelled right and punctuated sentences, in the episode's script.
-
-    Whisper keeps only the prompt's last ~220 tokens, so the description comes
-    first (trimmed) and the titles last.
-    """
-    chinese = has_cjk(show_title + title + description)
-    stop = "。" if chinese else ". "
-    description = description.strip()[:max_chars]
-    parts = [p.strip().rstrip(".。") for p in (description, show_title, title) if p and p.strip()]
-    return (stop.join(parts) + stop.strip()) if parts else ""
-
-
 def to_chinese_script(segments: list[Segment], script: str) -> list[Segment]:
-    """Segments with their text and words in simplified or traditional characters (OpenCC, offline)."""
+    """Segments in simplified or traditional characters (OpenCC, offline), with Chinese punctuation where Whisper wrote ASCII marks."""
     if script == "original":
-        return segments
-    import opencc
+        convert = lambda text: text
+    else:
+        import opencc
 
-    convert = opencc.OpenCC("t2s" if script == "simplified" else "s2t").convert
+        convert = opencc.OpenCC("t2s" if script == "simplified" else "s2t").convert
     return [
-        Segment(s.start, s.end, convert(s.text), [Word(w.start, w.end, convert(w.word), w.probability) for w in s.words])
+        Segment(s.start, s.end, chinese_punctuation(convert(s.text)), [Word(w.start, w.end, convert(w.word), w.probability) for w in s.words])
         for s in segments
     ]
 
@@ -84,14 +75,30 @@ def transcribe_chunk(
     out_path: Path,
     *,
     language: str | None,
-    prompt: str | None,
+    glossary: Glossary | None = None,
+    show: str = "",
+    title: str = "",
     chinese_script: str = "simplified",
     on_progress: OnProgress | None = None,
 ) -> Path:
-    """Transcribe one chunk into ``out_path`` (JSON), with times on the episode's timeline."""
-    result = engine.transcribe(_read_chunk(chunk_path), language=language, prompt=prompt, on_progress=on_progress)
+    """Transcribe one chunk into ``out_path`` (JSON), with times on the episode's timeline.
+
+    Whisper's prompt is written in the language spoken (detected first when not
+    given); the glossary's terms go to the engine's hotwords, or else into the
+    prompt, inside a normal sentence.
+    """
+    audio = _read_chunk(chunk_path)
+    glossary = glossary or Glossary()
+    language = language or engine.detect_language(audio)
+    if engine.takes_hotwords:  # names as hotwords, the prompt only sets the style: names in both made Whisper insert them (bench/transcribe.py --language zh)
+        prompt, terms = whisper_prompt(Glossary(), language), hotwords(glossary)
+    else:
+        prompt, terms = whisper_prompt(glossary, language, show, title), None
+    result = engine.transcribe(audio, language=language, prompt=prompt or None, hotwords=terms, on_progress=on_progress)
     segments = to_chinese_script(result.segments, chinese_script) if result.language == "zh" else result.segments
-    chunk = ChunkTranscript(offset=offset, language=result.language, engine=engine.name, model=engine.model, segments=[s.shifted(offset) for s in segments if s.text])
+    chunk = ChunkTranscript(
+        offset=offset, language=result.language, engine=engine.name, model=engine.model, segments=[s.shifted(offset) for s in segments if s.text], prompt=prompt,
+    )
     return write_text(out_path, chunk.model_dump_json(indent=2) + "\n")
 
 
@@ -105,10 +112,18 @@ def read_language(chunk_transcript: Path) -> str | None:
     return ChunkTranscript.model_validate_json(Path(chunk_transcript).read_text(encoding="utf-8")).language
 
 
-def write_transcript(chunk_files: list[Path], folder: Path, duration: float) -> list[Path]:
-    """Merge chunk transcripts into transcript.json, .txt, .srt and .vtt; returns the four paths."""
+Labeller = Callable[[list[Segment]], tuple[list[Segment], list[Speaker]]]
+"""Who speaks each segment: ``stages.diarize.diarize`` with its audio and settings bound."""
+
+
+def write_transcript(chunk_files: list[Path], folder: Path, duration: float, glossary: list[str] | None = None, speakers: Labeller | None = None) -> list[Path]:
+    """Merge chunk transcripts into transcript.json, .txt, .srt and .vtt, speakers labelled and misheard glossary terms repaired; returns the four paths."""
     chunks = [ChunkTranscript.model_validate_json(Path(p).read_text(encoding="utf-8")) for p in chunk_files]
     segments = [s for c in chunks for s in c.segments]
+    voices: list[Speaker] = []
+    if speakers is not None:
+        segments, voices = speakers(segments)
+    segments, corrections = repair(segments, Glossary(list(glossary or [])))
     spoken = [c for c in chunks if c.engine]
     languages = [c.language for c in chunks if c.segments and c.language]
     language = max(set(languages), key=languages.count) if languages else None
@@ -119,12 +134,29 @@ def write_transcript(chunk_files: list[Path], folder: Path, duration: float) -> 
         duration=duration,
         text=joiner(language).join(s.text for s in segments),
         segments=segments,
+        glossary=list(glossary or []),
+        corrections=corrections,
+        speakers=voices,
     )
-    cues = [(s.start, s.end, s.text) for s in segments]
+    labels = [speaker.label if (speaker := transcript.speaker_of(s)) else None for s in segments]
+    changed = [label if label and (i == 0 or label != labels[i - 1]) else None for i, label in enumerate(labels)]
     json_name, txt_name, srt_name, vtt_name = TRANSCRIPT_FILES
     return [
         transcript.write(folder),
-        write_text(folder / txt_name, "\n".join(s.text for s in segments) + "\n"),
-        write_text(folder / srt_name, to_srt(cues)),
-        write_text(folder / vtt_name, to_vtt(cues)),
+        write_text(folder / txt_name, _paragraphs(segments, labels, language)),
+        write_text(folder / srt_name, to_srt((s.start, s.end, f"{label}: {s.text}" if label else s.text) for s, label in zip(segments, changed))),
+        write_text(folder / vtt_name, to_vtt([(s.start, s.end, s.text) for s in segments], labels if any(labels) else None)),
     ]
+
+
+def _paragraphs(segments: list[Segment], labels: list[str | None], language: str | None) -> str:
+    """One line per segment; with several speakers, one paragraph per turn that starts with the speaker."""
+    if not any(labels):
+        return "\n".join(s.text for s in segments) + "\n"
+    turns: list[tuple[str | None, list[str]]] = []
+    for segment, label in zip(segments, labels):
+        if turns and turns[-1][0] == label:
+            turns[-1][1].append(segment.text)
+        else:
+            turns.append((label, [segment.text]))
+    return "\n\n".join(f"{label}: {joiner(language).join(texts)}" if label else joiner(language).join(texts) for label, texts in turns) + "\n"

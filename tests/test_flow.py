@@ -65,7 +65,7 @@ def test_feed_to_transcript_then_cached_rerun(server, jfk_mp3, tmp_path):
         progress = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[first_run]), type=ArtifactFilterType(any_=["progress"]))
         )
-    assert [a.data for a in progress] == [100.0]
+    assert [a.data for a in progress] == [100.0, 100.0], "transcription and diarization reported to the end"
     assert artifacts and "fellow americans" in artifacts[0].data.lower() and "transcript.srt" in artifacts[0].data
     assert flow_run.name == "Speeches – Ask Not"
 
@@ -177,7 +177,7 @@ def test_every_stage_to_a_presenter_video_then_cached(server, jfk_mp3, tmp_path)
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[first])))
     kinds = sorted(a.type for a in artifacts)
-    assert kinds.count("progress") == 2, "progress while transcribing and while rendering"
+    assert kinds.count("progress") == 6, "progress while transcribing, diarizing, summarizing, narrating, rendering and composing"
     table = next(a for a in artifacts if a.type == "table")
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert [r["stage"] for r in rows] == ["fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose"]

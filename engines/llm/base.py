@@ -7,16 +7,20 @@ parts that fit a context window.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from core import gates
 from core.logs import Progress
 from core.registry import SUMMARIZERS, Engine
 from core.text import CJK, clock, unspaced
 
+LOGGER = __package__  # "engines.llm": the summarize stage writes what it records to the episode's logs/llm.log
+DETAIL_LOGGER = f"{LOGGER}.detail"  # each model call in full: in that file, and in the terminal only with --verbose
 LANGUAGES = {"en": "English", "zh": "Simplified Chinese (简体中文)", "ja": "Japanese", "fr": "French", "de": "German", "es": "Spanish"}
 MIN_HIGHLIGHTS, MAX_HIGHLIGHTS = 3, 7
 
@@ -90,13 +94,21 @@ class Part:
         return "\n".join(self.lines)
 
 
-def split_transcript(segments: list[Any], budget_tokens: int) -> list[Part]:
-    """Consecutive segments grouped into parts of at most ``budget_tokens``; a segment is never cut."""
+def split_transcript(segments: list[Any], budget_tokens: int, speaker: Callable[[Any], str | None] | None = None) -> list[Part]:
+    """Consecutive segments grouped into parts of at most ``budget_tokens``; a segment is never cut.
+
+    ``speaker`` gives the name of a segment's speaker, where they named themselves: a line where the voice changes
+    starts with it, so map notes can say who said what.
+    """
     parts: list[Part] = []
     current: Part | None = None
     used = 0
+    previous = None
     for segment in segments:
-        line = f"[{clock(segment.start)}] {segment.text.strip()}"
+        name = speaker(segment) if speaker else None
+        said = f"{name}: " if name and name != previous else ""
+        previous = name
+        line = f"[{clock(segment.start)}] {said}{segment.text.strip()}"
         cost = estimate_tokens(line)
         if current is None or used + cost > budget_tokens:
             current = Part(segment.start, segment.end, [])
@@ -110,12 +122,27 @@ def split_transcript(segments: list[Any], budget_tokens: int) -> list[Part]:
 
 @dataclass
 class Request:
-    """What the digest is about and how long its script should be."""
+    """What the digest is about, in which language, how long its script should be, and what reviews it.
+
+    ``source_language`` is the transcript's (map notes are taken in it, names
+    copied as heard); ``language`` the digest's.
+    """
 
     title: str
     show: str
     language: str
     target_seconds: float
+    source_language: str = ""
+    glossary: list[str] = field(default_factory=list)
+    segments: list[Any] = field(default_factory=list)
+    transcript: str = ""
+
+    def __post_init__(self) -> None:
+        self.source_language = self.source_language or self.language
+
+    @property
+    def review(self) -> gates.Review:
+        return gates.Review(self.language, self.transcript, self.target_size, self.by_characters, self.glossary)
 
     @property
     def language_name(self) -> str:
@@ -134,9 +161,9 @@ class Request:
         return len(CJK.findall(text)) if self.by_characters else len(text.split())
 
     @property
-    def script_length(self) -> str:
-        unit = "characters" if self.by_characters else "words"
-        return f"{self.target_size} {unit} ({round(self.target_seconds)} seconds spoken)"
+    def script_sentences(self) -> int:
+        """About how many sentences fill the script: a small model keeps a sentence count better than a length."""
+        return max(2, round(self.target_size / (30 if self.by_characters else 18)))
 
 
 @dataclass
@@ -161,7 +188,6 @@ class Usage:
 @dataclass
 class Result:
     digest: Digest
-    ungrounded: list[str]
     levels: int = 1
     usage: Usage = field(default_factory=Usage)
 

@@ -1,0 +1,260 @@
+"""diarize: who spoke each transcript segment and word, and, where a speaker said it, their name.
+
+Speech is where Whisper heard words. Windows of speech (2 s, 0.75 s hop)
+become voice embeddings, clustered by average-linkage cosine distance under a
+threshold (or into a forced number of speakers). Each word takes the label of
+the nearest window; turns shorter than ``min_turn`` join their neighbours, so
+a music bed or an overlap makes no phantom speaker; a segment that holds two
+speakers is cut where the voice changes. A speaker is named only by their own
+self-introduction ("我是…", "I'm …"), confirmed where the show notes or the
+user's terms hold the name; anyone else stays "Speaker N".
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from core.artifacts import Segment, Speaker, Word
+from core.glossary import Glossary
+from core.logs import Progress
+from core.media import read_wav
+from core.registry import DIARIZERS, Context
+from core.settings import DiarizeSettings
+from core.text import CJK, chinese_punctuation
+from engines.diarize.base import SpeakerEmbedder
+
+RATE = 16_000
+HOP = 0.75
+BATCH = 64  # windows embedded at a time, between progress reports
+JOIN_GAP = 0.3  # words closer than this are one stretch of speech
+SHORTEST_CLIP = 0.5  # a stretch of speech shorter than this is too short to embed; it takes its neighbours' label
+AudioChunk = tuple[float, Path]  # (offset in the episode, 16 kHz WAV)
+
+INTRODUCTION = re.compile(r"(?:我是|我叫|我的名字是|我的名字叫|本期主持人|主持人)")
+INTRODUCTION_EN = re.compile(r"\b(?:I'm|I am|my name is|My name is|this is|This is)\s+(?:your host,?\s+)?([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)")
+ENGLISH_NOT_NAMES = {"sure", "sorry", "here", "back", "not", "just", "really", "so", "very", "glad", "happy", "excited", "going", "the", "a"}
+
+
+@lru_cache(maxsize=2)
+def _cached_engine(section_json: str, cache_dir: str) -> SpeakerEmbedder:
+    from core.settings import OpenAISettings
+
+    section = DiarizeSettings.model_validate_json(section_json)
+    return DIARIZERS.get(section.engine)(section, Context(Path(cache_dir), OpenAISettings()))
+
+
+def load_engine(section: DiarizeSettings, context: Context) -> SpeakerEmbedder:
+    """One embedder per settings, kept for the process (the model loads once)."""
+    return _cached_engine(section.model_dump_json(), str(context.cache_dir))
+
+
+def speech_spans(segments: list[Segment]) -> list[tuple[float, float]]:
+    """Stretches of speech: words (or whole segments that have none), joined across short gaps."""
+    times = sorted((w.start, w.end) for s in segments for w in (s.words or [Word(s.start, s.end, s.text)]) if w.end > w.start)
+    spans: list[list[float]] = []
+    for start, end in times:
+        if spans and start - spans[-1][1] < JOIN_GAP:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return [(a, b) for a, b in spans]
+
+
+def window_starts(spans: list[tuple[float, float]], window: float) -> list[tuple[float, float]]:
+    """(start, end) of each window to embed: every ``HOP`` seconds inside each span, one short window for a short span."""
+    windows = []
+    for a, b in spans:
+        if b - a < SHORTEST_CLIP:
+            continue
+        if b - a <= window:
+            windows.append((a, b))
+            continue
+        starts = np.arange(a, b - window + 1e-6, HOP)
+        windows += [(float(s), float(s) + window) for s in starts]
+        if b - (starts[-1] + window) > HOP / 2:
+            windows.append((b - window, b))
+    return windows
+
+
+def clips(windows: list[tuple[float, float]], audio: list[AudioChunk]) -> Iterable[np.ndarray]:
+    """The audio of each window, reading one chunk file at a time (an hour never sits in memory at once)."""
+    loaded: tuple[float, np.ndarray] | None = None
+    ordered = sorted(audio)
+    for start, end in windows:
+        offset, path = next(((o, p) for o, p in reversed(ordered) if o <= start + 1e-6), ordered[0])
+        if loaded is None or loaded[0] != offset:
+            samples, rate = read_wav(path)
+            loaded = (offset, samples if rate == RATE else _wrong_rate(path))
+        first = max(0, round((start - offset) * RATE))
+        yield loaded[1][first : first + round((end - start) * RATE)]
+
+
+def _wrong_rate(path: Path) -> np.ndarray:
+    from core.errors import EngineError
+
+    raise EngineError(f"{path} is not 16 kHz mono 16-bit WAV.", "Rerun the split stage.")
+
+
+def cluster(vectors: np.ndarray, threshold: float, speakers: int = 0) -> np.ndarray:
+    """Cluster labels 0..k-1: average-linkage cosine distance under ``threshold``, or exactly ``speakers`` clusters."""
+    if len(vectors) < 2:
+        return np.zeros(len(vectors), dtype=int)
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    tree = linkage(vectors, method="average", metric="cosine")
+    labels = fcluster(tree, t=speakers, criterion="maxclust") if speakers else fcluster(tree, t=threshold, criterion="distance")
+    return np.asarray(labels) - 1
+
+
+def smooth(labels: list[int], times: list[tuple[float, float]], min_turn: float) -> list[int]:
+    """Turns (runs of one label) shorter than ``min_turn`` take the label of the longer neighbouring turn, shortest first."""
+    runs = [[label, start, end, 1] for label, (start, end) in zip(labels, times)]
+    merged: list[list] = []
+    for run in runs:
+        if merged and merged[-1][0] == run[0]:
+            merged[-1][2], merged[-1][3] = run[2], merged[-1][3] + 1
+        else:
+            merged.append(run)
+    while len(merged) > 1:
+        i = min(range(len(merged)), key=lambda k: merged[k][2] - merged[k][1])
+        if merged[i][2] - merged[i][1] >= min_turn:
+            break
+        neighbours = [k for k in (i - 1, i + 1) if 0 <= k < len(merged)]
+        k = max(neighbours, key=lambda n: merged[n][2] - merged[n][1])
+        merged[k][1], merged[k][2] = min(merged[k][1], merged[i][1]), max(merged[k][2], merged[i][2])
+        merged[k][3] += merged[i][3]
+        del merged[i]
+        for j in (i - 1, i):  # neighbours of the removed run may now be the same speaker
+            if 0 <= j < len(merged) - 1 and merged[j][0] == merged[j + 1][0]:
+                merged[j][2], merged[j][3] = merged[j + 1][2], merged[j][3] + merged[j + 1][3]
+                del merged[j + 1]
+    return [run[0] for run in merged for _ in range(run[3])]
+
+
+def _split(segment: Segment, words: list[Word]) -> list[Segment]:
+    """A segment cut where the speaker changes (its text rebuilt from its words); one speaker keeps the segment whole."""
+    groups: list[list[Word]] = []
+    for word in words:
+        if groups and groups[-1][0].speaker == word.speaker:
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    if len(groups) <= 1:
+        return [replace(segment, words=words, speaker=words[0].speaker if words else segment.speaker)]
+    return [Segment(g[0].start, g[-1].end, chinese_punctuation("".join(w.word for w in g).strip()), g, g[0].speaker) for g in groups]
+
+
+def label(segments: list[Segment], labels_at: Callable[[list[float]], list[int]], min_turn: float) -> list[Segment]:
+    """Every word and segment labelled, short turns smoothed away, mixed segments cut."""
+    items = [(s, w) for s in segments for w in (s.words or [Word(s.start, s.end, s.text)])]
+    if not items:
+        return segments
+    raw = labels_at([(w.start + w.end) / 2 for _, w in items])
+    smoothed = smooth(raw, [(w.start, w.end) for _, w in items], min_turn)
+    labelled: dict[int, list[Word]] = {}
+    for (segment, word), speaker in zip(items, smoothed):
+        labelled.setdefault(id(segment), []).append(replace(word, speaker=speaker))
+    result = []
+    for segment in segments:
+        words = labelled.get(id(segment), [])
+        if segment.words:
+            result += _split(segment, words)
+        else:
+            result.append(replace(segment, speaker=words[0].speaker if words else None))
+    return result
+
+
+def _numbered(segments: list[Segment]) -> list[Segment]:
+    """Speakers numbered 1, 2, ... in order of first appearance."""
+    order: dict[int, int] = {}
+    for segment in segments:
+        if segment.speaker is not None:
+            order.setdefault(segment.speaker, len(order) + 1)
+    return [replace(s, speaker=order.get(s.speaker) if s.speaker is not None else None, words=[replace(w, speaker=order.get(w.speaker) if w.speaker is not None else None) for w in s.words]) for s in segments]
+
+
+def introduced_name(text: str, glossary: Glossary) -> tuple[str, str] | None:
+    """(name, the words that said it) from a self-introduction in ``text``, or None."""
+    for match in INTRODUCTION.finditer(text):
+        after = text[match.end() : match.end() + 12].lstrip("，, ")
+        for term in sorted(glossary.terms, key=len, reverse=True):
+            if after.startswith(term):
+                return term, match.group(0) + term
+        import jieba.posseg
+
+        first = next(iter(jieba.posseg.cut(after)), None)
+        if first is not None and first.flag.startswith("nr") and CJK.search(first.word) and len(first.word) >= 2:
+            return first.word, match.group(0) + first.word
+    for match in INTRODUCTION_EN.finditer(text):
+        name = match.group(1)
+        if name.split()[0].lower() not in ENGLISH_NOT_NAMES and (not match.group(0).lower().startswith("this is") or name in glossary.terms):
+            return name, match.group(0)
+    return None
+
+
+def speakers_of(segments: list[Segment], glossary: Glossary) -> list[Speaker]:
+    """Each speaker's talk time and, where they introduced themselves, their name (unique; confirmed by the glossary or not)."""
+    count = max((s.speaker or 0 for s in segments), default=0)
+    talk: dict[int, float] = {}
+    for segment in segments:
+        if segment.speaker:
+            talk[segment.speaker] = talk.get(segment.speaker, 0.0) + segment.end - segment.start
+    found: dict[int, tuple[str, str]] = {}
+    for number in range(1, count + 1):
+        heard = [introduced_name(s.text, glossary) for s in segments if s.speaker == number]
+        names = [h for h in heard if h]
+        if names:
+            found[number] = Counter(names).most_common(1)[0][0]
+    taken: set[str] = set()
+    speakers = []
+    for number in range(1, count + 1):
+        name, said = found.get(number, (None, None))
+        if name in taken:
+            name = said = None
+        if name:
+            taken.add(name)
+        speakers.append(Speaker(label=name or f"Speaker {number}", name=name, named_by=said, confirmed=bool(name and name in glossary.terms), seconds=round(talk.get(number, 0.0), 2)))
+    return speakers
+
+
+def diarize(
+    segments: list[Segment], audio: list[AudioChunk], section: DiarizeSettings, context: Context, glossary: Glossary, progress: Progress | None = None
+) -> tuple[list[Segment], list[Speaker]]:
+    """Segments with a speaker on each (and each word), and the speakers."""
+    spans = speech_spans(segments)
+    if not spans or not audio:
+        return segments, []
+    engine = load_engine(section, context)
+    windows = window_starts(spans, engine.window)
+    if len(windows) < 2:
+        labelled = [replace(s, speaker=1, words=[replace(w, speaker=1) for w in s.words]) for s in segments]
+        return labelled, speakers_of(labelled, glossary)
+    pieces, vectors = clips(windows, audio), []
+    for done in range(0, len(windows), BATCH):
+        vectors.append(engine.embed(list(itertools.islice(pieces, BATCH))))
+        if progress:
+            progress(min(len(windows), done + BATCH), len(windows), "windows")
+    window_labels = cluster(np.concatenate(vectors), section.threshold, section.speakers)
+    centres = np.array([(a + b) / 2 for a, b in windows])
+
+    def labels_at(times: list[float]) -> list[int]:
+        return [int(window_labels[i]) for i in _nearest(centres, times)]
+
+    labelled = _numbered(label(segments, labels_at, section.min_turn))
+    return labelled, speakers_of(labelled, glossary)
+
+
+def _nearest(centres: np.ndarray, times: list[float] | np.ndarray) -> np.ndarray:
+    """Index of the nearest centre (sorted) for each time."""
+    times = np.asarray(times)
+    right = np.clip(np.searchsorted(centres, times), 1, len(centres) - 1)
+    left = right - 1
+    return np.where(np.abs(centres[left] - times) <= np.abs(centres[right] - times), left, right)

@@ -1,0 +1,141 @@
+"""diarize: speakers told apart on real voices with CAM++, named only by their own introductions, written into every transcript file."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.artifacts import ChunkTranscript, Segment, Speaker, Transcript, Word
+from core.glossary import Glossary
+from core.media import read_wav, resample, write_wav
+from core.settings import Settings
+from evaluation import diarization as D
+from stages import diarize as Z
+from stages import transcribe as T
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def test_short_turns_join_the_longer_neighbour():
+    times = [(0, 2), (2, 4), (4, 4.5), (4.5, 6), (6, 6.3), (6.3, 9)]
+    assert Z.smooth([0, 0, 1, 0, 2, 1], times, 1.0) == [0, 0, 0, 0, 1, 1]
+    assert Z.smooth([3], [(0, 0.2)], 1.0) == [3], "a lone short turn stays"
+
+
+def test_clustering_threshold_and_forced_count():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(2, 192))
+    vectors = np.concatenate([c + 0.2 * rng.normal(size=(10, 192)) for c in centres])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert len(set(Z.cluster(vectors, 0.42))) == 2
+    assert len(set(Z.cluster(vectors, 0.42, speakers=3))) == 3
+    assert len(set(Z.cluster(vectors[:1], 0.42))) == 1
+
+
+@pytest.mark.parametrize(
+    "text,glossary,name",
+    [
+        ("大家好，欢迎收听科技早知道，我是王立，今天聊聊大模型。", [], "王立"),
+        ("我是觉得这个方向不对。", [], None),
+        ("我是陈思远今天的嘉宾", ["陈思远"], "陈思远"),
+        ("Welcome back. I'm Tom, and with me are two guests.", [], "Tom"),
+        ("I'm sorry, I'm Not sure.", [], None),
+        ("This is Tech Weekly, the show about chips.", [], None),
+        ("This is Alice speaking.", ["Alice"], "Alice"),
+    ],
+)
+def test_a_speaker_is_named_only_by_their_own_introduction(text, glossary, name):
+    found = Z.introduced_name(text, Glossary(glossary))
+    assert (found[0] if found else None) == name
+
+
+def test_names_are_unique_and_confirmed_by_the_glossary():
+    segments = [Segment(0, 3, "I'm Tom, welcome.", speaker=1), Segment(3, 6, "Hi, I'm Tom too.", speaker=2), Segment(6, 9, "My name is Alice.", speaker=3)]
+    speakers = Z.speakers_of(segments, Glossary(["Alice"]))
+    assert [(s.label, s.confirmed) for s in speakers] == [("Tom", False), ("Speaker 2", False), ("Alice", True)]
+    assert [s.seconds for s in speakers] == [3, 3, 3]
+
+
+def test_transcript_files_show_each_turn_and_the_vtt_voice_tags_parse(tmp_path):
+    import webvtt
+
+    words = [Word(0.0, 0.5, " Hello", 0.9), Word(0.5, 1.0, " there.", 0.9), Word(1.4, 2.0, " Hi", 0.9), Word(2.0, 2.5, " <you>", 0.9)]
+    chunk = tmp_path / "chunk.json"
+    chunk.write_text(ChunkTranscript(offset=0, language="en", engine="faster-whisper", model="base", segments=[Segment(0, 2.5, "Hello there. Hi <you>", words)]).model_dump_json())
+
+    def labeller(segments):
+        labelled = Z.label(segments, lambda times: [1 if t < 1.2 else 2 for t in times], min_turn=0.5)
+        return labelled, [Speaker(label="Alice", name="Alice", seconds=1.0), Speaker(label="Speaker 2", seconds=1.1)]
+
+    T.write_transcript([chunk], tmp_path, 2.5, [], labeller)
+    transcript = Transcript.read(tmp_path)
+    assert [(s.speaker, s.text) for s in transcript.segments] == [(1, "Hello there."), (2, "Hi <you>")]
+    assert all(w.speaker == s.speaker for s in transcript.segments for w in s.words)
+    assert (tmp_path / "transcript.txt").read_text() == "Alice: Hello there.\n\nSpeaker 2: Hi <you>\n"
+    assert "Alice: Hello there." in (tmp_path / "transcript.srt").read_text()
+    captions = webvtt.from_buffer(io.StringIO((tmp_path / "transcript.vtt").read_text()))
+    assert [(c.voice, c.text) for c in captions] == [("Alice", "Hello there."), ("Speaker 2", "Hi &lt;you&gt;")]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    return Settings(cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.mark.slow
+def test_a_monologue_stays_one_speaker(settings, tmp_path):
+    audio, rate = read_wav_any(SHARED / "jfk.flac", tmp_path)
+    segments = D.transcribe(audio, "en", settings)
+    wav = write_wav(tmp_path / "audio.wav", audio, D.RATE)
+    labelled, speakers = Z.diarize(segments, [(0.0, wav)], settings.diarize, settings.context, Glossary())
+    assert len(speakers) == 1 and speakers[0].label == "Speaker 1" and speakers[0].name is None
+    assert {s.speaker for s in labelled} == {1}
+
+
+def read_wav_any(path: Path, folder: Path) -> tuple[np.ndarray, int]:
+    import subprocess
+
+    from core.media import require_tool
+
+    wav = folder / "input.wav"
+    subprocess.run([require_tool("ffmpeg"), "-y", "-loglevel", "error", "-i", str(path), "-ac", "1", "-ar", str(D.RATE), str(wav)], check=True)
+    audio, rate = read_wav(wav)
+    return resample(audio, rate, D.RATE), D.RATE
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("conversation", D.CONVERSATIONS, ids=lambda c: c.name)
+def test_synthetic_conversations_are_told_apart_and_named(conversation, settings, tmp_path):
+    audio, reference = D.speak(conversation)
+    segments = D.transcribe(audio, conversation.language, settings)
+    wav = write_wav(tmp_path / "audio.wav", audio, D.RATE)
+    glossary = Glossary(["李娜"] if conversation.language == "zh" else [])
+    labelled, speakers = Z.diarize(segments, [(0.0, wav)], settings.diarize, settings.context, glossary)
+    error = D.der(reference, labelled)
+    summary = json.dumps([s.model_dump() for s in speakers], ensure_ascii=False)
+    assert error <= 0.10, f"DER {error:.3f}: {summary}"
+    assert len(speakers) == len(conversation.voices), summary
+    found = {who: max(labelled, key=lambda s: min(end, s.end) - max(start, s.start)).speaker for start, end, who in reference}
+    named = {who: speakers[number - 1] for who, number in found.items()}
+    if conversation.language == "en":
+        assert {who: s.name for who, s in named.items()} == {"Tom": "Tom", "Alice": "Alice", "Ken": "Ken"}
+    else:
+        assert (named["李娜"].name, named["李娜"].confirmed) == ("李娜", True), "the show notes confirm the name she gave"
+
+
+def test_map_notes_see_who_speaks_and_chapters_list_the_voices():
+    from engines.llm.base import split_transcript
+
+    transcript = Transcript(
+        language="en", text="", duration=30,
+        segments=[Segment(0, 10, "Hello, I'm Alice.", speaker=1), Segment(10, 12, "Welcome.", speaker=1), Segment(12, 30, "Thanks for having me.", speaker=2)],
+        speakers=[Speaker(label="Alice", name="Alice", seconds=12), Speaker(label="Speaker 2", seconds=18)],
+    )
+    [part] = split_transcript(transcript.segments, 1000, lambda s: speaker.name if (speaker := transcript.speaker_of(s)) else None)
+    assert [line.split("] ", 1)[1] for line in part.lines] == ["Alice: Hello, I'm Alice.", "Welcome.", "Thanks for having me."], "an unnamed voice gets no invented name"
+    assert transcript.voices_between(0, 30) == ["Speaker 2", "Alice"]
+    assert transcript.voices_between(0, 11) == ["Alice"]
