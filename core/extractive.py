@@ -60,14 +60,19 @@ def rank(items: list[str], language: str) -> list[float]:
     return similarity.sum(axis=1).tolist()
 
 
+NAME_BONUS = 0.5  # per glossary name a sentence says (two at most)
+
+
 class Extract:
     """Fields of a digest built from the transcript itself: its most central sentences, quoted."""
 
-    def __init__(self, segments: Sequence[Any], language: str) -> None:
+    def __init__(self, segments: Sequence[Any], language: str, names: Sequence[str] = ()) -> None:
+        """``names`` (the episode's glossary) lift the sentences that say them: a digest should name its people."""
         self.language = language
         self.items = [(segment.start, sentence) for segment in segments for sentence in sentences(segment.text)]
         heard = [_confidence(segment) for segment in segments for _ in sentences(segment.text)]
-        scores = [centrality * sure for centrality, sure in zip(rank([s for _, s in self.items], language), heard)]
+        named = [_names_in(sentence, names) for _, sentence in self.items]
+        scores = [centrality * sure * (1 + NAME_BONUS * min(2, k)) for centrality, sure, k in zip(rank([s for _, s in self.items], language), heard, named)]
         self.order = sorted(range(len(self.items)), key=lambda i: -scores[i])  # most central first
         self.scores = scores
         self.glue = "" if unspaced(language) else " "
@@ -113,6 +118,11 @@ class Extract:
             chosen.append(i)
             size += cost
         return self._text(chosen)
+
+
+def _names_in(sentence: str, names: Sequence[str]) -> int:
+    folded = sentence.casefold()
+    return sum(1 for name in names if name.casefold() in folded)
 
 
 def _confidence(segment: Any) -> float:

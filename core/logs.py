@@ -22,6 +22,29 @@ _capture_lock = threading.RLock()
 _depth = 0
 
 
+class _Below(logging.Filter):
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
+
+
+def quiet(name: str, level: int = logging.ERROR) -> None:
+    """Drop records of logger ``name`` below ``level``: a filter, because some libraries (phonemizer) reset their logger's level."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _Below) for f in logger.filters):
+        logger.addFilter(_Below(level))
+
+
+# Libraries that talk on every call: jieba announces its dictionary, phonemizer warns "words count mismatch"
+# on every span with punctuation. Their errors still pass.
+QUIET = {"jieba": logging.WARNING, "phonemizer": logging.ERROR}
+for _name, _level in QUIET.items():
+    quiet(_name, _level)
+
+
 class Progress(Protocol):
     """How long steps report: ``done`` of ``total`` units (None when unknown), with a short note."""
 

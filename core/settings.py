@@ -58,6 +58,12 @@ class EngineSection(BaseModel):
         value = (self.__pydantic_extra__ or {}).get(section_key(name))
         return value if value is not None else engine.Settings()
 
+    @field_validator("engine", check_fields=False)
+    @classmethod
+    def _check_engine(cls, value: str) -> str:
+        """A section's single ``engine`` must be one its registry knows."""
+        return cls._known(value)
+
     @classmethod
     def _known(cls, name: str) -> str:
         try:
@@ -107,11 +113,6 @@ class TranscribeSettings(EngineSection):
         "simplified", description="Whisper often writes Mandarin in traditional characters; Chinese transcripts are converted to this script."
     )
 
-    @field_validator("engine")
-    @classmethod
-    def _check_engine(cls, value: str) -> str:
-        return cls._known(value)
-
 
 class DiarizeSettings(EngineSection):
     registry = DIARIZERS
@@ -121,11 +122,6 @@ class DiarizeSettings(EngineSection):
     threshold: float = Field(0.42, gt=0, lt=2, description="Average cosine distance under which two voices are one speaker (higher merges more).")
     min_turn: float = Field(1.0, ge=0, description="A turn shorter than this (seconds) joins its neighbours: music beds and overlaps make no speaker.")
     threads: int = Field(0, ge=0, description="CPU threads; 0 = all cores.")
-
-    @field_validator("engine")
-    @classmethod
-    def _check_engine(cls, value: str) -> str:
-        return cls._known(value)
 
 
 class SummarizeSettings(EngineSection):
@@ -173,11 +169,6 @@ class LipsyncSettings(EngineSection):
     portrait: Path | None = Field(None, description="Photo of the presenter; default: assets/portrait/astronaut.png.")
     fps: int = Field(25, ge=10, le=60)
     crf: int = Field(16, ge=0, le=51, description="H.264 quality of the intermediate lipsync.mp4 (lower is better).")
-
-    @field_validator("engine")
-    @classmethod
-    def _check_engine(cls, value: str) -> str:
-        return cls._known(value)
 
 
 class ComposeSettings(BaseModel):

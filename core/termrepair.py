@@ -11,7 +11,6 @@ ordinary speech is left alone. Every repair is recorded with its time.
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from dataclasses import replace
 
@@ -107,7 +106,6 @@ def _sound(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _espeak(module):
-    logging.getLogger("phonemizer").setLevel(logging.ERROR)  # it warns on every span whose word count changes
     return module.EspeakG2P(language="en-us")
 
 

@@ -124,6 +124,8 @@ def score(episode: EvalEpisode, transcript: dict, summary: dict | None = None) -
             "foreign_words": foreign_words(spoken_and_written, transcript["text"] + " " + " ".join(summary.get("glossary", []))),
             "names_kept": names_present(episode.names, spoken_and_written),
             "names_total": len(episode.names),
+            "names_heard": names_present(episode.names, transcript["text"]),  # a faithful digest can keep only these
+            "source_chinese_share": chinese_share(episode.script),
             "chapters_distinct": bool(titles) and len(set(titles)) == len(titles),
             "unverified_spoken": grounding.ungrounded(summary["script"], transcript["text"]),
             "gates": sorted({f"{g['field']}:{g['gate']}" for g in summary.get("gates", [])}),

@@ -114,8 +114,6 @@ def summary(folder: Path, level: int) -> None:
             warnings += [f"voice fallback: {name}: {why}" for name, why in Narration.read(folder).unavailable.items()]
         for warning in warnings:
             console.print(f"[yellow]warning:[/] {redact(warning)}", highlight=False)
-    console.print(f"[green]Outputs:[/] {folder}", highlight=False)
-    if video.exists():
-        console.print(f"[green]Presenter video:[/] {video}", highlight=False)
-    if digest.exists():
-        console.print(f"[green]Summary:[/] {digest}", highlight=False)
+    for label, path in (("Outputs", folder), ("Presenter video", video), ("Summary", digest)):
+        if path.exists():  # soft_wrap: a path stays on one line, whole, to copy
+            console.print(f"[green]{label}:[/] {path}", highlight=False, soft_wrap=True)

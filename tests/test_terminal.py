@@ -20,7 +20,9 @@ from .support import ROOT
 pytestmark = pytest.mark.slow
 
 SAMPLE = ROOT / "assets" / "sample" / "jfk-inaugural.flac"
-ENGINE_LINES = re.compile(r"llama_|^srv |^slot |load_tensors|W0000|absl|XNNPACK|TensorFlow Lite|inference_feedback_manager|landmark_projection", re.MULTILINE)
+ENGINE_LINES = re.compile(  # llama.cpp's server log ("0.00.005.812 I srv  load_model: ..."), absl/glog, LiteRT
+    r"llama_|^srv |^slot | [IWE] (?:srv|slot) |load_tensors|W0000|absl|XNNPACK|TensorFlow Lite|inference_feedback_manager|landmark_projection", re.MULTILINE
+)
 TELEMETRY = re.compile(r"telemetry|database is locked|sens-o-matic", re.IGNORECASE)
 
 

@@ -15,7 +15,7 @@ class ExtractiveSummarizer(Summarizer, name="extractive", summary="no LLM; sente
     extractive = True
 
     def summarize(self, parts, transcript, request, workdir, progress=None) -> Result:
-        extract = Extract(request.segments, request.source_language)
+        extract = Extract(request.segments, request.source_language, request.glossary)
         digest = Digest(
             title=request.title,
             summary=extract.summary(),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -127,7 +126,6 @@ class KokoroVoice(Voice, name="kokoro", summary="Kokoro-82M v1.0 (Apache-2.0), o
         options = ort.SessionOptions()
         options.intra_op_num_threads, options.inter_op_num_threads = section.threads, 1
         self.session = ort.InferenceSession(str(model_file(context.cache_dir)), sess_options=options, providers=["CPUExecutionProvider"])
-        logging.getLogger("phonemizer").setLevel(logging.ERROR)  # "words count mismatch" on every run with punctuation
         self.g2p = {"zh": zh.ZHG2P(), "en": espeak.EspeakG2P(language="en-us")}
         self.speed = section.speed
         self._lock = threading.Lock()
