@@ -17,8 +17,6 @@ from evaluation import diarization as D
 from stages import diarize as Z
 from stages import transcribe as T
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 def test_short_turns_join_the_longer_neighbour():
     times = [(0, 2), (2, 4), (4, 4.5), (4.5, 6), (6, 6.3), (6.3, 9)]
@@ -87,8 +85,8 @@ def settings(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_a_monologue_stays_one_speaker(settings, tmp_path):
-    audio, rate = read_wav_any(SHARED / "jfk.flac", tmp_path)
+def test_a_monologue_stays_one_speaker(settings, jfk_flac, tmp_path):
+    audio, rate = read_wav_any(jfk_flac, tmp_path)
     segments = D.transcribe(audio, "en", settings)
     wav = write_wav(tmp_path / "audio.wav", audio, D.RATE)
     labelled, speakers = Z.diarize(segments, [(0.0, wav)], settings.diarize, settings.context, Glossary())
