@@ -53,6 +53,10 @@ DIGEST = {
 }
 
 
+class Cut(str):
+    """A reply that stopped at max_tokens (finish_reason 'length')."""
+
+
 class ChatServer:
     """Speaks POST /v1/chat/completions; replies come from per-schema queues (the last one repeats)."""
 
@@ -75,7 +79,7 @@ class ChatServer:
         content = reply if isinstance(reply, str) else json.dumps(reply)
         answer = {
             "id": "x", "object": "chat.completion", "created": 0, "model": request["model"],
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+            "choices": [{"index": 0, "finish_reason": "length" if isinstance(reply, Cut) else "stop", "message": {"role": "assistant", "content": content}}],
             "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
         }
         return 200, json.dumps(answer).encode()
@@ -125,6 +129,17 @@ def test_malformed_json_is_retried_with_the_error(server, tmp_path):
     assert result["title"] == DIGEST["title"]
     fixes = [p for p in chat.prompts("Notes") + chat.prompts("Digest") if p.startswith("Your previous reply could not be used")]
     assert len(fixes) == 2 and any("highlights" in p for p in fixes)
+
+
+def test_a_reply_that_loops_is_retried_short_with_a_repeat_penalty(server, tmp_path):
+    looping = Cut('{"title": "Batteries", "highlights": [' + '"Maria Lopez talks about batteries.", ' * 200)
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [looping, DIGEST]})
+    result = run(remote(server), tmp_path)
+    assert result["title"] == DIGEST["title"]
+    first, retry = [c for c in chat.calls if c["response_format"]["json_schema"]["name"] == "Digest"][:2]
+    assert "frequency_penalty" not in first and retry["frequency_penalty"] == 0.5
+    assert len(retry["messages"][-2]["content"]) < 700, "only the start of the loop is shown back"
+    assert "cut off" in retry["messages"][-1]["content"]
 
 
 def test_malformed_twice_is_a_clear_failure(server, tmp_path):

@@ -87,6 +87,10 @@ class RateLimiter:
             time.sleep(delay)
 
 
+LOOP_SHOWN = 600  # characters of a cut-off reply shown back to the model
+LOOP_PENALTY = 0.5  # frequency penalty of the retry after a cut-off reply
+
+
 class ChatSummarizer(Summarizer):
     """Map-reduce over a chat client; subclasses say how the client is made and how many calls run at once."""
 
@@ -105,8 +109,8 @@ class ChatSummarizer(Summarizer):
     def timeout(self) -> float | None:
         return self.context.openai.timeout
 
-    def _call(self, messages: list[dict], schema: type[BaseModel], usage: Usage) -> tuple[str, bool]:
-        """The reply's text, and whether it was cut off at max_tokens."""
+    def _call(self, messages: list[dict], schema: type[BaseModel], usage: Usage, penalty: float = 0.0) -> tuple[str, bool]:
+        """The reply's text, and whether it was cut off at max_tokens; ``penalty`` (frequency) breaks a reply that loops."""
         import openai
 
         if self.limiter:
@@ -116,6 +120,8 @@ class ChatSummarizer(Summarizer):
             "model": self.model, "messages": messages, "max_tokens": options.max_tokens, "temperature": options.temperature, "seed": options.seed,
             "response_format": {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}},
         }
+        if penalty:
+            request["frequency_penalty"] = penalty
         started = time.perf_counter()
         try:
             text, finish, prompt_tokens, completion_tokens = self._streamed(request) if self.stream else self._whole(request)
@@ -149,15 +155,16 @@ class ChatSummarizer(Summarizer):
     def ask(self, prompts: Prompts, text: str, schema: type[BaseModel], usage: Usage, history: list[dict] | None = None) -> tuple[Any, list[dict]]:
         """One structured call: JSON validated against ``schema``; one retry showing the error, then a failure."""
         messages = [{"role": "system", "content": prompts("system")}, *(history or []), {"role": "user", "content": text}]
-        problem = ""
+        problem, penalty = "", 0.0
         for _ in range(2):
-            reply, cut = self._call(messages, schema, usage)
+            reply, cut = self._call(messages, schema, usage, penalty)
             try:
                 return schema.model_validate_json(json_block(reply)), [*messages[1:], {"role": "assistant", "content": reply}]
             except ValidationError as error:
                 problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'reply'}: {e['msg']}" for e in error.errors()[:5])
-                if cut:
+                if cut:  # most often a small model repeating itself: show only the start, and penalise repeats on the retry
                     problem = f"the reply was cut off after {self.section.max_tokens} tokens; write less ({problem})"
+                    reply, penalty = reply[:LOOP_SHOWN] + " …", LOOP_PENALTY
                 messages = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": prompts("fix", error=problem)}]
         raise EngineError(
             f"The model {self.model} at {self.endpoint} twice returned JSON that does not match the {schema.__name__} schema ({problem}).",
