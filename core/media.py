@@ -170,6 +170,14 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return read_wav_bytes(Path(path).read_bytes())
 
 
+def read_chunk(path: Path) -> np.ndarray:
+    """A chunk the split stage wrote (16 kHz mono 16-bit WAV), as float32 samples; anything else means split must rerun."""
+    audio, rate = read_wav(path)
+    if rate != 16_000:
+        raise EngineError(f"{path} is not 16 kHz mono 16-bit WAV.", "Rerun the split stage.")
+    return audio
+
+
 def resample(audio: np.ndarray, source: int, target: int) -> np.ndarray:
     if source == target or not len(audio):
         return audio.astype(np.float32)

@@ -25,7 +25,7 @@ import numpy as np
 from core.artifacts import Segment, Speaker, Word
 from core.glossary import Glossary
 from core.logs import Progress
-from core.media import read_wav
+from core.media import read_chunk
 from core.registry import DIARIZERS, Context
 from core.settings import DiarizeSettings
 from core.text import CJK, chinese_punctuation
@@ -91,16 +91,9 @@ def clips(windows: list[tuple[float, float]], audio: list[AudioChunk]) -> Iterab
     for start, end in windows:
         offset, path = next(((o, p) for o, p in reversed(ordered) if o <= start + 1e-6), ordered[0])
         if loaded is None or loaded[0] != offset:
-            samples, rate = read_wav(path)
-            loaded = (offset, samples if rate == RATE else _wrong_rate(path))
+            loaded = (offset, read_chunk(path))
         first = max(0, round((start - offset) * RATE))
         yield loaded[1][first : first + round((end - start) * RATE)]
-
-
-def _wrong_rate(path: Path) -> np.ndarray:
-    from core.errors import EngineError
-
-    raise EngineError(f"{path} is not 16 kHz mono 16-bit WAV.", "Rerun the split stage.")
 
 
 def cluster(vectors: np.ndarray, threshold: float, speakers: int = 0) -> np.ndarray:

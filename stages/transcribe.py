@@ -13,9 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.artifacts import TRANSCRIPT_FILES, ChunkTranscript, Segment, Speaker, Transcript, Word
-from core.errors import EngineError
 from core.glossary import Glossary, hotwords, whisper_prompt
-from core.media import read_wav
+from core.media import read_chunk
 from core.registry import TRANSCRIBERS, Context
 from core.settings import OpenAISettings, SplitSettings, TranscribeSettings
 from core.subtitles import to_srt, to_vtt
@@ -61,13 +60,6 @@ def to_chinese_script(segments: list[Segment], script: str) -> list[Segment]:
     ]
 
 
-def _read_chunk(path: Path):
-    audio, rate = read_wav(path)
-    if rate != 16_000:
-        raise EngineError(f"{path} is not 16 kHz mono 16-bit WAV.", "Rerun the split stage.")
-    return audio
-
-
 def transcribe_chunk(
     engine: Transcriber,
     chunk_path: Path,
@@ -87,7 +79,7 @@ def transcribe_chunk(
     given); the glossary's terms go to the engine's hotwords, or else into the
     prompt, inside a normal sentence.
     """
-    audio = _read_chunk(chunk_path)
+    audio = read_chunk(chunk_path)
     glossary = glossary or Glossary()
     language = language or engine.detect_language(audio)
     if engine.takes_hotwords:  # names as hotwords, the prompt only sets the style: names in both made Whisper insert them (bench/transcribe.py --language zh)
