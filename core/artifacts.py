@@ -112,6 +112,15 @@ class Speaker(BaseModel):
     named_by: str | None = None  # the words that named the speaker, e.g. "我是王立" (confirmed by the show notes, or not)
     confirmed: bool = False  # the name is also in the show notes or the user's terms
     seconds: float = 0.0
+    voiceprint: list[float] = []  # mean unit embedding of the speaker's windows: the feed's host is recognised by it later
+
+
+class HostVoice(BaseModel):
+    """A feed's host as heard so far: their voiceprint (a running mean over episodes) and, once someone said it, their name."""
+
+    name: str | None = None
+    voiceprint: list[float]
+    heard_in: list[str] = []  # the episode folders merged in, so that a rerun does not count one twice
 
 
 class Transcript(Artifact):

@@ -3,7 +3,8 @@
 An episode counts as done only once its presenter video exists; failures are
 kept with their error and retried on later runs up to a limit. Episodes are
 matched by GUID or, for feeds whose GUIDs change on every fetch, by enclosure
-URL plus publication date.
+URL plus publication date. Each feed's host voice is kept here as well, so
+that a host named once is recognised in later episodes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from .artifacts import HostVoice
 from .workspace import now_iso
 
 SCHEMA = """
@@ -37,6 +39,11 @@ CREATE TABLE IF NOT EXISTS episodes (
     PRIMARY KEY (feed, guid)
 );
 CREATE INDEX IF NOT EXISTS episodes_by_enclosure ON episodes (feed, enclosure, published);
+CREATE TABLE IF NOT EXISTS hosts (
+    feed TEXT PRIMARY KEY,
+    voice TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 """
 
 
@@ -62,6 +69,11 @@ class Catalog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
             db.executescript(SCHEMA)
+
+    @classmethod
+    def of(cls, output_dir: Path) -> Catalog:
+        """The catalog of an output folder."""
+        return cls(Path(output_dir) / "catalog.sqlite")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -119,3 +131,12 @@ class Catalog:
         with closing(self._connect()) as db:
             query = "SELECT * FROM episodes" + (" WHERE status = ?" if status else "") + " ORDER BY updated_at DESC"
             return [Entry(**dict(row)) for row in db.execute(query, (status,) if status else ())]
+
+    def host(self, feed: str) -> HostVoice | None:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT voice FROM hosts WHERE feed = ?", (feed,)).fetchone()
+        return HostVoice.model_validate_json(row["voice"]) if row else None
+
+    def remember_host(self, feed: str, voice: HostVoice) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT OR REPLACE INTO hosts (feed, voice, updated_at) VALUES (?, ?, ?)", (feed, voice.model_dump_json(), now_iso()))

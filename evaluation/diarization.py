@@ -62,6 +62,29 @@ CONVERSATIONS = [
     ),
 ]
 
+# Two episodes of one show: the host names himself in the first only; the second has him by voice alone.
+HOST_EPISODES = [
+    Conversation(
+        "en-host-1", "en", {"Tom": "piper", "Ken": "kokoro:jm_kumo"},
+        [
+            ("Tom", "Welcome back to the show. I'm Tom, and today we talk about running speech models on small computers."),
+            ("Ken", "Thanks, Tom. It is good to be here."),
+            ("Tom", "Most listeners think a model like this needs a big graphics card, but that is no longer true for speech."),
+            ("Ken", "That matches what I see every day."),
+            ("Tom", "Quantized models now run on a laptop, and they are fast enough to transcribe an hour of audio in minutes."),
+        ],
+    ),
+    Conversation(
+        "en-host-2", "en", {"Tom": "piper", "Alice": "kokoro:jf_alpha"},
+        [
+            ("Tom", "Welcome back. Today my guest builds tools for people who edit podcasts, and we will talk about search."),
+            ("Alice", "Hello, and thank you for the invitation."),
+            ("Tom", "Editors spend hours looking for one quote, so searching every episode by speaker saves a lot of time each week."),
+            ("Alice", "Yes, that is exactly the problem we set out to solve."),
+        ],
+    ),
+]
+
 
 def speak(conversation: Conversation, pause: float = 0.6) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     """The conversation as 16 kHz audio and its reference turns (start, end, speaker)."""

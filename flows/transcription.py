@@ -8,7 +8,8 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from core.artifacts import Chunks, Transcript
+from core.artifacts import Chunks, HostVoice, Transcript
+from core.catalog import Catalog
 from core.errors import EngineUnavailable
 from core.glossary import Glossary
 from core.registry import Context
@@ -44,9 +45,13 @@ def transcribe_chunk(
 
 @task(name="transcribe", cache_key_fn=stage_key(VERSION), **RESULTS)
 def merge_transcript(
-    inputs: dict[str, str], offsets: dict[str, float], folder: str, duration: float, glossary: list[str], diarize: DiarizeSettings, settings: Settings,
+    inputs: dict[str, str], offsets: dict[str, float], folder: str, duration: float, glossary: list[str], diarize: DiarizeSettings,
+    host: HostVoice | None, settings: Settings,
 ) -> dict[str, Any]:
-    """The chunks' transcripts merged (keys 'text-N'), speakers told apart on the chunks' audio (keys 'audio-N', at ``offsets``)."""
+    """The chunks' transcripts merged (keys 'text-N'), speakers told apart on the chunks' audio (keys 'audio-N', at ``offsets``).
+
+    ``host`` is the feed's host as heard in earlier episodes: their voice names them here too.
+    """
     labeller = None
     if diarize.enabled:
         audio = [(offsets[k], Path(path)) for k, path in inputs.items() if k.startswith("audio-")]
@@ -55,7 +60,7 @@ def merge_transcript(
         def labeller(segments):
             with progress.StageProgress("diarize", f"Telling the speakers of {Path(folder).name} apart", "window") as bar:
                 try:
-                    return diarize_stage.diarize(segments, audio, settings.diarize, context, Glossary(glossary), bar)
+                    return diarize_stage.diarize(segments, audio, settings.diarize, context, Glossary(glossary), bar, host)
                 except EngineUnavailable as error:  # speakers are a bonus: the transcript is written without them
                     get_run_logger().warning("Speakers not told apart: %s", error)
                     return segments, []
@@ -106,12 +111,21 @@ def transcribe(job: Job) -> tuple[dict[str, Any], bool]:
         shown.close()
     chunk_files = {f"text-{i:05d}": results[i][0]["transcript"] for i in sorted(results)}
     spoken = {f"audio-{c['index']:05d}": c for c in chunks if not c["silent"]}
+    feed = job.episode.get("feed") if settings.diarize.enabled else None
+    catalog = Catalog.of(settings.output_dir) if feed else None
+    host = catalog.host(feed) if catalog and feed else None
     merged, _ = call_cached(
         merge_transcript, lambda r: r["outputs"], inputs={**chunk_files, **{k: c["path"] for k, c in spoken.items()}}, offsets={k: c["offset"] for k, c in spoken.items()},
-        folder=str(job.folder), duration=duration, glossary=job.glossary, diarize=settings.diarize.model_copy(update={"threads": 0}), settings=settings,
+        folder=str(job.folder), duration=duration, glossary=job.glossary, diarize=settings.diarize.model_copy(update={"threads": 0}),
+        host=host if host and host.name and job.folder.name not in host.heard_in else None, settings=settings,
     )
     seconds = sum(r["seconds"] for r, _ in results.values())
     transcript = Transcript.read(job.folder)
+    if catalog and feed:
+        remembered = diarize_stage.remember_host(host, transcript.speakers, job.folder.name, settings.diarize.threshold)
+        if remembered and remembered != host:
+            catalog.remember_host(feed, remembered)
+            logger.info("Host of %s: %s, voice heard in %d episode(s)", feed, remembered.name or "not named yet", len(remembered.heard_in))
     record = {
         "outputs": [*merged["outputs"], *chunk_files.values()],
         "engine": settings.transcribe.engine,

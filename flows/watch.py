@@ -22,8 +22,6 @@ from stages import fetch as fetch_stage
 from .digest import digest
 from .runners import task_runner
 
-CATALOG = "catalog.sqlite"
-
 
 def feed_list(settings: Settings, log) -> list[str]:
     """Feeds from settings and the feeds file, in order, each once (a duplicate is reported, not run twice)."""
@@ -66,7 +64,7 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
         fields["fetch"] = {**fields.get("fetch", {}), "guard": True}
         settings = Settings(**fields)
     options = settings.watch
-    catalog = Catalog(settings.output_dir / CATALOG)
+    catalog = Catalog.of(settings.output_dir)
     report: dict[str, Any] = {"done": [], "failed": {}, "broken_feeds": {}, "skipped": 0}
 
     todo: list[tuple[str, Episode]] = []

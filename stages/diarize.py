@@ -7,7 +7,8 @@ the nearest window; turns shorter than ``min_turn`` join their neighbours, so
 a music bed or an overlap makes no phantom speaker; a segment that holds two
 speakers is cut where the voice changes. A speaker is named only by their own
 self-introduction ("我是…", "I'm …"), confirmed where the show notes or the
-user's terms hold the name; anyone else stays "Speaker N".
+user's terms hold the name, or by the voice of a feed's host named in an
+earlier episode; anyone else stays "Speaker N".
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.artifacts import Segment, Speaker, Word
+from core.artifacts import HostVoice, Segment, Speaker, Word
 from core.glossary import Glossary
 from core.logs import Progress
 from core.media import read_chunk
@@ -165,13 +166,46 @@ def label(segments: list[Segment], labels_at: Callable[[list[float]], list[int]]
     return result
 
 
-def _numbered(segments: list[Segment]) -> list[Segment]:
-    """Speakers numbered 1, 2, ... in order of first appearance."""
+def _numbered(segments: list[Segment]) -> tuple[list[Segment], dict[int, int]]:
+    """Speakers numbered 1, 2, ... in order of first appearance, and the number each cluster label became."""
     order: dict[int, int] = {}
     for segment in segments:
         if segment.speaker is not None:
             order.setdefault(segment.speaker, len(order) + 1)
-    return [replace(s, speaker=order.get(s.speaker) if s.speaker is not None else None, words=[replace(w, speaker=order.get(w.speaker) if w.speaker is not None else None) for w in s.words]) for s in segments]
+    numbered = [replace(s, speaker=order.get(s.speaker) if s.speaker is not None else None, words=[replace(w, speaker=order.get(w.speaker) if w.speaker is not None else None) for w in s.words]) for s in segments]
+    return numbered, order
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)
+
+
+def distance(a: list[float] | np.ndarray, b: list[float] | np.ndarray) -> float:
+    """Cosine distance of two voiceprints."""
+    return 1.0 - float(np.dot(_unit(np.asarray(a, dtype=float)), _unit(np.asarray(b, dtype=float))))
+
+
+def voiceprints(vectors: np.ndarray, window_labels: np.ndarray, order: dict[int, int]) -> dict[int, list[float]]:
+    """Each numbered speaker's mean unit embedding over the windows of their cluster."""
+    return {number: [round(float(x), 5) for x in _unit(vectors[window_labels == cluster_label].mean(axis=0))] for cluster_label, number in order.items()}
+
+
+def remember_host(previous: HostVoice | None, speakers: list[Speaker], episode: str, threshold: float) -> HostVoice | None:
+    """The feed's host after ``episode``: the voice that talked most, merged into the known one when it is the same voice.
+
+    An episode led by someone else (the voice does not match) leaves the known host as it was; so does a rerun.
+    """
+    heard = [s for s in speakers if s.voiceprint]
+    if not heard or (previous and episode in previous.heard_in):
+        return previous
+    host = max(heard, key=lambda s: s.seconds)
+    if previous is None:
+        return HostVoice(name=host.name, voiceprint=host.voiceprint, heard_in=[episode])
+    if distance(host.voiceprint, previous.voiceprint) >= threshold:
+        return previous
+    count = len(previous.heard_in)
+    merged = _unit((np.asarray(previous.voiceprint) * count + np.asarray(host.voiceprint)) / (count + 1))
+    return HostVoice(name=previous.name or host.name, voiceprint=[round(float(x), 5) for x in merged], heard_in=[*previous.heard_in, episode])
 
 
 def introduced_name(text: str, glossary: Glossary) -> tuple[str, str] | None:
@@ -193,8 +227,11 @@ def introduced_name(text: str, glossary: Glossary) -> tuple[str, str] | None:
     return None
 
 
-def speakers_of(segments: list[Segment], glossary: Glossary) -> list[Speaker]:
-    """Each speaker's talk time and, where they introduced themselves, their name (unique; confirmed by the glossary or not)."""
+def speakers_of(
+    segments: list[Segment], glossary: Glossary, prints: dict[int, list[float]] | None = None, host: HostVoice | None = None, threshold: float = 0.0
+) -> list[Speaker]:
+    """Each speaker's talk time, voiceprint and name: from their own introduction, else from the feed host's voice (unique; confirmed by the glossary or not)."""
+    prints = prints or {}
     count = max((s.speaker or 0 for s in segments), default=0)
     talk: dict[int, float] = {}
     for segment in segments:
@@ -206,6 +243,11 @@ def speakers_of(segments: list[Segment], glossary: Glossary) -> list[Speaker]:
         names = [h for h in heard if h]
         if names:
             found[number] = Counter(names).most_common(1)[0][0]
+    if host and host.name and host.name not in {name for name, _ in found.values()}:
+        near = {n: distance(p, host.voiceprint) for n, p in prints.items() if n not in found}
+        closest = min(near, key=near.__getitem__, default=None)
+        if closest is not None and near[closest] < threshold:
+            found[closest] = (host.name, f"the voice of the feed's host, heard in {len(host.heard_in)} earlier episode(s)")
     taken: set[str] = set()
     speakers = []
     for number in range(1, count + 1):
@@ -214,35 +256,43 @@ def speakers_of(segments: list[Segment], glossary: Glossary) -> list[Speaker]:
             name = said = None
         if name:
             taken.add(name)
-        speakers.append(Speaker(label=name or f"Speaker {number}", name=name, named_by=said, confirmed=bool(name and name in glossary.terms), seconds=round(talk.get(number, 0.0), 2)))
+        speakers.append(
+            Speaker(
+                label=name or f"Speaker {number}", name=name, named_by=said, confirmed=bool(name and name in glossary.terms),
+                seconds=round(talk.get(number, 0.0), 2), voiceprint=prints.get(number, []),
+            )
+        )
     return speakers
 
 
 def diarize(
-    segments: list[Segment], audio: list[AudioChunk], section: DiarizeSettings, context: Context, glossary: Glossary, progress: Progress | None = None
+    segments: list[Segment], audio: list[AudioChunk], section: DiarizeSettings, context: Context, glossary: Glossary,
+    progress: Progress | None = None, host: HostVoice | None = None,
 ) -> tuple[list[Segment], list[Speaker]]:
-    """Segments with a speaker on each (and each word), and the speakers."""
+    """Segments with a speaker on each (and each word), and the speakers; ``host`` is the feed's host as known from earlier episodes."""
     spans = speech_spans(segments)
     if not spans or not audio:
         return segments, []
     engine = load_engine(section, context)
     windows = window_starts(spans, engine.window)
-    if len(windows) < 2:
-        labelled = [replace(s, speaker=1, words=[replace(w, speaker=1) for w in s.words]) for s in segments]
-        return labelled, speakers_of(labelled, glossary)
-    pieces, vectors = clips(windows, audio), []
+    pieces, batches = clips(windows, audio), []
     for done in range(0, len(windows), BATCH):
-        vectors.append(engine.embed(list(itertools.islice(pieces, BATCH))))
+        batches.append(engine.embed(list(itertools.islice(pieces, BATCH))))
         if progress:
             progress(min(len(windows), done + BATCH), len(windows), "windows")
-    window_labels = cluster(np.concatenate(vectors), section.threshold, section.speakers)
+    vectors = np.concatenate(batches) if batches else np.zeros((0, 1))
+    if len(windows) < 2:
+        labelled = [replace(s, speaker=1, words=[replace(w, speaker=1) for w in s.words]) for s in segments]
+        prints = voiceprints(vectors, np.zeros(len(vectors), dtype=int), {0: 1}) if len(vectors) else {}
+        return labelled, speakers_of(labelled, glossary, prints, host, section.threshold)
+    window_labels = cluster(vectors, section.threshold, section.speakers)
     centres = np.array([(a + b) / 2 for a, b in windows])
 
     def labels_at(times: list[float]) -> list[int]:
         return [int(window_labels[i]) for i in _nearest(centres, times)]
 
-    labelled = _numbered(label(segments, labels_at, section.min_turn))
-    return labelled, speakers_of(labelled, glossary)
+    labelled, order = _numbered(label(segments, labels_at, section.min_turn))
+    return labelled, speakers_of(labelled, glossary, voiceprints(vectors, window_labels, order), host, section.threshold)
 
 
 def _nearest(centres: np.ndarray, times: list[float] | np.ndarray) -> np.ndarray:

@@ -137,3 +137,61 @@ def test_map_notes_see_who_speaks_and_chapters_list_the_voices():
     assert [line.split("] ", 1)[1] for line in part.lines] == ["Alice: Hello, I'm Alice.", "Welcome.", "Thanks for having me."], "an unnamed voice gets no invented name"
     assert transcript.voices_between(0, 30) == ["Speaker 2", "Alice"]
     assert transcript.voices_between(0, 11) == ["Alice"]
+
+
+def _voice(seed: int, noise: float = 0.0, rng_seed: int = 99) -> list[float]:
+    vector = np.random.default_rng(seed).normal(size=192) + noise * np.random.default_rng(rng_seed).normal(size=192)
+    return list(vector / np.linalg.norm(vector))
+
+
+def test_the_feeds_host_is_remembered_merged_and_counted_once(tmp_path):
+    from core.artifacts import HostVoice
+    from core.catalog import Catalog
+
+    first = [Speaker(label="Tom", name="Tom", seconds=50, voiceprint=_voice(1)), Speaker(label="Speaker 2", seconds=20, voiceprint=_voice(2))]
+    host = Z.remember_host(None, first, "ep-1", 0.42)
+    assert host == HostVoice(name="Tom", voiceprint=_voice(1), heard_in=["ep-1"]), "the voice that talked most"
+    assert Z.remember_host(host, first, "ep-1", 0.42) is host, "a rerun counts nothing twice"
+    guest_led = [Speaker(label="Speaker 1", seconds=80, voiceprint=_voice(3)), Speaker(label="Speaker 2", seconds=10, voiceprint=_voice(1, 0.2))]
+    assert Z.remember_host(host, guest_led, "ep-2", 0.42) is host, "a guest who talks most does not replace the host"
+    again = [Speaker(label="Speaker 1", seconds=60, voiceprint=_voice(1, 0.3))]
+    merged = Z.remember_host(host, again, "ep-3", 0.42)
+    assert merged.name == "Tom" and merged.heard_in == ["ep-1", "ep-3"]
+    assert 0 < Z.distance(merged.voiceprint, host.voiceprint) < Z.distance(again[0].voiceprint, host.voiceprint), "a running mean"
+
+    catalog = Catalog.of(tmp_path)
+    assert catalog.host("https://example.org/feed.xml") is None
+    catalog.remember_host("https://example.org/feed.xml", merged)
+    assert Catalog.of(tmp_path).host("https://example.org/feed.xml") == merged
+
+
+def test_a_known_host_voice_names_a_speaker_who_did_not_introduce_themselves():
+    from core.artifacts import HostVoice
+
+    segments = [Segment(0, 5, "Welcome back.", speaker=1), Segment(5, 9, "Hi, I'm Ken.", speaker=2), Segment(9, 12, "So, Ken.", speaker=3)]
+    prints = {1: _voice(3), 2: _voice(1, 0.3), 3: _voice(1, 0.5)}
+    host = HostVoice(name="Tom", voiceprint=_voice(1), heard_in=["ep-1", "ep-2"])
+    speakers = Z.speakers_of(segments, Glossary(["Tom"]), prints, host, 0.42)
+    assert [s.label for s in speakers] == ["Speaker 1", "Ken", "Tom"], "Ken's own introduction wins; the nearest other voice is the host"
+    assert speakers[2].confirmed and "host" in speakers[2].named_by and "2 earlier" in speakers[2].named_by
+    stranger = HostVoice(name="Tom", voiceprint=_voice(7), heard_in=["ep-1"])
+    assert "Tom" not in [s.label for s in Z.speakers_of(segments, Glossary(), prints, stranger, 0.42)], "no voice close enough: no name"
+
+
+@pytest.mark.slow
+def test_the_host_named_in_one_episode_is_named_by_voice_in_the_next(settings, tmp_path):
+    host, found = None, []
+    for conversation in D.HOST_EPISODES:
+        audio, reference = D.speak(conversation)
+        segments = D.transcribe(audio, "en", settings)
+        wav = write_wav(tmp_path / f"{conversation.name}.wav", audio, D.RATE)
+        labelled, speakers = Z.diarize(segments, [(0.0, wav)], settings.diarize, settings.context, Glossary(), host=host)
+        host = Z.remember_host(host, speakers, conversation.name, settings.diarize.threshold)
+        toms = {s.speaker for s in labelled if any(start <= (s.start + s.end) / 2 <= end for start, end, who in reference if who == "Tom")}
+        assert len(toms) == 1, f"{conversation.name}: Tom is one speaker"
+        found.append(speakers[toms.pop() - 1])
+    summary = json.dumps([s.model_dump(exclude={"voiceprint"}) for s in found])
+    assert [s.name for s in found] == ["Tom", "Tom"], summary
+    assert "I'm Tom" in found[0].named_by and "host" in found[1].named_by, summary
+    assert [s.label for s in speakers] == ["Tom", "Speaker 2"], "the guest who gave no name stays unnamed"
+    assert host.name == "Tom" and host.heard_in == ["en-host-1", "en-host-2"], "the host's voice is one mean over both episodes"
