@@ -52,22 +52,25 @@ def merge_transcript(
 
     ``host`` is the feed's host as heard in earlier episodes: their voice names them here too.
     """
-    labeller = None
+    labeller, timed = None, {"diarize": 0.0}
     if diarize.enabled:
         audio = [(offsets[k], Path(path)) for k, path in inputs.items() if k.startswith("audio-")]
         context = Context(settings.cache_dir, settings.openai)
 
         def labeller(segments):
+            started = time.perf_counter()
             with progress.StageProgress("diarize", f"Telling the speakers of {Path(folder).name} apart", "window") as bar:
                 try:
                     return diarize_stage.diarize(segments, audio, settings.diarize, context, Glossary(glossary), bar, host)
                 except EngineUnavailable as error:  # speakers are a bonus: the transcript is written without them
                     get_run_logger().warning("Speakers not told apart: %s", error)
                     return segments, []
+                finally:
+                    timed["diarize"] = time.perf_counter() - started
 
     texts = [Path(inputs[k]) for k in sorted(inputs) if k.startswith("text-")]
     files = transcribe_stage.write_transcript(texts, Path(folder), duration, glossary, labeller)
-    return {"outputs": [str(p) for p in files]}
+    return {"outputs": [str(p) for p in files], "diarize_seconds": round(timed["diarize"], 3)}
 
 
 def transcribe(job: Job) -> tuple[dict[str, Any], bool]:
@@ -134,6 +137,7 @@ def transcribe(job: Job) -> tuple[dict[str, Any], bool]:
         "corrections": len(transcript.corrections),
         "speakers": [{"label": s.label, "seconds": s.seconds} for s in transcript.speakers],
         "seconds": round(seconds, 3),
+        "diarize_seconds": merged.get("diarize_seconds"),
         "real_time_factor": round(seconds / duration, 4) if duration else None,
     }
     return record, all(c for _, c in results.values())

@@ -1,6 +1,6 @@
 """diarize: who spoke each transcript segment and word, and, where a speaker said it, their name.
 
-Speech is where Whisper heard words. Windows of speech (2 s, 0.75 s hop)
+Speech is where Whisper heard words. Windows of speech (2 s, 1 s hop)
 become voice embeddings, clustered by average-linkage cosine distance under a
 threshold (or into a forced number of speakers). Each word takes the label of
 the nearest window; turns shorter than ``min_turn`` join their neighbours, so
@@ -33,7 +33,7 @@ from core.text import CJK, chinese_punctuation
 from engines.diarize.base import SpeakerEmbedder
 
 RATE = 16_000
-HOP = 0.75
+HOP = 1.0
 BATCH = 64  # windows embedded at a time, between progress reports
 JOIN_GAP = 0.3  # words closer than this are one stretch of speech
 SHORTEST_CLIP = 0.5  # a stretch of speech shorter than this is too short to embed; it takes its neighbours' label
