@@ -183,6 +183,7 @@ class Summary(Artifact):
     gates: list[dict[str, Any]] = []  # every quality gate that fired on the model's answer: field, gate, values
     extractive_fields: list[str] = []  # fields built from the transcript because the model's failed a gate
     dropped_from_script: list[str] = []  # script sentences not spoken: they held an item the transcript does not contain
+    quoted_for_names: list[str] = []  # central names the model left out, for which the summary quotes the transcript
 
 
 # --- narrate ----------------------------------------------------------------------------

@@ -91,6 +91,20 @@ class Extract:
             found = (clauses + [fill] * minimum)[: max(minimum, min(len(clauses), count))]
         return found
 
+    def naming(self, names: Sequence[str], exclude: Sequence[str] = (), count: int = 3) -> tuple[list[str], list[str]]:
+        """The most central sentence that says each name (one sentence may cover several), at most ``count``; and the names covered."""
+        chosen: list[int] = []
+        covered: list[str] = []
+        for name in names:
+            if name in covered or len(chosen) >= count:
+                continue
+            index = next((i for i in self.order if name.casefold() in self.items[i][1].casefold() and self.items[i][1] not in exclude), None)
+            if index is None:
+                continue
+            chosen.append(index)
+            covered += [n for n in names if n not in covered and n.casefold() in self.items[index][1].casefold()]
+        return [self.items[i][1] for i in sorted(chosen)], covered
+
     def chapters(self, starts: list[float], fallback: str) -> list[tuple[float, str]]:
         """One title per chapter start: the chapter's most central sentence, its first clause, each title distinct."""
         titles: list[tuple[float, str]] = []

@@ -201,6 +201,7 @@ class Verdict:
     fired: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     extractive_fields: list[str] = dataclasses.field(default_factory=list)
     dropped_from_script: list[str] = dataclasses.field(default_factory=list)
+    quoted_for_names: list[str] = dataclasses.field(default_factory=list)  # names the model left out, quoted into the summary
 
 
 REPLACED_BY_EXTRACT = {"language", "placeholder", "chapters", "highlights", "list"}
@@ -227,8 +228,20 @@ def enforce(draft: Fields, context: Review, extract: Extract, chapter_starts: li
             draft.chapters = [Chapter(start=start, title=text) for start, text in extract.chapters(chapter_starts, title)]
         elif problem.field == "script":
             draft.script = extract.script(context.target_size, context.by_characters)
+    _quote_missing_names(draft, context, extract, verdict)
     verdict.dropped_from_script = _ground_script(draft, context, extract, verdict)
     return verdict
+
+
+def _quote_missing_names(draft: Fields, context: Review, extract: Extract, verdict: Verdict) -> None:
+    """Central names the model still leaves out: the transcript's own sentence that says each is added to the written summary."""
+    absent = missing_names(draft, context)
+    if not absent or "summary" in verdict.extractive_fields:
+        return
+    quoted, covered = extract.naming(absent, exclude=split_sentences(draft.summary))
+    if quoted:
+        draft.summary = extract.glue.join([draft.summary.strip(), *quoted])
+        verdict.quoted_for_names = covered
 
 
 def _ground_script(draft: Fields, context: Review, extract: Extract, verdict: Verdict) -> list[str]:

@@ -98,6 +98,7 @@ def summarize(
         ungrounded=gates.ungrounded(fields, transcript.text), parts=len(parts), reduce_levels=result.levels, usage=result.usage.to_dict(),
         seconds=round(elapsed, 2), episode_title=title, show=show, target_seconds=target, fallbacks=[f"{n}: {why}" for n, why in chain.unavailable.items()],
         glossary=request.glossary, gates=verdict.fired, extractive_fields=verdict.extractive_fields, dropped_from_script=verdict.dropped_from_script,
+        quoted_for_names=verdict.quoted_for_names,
     )
     if summary.ungrounded:
         log.warning("The written summary mentions items the transcript does not contain: %s (listed in summary.md; none is spoken).", ", ".join(summary.ungrounded))

@@ -422,3 +422,17 @@ def test_duplicate_chapter_titles_are_rebuilt_from_each_part(server, tmp_path):
     titles = [c["title"] for c in result["chapters"]]
     assert result["extractive_fields"] == ["chapters"] and len(set(titles)) == len(titles) == 3, titles
     assert all(t and t in "".join(text for text, _ in CHINESE) or len(t) <= 30 for t in titles)
+
+
+def test_a_central_name_the_model_keeps_leaving_out_is_quoted_from_the_transcript(server, tmp_path):
+    nameless = {**CHINESE_DIGEST, "summary": "他认为电池成本三年下降了百分之四十，快充是下一个竞争重点。", "script": CHINESE_DIGEST["script"].replace("王磊", "他")}
+    chat = ChatServer(server, {"Notes": [CHINESE_NOTES], "Digest": [nameless]})
+    transcript = write_transcript(tmp_path, CHINESE, "zh")
+    settings = remote(server, target_seconds=15)
+    S.summarize(transcript, tmp_path, settings.summarize, settings.context, title="电池", show="科技早知道", glossary=["王磊", "宁德时代"])
+    result = json.loads((tmp_path / "summary.json").read_text())
+    assert "王磊" in chat.prompts("Digest")[-1], "sent back once, naming the name"
+    assert result["quoted_for_names"] == ["王磊"], "宁德时代 is said once: not central, not forced in"
+    assert result["summary"] == nameless["summary"] + "今天我们请到了王磊，聊聊电动汽车的电池。", "the most central sentence that names him"
+    assert "王磊" not in result["script"], "the script is not patched: nothing is spoken that the model did not write"
+    assert "quoted from the transcript" in (tmp_path / "summary.md").read_text()
