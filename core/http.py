@@ -276,7 +276,8 @@ def not_audio(url: str, what: str) -> FetchError:
     )
 
 
-def _download_once(http: httpx.Client, url: str, part: Path, settings: FetchSettings, guard: Guard | None, on_progress: Progress | None) -> None:
+def download_part(http: httpx.Client, url: str, part: Path, settings: FetchSettings, guard: Guard | None, on_progress: Progress | None, audio: bool = True) -> None:
+    """One attempt at ``part``: resumed from its size where the server allows; ``audio`` refuses web pages and markup at once."""
     meta_path = part.with_name(part.name + ".json")
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Accept-Encoding": "identity"}
@@ -295,7 +296,7 @@ def _download_once(http: httpx.Client, url: str, part: Path, settings: FetchSett
                 raise TransientFetchError(f"{url} refused to resume.", "Restarting the download.")
             succeeded(response, url)
             mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if mime in ("text/html", "application/xhtml+xml"):
+            if audio and mime in ("text/html", "application/xhtml+xml"):
                 raise not_audio(url, f"a web page ({mime})")
             if response.status_code == 206:
                 start, total = _content_range(response.headers.get("content-range"))
@@ -313,7 +314,7 @@ def _download_once(http: httpx.Client, url: str, part: Path, settings: FetchSett
             done = offset
             with open(part, "ab" if offset else "wb") as out:
                 for piece in body(response, url, settings, settings.max_bytes - offset, lambda size: _too_large(url, offset + size, settings)):
-                    if done == 0 and looks_like_markup(piece[:64]):
+                    if audio and done == 0 and looks_like_markup(piece[:64]):
                         raise not_audio(url, "an HTML/XML document")
                     out.write(piece)
                     done += len(piece)
@@ -376,7 +377,7 @@ def download(url: str, folder: Path, settings: FetchSettings, on_progress: Progr
             stale.unlink()
     part = folder / "audio.part"
     with client(settings) as http:
-        retrying(settings, lambda: _download_once(http, url, part, settings, guard_for(settings), on_progress))
+        retrying(settings, lambda: download_part(http, url, part, settings, guard_for(settings), on_progress))
     fmt = _verified(part, url)
     suffix = Path(urlparse(url).path).suffix.lower()
     final = folder / f"audio{suffix if suffix in AUDIO_EXTENSIONS else extension_for(fmt)}"

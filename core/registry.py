@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from .pull import Weight
     from .settings import OpenAISettings
 
 
@@ -58,6 +59,7 @@ class Engine:
     summary: ClassVar[str] = ""
     Settings: ClassVar[type[EngineSettings]] = EngineSettings
     registry: ClassVar[Registry]
+    weights: ClassVar[tuple[Weight, ...]] = ()  # what 'presenter weights list' shows for this engine
 
     def __init_subclass__(cls, *, name: str | None = None, summary: str | None = None, settings: type[EngineSettings] | None = None, registry: Registry | None = None, **kwargs: Any) -> None:
         """``class Kokoro(Voice, name="kokoro", summary=..., settings=...)`` declares and registers an engine, once."""
@@ -80,6 +82,11 @@ class Engine:
     def check(cls, section: Any, context: Context) -> Check:
         """Whether this machine can run the engine; nothing heavy is imported."""
         return Check("ok", cls.summary)
+
+    @classmethod
+    def needs(cls, section: Any) -> list[Weight]:
+        """The pullable weights this engine needs with these settings ('presenter run --pull' fetches the missing ones)."""
+        return []
 
     def close(self) -> None:
         """Release what the engine started (servers, sessions)."""
@@ -147,3 +154,23 @@ DIARIZERS: Registry = Registry("diarize", "engines.diarize")
 SUMMARIZERS: Registry = Registry("summarize", "engines.llm")
 VOICES: Registry = Registry("narrate", "engines.voice")
 ANIMATORS: Registry = Registry("lipsync", "engines.lipsync")
+
+REGISTRIES = (TRANSCRIBERS, DIARIZERS, SUMMARIZERS, VOICES, ANIMATORS)
+
+
+def all_weights() -> list[Weight]:
+    """Every weight the engines declare, each once, in registry order."""
+    found = {weight.name: weight for registry in REGISTRIES for engine in registry.engines() for weight in engine.weights}
+    return list(found.values())
+
+
+def weight_named(name: str, sha256: str | None = None) -> Weight:
+    """A declared weight by name, or a GGUF file by URL ('gguf:https://…/model.gguf', ``sha256`` optional)."""
+    from .pull import WeightsError, gguf_weight
+
+    if name.startswith("gguf:") and "://" in name:
+        return gguf_weight(name.removeprefix("gguf:"), sha256)
+    known = {w.name: w for w in all_weights()}
+    if name not in known:
+        raise WeightsError(f"No weights are called {name!r}.", f"Run 'presenter weights list'; known: {', '.join(known)}.")
+    return known[name]

@@ -104,7 +104,8 @@ class TranscribeSettings(EngineSection):
     engine: str = Field("faster-whisper", description="Speech recognition engine (presenter doctor lists them).")
     model: str = Field(
         "base",
-        description="'base' (multilingual), 'tiny.en', or a path: a CTranslate2 directory for "
+        description="'base' (multilingual) or 'tiny.en' (shipped); tiny, small, medium, large-v3 or turbo once pulled "
+        "('presenter weights pull faster-whisper:small' or 'whisper:small'); or a path: a CTranslate2 directory for "
         "faster-whisper, a .pt checkpoint for openai-whisper.",
     )
     threads: int = Field(0, ge=0, description="CPU threads per model; 0 = all cores.")
@@ -199,6 +200,15 @@ class RunnerSettings(BaseModel):
     dask_workers: int = Field(2, ge=1, description="Workers of the local Dask cluster.")
 
 
+class WeightsSettings(BaseModel):
+    """Weights fetched on request ('presenter weights pull'): nothing downloads unless asked."""
+
+    mirror: str | None = Field(None, description="Base URL of a site that hosts the upstream files under the same paths (inside your network); proxies come from HTTPS_PROXY.")
+    auto_pull: bool = Field(False, description="Pull the weights the chosen engines lack before a run (as 'presenter run --pull').")
+    attempts: int = Field(3, ge=1, description="Tries per file before giving up (a partial file resumes).")
+    max_bytes: int = Field(8_000_000_000, description="Largest single weights file accepted, in bytes.")
+
+
 class OpenAISettings(BaseModel):
     """The OpenAI-compatible endpoint every 'openai' engine uses (transcription, summaries, speech)."""
 
@@ -230,6 +240,7 @@ class Settings(BaseSettings):
     compose: ComposeSettings = ComposeSettings()
     watch: WatchSettings = WatchSettings()
     runner: RunnerSettings = RunnerSettings()
+    weights: WeightsSettings = WeightsSettings()
     openai: OpenAISettings = OpenAISettings()
 
     @field_validator("output_dir", "cache_dir")

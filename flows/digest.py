@@ -15,9 +15,11 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.artifacts import Transcript
+from core.pull import pull, required
 from core.settings import STAGES, Settings
 from core.workspace import record_stage
 
+from . import progress
 from .artifacts import publish_episode, rename_run
 from .steps import STEPS, Job, fetch
 from .transcription import transcribe
@@ -34,6 +36,14 @@ def _settings(output_dir: str | None, language: str | None, portrait: str | None
     if portrait:
         fields["lipsync"] = {**fields.get("lipsync", {}), "portrait": portrait}
     return Settings(**fields)
+
+
+def _pull_missing(settings: Settings) -> None:
+    """The weights the chosen engines need and the cache lacks, pulled before any stage runs (--pull, weights.auto_pull)."""
+    for weight in required(settings):
+        get_run_logger().info("Pulling %s (about %d MB) from %s", weight.name, weight.size_mb, weight.source)
+        with progress.StageProgress("pull", f"Pulling {weight.name}", "B") as bar:
+            pull(weight, settings.cache_dir, settings.weights, lambda file: lambda done, total: bar(done, total, file))
 
 
 @flow(name="podcast-digest", flow_run_name="digest {source}", task_runner=ThreadPoolTaskRunner(max_workers=MAX_POOL), log_prints=True)  # type: ignore[arg-type]
@@ -58,6 +68,8 @@ def digest(
         raise ValueError(f"until must be one of {', '.join(STAGES)}, not {until!r}")
     settings = _settings(output_dir, language, portrait, overrides)
     wanted = STAGES[: STAGES.index(until) + 1]
+    if settings.weights.auto_pull:
+        _pull_missing(settings)
 
     fetched = fetch(source, episode, settings)
     job = Job(settings, fetched["episode"], Path(fetched["folder"]), Path(fetched["audio"]))

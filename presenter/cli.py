@@ -91,11 +91,12 @@ def run(
     terms_file: Optional[Path] = typer.Option(None, "--terms-file", help="A text file of names and terms, one per line."),
     speakers: Optional[int] = typer.Option(None, "--speakers", "-s", min=0, help="How many people speak (0 = find out, the default); --no-speakers turns speaker labels off."),
     no_speakers: bool = typer.Option(False, "--no-speakers", help="Do not tell speakers apart."),
+    pull: bool = typer.Option(False, "--pull", help="First pull the weights the chosen engines lack ('presenter weights list')."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
 ) -> None:
     """Run the digest flow on one episode and print the folder with its outputs."""
     _use_config(config)
-    overrides: dict = {}
+    overrides: dict = {"weights": {"auto_pull": True}} if pull else {}
     if terms:
         overrides["terms"] = [t.strip() for t in re.split(r"[,，、;；]", terms) if t.strip()]
     if terms_file:
@@ -260,6 +261,56 @@ def voices(config: Optional[Path] = typer.Option(None, "--config", "-c", help="A
         for info in engine.voices(settings.narrate, settings.context):
             table.add_row(info.name, ", ".join(info.languages), info.license, "[green]yes[/]" if info.installed else "[red]no[/]", info.note)
     Console().print(table)
+
+
+weights_app = typer.Typer(help="Weights every engine can use: list them, pull the ones that are not shipped in a package.", no_args_is_help=True)
+app.add_typer(weights_app, name="weights")
+
+
+@weights_app.command("list")
+def weights_list(config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file.")) -> None:
+    """Every engine's weights: size, licence (non-commercial marked), installed or not, and where they come from."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from core.pull import pulled_ggufs
+    from core.registry import all_weights
+    from core.settings import Settings
+
+    _use_config(config)
+    with console.reported():
+        settings = Settings()
+    table = Table("installed", "size", "licence", "comes from")
+    table.columns[0].no_wrap = True
+    table.add_column("name (engine)", no_wrap=True)
+    table.columns.insert(0, table.columns.pop())
+    for weight in all_weights():
+        licence = f"[bold red]{weight.license}[/]" if weight.non_commercial else weight.license
+        installed = "[green]yes[/]" if weight.installed(settings.cache_dir) else "[red]no[/]"
+        table.add_row(f"{weight.name} ({weight.engine})", installed, f"{weight.size_mb:,} MB", licence, weight.source)
+    for gguf in pulled_ggufs(settings.cache_dir):
+        table.add_row(f"gguf:{gguf.name} (embedded)", "[green]yes[/]", f"{gguf.stat().st_size // 1_000_000:,} MB", "the model's own", "pulled by URL")
+    Console().print(table)
+    typer.echo("Pull one with 'presenter weights pull NAME' (any llama.cpp model: 'presenter weights pull gguf:URL').")
+
+
+@weights_app.command("pull")
+def weights_pull(
+    names: list[str] = typer.Argument(..., help="Weights to fetch, e.g. faster-whisper:small whisper:turbo paddlespeech:fastspeech2_csmsc paddlegan:wav2lip_hq gguf:URL."),
+    sha256: Optional[str] = typer.Option(None, "--sha256", help="Expected sha256 of a gguf:URL download."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file."),
+) -> None:
+    """Download weights into the cache: resumable, checksum-verified, installed only when whole (PRESENTER_WEIGHTS__MIRROR for a mirror)."""
+    from core.registry import weight_named
+    from core.settings import Settings
+
+    _use_config(config)
+    with console.reported():
+        settings = Settings()
+        chosen = [weight_named(name, sha256) for name in names]
+        for weight in chosen:
+            folder = console.pull(weight, settings)
+            typer.echo(f"{weight.name}: {folder}")
 
 
 @app.command()

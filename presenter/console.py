@@ -1,4 +1,4 @@
-"""The terminal: how much it shows (--quiet, --verbose), one-line failures, and the end-of-run summary."""
+"""The terminal: how much it shows (--quiet, --verbose), one-line failures, download bars, and the end-of-run summary."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
 from core.errors import PresenterError, os_error, redact
+
+if TYPE_CHECKING:
+    from core.pull import Weight
+    from core.settings import Settings
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 OUR_LOGGERS = ("core", "engines", "stages", "flows", "presenter")
@@ -117,3 +121,29 @@ def summary(folder: Path, level: int) -> None:
     for label, path in (("Outputs", folder), ("Presenter video", video), ("Summary", digest)):
         if path.exists():  # soft_wrap: a path stays on one line, whole, to copy
             console.print(f"[green]{label}:[/] {path}", highlight=False, soft_wrap=True)
+
+
+def pull(weight: Weight, settings: Settings) -> Path:
+    """``weight`` pulled into the cache with a progress bar per file."""
+    from tqdm.auto import tqdm
+
+    from core.pull import pull as fetch
+
+    bars = []
+
+    def bar_for(file: str):
+        bar = tqdm(desc=f"{weight.name} {file}", unit="B", unit_scale=True, dynamic_ncols=True)
+        bars.append(bar)
+
+        def report(done: int, total: int | None) -> None:
+            bar.total = total or bar.total
+            bar.n = done
+            bar.refresh()
+
+        return report
+
+    try:
+        return fetch(weight, settings.cache_dir, settings.weights, bar_for)
+    finally:
+        for bar in bars:
+            bar.close()

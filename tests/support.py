@@ -124,7 +124,8 @@ class LocalServer:
                 self.send_header("Content-Type", route.content_type)
                 if route.ranges:
                     self.send_header("Accept-Ranges", "bytes")
-                    self.send_header("ETag", '"v1"')
+                    if "ETag" not in route.headers:
+                        self.send_header("ETag", '"v1"')
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
                 for name, value in route.headers.items():

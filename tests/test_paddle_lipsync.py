@@ -62,3 +62,23 @@ def test_wav2lip_engine_renders_offline_with_a_local_checkpoint(checkpoint, narr
     after = set(weights_cache.glob("*")) if weights_cache.exists() else set()
     assert after == before, "no weights were downloaded"
 
+
+
+def test_wav2lip_weights_pulled_from_a_mirror_are_used_without_a_checkpoint_setting(checkpoint, narration, server, tmp_path):
+    from urllib.parse import urlparse
+
+    from core.pull import pull, upstream_table
+    from core.settings import WeightsSettings
+    from engines.lipsync.paddlegan import WAV2LIP
+
+    from .support import Route
+
+    url = upstream_table("ppgan", "apps/wav2lip_predictor.py", "WAV2LIP_WEIGHT_URL", "")
+    server.routes[urlparse(url).path] = Route(checkpoint.read_bytes())
+    cache = tmp_path / "cache"
+    pull(WAV2LIP, cache, WeightsSettings(mirror=server.url(""), attempts=1))
+    for name in ("narration.wav", "narration.json"):
+        (tmp_path / name).write_bytes((narration / name).read_bytes())
+    settings = Settings(cache_dir=cache, lipsync={"engine": "paddlegan"})
+    L.lipsync(tmp_path / "narration.wav", tmp_path / "narration.json", tmp_path, settings.lipsync, settings.context, size=settings.compose.height)
+    assert json.loads((tmp_path / "lipsync.json").read_text())["engine"] == "paddlegan"

@@ -104,3 +104,39 @@ def test_english_runs_go_to_the_next_engine(model_files, tmp_path):
     N.narrate(tmp_path / "script.txt", tmp_path, settings.narrate, settings.context, language="zh")
     runs = Narration.read(tmp_path).model_dump()["sentences"][0]["runs"]
     assert [(r["language"], r["engine"]) for r in runs] == [("zh", "paddlespeech"), ("en", "espeak")]
+
+
+def test_models_pulled_by_tag_from_a_mirror_fill_the_seven_files(model_files, server, tmp_path, monkeypatch):
+    """PaddleSpeech-style zips of the random models on a 127.0.0.1 mirror, at the paths of PaddleSpeech's own table."""
+    import fnmatch
+    import hashlib
+    import zipfile
+    from urllib.parse import urlparse
+
+    from core.pull import pull
+    from core.settings import WeightsSettings
+    from engines.voice import paddlespeech as P
+
+    from .support import Route
+
+    inside = {"fastspeech2_csmsc": ("am_config", "am_ckpt", "am_stat", "phones_dict"), "hifigan_csmsc": ("voc_config", "voc_ckpt", "voc_stat")}
+    keys = {"am_config": "config", "am_ckpt": "ckpt", "am_stat": "speech_stats", "phones_dict": "phones_dict", "voc_config": "config", "voc_ckpt": "ckpt", "voc_stat": "speech_stats"}
+    served = {}
+    for tag, settings_names in inside.items():
+        entry = P.table_entry(tag)  # the installed table: the engine's file patterns must match its names
+        role = "am" if tag.startswith("fastspeech2") else "voc"
+        assert all(fnmatch.fnmatch(entry[keys[name]], P.ROLES[role][name]) for name in settings_names), entry
+        archive = tmp_path / entry["url"].rsplit("/", 1)[-1]
+        with zipfile.ZipFile(archive, "w") as bundle:
+            for name in settings_names:
+                bundle.write(model_files[name], f"{archive.stem}/{entry[keys[name]]}")
+        data = archive.read_bytes()
+        server.routes[urlparse(entry["url"]).path] = Route(data)
+        served[tag] = {**entry, "md5": hashlib.md5(data).hexdigest()}  # our zip's md5 in place of the real one
+    monkeypatch.setattr(P, "table_entry", served.__getitem__)
+    settings = Settings(cache_dir=tmp_path / "cache", narrate={"engines": ["paddlespeech"]})
+    assert [w.name for w in P.PaddleSpeechVoice.needs(settings.narrate)] == ["paddlespeech:fastspeech2_csmsc", "paddlespeech:hifigan_csmsc"]
+    for weight in P.PaddleSpeechVoice.needs(settings.narrate):
+        pull(weight, settings.cache_dir, WeightsSettings(mirror=server.url(""), attempts=1))
+    speech = PaddleSpeechVoice(settings.narrate, settings.context).speak("人工智能", "zh")
+    assert len(speech.audio) > FS // 10 and {"r", "en2"} <= {u for u, _, _ in speech.units}

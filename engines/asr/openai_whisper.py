@@ -22,6 +22,11 @@ class OpenAIWhisperSettings(EngineSettings):
 
 
 class OpenAIWhisper(Transcriber, name="openai-whisper", summary="the reference PyTorch Whisper (slower; same weights)", settings=OpenAIWhisperSettings):
+    weights = (*whisper_weights.PACKAGED, *whisper_weights.OPENAI_WEIGHTS.values())
+
+    @classmethod
+    def needs(cls, section):
+        return [w for size, w in whisper_weights.OPENAI_WEIGHTS.items() if size == section.model]
 
     def __init__(self, section, context) -> None:
         super().__init__(section, context)
@@ -73,5 +78,8 @@ class OpenAIWhisper(Transcriber, name="openai-whisper", summary="the reference P
         if not (installed("whisper") and installed("torch")):
             return Check("missing", "run 'make setup' (installs openai-whisper and CPU torch)")
         name = section.model
+        if name in whisper_weights.OPENAI_WEIGHTS:
+            weight = whisper_weights.OPENAI_WEIGHTS[name]
+            return Check("ok", f"{weight.name} pulled") if weight.installed(context.cache_dir) else Check("missing", f"run '{weight.command()}'")
         converted = (context.cache_dir / "openai-whisper" / f"{name}.pt").is_file()
         return Check("ok", f"{name}.pt " + ("converted" if converted else "converted from the shipped weights at first use"))

