@@ -2,8 +2,9 @@
 
 Narrates bench/data/script-en.txt (about 80 s) once with the embedded voice,
 then renders lipsync.mp4 at each size (frames rendered and encoded per second,
-wall clock), composes presenter.mp4 at 720p, and scores the 720 video with the
-lip-sync measurement (evaluation/lipmetrics.py).
+wall clock, the contact sheet included), composes presenter.mp4 at 720p, and
+scores the 720 video of the default portrait and of Grace Hopper (matplotlib's
+sample image) with the lip-sync and realism measures (evaluation/lipmetrics.py).
 
 Run from .venv-paddle, it also times the paddlegan engine on a 4-second
 narration. No trained Wav2Lip weights can be had here, so it runs a randomly
@@ -85,14 +86,32 @@ def main() -> None:
         seconds = time.perf_counter() - started
         frames = rows[-1]["frames"]
         rows.append({"stage": "compose 720p", "size": 720, "frames": frames, "seconds": round(seconds, 2), "fps": round(frames / seconds, 1)})
-        score = lipmetrics.score(folder / "lipsync.mp4", narration).to_dict()
+        scores = {"astronaut (default)": lipmetrics.score(folder / "lipsync.mp4", narration, crop_of(None)).to_dict()}
+        hopper = grace_hopper()
+        timed("embedded", folder, 720, portrait=hopper)
+        scores["Grace Hopper"] = lipmetrics.score(folder / "lipsync.mp4", narration, crop_of(hopper)).to_dict()
         if importlib.util.find_spec("ppgan"):
             rows += paddlegan_rows(folder)
     print(f"Narration {narration.duration:.1f} s ({args.language}), 2 cores\n")
     table(["stage", "size", "frames", "seconds", "frames/s"], [[r["stage"], r["size"], r["frames"], r["seconds"], r["fps"]] for r in rows])
     print()
-    table(["closure rate", "open-vowel rate", "silence rate", "offset (frames)"], [[score["closure_rate"], score["open_vowel_rate"], score["silence_rate"], score["offset_frames"]]])
-    save("lipsync.json", {"rows": rows, "score": score})
+    names = ["closure_rate", "open_vowel_rate", "silence_rate", "offset_frames", "opening_range", "round_spread_width", "teeth_share", "teeth_band_difference", "upper_face_ssim"]
+    table(["portrait (720)", *names], [[portrait, *(score[n] if score[n] is not None else "–" for n in names)] for portrait, score in scores.items()])
+    save("lipsync.json", {"rows": rows, "scores": scores})
+
+
+def grace_hopper() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+
+
+def crop_of(portrait: Path | None):
+    """The framed portrait at 720, for the measures that compare a video with it."""
+    from core import portrait as P
+
+    image, face = P.load_portrait(portrait or P.default_portrait())
+    return P.frame_portrait(image, face, 720)[0]
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ TRANSCRIPT_FILES = ("transcript.json", "transcript.txt", "transcript.srt", "tran
 SUMMARY_FILES = ("summary.json", "summary.md", "script.txt")
 SCRIPT = "script.txt"
 NARRATION_FILES = ("narration.wav", "narration.json")
-LIPSYNC_FILES = ("lipsync.mp4", "lipsync.json")
+LIPSYNC_FILES = ("lipsync.mp4", "lipsync.json", "lipsync_sheet.png")
 VIDEO_FILES = ("presenter.mp4", "narration.srt", "thumbnail.png")
 NOTES_DIR = "summary-notes"
 LLM_LOG = "logs/llm.log"  # every model call of the summarize stage: timing, tokens, the raw reply
@@ -235,7 +235,7 @@ class Narration(Artifact):
 
 
 class Animation(Artifact):
-    """Per-frame record of the talking head; ``mouth`` is None when a model drew the mouth."""
+    """Per-frame record of the talking head; ``mouth`` (the jaw) and the lip shape are None when a model drew the mouth."""
 
     file = "lipsync.json"
     engine: str
@@ -243,6 +243,16 @@ class Animation(Artifact):
     frames: int
     mouth: list[float] | None
     blink: list[float]
+    spread: list[float] | None = None
+    rounding: list[float] | None = None
+    tongue: list[float] | None = None
+    mouth_box: list[int] | None = None  # x0, y0, x1, y1 around the mouth and chin in the frame: what the contact sheet shows
+
+    def neutral_frame(self, before: float) -> int:
+        """The frame nearest ``before`` / 2 seconds (and before it) with the mouth closed and the eyes open: the video's poster."""
+        last = max(1, min(self.frames, int(before * self.fps)))
+        calm = [i for i in range(last) if (self.mouth is None or self.mouth[i] < 0.05) and self.blink[i] < 0.05]
+        return min(calm, key=lambda i: abs(i - last / 2)) if calm else 0
 
 
 # --- what a stage returns ---------------------------------------------------------------

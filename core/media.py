@@ -244,3 +244,20 @@ def decode_video(video: Path, max_side: int | None = None) -> tuple[np.ndarray, 
         capture_output=True, check=True,
     ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3), float(num) / float(den)
+
+
+def video_frames(video: Path, indices: list[int]) -> dict[int, np.ndarray]:
+    """Only the frames numbered ``indices`` (0-based) of a video, as RGB arrays: a contact sheet never decodes the whole clip into memory."""
+    info = probe_media(video)
+    stream = next(s for s in info["streams"] if s["codec_type"] == "video")
+    width, height = int(stream["width"]), int(stream["height"])
+    wanted = sorted(set(indices))
+    if not wanted:
+        return {}
+    select = "+".join(f"eq(n\\,{i})" for i in wanted)
+    raw = subprocess.run(
+        [require_tool("ffmpeg"), "-v", "error", "-i", str(video), "-vf", f"select={select}", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    ).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+    return dict(zip(wanted, frames))

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from core.artifacts import Narration, Unit
-from core.face import CHIN, FOREHEAD, INNER_BOTTOM, INNER_TOP, NOSE_TIP, track
+from core.face import CHIN, FOREHEAD, INNER_BOTTOM, INNER_TOP, JAW_LEFT, LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, UPPER_INNER, track
 from core.media import decode_video
-from engines.lipsync.visemes import is_bilabial, is_open_vowel
+from engines.lipsync.visemes import is_bilabial, is_open_vowel, shape
 
 NEAR_CLOSED, WIDE = 0.2, 0.5  # shares of the opening's range
 PAUSE_SECONDS = 0.3
@@ -31,6 +31,10 @@ class LipsyncScore:
     offset_frames: int
     upper_face_ssim: float | None
     frames: int
+    opening_range: float = 0.0  # inner-lip gap over face height, p95 - p5: how far the mouth really opens
+    round_spread_width: float | None = None  # mouth width on rounded vowels over width on spread ones (below 1: the lips purse)
+    teeth_share: float | None = None  # of inner-mouth pixels in frames more than half open, those brighter than 0.9 x the cheek
+    teeth_band_difference: float | None = None  # mean |luminance| difference of the upper-teeth band to the portrait's own, 0..255
 
     def passes(self) -> bool:
         return self.closure_rate >= 0.7 and self.open_vowel_rate >= 0.7 and self.silence_rate >= 0.8 and abs(self.offset_frames) <= 1
@@ -98,15 +102,118 @@ def score(video: Path, narration: Narration, portrait_crop: np.ndarray | None = 
     pauses = pauses_of(narration, len(frames) / fps)
     best = max(range(-5, 6), key=lambda lag: (sum(_rates(opening, units, pauses, fps, lag)[:2]), -abs(lag)))
     closure, open_vowel, silence = _rates(opening, units, pauses, fps, 0)
-    return LipsyncScore(round(closure, 3), round(open_vowel, 3), round(silence, 3), best, upper_face_ssim(frames, faces, portrait_crop), len(frames))
+    valid = opening[~np.isnan(opening)]
+    wide = [i for i, v in enumerate(opening) if not np.isnan(v) and v > np.percentile(valid, 50) + 0.5 * (valid.max() - np.percentile(valid, 50))]
+    return LipsyncScore(
+        round(closure, 3), round(open_vowel, 3), round(silence, 3), best, upper_face_ssim(frames, faces, portrait_crop), len(frames),
+        opening_range=round(float(np.percentile(valid, 95) - np.percentile(valid, 5)), 4) if len(valid) else 0.0,
+        round_spread_width=round_spread_width(faces, units, fps),
+        teeth_share=teeth_share(frames, faces, wide),
+        teeth_band_difference=teeth_band_difference(frames, faces, wide, portrait_crop),
+    )
 
 
-def align(frame: np.ndarray, face: np.ndarray, reference_face: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``frame`` warped so its face lies on ``reference_face`` (similarity from the landmarks above the mouth): head motion removed."""
+def _luminance(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _inner_mouth(face: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     import cv2
 
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.concatenate([face[UPPER_INNER], face[LOWER_INNER][::-1]]).astype(np.int32)], (1,))
+    return mask.astype(bool)
+
+
+def _cheek(frame: np.ndarray, face: np.ndarray) -> float:
+    height = np.linalg.norm(face[FOREHEAD] - face[CHIN])
+    x, y = int((face[MOUTH_LEFT, 0] + face[JAW_LEFT, 0]) / 2), int(face[MOUTH_LEFT, 1] - 0.08 * height)
+    r = max(2, int(0.03 * height))
+    return float(np.median(_luminance(frame[max(0, y - r) : y + r, max(0, x - r) : x + r])))
+
+
+def round_spread_width(faces: list[np.ndarray | None], units: list[Unit], fps: float) -> float | None:
+    """Mouth width (corner to corner, over face height) in the middle of rounded vowels, over the same on spread vowels."""
+    widths: dict[str, list[float]] = {"round": [], "spread": []}
+    for unit in units:
+        _, spread, rounding, _ = shape(unit.unit)
+        kind = "round" if rounding >= 1 else "spread" if spread >= 1 else None
+        middle = int((unit.start + unit.end) / 2 * fps)
+        if kind and middle < len(faces) and (face := faces[middle]) is not None:
+            widths[kind].append(float(np.linalg.norm(face[MOUTH_LEFT] - face[MOUTH_RIGHT]) / np.linalg.norm(face[FOREHEAD] - face[CHIN])))
+    return round(float(np.mean(widths["round"]) / np.mean(widths["spread"])), 3) if widths["round"] and widths["spread"] else None
+
+
+def teeth_share(frames: np.ndarray, faces: list[np.ndarray | None], wide: list[int]) -> float | None:
+    """Share of inner-mouth pixels brighter than 0.9 x the cheek's median luminance, over the frames ``wide`` open."""
+    bright, total = 0, 0
+    for i in wide:
+        face = faces[i]
+        if face is None:
+            continue
+        inside = _inner_mouth(face, frames[i].shape[:2])
+        bright += int((_luminance(frames[i])[inside] > 0.9 * _cheek(frames[i], face)).sum())
+        total += int(inside.sum())
+    return round(bright / total, 3) if total else None
+
+
+def teeth_band_difference(frames: np.ndarray, faces: list[np.ndarray | None], wide: list[int], portrait: np.ndarray | None) -> float | None:
+    """For a portrait that shows its teeth: how far the upper-teeth band of the open frames (aligned to the portrait) is from its own."""
+    if portrait is None or not wide:
+        return None
+    import cv2
+
+    from core.face import face_landmarks
+
+    height, width = frames.shape[1:3]
+    reference = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
+    found = face_landmarks(reference, max_faces=1)
+    if not found:
+        return None
+    ref = found[0]
+    inside = _inner_mouth(ref, (height, width))
+    if not inside.any() or (_luminance(reference)[inside] > 0.9 * _cheek(reference, ref)).mean() < 0.3:
+        return None  # no teeth to keep
+    top = int(ref[INNER_TOP, 1])
+    band = inside.copy()
+    band[top + max(2, int(0.4 * (ref[INNER_BOTTOM, 1] - ref[INNER_TOP, 1]))) :] = False  # the upper part of the teeth,
+    centre, reach = (ref[MOUTH_LEFT, 0] + ref[MOUTH_RIGHT, 0]) / 2, 0.3 * (ref[MOUTH_RIGHT, 0] - ref[MOUTH_LEFT, 0])
+    band[:, : int(centre - reach)] = False  # the front teeth: the middle 60 % of the mouth's width
+    band[:, int(centre + reach) + 1 :] = False
+    differences = []
+    for i in wide:
+        face = faces[i]
+        if face is None:
+            continue
+        aligned = align(frames[i], face, ref, (width, height), reference)
+        differences.append(float(np.abs(_luminance(aligned)[band] - _luminance(reference)[band]).mean()))
+    return round(float(np.median(differences)), 2) if differences else None
+
+
+def align(frame: np.ndarray, face: np.ndarray, reference_face: np.ndarray, size: tuple[int, int], reference: np.ndarray | None = None) -> np.ndarray:
+    """``frame`` warped so its face lies on ``reference_face``: head motion removed.
+
+    A similarity from the landmarks above the mouth (eyelids left out: they
+    blink), refined on the pixels of ``reference`` when it is given.
+    """
+    import cv2
+    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_LEFT_EYE, FACEMESH_RIGHT_EYE
+
     rigid = reference_face[:, 1] < reference_face[NOSE_TIP, 1]
+    rigid[[i for edge in FACEMESH_LEFT_EYE | FACEMESH_RIGHT_EYE for i in edge]] = False  # eyelids blink: not part of the skull
+    rigid[468:] = False  # irises
     matrix, _ = cv2.estimateAffinePartial2D(face[rigid], reference_face[rigid])
+    if reference is not None:  # refined on the pixels of the forehead, brows and nose: landmarks jitter by a pixel or two
+        top, nose = int(reference_face[FOREHEAD, 1]), int(reference_face[NOSE_TIP, 1])
+        mask = np.zeros(reference.shape[:2], np.uint8)
+        mask[top:nose, int(reference_face[:, 0].min()) : int(reference_face[:, 0].max())] = 255
+        grey = lambda image: cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        start = cv2.invertAffineTransform(matrix).astype(np.float32)
+        try:
+            _, refined = cv2.findTransformECC(grey(reference), grey(frame), start, cv2.MOTION_EUCLIDEAN, (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4), mask, 3)
+            return cv2.warpAffine(frame, refined, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        except cv2.error:
+            pass
     return cv2.warpAffine(frame, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -136,7 +243,7 @@ def upper_face_ssim(frames: np.ndarray, faces: list[np.ndarray | None], portrait
         face = faces[i]
         if face is None:
             continue
-        aligned = align(frames[i], face, ref, (width, height))
+        aligned = align(frames[i], face, ref, (width, height), reference)
         a = cv2.cvtColor(aligned[top:nose, left:right], cv2.COLOR_RGB2GRAY)
         values.append(structural_similarity(a, b))
     return round(float(np.median(values)), 3) if values else None

@@ -35,6 +35,7 @@ def episode_markdown(episode: dict[str, Any], folder: Path, stopped_after: str) 
         "episode.md.j2",
         episode=episode, transcript=transcript, excerpt=excerpt, summary=summary,
         video=video if video.exists() else None, thumbnail=folder / "thumbnail.png",
+        sheet=folder / "lipsync_sheet.png" if (folder / "lipsync_sheet.png").exists() else None,
         files=sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), stopped_after=stopped_after,
     )
 

@@ -20,7 +20,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from core.artifacts import VIDEO_FILES, Narration, StageRecord
+from core.artifacts import VIDEO_FILES, Animation, Narration, StageRecord
 from core.errors import EngineError
 from core.logs import Progress
 from core.media import require_tool
@@ -159,6 +159,10 @@ def compose(
         _ffmpeg(ffmpeg.output(*streams, tmp.name, format="mp4", **outputs).overwrite_output().get_args(), folder, f"compose {out}", seconds=narration.duration, progress=progress)
     (folder / TITLE_FILE).unlink(missing_ok=True)
     at = min(section.title_seconds / 2 if section.title_seconds else 1.0, max(0.0, narration.duration - 0.1))
+    animation = Path(lipsync_mp4).with_name(Animation.file)
+    if animation.is_file():  # the poster: a frame with the mouth closed and the eyes open (under the title card, if any)
+        record = Animation.read(animation.parent)
+        at = record.neutral_frame(before=2 * at) / record.fps
     png = _ffmpeg(["-ss", f"{at:.2f}", "-i", video_name, "-frames:v", "1", "-vf", "scale=640:-2", "-f", "image2pipe", "-c:v", "png", "pipe:1"], folder, f"make the thumbnail of {out}")
     thumbnail = write_bytes(folder / thumbnail_name, png)
     return StageRecord(outputs=[out, srt, thumbnail], seconds=round(time.perf_counter() - started, 3), height=height, subtitles=section.subtitles)

@@ -51,3 +51,14 @@ def test_long_sentences_become_short_subtitles():
     assert len(cues) > 1 and all(len(text) <= 84 for _, _, text in cues)
     assert cues[0][0] == 1.0 and abs(cues[-1][1] - 10.0) < 1e-6 and all(a[1] == b[0] for a, b in zip(cues, cues[1:]))
     assert " ".join(text for _, _, text in cues) == sentence
+
+
+def test_the_poster_is_a_closed_mouth_eyes_open_frame():
+    from core.artifacts import Animation
+
+    mouth = [0.0, 0.0, 0.6, 0.9, 0.0, 0.02, 0.8, 0.7, 0.0, 0.0]
+    blink = [0.0, 0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.0, 0.0]
+    record = Animation(engine="embedded", fps=5, frames=10, mouth=mouth, blink=blink)
+    assert record.neutral_frame(before=2.0) == 5, "nearest the card's middle with the mouth shut and the eyes open (frame 4 blinks)"
+    assert record.neutral_frame(before=0.6) == 1
+    assert Animation(engine="paddlegan", fps=5, frames=10, mouth=None, blink=blink).neutral_frame(before=2.0) == 5

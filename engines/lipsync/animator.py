@@ -1,16 +1,21 @@
 """The portrait's animator: every frame a warp of the portrait, with a mouth, blinks and head motion.
 
-The jaw and lower lip drop by a per-frame opening; a shaded mouth interior
-with teeth and tongue fills the gap; eyelids blink; the head sways, nods and
-breathes. Everything is a function of the inputs and a seed: same inputs, same
-frames.
+Lips are warped, never painted: the jaw, the lower lip and the lower teeth
+drop below a seam between the lips, and the lips spread or purse around their
+centre. Only the opening the jaw made is drawn: a shaded cavity, with the
+portrait's own upper teeth above it where it shows them (drawn teeth, coloured
+from the portrait, where it does not), lower teeth and a tongue. Eyelids
+blink; the head sways, nods and breathes. Everything is a function of the
+inputs and a seed: same inputs, same frames.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from core.face import CHIN, EYES, FOREHEAD, JAW_LEFT, JAW_RIGHT, LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER
+from core.face import CHIN, EYES, FOREHEAD, JAW_LEFT, JAW_RIGHT, LOWER_INNER, LOWER_OUTER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER, UPPER_OUTER
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -19,7 +24,7 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 
 
 class Animator:
-    """Renders frames of one portrait for given mouth openings, blinks and head motion."""
+    """Renders frames of one portrait for given mouth shapes, blinks and head motion."""
 
     def __init__(self, crop: np.ndarray, face: np.ndarray, fps: int, seed: int) -> None:
         import cv2
@@ -28,35 +33,125 @@ class Animator:
         self.base, self.face, self.fps = crop, face, fps
         self.size = crop.shape[0]
         self.face_height = face[CHIN, 1] - face[FOREHEAD, 1]
-        self.max_open = 0.085 * self.face_height
+        self.max_open = 0.18 * self.face_height
         self.rng_phase = np.random.default_rng(seed).uniform(0, 2 * np.pi, 6)
         self._prepare_mouth()
+        self._prepare_teeth()
+        self._prepare_jaw()
         self._prepare_eyes()
 
     def _prepare_mouth(self) -> None:
+        """The moving region and its weights: the jaw (below the lips' seam) drops, the lips spread or purse around their centre."""
         f = self.face
         upper, lower = f[UPPER_INNER], f[LOWER_INNER]
         self.upper_lip, self.lower_lip = upper, lower
+        left, right = float(f[MOUTH_LEFT, 0]), float(f[MOUTH_RIGHT, 0])
+        self.cx, self.half = (left + right) / 2, (right - left) / 2
         mouth_y = float((upper[5, 1] + lower[5, 1]) / 2)
-        half = float((f[MOUTH_RIGHT, 0] - f[MOUTH_LEFT, 0]) / 2)
-        cx = float((f[MOUTH_RIGHT, 0] + f[MOUTH_LEFT, 0]) / 2)
         chin = float(f[CHIN, 1])
         jaw_half = float((f[JAW_RIGHT, 0] - f[JAW_LEFT, 0]) / 2)
-        x0, x1 = int(max(0, cx - jaw_half * 1.6)), int(min(self.size, cx + jaw_half * 1.6))
-        y0, y1 = int(max(0, mouth_y - self.max_open * 2)), int(min(self.size, chin + self.face_height * 0.45))
+        x0, x1 = int(max(0, self.cx - jaw_half * 1.6)), int(min(self.size, self.cx + jaw_half * 1.6))
+        y0, y1 = int(max(0, mouth_y - self.face_height * 0.2)), int(min(self.size, chin + self.face_height * 0.45))
         self.box = (x0, y0, x1, y1)
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        below = ys - mouth_y
-        vertical = _smoothstep((below + 1.0) / 3.0) * (1 - _smoothstep((ys - chin) / (self.face_height * 0.4)))
-        depth = np.clip(below / max(1.0, chin - mouth_y), 0, 1)
-        width = half * 1.05 + (jaw_half * 0.9 - half) * depth  # the moving region widens from the lips to the jaw
-        horizontal = 1 - _smoothstep((np.abs(xs - cx) - width * 0.55) / (width * 0.6))
-        self.jaw_weight = (vertical * horizontal).astype(np.float32)
+        columns = np.arange(x0, x1, dtype=np.float32)
+        # the seam between what stays with the skull (upper lip, upper teeth) and what the jaw carries: midway between the inner lips
+        middle = (upper[:, 1] + lower[:, 1]) / 2
+        order = np.argsort(upper[:, 0])
+        self.seam = np.interp(columns, upper[order, 0], middle[order]).astype(np.float32)
+        self._jaw = (mouth_y, chin, jaw_half)
+        # lips spread and purse: strongest on the lips, fading over the cheeks and towards the nose and chin
+        lip_top, lip_bottom = float(f[UPPER_OUTER][:, 1].min()), float(f[LOWER_OUTER][:, 1].max())
+        centre_y, reach_y = (lip_top + lip_bottom) / 2, (lip_bottom - lip_top) * 1.4
+        ellipse = ((xs - self.cx) / (self.half * 1.9)) ** 2 + ((ys - centre_y) / reach_y) ** 2
+        self.lip_field = (1 - _smoothstep((np.sqrt(ellipse) - 0.45) / 0.55)).astype(np.float32)
         self.grid = (xs, ys)
-        lip_x = lower[:, 0]
-        lip_width = half * 1.05
-        self.lip_weight = (1 - _smoothstep((np.abs(lip_x - cx) - lip_width * 0.55) / (lip_width * 0.6))).astype(np.float32)
+        self.columns = columns
 
+    def _prepare_jaw(self) -> None:
+        """How far each pixel moves with the jaw: all of it below the seam, fading out below the chin and towards the cheeks.
+
+        The portrait's own upper teeth belong to the skull: the lips spread and
+        purse over them, but they neither drop nor change width.
+        """
+        mouth_y, chin, jaw_half = self._jaw
+        xs, ys = self.grid
+        if self.own_teeth:
+            top = np.interp(xs[0], *self._sorted(self.upper_lip))[None, :]
+            teeth = _smoothstep(ys - top + 1.0) * (1 - _smoothstep(ys - self.seam[None, :] + 1.0)) * (np.abs(xs - self.cx) < self.half)
+            self.lip_field *= 1 - self.cv2.GaussianBlur(teeth.astype(np.float32), (0, 0), 1.0)
+        below = ys - self.seam[None, :]
+        soft = 3.0 + 1.5 * np.clip(np.abs(xs - self.cx) - self.half * 0.9, 0, None)  # sharp between the lips, a smooth stretch over the cheeks
+        vertical = _smoothstep((below + soft / 3) / soft) * (1 - _smoothstep((ys - chin) / (self.face_height * 0.4)))
+        depth = np.clip(below / max(1.0, chin - mouth_y), 0, 1)
+        width = self.half * 1.05 + (jaw_half * 0.9 - self.half) * depth  # the moving region widens from the lips to the jaw
+        horizontal = 1 - _smoothstep((np.abs(xs - self.cx) - width * 0.35) / (width * 1.2))  # the cheeks stretch smoothly out to the jaw line
+        self.jaw_weight = (vertical * horizontal).astype(np.float32)
+        lips = self.half * 1.05  # how far the lower lip drops, column by column: the jaw's weight just below the seam
+        self.lip_weight = (1 - _smoothstep((np.abs(self.columns - self.cx) - lips * 0.35) / (lips * 1.2))).astype(np.float32)
+
+    def _incisal_edge(self, luminance: np.ndarray, cheek: float) -> None:
+        """Where the portrait's own upper teeth end, column by column: the seam moves there, so the jaw never carries the upper teeth.
+
+        Below the upper lip, where the column starts bright (teeth), the edge is
+        the steepest fall of light before the lower lip: enamel to the cavity's
+        shadow, or to the lower lip when the teeth fill the gap.
+        """
+        edge = self.seam.copy()
+        for k, x in enumerate(self.columns):
+            top = np.interp(x, *self._sorted(self.upper_lip))
+            bottom = np.interp(x, *self._sorted(self.lower_lip))
+            rows = np.arange(int(np.ceil(top)), int(bottom) + 3)
+            if len(rows) < 5 or not (0 <= int(x) < luminance.shape[1]) or rows[-1] + 1 >= luminance.shape[0]:
+                continue
+            profile = luminance[rows, int(x)]
+            if (profile[: max(1, len(profile) // 3)] > 0.9 * cheek).mean() > 0.5:  # teeth hang from the upper lip here
+                fall = profile[:-2] - profile[2:]
+                first = len(profile) // 3
+                edge[k] = rows[first + int(np.argmax(fall[first:]))] + 1
+        width = max(3, int(self.half * 0.4) | 1)
+        padded = np.pad(edge, width // 2, mode="edge")
+        median = np.array([np.median(padded[i : i + width]) for i in range(len(edge))], np.float32)
+        self.seam = np.convolve(np.pad(median, 3, mode="edge"), np.ones(7) / 7, mode="valid").astype(np.float32)
+
+    @staticmethod
+    def _sorted(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(points[:, 0])
+        return points[order, 0], points[order, 1]
+
+    def _prepare_teeth(self) -> None:
+        """Whether the portrait shows its own teeth (then they stay, and only the cavity between the rows is drawn); else their colour."""
+        cv2 = self.cv2
+        polygon = np.concatenate([self.upper_lip, self.lower_lip[::-1]]).astype(np.int32)
+        inside = np.zeros(self.base.shape[:2], np.uint8)
+        cv2.fillPoly(inside, [polygon], 1)
+        pixels = self.base[inside.astype(bool)].astype(np.float32)
+        luminance = pixels @ np.array([0.299, 0.587, 0.114], np.float32) if len(pixels) else np.zeros(0, np.float32)
+        cheek = self._cheek_luminance()
+        gap = float(self.lower_lip[5, 1] - self.upper_lip[5, 1]) / self.face_height
+        bright = luminance > 0.9 * cheek
+        self.own_teeth = gap > 0.02 and len(luminance) > 20 and bright.mean() > 0.3
+        if self.own_teeth:
+            self.teeth_colour = np.median(pixels[bright], axis=0)
+            self._incisal_edge(self.base.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32), cheek)
+        else:  # the eyes' whites, a little warmer: enamel lit like this face
+            whites = []
+            for left, right, top, bottom in EYES:
+                x0, x1 = sorted((int(self.face[left, 0]), int(self.face[right, 0])))
+                y0, y1 = int(self.face[top, 1]), int(self.face[bottom, 1]) + 1
+                patch = self.base[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+                if len(patch):
+                    whites.append(patch[patch.sum(1) >= np.percentile(patch.sum(1), 85)])
+            sclera = np.median(np.concatenate(whites), axis=0) if whites and sum(map(len, whites)) else np.array([225, 222, 215], np.float32)
+            ivory = np.array([240, 234, 220], np.float32) * np.clip(float(sclera.mean()) / 215, 0.8, 1.05)  # enamel, as bright as these eyes' whites
+            self.teeth_colour = np.clip(0.25 * sclera + 0.75 * ivory, 0, 255)
+
+    def _cheek_luminance(self) -> float:
+        f = self.face
+        x, y = int((f[MOUTH_LEFT, 0] + f[JAW_LEFT, 0]) / 2), int(f[MOUTH_LEFT, 1] - self.face_height * 0.08)
+        r = max(2, int(self.face_height * 0.03))
+        patch = self.base[max(0, y - r) : y + r, max(0, x - r) : x + r].reshape(-1, 3).astype(np.float32)
+        return float(np.median(patch @ np.array([0.299, 0.587, 0.114], np.float32))) if len(patch) else 128.0
     def _prepare_eyes(self) -> None:
         self.eyes = []
         for left, right, top, bottom in EYES:
@@ -86,14 +181,19 @@ class Animator:
         matrix[:, 2] = matrix[:, 2] + np.array([dx, dy])
         return matrix
 
-    def render(self, opening: float, blink: float, t: float) -> np.ndarray:
+    def render(self, mouth: float | Sequence[float], blink: float, t: float) -> np.ndarray:
+        """One frame: ``mouth`` is the jaw opening, or (jaw, spread, rounding, tongue) from ``visemes.openings``."""
+        jaw, spread, rounding, tongue = (float(mouth), 0.0, 0.0, 0.0) if np.ndim(mouth) == 0 else (list(map(float, mouth)) + [0.0] * 4)[:4]  # type: ignore[arg-type]
         frame = self.base.copy()
-        drop = opening * self.max_open
-        if drop > 0.3:
+        drop = jaw * self.max_open
+        scale = 1 + 0.12 * spread - 0.3 * rounding  # mouth width: drawn back, or pursed
+        if drop > 0.3 or abs(scale - 1) > 0.01:
             x0, y0, x1, y1 = self.box
             xs, ys = self.grid
-            frame[y0:y1, x0:x1] = self.cv2.remap(self.base, xs, ys - drop * self.jaw_weight, self.cv2.INTER_LINEAR, borderMode=self.cv2.BORDER_REPLICATE)
-            self._paint_mouth(frame, drop)
+            map_x = xs + (self.cx + (xs - self.cx) / scale - xs) * self.lip_field
+            frame[y0:y1, x0:x1] = self.cv2.remap(self.base, map_x, ys - drop * self.jaw_weight, self.cv2.INTER_LINEAR, borderMode=self.cv2.BORDER_REPLICATE)
+            if drop > 0.3:
+                self._paint_cavity(frame, drop, scale, tongue)
         return self.finish(frame, blink, t)
 
     def finish(self, frame: np.ndarray, blink: float, t: float) -> np.ndarray:
@@ -105,36 +205,55 @@ class Animator:
                 frame[by0:by1, bx0:bx1] = cv2.remap(frame, xs, ys + blink * shift, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return cv2.warpAffine(frame, self.motion(t), (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-    def _paint_mouth(self, frame: np.ndarray, drop: float) -> None:
-        cv2 = self.cv2
-        lower = self.lower_lip.copy()
-        lower[:, 1] += drop * self.lip_weight
-        polygon = np.concatenate([self.upper_lip, lower[::-1]])
-        x0, y0 = np.floor(polygon.min(0)).astype(int) - 3
-        x1, y1 = np.ceil(polygon.max(0)).astype(int) + 4
-        x0, y0 = max(x0, 0), max(y0, 0)
-        h, w = y1 - y0, x1 - x0
-        scale = 4  # draw at 4x and shrink: smooth, anti-aliased edges
-        mask = np.zeros((h * scale, w * scale), np.uint8)
-        cv2.fillPoly(mask, [np.round((polygon - [x0, y0]) * scale).astype(np.int32)], 255, lineType=cv2.LINE_AA)
-        mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-        mask = cv2.GaussianBlur(mask, (0, 0), 0.6)[..., None]
-        rows = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
-        interior = np.broadcast_to((np.array([70, 22, 28], np.float32) * (1 - 0.55 * rows)), (h, w, 3)).copy()
-        top = np.interp(np.arange(x0, x1), self.upper_lip[:, 0], self.upper_lip[:, 1]) - y0
-        teeth_depth = min(drop * 0.38, self.face_height * 0.05)
-        yy = np.arange(h, dtype=np.float32)[:, None]
-        teeth = _smoothstep((top[None, :] + teeth_depth - yy) / 1.5) * (yy >= top[None, :] - 1)
-        depth_in_teeth = np.clip((yy - top[None, :]) / max(teeth_depth, 1.0), 0, 1)  # enamel darkens toward the edge
-        enamel = np.array([226, 218, 204], np.float32) * (0.95 - 0.2 * depth_in_teeth[..., None])
-        interior = interior * (1 - teeth[..., None]) + enamel * teeth[..., None]
-        bottom = np.interp(np.arange(x0, x1), lower[:, 0], lower[:, 1]) - y0
-        tongue = _smoothstep((yy - (bottom[None, :] - drop * 0.35)) / 2.0) * _smoothstep(drop / self.max_open * 2 - 0.4)
-        interior = interior * (1 - 0.6 * tongue[..., None]) + np.array([150, 62, 70], np.float32) * 0.6 * tongue[..., None]
-        corners = np.abs(np.arange(x0, x1, dtype=np.float32) - (polygon[:, 0].min() + polygon[:, 0].max()) / 2) / max(1.0, np.ptp(polygon[:, 0]) / 2)
-        interior *= (0.5 + 0.5 * (1 - _smoothstep(corners * 1.1 - 0.35)))[None, :, None]  # the mouth is darker into its corners
-        region = frame[y0:y1, x0:x1].astype(np.float32)
-        frame[y0:y1, x0:x1] = np.clip(region * (1 - mask) + interior * mask, 0, 255).astype(np.uint8)
+    def _paint_cavity(self, frame: np.ndarray, drop: float, scale: float, tongue: float) -> None:
+        """The opening between the rows: a shaded cavity, upper teeth (the portrait's own, or drawn), lower teeth and the tongue.
+
+        Nothing is painted over the lips or over teeth the portrait shows: only
+        the band the jaw opened, between the seam and where it dropped to.
+        """
+        x0, y0, x1, y1 = self.box
+        columns = self.columns
+        source_x = self.cx + (columns - self.cx) / scale  # the lips' columns after spreading or pursing
+        top = self.seam if self.own_teeth else np.interp(source_x, columns, self.seam)  # own teeth keep their place
+        corners = 1 - _smoothstep((np.abs(source_x - self.cx) - 0.75 * self.half) / (0.3 * self.half))  # the opening ends at the lips' corners
+        weight = np.interp(source_x, columns, self.lip_weight) * corners
+        bottom = top + drop * weight
+        visible = weight > 0.02
+        if not visible.any():
+            return
+        left, right = int(np.argmax(visible)), int(len(visible) - np.argmax(visible[::-1]))
+        top, bottom, span = top[left:right], bottom[left:right], bottom[left:right] - top[left:right]
+        row0, row1 = int(np.floor(top.min())) - 1, int(np.ceil(bottom.max())) + 2
+        yy = np.arange(row0, row1, dtype=np.float32)[:, None]
+        alpha = _smoothstep(yy - top[None, :] + 0.5) * _smoothstep(bottom[None, :] - yy + 0.5)  # anti-aliased edges
+        across = np.abs(columns[left:right] - self.cx) / max(1.0, self.half * scale)
+        depth = np.clip((yy - top[None, :]) / np.maximum(span[None, :], 1.0), 0, 1)
+        # the cavity: dark red, darkest at the back (middle of the opening) and into the corners, lit just inside the lips
+        light = (0.45 + 0.55 * np.exp(-np.minimum(yy - top[None, :], bottom[None, :] - yy).clip(0) / 4.0)) * (1 - 0.5 * _smoothstep(across * 1.2 - 0.3))[None, :]
+        colour = np.array([105, 38, 44], np.float32)[None, None, :] * light[..., None]
+        if not self.own_teeth:  # drawn upper teeth, hanging from the upper lip: incisors, then narrower teeth towards the corners
+            height = min(self.face_height * 0.055, drop * 0.55)
+            unit = self.half * scale / 3.6
+            offset = (columns[left:right] - self.cx) / unit
+            index = np.floor(np.abs(offset))
+            within = np.abs(offset) - index  # 0..1 across one tooth
+            edge = height * (1 - 0.18 * (2 * within - 1) ** 2) * (1 - 0.12 * np.minimum(index, 4))  # each tooth's edge rounded
+            teeth = _smoothstep((top[None, :] + edge[None, :] - yy) / 1.2) * (yy >= top[None, :] - 1)
+            gaps = 1 - 0.35 * np.exp(-(np.minimum(within, 1 - within) * unit) ** 2 / 0.8)  # dark lines between teeth
+            gum = 1 - 0.25 * np.exp(-(yy - top[None, :]).clip(0) / 1.5)  # the lip's shadow at the gum line
+            enamel = self.teeth_colour[None, None, :] * (gum * gaps[None, :] * (1 - 0.25 * _smoothstep(across * 1.1 - 0.2))[None, :] * (1 - 0.1 * depth))[..., None]
+            colour = colour * (1 - teeth[..., None]) + enamel * teeth[..., None]
+        if tongue > 0.05:  # the tongue: a rounded mound rising from the floor of the mouth, its tip higher for l/n/t/d
+            crest = bottom - span * (0.25 + 0.3 * tongue) * (1 - (across / 0.7) ** 2).clip(0)
+            body = _smoothstep((yy - crest[None, :]) / 2.0) * tongue
+            shade = 0.75 + 0.25 * (1 - depth)
+            colour = colour * (1 - body[..., None]) + (np.array([168, 70, 78], np.float32)[None, None, :] * shade[..., None]) * body[..., None]
+        lower_height = min(self.face_height * 0.04, drop * 0.25)  # the lower teeth's edge, just showing above the lower lip
+        lower_teeth = _smoothstep((yy - (bottom[None, :] - lower_height)) / 1.2) * _smoothstep(drop / self.max_open * 3 - 1) * (1 - _smoothstep(across * 1.3 - 0.3))[None, :]
+        colour = colour * (1 - lower_teeth[..., None]) + (self.teeth_colour * 0.95)[None, None, :] * lower_teeth[..., None]
+        region = frame[row0:row1, x0 + left : x0 + right].astype(np.float32)
+        alpha = alpha[: len(region), :, None]
+        frame[row0:row1, x0 + left : x0 + right] = np.clip(region * (1 - alpha) + colour[: len(region)] * alpha, 0, 255).astype(np.uint8)
 
 
 def blinks(frames: int, fps: int, seed: int) -> np.ndarray:

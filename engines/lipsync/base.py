@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.artifacts import Animation, Narration
+from core.face import CHIN, FOREHEAD, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP
 from core.media import read_wav
 from core.portrait import frame_portrait, load_portrait
 from core.registry import ANIMATORS, Engine
@@ -55,10 +56,18 @@ class Scene:
                 on_frames(i + 1, self.frames)
 
     def record(self, folder: Path, engine: str, mouth: np.ndarray | None) -> Path:
-        """lipsync.json: the per-frame mouth (None when a model drew it) and blinks."""
+        """lipsync.json: the per-frame mouth, jaw and lip shape (None when a model drew it), and blinks."""
+        columns: list[list[float] | None] = [None] * 4
+        if mouth is not None:
+            track = np.asarray(mouth, np.float32).reshape(len(mouth), -1)
+            columns[: track.shape[1]] = [[round(float(v), 3) for v in track[:, k]] for k in range(track.shape[1])]
+        jaw, spread, rounding, tongue = columns
+        face, size = self.landmarks, self.crop.shape[0]
+        cx, half, height = (face[MOUTH_LEFT, 0] + face[MOUTH_RIGHT, 0]) / 2, (face[MOUTH_RIGHT, 0] - face[MOUTH_LEFT, 0]) / 2, face[CHIN, 1] - face[FOREHEAD, 1]
+        box = [cx - 1.9 * half, face[NOSE_TIP, 1], cx + 1.9 * half, face[CHIN, 1] + 0.1 * height]
         return Animation(
-            engine=engine, fps=self.fps, frames=len(self.eyelids),
-            mouth=None if mouth is None else [round(float(v), 3) for v in mouth], blink=[round(float(v), 3) for v in self.eyelids],
+            engine=engine, fps=self.fps, frames=len(self.eyelids), mouth=jaw, blink=[round(float(v), 3) for v in self.eyelids],
+            spread=spread, rounding=rounding, tongue=tongue, mouth_box=[int(np.clip(v, 0, size)) for v in box],
         ).write(folder)
 
 
