@@ -159,18 +159,11 @@ def teeth_share(frames: np.ndarray, faces: list[np.ndarray | None], wide: list[i
 
 def teeth_band_difference(frames: np.ndarray, faces: list[np.ndarray | None], wide: list[int], portrait: np.ndarray | None) -> float | None:
     """For a portrait that shows its teeth: how far the upper-teeth band of the open frames (aligned to the portrait) is from its own."""
-    if portrait is None or not wide:
+    framed = _framed(portrait, frames) if wide else None
+    if framed is None:
         return None
-    import cv2
-
-    from core.face import face_landmarks
-
+    reference, ref = framed
     height, width = frames.shape[1:3]
-    reference = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
-    found = face_landmarks(reference, max_faces=1)
-    if not found:
-        return None
-    ref = found[0]
     inside = _inner_mouth(ref, (height, width))
     if not inside.any() or (_luminance(reference)[inside] > 0.9 * _cheek(reference, ref)).mean() < 0.3:
         return None  # no teeth to keep
@@ -188,6 +181,20 @@ def teeth_band_difference(frames: np.ndarray, faces: list[np.ndarray | None], wi
         aligned = align(frames[i], face, ref, (width, height), reference)
         differences.append(float(np.abs(_luminance(aligned)[band] - _luminance(reference)[band]).mean()))
     return round(float(np.median(differences)), 2) if differences else None
+
+
+def _framed(portrait: np.ndarray | None, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The portrait at the frames' size and its landmarks, or None (no portrait, or no face in it)."""
+    if portrait is None:
+        return None
+    import cv2
+
+    from core.face import face_landmarks
+
+    height, width = frames.shape[1:3]
+    reference = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
+    found = face_landmarks(reference, max_faces=1)
+    return (reference, found[0]) if found else None
 
 
 def align(frame: np.ndarray, face: np.ndarray, reference_face: np.ndarray, size: tuple[int, int], reference: np.ndarray | None = None) -> np.ndarray:
@@ -222,19 +229,14 @@ def upper_face_ssim(frames: np.ndarray, faces: list[np.ndarray | None], portrait
 
     The median over ``samples`` frames spread through the video.
     """
-    if portrait is None:
+    framed = _framed(portrait, frames)
+    if framed is None:
         return None
     import cv2
     from skimage.metrics import structural_similarity
 
-    from core.face import face_landmarks
-
+    reference, ref = framed
     height, width = frames.shape[1:3]
-    reference = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)
-    found = face_landmarks(reference, max_faces=1)
-    if not found:
-        return None
-    ref = found[0]
     top, nose = int(ref[FOREHEAD, 1]), int(ref[NOSE_TIP, 1])
     left, right = int(ref[:, 0].min()), int(ref[:, 0].max())
     b = cv2.cvtColor(reference[top:nose, left:right], cv2.COLOR_RGB2GRAY)
