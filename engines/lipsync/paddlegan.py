@@ -121,7 +121,7 @@ class PaddleGANWav2Lip(LipSync, name="paddlegan", summary="PaddleGAN Wav2Lip fro
     @classmethod
     def check(cls, section, context) -> Check:
         if not installed("ppgan"):
-            return Check("optional", "'make paddle' builds .venv-paddle with PaddleGAN; then set the Wav2Lip checkpoint")
+            return Check("optional", "'make paddle' builds .venv-paddle with PaddleGAN; then 'presenter weights pull paddlegan:wav2lip_hq'")
         checkpoint = section.options(cls.name).checkpoint
         if checkpoint is None:
             pulled = WAV2LIP.installed(context.cache_dir)

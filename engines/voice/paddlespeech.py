@@ -154,7 +154,7 @@ class PaddleSpeechVoice(Voice, name="paddlespeech", summary="PaddleSpeech FastSp
     @classmethod
     def check(cls, section, context) -> Check:
         if not installed("paddlespeech"):
-            return Check("optional", "'make paddle' builds .venv-paddle (see README); then set the model files")
+            return Check("optional", "'make paddle' builds .venv-paddle (see README); then 'presenter weights pull paddlespeech:fastspeech2_csmsc paddlespeech:hifigan_csmsc'")
         paths = section.options(cls.name)
         lacking = [w for w in cls.needs(section) if not w.installed(context.cache_dir)]
         if lacking:
