@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import EngineError
+from core.errors import EngineError, EngineUnavailable
 from core.settings import Settings
 from engines.asr import whisper_weights as weights
 from engines.asr.openai_api import OpenAIAPI
@@ -75,8 +75,11 @@ def test_converter_maps_every_tensor(tmp_path):
 
 def test_unknown_model_name_is_never_downloaded(tmp_path):
     with pytest.raises(EngineError, match="neither 'base', 'tiny.en'") as error:
-        weights.ct2_whisper_dir("large-v3", tmp_path)
-    assert "never downloaded" in error.value.hint
+        weights.ct2_whisper_dir("huge-v9", tmp_path)
+    assert "presenter weights list" in error.value.hint
+    with pytest.raises(EngineUnavailable, match="presenter weights pull faster-whisper:large-v3"):
+        weights.ct2_whisper_dir("large-v3", tmp_path)  # a size that can be pulled, not pulled: the command to run, no download
+    assert not (tmp_path / "weights").exists()
 
 
 def test_model_folder_missing_a_file_names_it(tmp_path):
