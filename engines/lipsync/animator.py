@@ -98,9 +98,9 @@ class Animator:
         shadow, or to the lower lip when the teeth fill the gap.
         """
         edge = self.seam.copy()
-        for k, x in enumerate(self.columns):
-            top = np.interp(x, *self._sorted(self.upper_lip))
-            bottom = np.interp(x, *self._sorted(self.lower_lip))
+        tops = np.interp(self.columns, *self._sorted(self.upper_lip))
+        bottoms = np.interp(self.columns, *self._sorted(self.lower_lip))
+        for k, (x, top, bottom) in enumerate(zip(self.columns, tops, bottoms)):
             rows = np.arange(int(np.ceil(top)), int(bottom) + 3)
             if len(rows) < 5 or not (0 <= int(x) < luminance.shape[1]) or rows[-1] + 1 >= luminance.shape[0]:
                 continue
