@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AudioError, EngineError
+from .settings import X264_PARAMS, X264_PRESET
 from .workspace import atomic_path
 
 AUDIO_EXTENSIONS = {".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav", ".webm", ".wma", ".aiff", ".aif", ".amr", ".mka", ".m4b"}
@@ -206,13 +207,24 @@ def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
 # --- video ----------------------------------------------------------------------------------
 
 
+def rgb_of(frame: np.ndarray) -> np.ndarray:
+    """A YUV 4:2:0 frame, laid out as OpenCV's COLOR_RGB2YUV_I420 makes it, as RGB."""
+    import cv2
+
+    return cv2.cvtColor(frame, cv2.COLOR_YUV2RGB_I420)
+
+
 def encode_video(frames: Iterable[np.ndarray], out: Path, size: int, fps: int, audio: Path, crf: int) -> Path:
-    """Pipe raw RGB frames to ffmpeg (H.264) and mux the narration (AAC); ``out`` appears only on success."""
+    """Pipe YUV 4:2:0 frames to ffmpeg (H.264) and mux the narration (AAC); ``out`` appears only on success.
+
+    Frames are laid out as OpenCV's COLOR_RGB2YUV_I420 makes them: half the
+    bytes of RGB through the pipe, and OpenCV converts faster than ffmpeg.
+    """
     with atomic_path(out) as tmp:
         command = [
-            require_tool("ffmpeg"), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size}x{size}",
+            require_tool("ffmpeg"), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{size}x{size}",
             "-r", str(fps), "-i", "pipe:0", "-i", str(audio), "-map", "0:v", "-map", "1:a",
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k",
+            "-c:v", "libx264", "-preset", X264_PRESET, "-x264-params", X264_PARAMS, "-crf", str(crf), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k",
             "-f", "mp4", str(tmp),
         ]
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -244,20 +256,3 @@ def decode_video(video: Path, max_side: int | None = None) -> tuple[np.ndarray, 
         capture_output=True, check=True,
     ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3), float(num) / float(den)
-
-
-def video_frames(video: Path, indices: list[int]) -> dict[int, np.ndarray]:
-    """Only the frames numbered ``indices`` (0-based) of a video, as RGB arrays: a contact sheet never decodes the whole clip into memory."""
-    info = probe_media(video)
-    stream = next(s for s in info["streams"] if s["codec_type"] == "video")
-    width, height = int(stream["width"]), int(stream["height"])
-    wanted = sorted(set(indices))
-    if not wanted:
-        return {}
-    select = "+".join(f"eq(n\\,{i})" for i in wanted)
-    raw = subprocess.run(
-        [require_tool("ffmpeg"), "-v", "error", "-i", str(video), "-vf", f"select={select}", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        capture_output=True, check=True,
-    ).stdout
-    frames = np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
-    return dict(zip(wanted, frames))

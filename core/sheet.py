@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .media import video_frames
 from .workspace import write_bytes
 
 TILE = 200  # pixels across one crop on the sheet
@@ -14,13 +13,12 @@ LABEL = 34  # pixels of caption under each crop
 LABEL_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # has the IPA letters the captions name phonemes with
 
 
-def contact_sheet(video: Path, picks: list[tuple[int, str]], box: tuple[int, int, int, int], out: Path, columns: int = 5) -> Path:
-    """``out``: the region ``box`` (x0, y0, x1, y1) of each picked frame, captioned, in rows of ``columns``."""
+def contact_sheet(frames: dict[int, np.ndarray], picks: list[tuple[int, str]], box: tuple[int, int, int, int], out: Path, columns: int = 5) -> Path:
+    """``out``: the region ``box`` (x0, y0, x1, y1) of each picked frame (RGB, by index in ``frames``), captioned, in rows of ``columns``."""
     import io
 
     from PIL import Image, ImageDraw, ImageFont
 
-    frames = video_frames(video, [index for index, _ in picks])
     x0, y0, x1, y1 = box
     height = round(TILE * (y1 - y0) / max(1, x1 - x0))
     rows = -(-len(picks) // columns)

@@ -148,6 +148,8 @@ def compose(
             x="(w-text_w)/2", y="(h-text_h)/2", enable=f"lt(t,{t})", alpha=f"if(lt(t,{t - 0.5}),1,max(0,({t}-t)/0.5))",
         )
     outputs = {"vcodec": "libx264", "pix_fmt": "yuv420p", "preset": section.preset, "crf": section.crf, "acodec": "aac", "audio_bitrate": "128k", "movflags": "+faststart"}
+    if section.x264_params:
+        outputs["x264-params"] = section.x264_params
     if section.subtitles == "burn":
         video = video.filter("subtitles", SUBTITLE_FILE)
     streams = [video, source.audio]

@@ -12,9 +12,11 @@ from core import portrait as P
 from core.artifacts import Animation, Narration
 from core.errors import EngineError
 from core.face import CHIN, FOREHEAD
+from core.media import decode_video
 from core.settings import Settings
 from engines.lipsync import embedded, visemes
 from engines.lipsync.animator import Animator
+from engines.lipsync.base import sheet_picks
 from evaluation import lipmetrics
 from stages import lipsync as L
 
@@ -71,13 +73,21 @@ def test_the_contact_sheet_shows_each_kind_of_mouth(narrated):
     if not (folder / "lipsync_sheet.png").exists():
         render(folder)
     sheet = Image.open(folder / "lipsync_sheet.png")
-    picks = L.sheet_picks(Narration.read(folder), Animation.read(folder))
+    record = Animation.read(folder)
+    picks = sheet_picks(Narration.read(folder), record.mouth, record.fps, record.frames)
     kinds = {label.split(":")[0] for _, label in picks}
     assert kinds == {"open", "b/p/m", "rounded", "spread", "silence"}, picks
     assert sheet.width == 5 * 200 and sheet.height > 3 * 100
-    record = Animation.read(folder)
     assert all(record.mouth[i] < 0.05 for i, label in picks if label.startswith(("b/p/m", "silence"))), "shut where it must be"
     assert all(record.mouth[i] > 0.6 for i, label in picks if label.startswith("open"))
+    video, _ = decode_video(folder / "lipsync.mp4")
+    x0, y0, x1, y1 = record.mouth_box
+    tile = np.asarray(sheet, np.float32)[: round(200 * (y1 - y0) / (x1 - x0)), 200:400]  # the second pick, kept while rendering
+    def crop(index: int) -> np.ndarray:
+        return np.asarray(Image.fromarray(video[index][y0:y1, x0:x1]).resize((200, len(tile)), Image.Resampling.LANCZOS), np.float32)
+    index = picks[1][0]
+    assert np.abs(tile - crop(index)).mean() < 3, "the sheet shows the frame it names"
+    assert np.abs(tile - crop(index - 3)).mean() > np.abs(tile - crop(index)).mean()
 
 
 @pytest.mark.parametrize(

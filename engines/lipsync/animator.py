@@ -87,6 +87,7 @@ class Animator:
         width = self.half * 1.05 + (jaw_half * 0.9 - self.half) * depth  # the moving region widens from the lips to the jaw
         horizontal = 1 - _smoothstep((np.abs(xs - self.cx) - width * 0.35) / (width * 1.2))  # the cheeks stretch smoothly out to the jaw line
         self.jaw_weight = (vertical * horizontal).astype(np.float32)
+        self.lip_shift = ((xs - self.cx) * self.lip_field).astype(np.float32)
         lips = self.half * 1.05  # how far the lower lip drops, column by column: the jaw's weight just below the seam
         self.lip_weight = (1 - _smoothstep((np.abs(self.columns - self.cx) - lips * 0.35) / (lips * 1.2))).astype(np.float32)
 
@@ -182,28 +183,33 @@ class Animator:
         return matrix
 
     def render(self, mouth: float | Sequence[float], blink: float, t: float) -> np.ndarray:
-        """One frame: ``mouth`` is the jaw opening, or (jaw, spread, rounding, tongue) from ``visemes.openings``."""
+        """One frame (YUV 4:2:0, see ``finish``): ``mouth`` is the jaw opening, or (jaw, spread, rounding, tongue) from ``visemes.openings``."""
         jaw, spread, rounding, tongue = (float(mouth), 0.0, 0.0, 0.0) if np.ndim(mouth) == 0 else (list(map(float, mouth)) + [0.0] * 4)[:4]  # type: ignore[arg-type]
-        frame = self.base.copy()
+        frame = self.base
         drop = jaw * self.max_open
         scale = 1 + 0.12 * spread - 0.3 * rounding  # mouth width: drawn back, or pursed
         if drop > 0.3 or abs(scale - 1) > 0.01:
+            frame = self.base.copy()
             x0, y0, x1, y1 = self.box
             xs, ys = self.grid
-            map_x = xs + (self.cx + (xs - self.cx) / scale - xs) * self.lip_field
+            map_x = xs + (1 / scale - 1) * self.lip_shift  # each pixel drawn from nearer to (or further from) the mouth's centre
             frame[y0:y1, x0:x1] = self.cv2.remap(self.base, map_x, ys - drop * self.jaw_weight, self.cv2.INTER_LINEAR, borderMode=self.cv2.BORDER_REPLICATE)
             if drop > 0.3:
                 self._paint_cavity(frame, drop, scale, tongue)
         return self.finish(frame, blink, t)
 
     def finish(self, frame: np.ndarray, blink: float, t: float) -> np.ndarray:
-        """Blink and head motion over a frame whose mouth is already drawn (by this animator or by Wav2Lip)."""
+        """Blink and head motion over an RGB frame whose mouth is already drawn (by this animator or by Wav2Lip).
+
+        Returns the YUV 4:2:0 frame the encoder takes (``core.media.encode_video``).
+        """
         cv2 = self.cv2
-        frame = frame.copy()
         if blink > 0.02:
+            frame = frame.copy()  # the caller's frame (a Wav2Lip frame may be shown again) is left as it was
             for (bx0, by0, bx1, by1), xs, ys, shift in self.eyes:
                 frame[by0:by1, bx0:bx1] = cv2.remap(frame, xs, ys + blink * shift, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return cv2.warpAffine(frame, self.motion(t), (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        moved = cv2.warpAffine(frame, self.motion(t), (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.cvtColor(moved, cv2.COLOR_RGB2YUV_I420)
 
     def _paint_cavity(self, frame: np.ndarray, drop: float, scale: float, tongue: float) -> None:
         """The opening between the rows: a shaded cavity, upper teeth (the portrait's own, or drawn), lower teeth and the tongue.
@@ -222,7 +228,8 @@ class Animator:
         if not visible.any():
             return
         left, right = int(np.argmax(visible)), int(len(visible) - np.argmax(visible[::-1]))
-        top, bottom, span = top[left:right], bottom[left:right], bottom[left:right] - top[left:right]
+        top, bottom = top[left:right].astype(np.float32), bottom[left:right].astype(np.float32)  # float32 throughout: half the memory traffic
+        span = bottom - top
         row0, row1 = int(np.floor(top.min())) - 1, int(np.ceil(bottom.max())) + 2
         yy = np.arange(row0, row1, dtype=np.float32)[:, None]
         alpha = _smoothstep(yy - top[None, :] + 0.5) * _smoothstep(bottom[None, :] - yy + 0.5)  # anti-aliased edges

@@ -98,7 +98,7 @@ class PaddleGANWav2Lip(LipSync, name="paddlegan", summary="PaddleGAN Wav2Lip fro
         predictor_class = wav2lip_predictor()
         import cv2
 
-        scene = Scene.prepare(portrait, narration_wav, size, self.section.fps)
+        scene = Scene.prepare(portrait, narration_wav, narration, size, self.section.fps)
         with tempfile.TemporaryDirectory(prefix="wav2lip-") as work:
             folder = Path(work)
             cv2.imwrite(str(folder / "face.png"), scene.crop[..., ::-1])
