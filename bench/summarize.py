@@ -3,7 +3,9 @@
 English (default): bench/data/episode-10min.txt (an interview written for this
 benchmark, 1,307 words) timed at 130 words a minute; ``--repeat 6`` makes a
 60-minute one. Each configuration runs in its own process; peak memory
-includes the in-process llama.cpp server.
+includes the in-process llama.cpp server. Embedded rows also give llama.cpp's
+own prompt and generation rates on this machine (one short call before the
+run): wall times from different machines compare by them.
 
 Chinese (``--language zh``): each episode of evaluation/zh is transcribed with
 and without its show notes (character error rate of each), then summarized
@@ -42,6 +44,20 @@ def make_transcript(path: Path, repeat: int) -> float:
     return clock
 
 
+def llama_speed(settings) -> dict[str, float]:
+    """llama.cpp's own prompt and generation rates on this machine (its timings): what runs on other machines compare by."""
+    from core.registry import SUMMARIZERS
+
+    engine = SUMMARIZERS.get("embedded")(settings.summarize, settings.context)
+    text = (ROOT / "bench/data/episode-10min.txt").read_text()[:2400]
+    try:
+        reply = engine.client().chat.completions.create(model=engine.model, messages=[{"role": "user", "content": f"Summarize:\n{text}"}], max_tokens=64, temperature=0)
+    finally:
+        engine.close()
+    timings = (reply.model_extra or {})["timings"]
+    return {"prompt_tps": timings["prompt_per_second"], "generated_tps": timings["predicted_per_second"]}
+
+
 def worker(config: str, transcript: str) -> None:
     from core.artifacts import Summary
     from core.settings import Settings
@@ -51,13 +67,14 @@ def worker(config: str, transcript: str) -> None:
     settings = Settings(summarize={"engines": [engine], "embedded": {"threads": int(threads or 1)}})
     folder = Path(transcript).parent / config
     folder.mkdir()
+    speed = llama_speed(settings) if engine == "embedded" else {}
     started = time.perf_counter()
     S.summarize(Path(transcript), folder, settings.summarize, settings.context, title="Home batteries with Maria Lopez", show="Field Notes")
     wall = time.perf_counter() - started
     summary = Summary.read(folder)
     report({
         "wall_s": wall, "peak_mb": peak_mb(), "usage": summary.usage, "parts": summary.parts, "levels": summary.reduce_levels,
-        "ungrounded": summary.ungrounded, "script_words": len(summary.script.split()),
+        "ungrounded": summary.ungrounded, "script_words": len(summary.script.split()), "llama": speed, "gates": [g["gate"] for g in summary.gates],
     })
 
 
@@ -124,10 +141,14 @@ def main() -> None:
         gen = u["completion_tokens"] / u["seconds"] if u["seconds"] else 0
         lines.append([
             engine, threads or "-", f"{r['wall_s']:.1f}", r["parts"], u["calls"], u["prompt_tokens"], u["completion_tokens"],
-            f"{rate:.1f}", f"{gen:.1f}", f"{r['peak_mb']:.0f}", ", ".join(r["ungrounded"]) or "-",
+            f"{rate:.1f}", f"{gen:.1f}", f"{r['llama']['prompt_tps']:.0f} / {r['llama']['generated_tps']:.1f}" if r["llama"] else "-",
+            f"{r['peak_mb']:.0f}", ", ".join(r["ungrounded"]) or "-", ", ".join(r["gates"]) or "-",
         ])
-    headers = ["engine", "threads", "wall s", "parts", "LLM calls", "prompt tok", "generated tok", "prompt+gen tok/s", "generated tok/s of LLM time", "peak MB", "ungrounded"]
-    table(headers, lines, "lrrrrrrrrrl")
+    headers = [
+        "engine", "threads", "wall s", "parts", "LLM calls", "prompt tok", "generated tok", "prompt+gen tok/s", "generated tok/s of LLM time",
+        "llama.cpp prompt / generation tok/s", "peak MB", "ungrounded", "gates fired",
+    ]
+    table(headers, lines, "lrrrrrrrrrrll")
     save(f"summarize-{args.repeat}x.json", {"minutes": minutes, "rows": rows})
 
 

@@ -55,7 +55,7 @@ class EngineError(PresenterError):
 
 
 class EngineUnavailable(EngineError):
-    """The engine cannot run here (package, weights or tool missing; endpoint unreachable or timing out).
+    """The engine cannot run here (package, weights or tool missing; endpoint unreachable or timing out; a model twice unusable).
 
     The one fallback rule: the next engine in the configured order is tried.
     """

@@ -52,3 +52,18 @@ def track(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray | None]:
 
 def face_height(face: np.ndarray) -> float:
     return float(np.linalg.norm(face[FOREHEAD] - face[CHIN]))
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of RGB pixels, 0-255 as float32."""
+    return image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def cheek_luminance(image: np.ndarray, face: np.ndarray) -> float:
+    """The cheek's median luma beside the mouth: what "bright as teeth" is measured against (lit skin, never the lips)."""
+    height = face_height(face)
+    x, y = int((face[MOUTH_LEFT, 0] + face[JAW_LEFT, 0]) / 2), int(face[MOUTH_LEFT, 1] - 0.08 * height)
+    r = max(2, int(0.03 * height))
+    patch = image[max(0, y - r) : y + r, max(0, x - r) : x + r]
+    return float(np.median(luminance(patch))) if patch.size else 128.0
+

@@ -1,7 +1,8 @@
 """Quality gates on a digest a language model wrote, and what happens to a field that fails them.
 
 Every answer is checked: its language, empty or duplicate chapter titles,
-highlights that repeat the summary, a script far from its length, a speaker
+highlights that repeat the summary, a summary or script that repeats its own
+sentences, a script far from its length, a speaker
 label or keyword list in the script, a list of names in place of prose, a
 placeholder show name, names and numbers the transcript does not contain,
 and central glossary names left out. A chat
@@ -134,6 +135,15 @@ def similar(a: str, b: str) -> bool:
     return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= REPEAT
 
 
+def unrepeated(sentences: list[str]) -> list[str]:
+    """The sentences, each said once: a small model that loops says the same sentence again and again."""
+    kept: list[str] = []
+    for sentence in sentences:
+        if not any(similar(sentence, earlier) for earlier in kept):
+            kept.append(sentence)
+    return kept
+
+
 def length_problem(script: str, review: Review) -> Problem | None:
     size, wanted = review.spoken_size(script), review.target_size
     if SHORTEST * wanted <= size <= LONGEST * wanted:
@@ -169,6 +179,8 @@ def review(draft: Draft, context: Review) -> list[Problem]:
                 problems.append(Problem(name, "placeholder", {"name": placeholder}))
         if name in ("summary", "script") and _LISTED.search(text):
             problems.append(Problem(name, "list"))
+        if name in ("summary", "script") and len(unrepeated(split_sentences(text))) < len(split_sentences(text)):
+            problems.append(Problem(name, "repeat"))
     titles = [t.strip() for t in draft.chapter_titles]
     if any(not t for t in titles):
         problems.append(Problem("chapters", "chapters", {"kind": "empty"}))
@@ -213,6 +225,10 @@ def enforce(draft: Fields, context: Review, extract: Extract, chapter_starts: li
     draft.script = clean_script(draft.script)
     for problem in review(draft, context):
         verdict.fired.append(problem.to_dict())
+        if problem.gate == "repeat":  # each sentence kept once (the script is measured again when it is grounded, below)
+            glue = "" if context.by_characters else " "
+            setattr(draft, problem.field, glue.join(unrepeated(split_sentences(getattr(draft, problem.field)))))
+            continue
         if problem.gate not in REPLACED_BY_EXTRACT or problem.field in verdict.extractive_fields:
             continue
         if problem.field == "script" and problem.gate == "placeholder":

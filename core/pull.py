@@ -13,7 +13,6 @@ installed.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -28,6 +27,7 @@ from urllib.parse import urlparse
 
 from .errors import EngineUnavailable, FetchError, PresenterError
 from .settings import FetchSettings, WeightsSettings
+from .workspace import file_digest
 
 Progress = Callable[[int, int | None], None]
 COMPLETE = ".complete"  # written last, with what was fetched from where
@@ -125,14 +125,6 @@ def mirrored(url: str, mirror: str | None) -> str:
     return mirror.rstrip("/") + parsed.path + (f"?{parsed.query}" if parsed.query else "")
 
 
-def _checksum(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _etag(part: Path) -> str | None:
     meta = part.with_name(part.name + ".json")
     validator = json.loads(meta.read_text()).get("validator") if meta.is_file() else None
@@ -160,7 +152,7 @@ def _fetch(weight: Weight, remote: Remote, url: str, dest: Path, settings: Weigh
     expected = [("sha256", remote.sha256 or (_etag(part) if remote.etag_sha256 else None)), ("md5", remote.md5)]
     checks = {algorithm: value.lower() for algorithm, value in expected if value}
     for algorithm, value in checks.items():
-        found = _checksum(part, algorithm)
+        found = file_digest(part, algorithm)
         if found != value:
             part.unlink(missing_ok=True)
             part.with_name(part.name + ".json").unlink(missing_ok=True)

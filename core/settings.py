@@ -142,7 +142,7 @@ class SummarizeSettings(EngineSection):
     target_seconds: float = Field(75.0, gt=5, description="Speaking time the narration script aims at.")
     context_tokens: int = Field(8192, ge=1024, description="Context window used for map and reduce calls.")
     part_tokens: int = Field(3000, ge=200, description="Transcript tokens per map call (smaller: finer notes, more calls).")
-    max_tokens: int = Field(1024, ge=200, description="Longest reply per call.")
+    max_tokens: int = Field(1536, ge=200, description="Longest reply per call (a Chinese digest takes about 1,000 tokens).")
     temperature: float = 0.2
     seed: int | None = Field(0, description="Sampling seed: the same transcript gives the same summary.")
     min_words: int = Field(12, ge=1, description="Shorter transcripts are refused instead of summarized.")

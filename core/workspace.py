@@ -36,8 +36,9 @@ def episode_dir(output_dir: Path, key: str, title: str) -> Path:
     return folder
 
 
-def sha256_file(path: Path, block: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
+def file_digest(path: Path, algorithm: str = "sha256", block: int = 1 << 20) -> str:
+    """The hex digest of a file, read a block at a time (model weights are gigabytes)."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         while chunk := handle.read(block):
             digest.update(chunk)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.artifacts import Narration, Unit
-from core.face import CHIN, FOREHEAD, INNER_BOTTOM, INNER_TOP, JAW_LEFT, LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, UPPER_INNER, track
+from core.face import CHIN, FOREHEAD, INNER_BOTTOM, INNER_TOP, LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, UPPER_INNER, cheek_luminance, luminance, track
 from core.media import decode_video
 from engines.lipsync.visemes import is_bilabial, is_open_vowel, shape
 
@@ -113,23 +113,12 @@ def score(video: Path, narration: Narration, portrait_crop: np.ndarray | None = 
     )
 
 
-def _luminance(image: np.ndarray) -> np.ndarray:
-    return image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-
-
 def _inner_mouth(face: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     import cv2
 
     mask = np.zeros(shape, np.uint8)
     cv2.fillPoly(mask, [np.concatenate([face[UPPER_INNER], face[LOWER_INNER][::-1]]).astype(np.int32)], (1,))
     return mask.astype(bool)
-
-
-def _cheek(frame: np.ndarray, face: np.ndarray) -> float:
-    height = np.linalg.norm(face[FOREHEAD] - face[CHIN])
-    x, y = int((face[MOUTH_LEFT, 0] + face[JAW_LEFT, 0]) / 2), int(face[MOUTH_LEFT, 1] - 0.08 * height)
-    r = max(2, int(0.03 * height))
-    return float(np.median(_luminance(frame[max(0, y - r) : y + r, max(0, x - r) : x + r])))
 
 
 def round_spread_width(faces: list[np.ndarray | None], units: list[Unit], fps: float) -> float | None:
@@ -152,7 +141,7 @@ def teeth_share(frames: np.ndarray, faces: list[np.ndarray | None], wide: list[i
         if face is None:
             continue
         inside = _inner_mouth(face, frames[i].shape[:2])
-        bright += int((_luminance(frames[i])[inside] > 0.9 * _cheek(frames[i], face)).sum())
+        bright += int((luminance(frames[i])[inside] > 0.9 * cheek_luminance(frames[i], face)).sum())
         total += int(inside.sum())
     return round(bright / total, 3) if total else None
 
@@ -165,7 +154,7 @@ def teeth_band_difference(frames: np.ndarray, faces: list[np.ndarray | None], wi
     reference, ref = framed
     height, width = frames.shape[1:3]
     inside = _inner_mouth(ref, (height, width))
-    if not inside.any() or (_luminance(reference)[inside] > 0.9 * _cheek(reference, ref)).mean() < 0.3:
+    if not inside.any() or (luminance(reference)[inside] > 0.9 * cheek_luminance(reference, ref)).mean() < 0.3:
         return None  # no teeth to keep
     top = int(ref[INNER_TOP, 1])
     band = inside.copy()
@@ -179,7 +168,7 @@ def teeth_band_difference(frames: np.ndarray, faces: list[np.ndarray | None], wi
         if face is None:
             continue
         aligned = align(frames[i], face, ref, (width, height), reference)
-        differences.append(float(np.abs(_luminance(aligned)[band] - _luminance(reference)[band]).mean()))
+        differences.append(float(np.abs(luminance(aligned)[band] - luminance(reference)[band]).mean()))
     return round(float(np.median(differences)), 2) if differences else None
 
 

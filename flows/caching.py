@@ -19,13 +19,13 @@ from typing import Any
 from prefect import Task
 from prefect.context import TaskRunContext
 
-from core.workspace import sha256_file
+from core.workspace import file_digest
 
 
 def file_fingerprint(path: str | Path) -> dict[str, str] | None:
     """Content hash of a declared input file (with its path: outputs are written beside inputs)."""
     path = Path(path)
-    return {"path": str(path.resolve()), "sha256": sha256_file(path)} if path.is_file() else None
+    return {"path": str(path.resolve()), "sha256": file_digest(path)} if path.is_file() else None
 
 
 def stage_key(version: str, files: str = "inputs") -> Callable[[TaskRunContext, dict[str, Any]], str]:

