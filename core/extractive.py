@@ -73,7 +73,7 @@ class Extract:
         heard = [_confidence(segment) for segment in segments for _ in sentences(segment.text)]
         named = [_names_in(sentence, names) for _, sentence in self.items]
         scores = [centrality * sure * (1 + NAME_BONUS * min(2, k)) for centrality, sure, k in zip(rank([s for _, s in self.items], language), heard, named)]
-        self.order = sorted(range(len(self.items)), key=lambda i: -scores[i])  # most central first
+        self.order = _said_once(sorted(range(len(self.items)), key=lambda i: -scores[i]), self.items)  # most central first
         self.scores = scores
         self.glue = "" if unspaced(language) else " "
 
@@ -132,6 +132,18 @@ class Extract:
             chosen.append(i)
             size += cost
         return self._text(chosen)
+
+
+def _said_once(order: list[int], items: list[tuple[float, str]]) -> list[int]:
+    """``order`` without sentences said again later (a catchphrase, a repeated question): no digest quotes one twice."""
+    seen: set[str] = set()
+    kept = []
+    for i in order:
+        said = " ".join(re.findall(r"\w+", items[i][1].casefold()))
+        if said not in seen:
+            seen.add(said)
+            kept.append(i)
+    return kept
 
 
 def _names_in(sentence: str, names: Sequence[str]) -> int:

@@ -27,6 +27,7 @@ from .text import CJK, LATIN_WORD, cjk_count, split_sentences
 _SPEAKER_LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*")
 _KEYWORD_TAIL = re.compile(r"(?:[.!?。！？]\s*)((?:[^.!?。！？,，]{1,30}[,，]\s*){3,}[^.!?。！？,，]{1,30})\s*$")
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}、){4,}|(?:\b[A-Z][\w.\-]*(?: [A-Z][\w.\-]*)?, ){5,}")  # five or more names in a row
+_FINISHED = re.compile(r"[.!?。！？…][\"'”’」』)）]*\s*$")  # a sentence's end, closing quotes or brackets allowed
 PLACEHOLDERS = ("local audio", "本地音频")
 LANGUAGE_SHARE = 0.9  # of a field's letters in the digest's script, names and terms aside
 REPEAT = 0.8  # word overlap (Jaccard) from which two sentences say the same
@@ -105,11 +106,17 @@ def voice_problems(script: str) -> list[str]:
 
 
 def clean_script(script: str) -> str:
-    """What is left of those habits after the revision is cut: a leading label, a trailing keyword list."""
+    """What is left of those habits after the revision is cut: a leading label, a trailing keyword list, an unfinished last sentence.
+
+    A reply that loops is cut mid-sentence by the grammar's length cap; that fragment is never spoken.
+    """
     script = _SPEAKER_LABEL.sub("", script, count=1)
     tail = _KEYWORD_TAIL.search(script)
     if tail:
         script = script[: tail.start(1)].rstrip()
+    sentences = split_sentences(script)
+    if len(sentences) > 1 and not _FINISHED.search(script):
+        script = script[: script.rindex(sentences[-1])]
     return script.strip()
 
 

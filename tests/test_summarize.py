@@ -378,6 +378,23 @@ def test_script_spoken_as_a_guest_or_ending_in_keywords_is_fixed():
     assert clean_script("马云：大家好。") == "大家好。"
     for fine in ("In 2023: revenue grew.", "In this episode, we hear about batteries, inverters, grids, and more."):
         assert not _voice_problems(fine) and clean_script(fine) == fine
+    cut = "Batteries move energy in time. They pay back in eight years. Maria Lopez discusses the cost"
+    assert clean_script(cut) == "Batteries move energy in time. They pay back in eight years.", "a fragment cut by the length cap is never spoken"
+    assert clean_script("王磊说电池便宜了。他说“快充是重点。”") == "王磊说电池便宜了。他说“快充是重点。”"
+
+
+def test_extractive_fields_never_quote_a_sentence_twice():
+    from core.artifacts import Segment
+    from core.extractive import Extract
+    from core.text import split_sentences
+
+    lines = [text for text, _ in ENGLISH] * 6  # a show that says the same things again
+    segments = [Segment(start=i * 10.0, end=i * 10.0 + 9, text=text) for i, text in enumerate(lines)]
+    extract = Extract(segments, "en")
+    highlights = extract.highlights(count=5)
+    assert len(set(highlights)) == len(highlights) == 5
+    script = extract.script(200, by_characters=False)
+    assert len(set(split_sentences(script))) == len(split_sentences(script))
 
 
 def _spoken(folder: Path) -> str:
