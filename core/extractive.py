@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .text import split_sentences, unspaced
+from .text import FINISHED, split_sentences, unspaced
 
 _STOPWORDS = set(
     "a an the and or but so if of to in on at for with by from as is are was were be been being it its this that these those "
@@ -26,9 +26,25 @@ _STOPWORDS = set(
 )
 
 
-def sentences(text: str) -> list[str]:
-    """Sentences with at least three word characters (fillers such as "Um." are not summaries)."""
-    return [s for s in split_sentences(text.replace("\n", " ")) if len(re.findall(r"\w", s)) >= 3]
+LONGEST_JOINED = 160  # characters: a transcript without punctuation is not one endless sentence
+
+
+def whole_sentences(segments: Sequence[Any], glue: str) -> list[tuple[Any, str]]:
+    """(the segment it starts in, sentence): a sentence the recogniser split across segments is joined again, so no fragment is quoted."""
+    found: list[tuple[Any, str]] = []
+    pending: tuple[Any, str] | None = None
+    for segment in segments:
+        for piece in split_sentences(segment.text.replace("\n", " ")):
+            start, text = pending or (segment, "")
+            text = f"{text}{glue}{piece}" if text else piece
+            pending = None
+            if FINISHED.search(piece) or len(text) > LONGEST_JOINED:
+                found.append((start, text))
+            else:
+                pending = (start, text)
+    if pending:
+        found.append(pending)
+    return [(segment, text) for segment, text in found if len(re.findall(r"\w", text)) >= 3]
 
 
 def _words(sentence: str, chinese: bool) -> list[str]:
@@ -69,13 +85,14 @@ class Extract:
     def __init__(self, segments: Sequence[Any], language: str, names: Sequence[str] = ()) -> None:
         """``names`` (the episode's glossary) lift the sentences that say them: a digest should name its people."""
         self.language = language
-        self.items = [(segment.start, sentence) for segment in segments for sentence in sentences(segment.text)]
-        heard = [_confidence(segment) for segment in segments for _ in sentences(segment.text)]
+        self.glue = "" if unspaced(language) else " "
+        whole = whole_sentences(segments, self.glue)
+        self.items = [(segment.start, sentence) for segment, sentence in whole]
+        heard = [_confidence(segment) for segment, _ in whole]
         named = [_names_in(sentence, names) for _, sentence in self.items]
         scores = [centrality * sure * (1 + NAME_BONUS * min(2, k)) for centrality, sure, k in zip(rank([s for _, s in self.items], language), heard, named)]
         self.order = _said_once(sorted(range(len(self.items)), key=lambda i: -scores[i]), self.items)  # most central first
         self.scores = scores
-        self.glue = "" if unspaced(language) else " "
 
     def _text(self, indices: list[int]) -> str:
         return self.glue.join(self.items[i][1] for i in sorted(indices))

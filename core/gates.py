@@ -22,12 +22,11 @@ from typing import Any, Protocol
 from . import grounding
 from .artifacts import Chapter
 from .extractive import Extract
-from .text import CJK, LATIN_WORD, cjk_count, split_sentences
+from .text import CJK, FINISHED, LATIN_WORD, cjk_count, split_sentences
 
 _SPEAKER_LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*")
 _KEYWORD_TAIL = re.compile(r"(?:[.!?。！？]\s*)((?:[^.!?。！？,，]{1,30}[,，]\s*){3,}[^.!?。！？,，]{1,30})\s*$")
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}、){4,}|(?:\b[A-Z][\w.\-]*(?: [A-Z][\w.\-]*)?, ){5,}")  # five or more names in a row
-_FINISHED = re.compile(r"[.!?。！？…][\"'”’」』)）]*\s*$")  # a sentence's end, closing quotes or brackets allowed
 PLACEHOLDERS = ("local audio", "本地音频")
 LANGUAGE_SHARE = 0.9  # of a field's letters in the digest's script, names and terms aside
 REPEAT = 0.8  # word overlap (Jaccard) from which two sentences say the same
@@ -115,7 +114,7 @@ def clean_script(script: str) -> str:
     if tail:
         script = script[: tail.start(1)].rstrip()
     sentences = split_sentences(script)
-    if len(sentences) > 1 and not _FINISHED.search(script):
+    if len(sentences) > 1 and not FINISHED.search(script):
         script = script[: script.rindex(sentences[-1])]
     return script.strip()
 

@@ -11,6 +11,7 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’+.\-]*[A-Za-z0-9+]|[A-Za-z]")
 UNSPACED_LANGUAGES = ("zh", "ja", "yue")  # written without spaces between words
 SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])\s*|(?<=[.])\s+")
+FINISHED = re.compile(r"[.!?。！？…][\"'”’」』)）]*\s*$")  # a sentence's end, closing quotes or brackets allowed
 
 
 def has_cjk(text: str) -> bool:

@@ -397,6 +397,17 @@ def test_extractive_fields_never_quote_a_sentence_twice():
     assert len(set(split_sentences(script))) == len(split_sentences(script))
 
 
+def test_extractive_fields_join_a_sentence_the_recogniser_split():
+    from core.artifacts import Segment
+    from core.extractive import Extract
+
+    pieces = ["张伟说，", "电池成本三年下降了百分之四十。", "他认为，", "快充是下一个竞争重点，宁德时代和比亚迪都在投入。", "最后他建议听众关注电池质保。"]
+    extract = Extract([Segment(start=i * 5.0, end=i * 5.0 + 4, text=text) for i, text in enumerate(pieces)], "zh")
+    assert [text for _, text in extract.items] == ["张伟说，电池成本三年下降了百分之四十。", "他认为，快充是下一个竞争重点，宁德时代和比亚迪都在投入。", "最后他建议听众关注电池质保。"]
+    assert [start for start, _ in extract.items] == [0.0, 10.0, 20.0], "each sentence keeps the time it starts at"
+    assert not any(h.endswith("，") for h in extract.highlights(minimum=3))
+
+
 def _spoken(folder: Path) -> str:
     """What the narration says: the narrate stage run on script.txt (espeak, fast), sentence by sentence."""
     from core.artifacts import SCRIPT, Narration
