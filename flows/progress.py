@@ -24,7 +24,7 @@ class StageProgress:
         with self._lock:
             if total is not None:
                 self._bar.total = total
-            self._bar.n = done
+            self._bar.n = min(done, self._bar.total) if self._bar.total else done  # a segment may end past its chunk
             if detail:
                 self._bar.set_postfix_str(detail, refresh=False)
             self._bar.refresh()

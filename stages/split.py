@@ -7,6 +7,7 @@ so that every later timestamp lies on the episode's own timeline.
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +100,10 @@ def split(audio_path: Path, folder: Path, settings: SplitSettings) -> SplitRecor
         piece = audio[int(start * 1000) : int(end * 1000)]
         level = loudness[int(start / FRAME_SECONDS) : max(int(start / FRAME_SECONDS) + 1, int(end / FRAME_SECONDS))]
         path = chunk_dir / f"{index:03d}.wav"
+        wav = io.BytesIO()  # pydub leaves its WAV writer open when a write fails (a full disk), so it writes to memory
+        piece.export(wav, format="wav")
         with atomic_path(path) as tmp:
-            piece.export(tmp, format="wav")
+            tmp.write_bytes(wav.getvalue())
         silent = bool(level.max() < settings.silence_dbfs)
         chunks.append(Chunk(index, path, round(start, 3), round(len(piece) / 1000, 3), silent))
     for stale in chunk_dir.glob("*.wav"):
