@@ -122,6 +122,15 @@ class Extract:
             covered += [n for n in names if n not in covered and n.casefold() in self.items[index][1].casefold()]
         return [self.items[i][1] for i in sorted(chosen)], covered
 
+    def spread(self, count: int, duration: float) -> list[float]:
+        """``count`` chapter starts over the whole episode: the first at 0, each other at the sentence start nearest its even share."""
+        starts = [0.0]
+        for k in range(1, count):
+            nearest = min((t for t, _ in self.items), key=lambda t: abs(t - k * duration / count), default=0.0)
+            if nearest > starts[-1]:
+                starts.append(nearest)
+        return starts
+
     def chapters(self, starts: list[float], fallback: str) -> list[tuple[float, str]]:
         """One title per chapter start: the chapter's most central sentence, its first clause, each title distinct."""
         titles: list[tuple[float, str]] = []

@@ -1,6 +1,6 @@
 """Quality gates on a digest a language model wrote, and what happens to a field that fails them.
 
-Every answer is checked: its language, empty or duplicate chapter titles,
+Every answer is checked: its language, empty or duplicate chapter titles, crowded chapters,
 highlights that repeat the summary, a summary or script that repeats its own
 sentences, a script far from its length, a speaker
 label or keyword list in the script, a list of names in place of prose, a
@@ -32,6 +32,7 @@ LANGUAGE_SHARE = 0.9  # of a field's letters in the digest's script, names and t
 REPEAT = 0.8  # word overlap (Jaccard) from which two sentences say the same
 SHORTEST, LONGEST = 0.5, 1.5  # of the target script length: outside, the length gate fires
 LONG_TITLE = {True: 24, False: 12}  # a chapter title over this many characters (Chinese) or words is a sentence, not a title
+CHAPTER_SECONDS = 30  # the shortest average chapter of a list rebuilt from the transcript
 
 
 @dataclass
@@ -102,6 +103,18 @@ def voice_problems(script: str) -> list[str]:
     if _KEYWORD_TAIL.search(script):
         found.append("keyword_tail")
     return found
+
+
+def crowded(starts: list[float], duration: float) -> bool:
+    """Chapters that leave the episode's second half out, or two that start within a quarter of an even share apart.
+
+    A small model copies the times of the notes' first few points (00:32, 00:35, 00:37 ... in a
+    2-minute episode); the notes are all it sees, so asking again cannot spread them.
+    """
+    if len(starts) < 2 or duration <= 0:
+        return False
+    closest = min(b - a for a, b in zip(starts, starts[1:]))
+    return starts[-1] < duration / 2 or closest < duration / (4 * len(starts))
 
 
 def clean_script(script: str) -> str:
@@ -225,11 +238,19 @@ class Verdict:
 REPLACED_BY_EXTRACT = {"language", "placeholder", "chapters", "highlights", "list"}
 
 
-def enforce(draft: Fields, context: Review, extract: Extract, chapter_starts: list[float], title: str) -> Verdict:
-    """Make ``draft`` (changed in place) pass: failing fields rebuilt from the transcript, unverified script sentences dropped."""
+def enforce(draft: Fields, context: Review, extract: Extract, duration: float, title: str) -> Verdict:
+    """Make ``draft`` (changed in place) pass: failing fields rebuilt from the transcript, unverified script sentences dropped.
+
+    Crowded chapters are rebuilt at starts spread over the episode, as many as fit at ``CHAPTER_SECONDS`` each.
+    """
     verdict = Verdict()
     draft.script = clean_script(draft.script)
-    for problem in review(draft, context):
+    chapter_starts = [c.start for c in draft.chapters]
+    problems = review(draft, context)
+    if crowded(chapter_starts, duration):
+        problems.append(Problem("chapters", "chapters", {"kind": "crowded"}))
+        chapter_starts = extract.spread(min(len(chapter_starts), max(2, int(duration // CHAPTER_SECONDS))), duration)
+    for problem in problems:
         verdict.fired.append(problem.to_dict())
         if problem.gate == "repeat":  # each sentence kept once (the script is measured again when it is grounded, below)
             glue = "" if context.by_characters else " "

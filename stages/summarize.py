@@ -91,7 +91,7 @@ def summarize(
         if not chapters or start > chapters[-1].start:  # one chapter per start time
             chapters.append(Chapter(start=start, title=chapter.title))
     fields = gates.Fields(digest.title, digest.summary, digest.highlights, chapters, digest.script)
-    verdict = gates.enforce(fields, request.review, Extract(transcript.segments, source, glossary or []), [c.start for c in chapters], title or show)
+    verdict = gates.enforce(fields, request.review, Extract(transcript.segments, source, glossary or []), duration, title or show)
     summary = Summary(
         title=fields.title, summary=fields.summary, highlights=fields.highlights, chapters=fields.chapters, script=fields.script,
         engine=engine.name, model=engine.model, extractive=engine.extractive, language=language,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from core import gates
 from core.errors import EngineError
 from core.settings import Settings
 from engines.llm.openai import OpenAISummarizer
@@ -475,6 +476,24 @@ def test_duplicate_chapter_titles_are_rebuilt_from_each_part(server, tmp_path):
     titles = [c["title"] for c in result["chapters"]]
     assert result["extractive_fields"] == ["chapters"] and len(set(titles)) == len(titles) == 3, titles
     assert all(t and t in "".join(text for text, _ in CHINESE) or len(t) <= 30 for t in titles)
+
+
+def test_crowded_chapters_are_told_apart_from_spread_ones():
+    assert gates.crowded([0, 32, 35, 37, 44, 51], 143), "make sample's: five chapters in 20 s, none in the second half"
+    assert gates.crowded([0, 30], 200), "the second half left out"
+    assert not gates.crowded([0, 65, 190], 215) and not gates.crowded([0], 215) and not gates.crowded([0, 300, 900, 2400, 3000], 3600)
+
+
+def test_chapters_crowded_at_the_start_are_spread_over_the_episode(server, tmp_path):
+    bunched = [{"start": "00:30", "title": "Prices"}, {"start": "00:33", "title": "The market"}, {"start": "00:35", "title": "Installs"}, {"start": "00:40", "title": "Approvals"}]
+    ChatServer(server, {"Notes": [NOTES], "Digest": [{**DIGEST, "chapters": bunched}]})
+    result = run(remote(server), tmp_path)
+    assert result["extractive_fields"] == ["chapters"]
+    assert {"field": "chapters", "gate": "chapters", "values": {"kind": "crowded"}} in result["gates"]
+    assert [c["start"] for c in result["chapters"]] == [0, 65, 110, 150], "sentence starts nearest each quarter of 215 s"
+    titles = [c["title"] for c in result["chapters"]]
+    assert len(set(titles)) == 4 and all(t.rstrip("…") in " ".join(text for text, _ in ENGLISH) for t in titles), titles
+    assert "Built from the transcript (extractive)" in (tmp_path / "summary.md").read_text()
 
 
 def test_a_central_name_the_model_keeps_leaving_out_is_quoted_from_the_transcript(server, tmp_path):
