@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tenacity import retry, retry_if_result, stop_after_attempt, wait_fixed
 
 pytestmark = [pytest.mark.slow, pytest.mark.flow]
 
@@ -58,12 +59,12 @@ class Started:
 class Api(httpx.Client):
     """The server's REST API, read the way Prefect's own client reads it: a 503 (SQLite busy) is asked again."""
 
+    @retry(retry=retry_if_result(lambda response: response.status_code == 503), stop=stop_after_attempt(10), wait=wait_fixed(1), retry_error_callback=lambda state: state.outcome.result())
+    def _get(self, path: str) -> httpx.Response:
+        return self.get(path)
+
     def read(self, path: str) -> dict:
-        for _ in range(10):
-            response = self.get(path)
-            if response.status_code != 503:
-                break
-            time.sleep(1)
+        response = self._get(path)
         response.raise_for_status()
         return response.json()
 
