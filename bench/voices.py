@@ -2,7 +2,7 @@
 
 English: the four paragraphs of bench/data/script-en.txt, word error rate and
 Whisper's language-detection probability for English (a proxy for accent).
-Chinese with English names: ../shared/data/mixed-zh-en.txt, character error
+Chinese with English names: evaluation/zh/tech-weekly.txt, character error
 rate and how many of its 42 English words come back. This is how the default
 voice was chosen (README, "Narration").
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common import ROOT, save, table
 
-MIXED = ROOT.parent / "shared" / "data" / "mixed-zh-en.txt"
+MIXED = ROOT / "evaluation" / "zh" / "tech-weekly.txt"  # the mixed Chinese/English paragraph
 
 
 def narrated(text: str, language: str, voice: str):
@@ -58,7 +58,7 @@ def main() -> None:
     for voice in sorted({r["voice"] for r in english}):
         rows = [r for r in english if r["voice"] == voice]
         print(f"\n{voice}: mean WER {sum(r['wer'] for r in rows) / len(rows):.3f}, mean P(English) {sum(r['p_english'] for r in rows) / len(rows):.3f}")
-    print("\nChinese with English names (shared/data/mixed-zh-en.txt)\n")
+    print("\nChinese with English names (evaluation/zh/tech-weekly.txt)\n")
     table(["voice", "CER", "English words back"], [[r["voice"], f"{r['cer']:.3f}", f"{r['english_words']} of {r['of']}"] for r in mixed], "lrr")
     save("voices.json", {"english": english, "mixed": mixed})
 

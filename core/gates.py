@@ -8,8 +8,8 @@ placeholder show name, names and numbers the transcript does not contain,
 and central glossary names left out. A chat
 engine sends the answer back once with what was found; what still fails here
 is replaced by a field built from the transcript (labelled extractive), and a
-script sentence that still holds an unverified item is dropped, so nothing
-unverified is ever spoken.
+script sentence that still holds an unverified item, or says one that another
+field lists as unverified, is dropped, so nothing unverified is ever spoken.
 """
 
 from __future__ import annotations
@@ -177,6 +177,16 @@ def ungrounded(draft: Draft, transcript: str) -> list[str]:
     return sorted(set(grounding.ungrounded(prose, transcript)) | set(grounding.ungrounded(headings, transcript, names=False)))
 
 
+def spoken_unverified(script: str, listed: list[str], transcript: str) -> list[str]:
+    """What the script says that is not verified: each sentence's own ungrounded items, and every ``listed`` item it mentions.
+
+    The one rule the summary stage enforces and the evaluation checks; empty for every digest written.
+    """
+    found = {item for sentence in split_sentences(script) for item in grounding.ungrounded(sentence, transcript)}
+    found |= {item for item in listed if grounding.mentions(script, item)}
+    return sorted(found)
+
+
 def missing_names(draft: Draft, review: Review) -> list[str]:
     """Central names (said at least twice) that the summary and script leave out."""
     said = grounding.normalise(draft.summary + "\n" + draft.script)
@@ -273,6 +283,7 @@ def enforce(draft: Fields, context: Review, extract: Extract, duration: float, t
             draft.script = extract.script(context.target_size, context.by_characters)
     _quote_missing_names(draft, context, extract, verdict)
     verdict.dropped_from_script = _ground_script(draft, context, extract, verdict)
+    verdict.dropped_from_script += _unlisted(draft, context, extract, verdict)
     return verdict
 
 
@@ -304,6 +315,28 @@ def _ground_script(draft: Fields, context: Review, extract: Extract, verdict: Ve
         if "script" not in verdict.extractive_fields:
             verdict.extractive_fields.append("script")
     return dropped
+
+
+def _unlisted(draft: Fields, context: Review, extract: Extract, verdict: Verdict) -> list[str]:
+    """The last word on the script: no sentence says an item the digest lists as unverified (repeated until none does).
+
+    Grounding one sentence at a time can miss a name another field made unverified; this pass cannot.
+    """
+    glue = "" if context.by_characters else " "
+    dropped: list[str] = []
+    refilled = False
+    while True:
+        listed = ungrounded(draft, context.transcript)
+        sentences = split_sentences(draft.script)
+        unverified = [s for s in sentences if spoken_unverified(s, listed, context.transcript)]
+        if not unverified:
+            return dropped
+        dropped += unverified
+        draft.script = glue.join(s for s in sentences if s not in unverified)
+        if not draft.script and not refilled:  # nothing left to narrate: the transcript's own sentences, checked the same way
+            draft.script, refilled = extract.script(context.target_size, context.by_characters), True
+            if "script" not in verdict.extractive_fields:
+                verdict.extractive_fields.append("script")
 
 
 def _trimmed(sentences: list[str], context: Review) -> str:

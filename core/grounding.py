@@ -132,3 +132,19 @@ def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:
             continue  # "President Kennedy" when the transcript says "Kennedy" ... "President"
         missing.append(item)
     return missing
+
+
+def mentions(text: str, item: str) -> bool:
+    """Whether ``text`` says ``item`` as this check reads it: a number by its value, a name as whole words (a CJK edge as a run).
+
+    Not a bare substring: "5" is not said by "25", nor "AI" by "OpenAI".
+    """
+    said = normalise(text)
+    if _NUMBER.fullmatch(item):
+        return item in numbers(said)
+    key = normalise(item)
+    if not key:
+        return False
+    before = r"(?<![a-z0-9])" if key[0].isascii() and key[0].isalnum() else ""
+    after = r"(?![a-z0-9])" if key[-1].isascii() and key[-1].isalnum() else ""
+    return re.search(before + re.escape(key) + after, said) is not None

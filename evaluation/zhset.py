@@ -113,7 +113,7 @@ def transcribe(episode: EvalEpisode, folder: Path, notes: bool = True) -> dict:
 
 def score(episode: EvalEpisode, transcript: dict, summary: dict | None = None) -> dict:
     """Issue 11's figures for one episode: transcript CER; for a digest, its Chinese share, stray English, names kept, chapters, unverified items spoken."""
-    from core import grounding
+    from core import gates
 
     figures: dict = {"cer": transcript_cer(episode.script, transcript["text"])}
     if summary:
@@ -127,7 +127,7 @@ def score(episode: EvalEpisode, transcript: dict, summary: dict | None = None) -
             "names_heard": names_present(episode.names, transcript["text"]),  # a faithful digest can keep only these
             "source_chinese_share": chinese_share(episode.script),
             "chapters_distinct": bool(titles) and len(set(titles)) == len(titles),
-            "unverified_spoken": grounding.ungrounded(summary["script"], transcript["text"]),
+            "unverified_spoken": gates.spoken_unverified(summary["script"], summary["ungrounded"], transcript["text"]),  # the product's own rule
             "gates": sorted({f"{g['field']}:{g['gate']}" for g in summary.get("gates", [])}),
             "extractive_fields": summary.get("extractive_fields", []),
         })

@@ -8,7 +8,7 @@ from core import prefect_env
 from core.settings import Settings
 from stages import narrate as N
 
-from .support import ROOT, SHARED, LocalServer, ffmpeg
+from .support import DATA, LocalServer, ffmpeg
 
 prefect_env.apply()  # before any test imports Prefect
 # Prefect configures its console logging when first imported, bound to the sys.stderr of that moment. Imported
@@ -18,9 +18,8 @@ import prefect.main  # noqa: E402, F401
 
 @pytest.fixture(scope="session")
 def jfk_flac() -> Path:
-    """11 s of real English speech (public domain); the shared copy, else the bundled sample."""
-    shared = SHARED / "jfk.flac"
-    return shared if shared.exists() else ROOT / "assets" / "sample" / "jfk-inaugural.flac"
+    """11 s of real English speech (public domain), carried in tests/data."""
+    return DATA / "jfk.flac"
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from engines.voice.piper import PiperVoice
 from stages import narrate as N
 from stages import transcribe as T
 
-from .support import SHARED
+from .support import DATA
 
 ZH = "欢迎收听科技早知道。今天我们聊一聊人工智能如何改变我们的工作和生活。"
 EN = "Welcome to the weekly digest. Today we look at how new computers are changing the way people work, learn and travel."
@@ -190,10 +190,10 @@ PARAGRAPH = (
 
 @pytest.mark.slow
 def test_kokoro_speaks_a_chinese_tech_podcast_with_its_english_names(tmp_path):
-    """../shared/data/mixed-zh-en.txt (42 English words) read by the default voice and heard back by Whisper base."""
+    """tests/data/mixed-zh-en.txt (42 English words) read by the default voice and heard back by Whisper base."""
     from evaluation import speech
 
-    text = (SHARED / "mixed-zh-en.txt").read_text(encoding="utf-8")
+    text = (DATA / "mixed-zh-en.txt").read_text(encoding="utf-8")
     audio, meta = speak(tmp_path, text, "zh")
     heard = speech.hear(audio, 24_000, "zh").text
     words = speech.english_words(text)

@@ -508,3 +508,37 @@ def test_a_central_name_the_model_keeps_leaving_out_is_quoted_from_the_transcrip
     assert result["summary"] == nameless["summary"] + "今天我们请到了王磊，聊聊电动汽车的电池。", "the most central sentence that names him"
     assert "王磊" not in result["script"], "the script is not patched: nothing is spoken that the model did not write"
     assert "quoted from the transcript" in (tmp_path / "summary.md").read_text()
+
+
+def test_an_item_the_model_puts_in_every_field_is_listed_and_never_spoken(server, tmp_path):
+    """Every field of every answer carries an invented name and number: they are listed in summary.md, and the narration says neither."""
+    poisoned = {
+        "title": "Elon Musk On 99 Batteries",
+        "summary": "Maria Lopez and Elon Musk say 99 homes use Solar Grid batteries.",
+        "highlights": ["Elon Musk backs home batteries.", "99 utilities approve systems.", "Battery prices fell by 40% since 2020."],
+        "chapters": [{"start": "00:00", "title": "Elon Musk"}, {"start": "01:05", "title": "99 Systems"}, {"start": "03:10", "title": "Advice"}],
+        "script": "Elon Musk joins Maria Lopez on Tech Weekly. They count 99 systems in Texas. Maria Lopez says battery prices fell by 40% since 2020.",
+    }
+    ChatServer(server, {"Notes": [{**NOTES, "people": ["Maria Lopez", "Elon Musk"]}], "Digest": [poisoned]})  # the revision is poisoned too
+    result = run(remote(server, target_seconds=12), tmp_path)
+    assert {"Elon Musk", "99"} <= set(result["ungrounded"]), result["ungrounded"]
+    assert gates.spoken_unverified(result["script"], result["ungrounded"], " ".join(t for t, _ in ENGLISH)) == []
+    spoken = _spoken(tmp_path)
+    assert "Musk" not in spoken and "99" not in spoken and "ninety" not in spoken.lower(), spoken
+    assert "Elon Musk" in (tmp_path / "summary.md").read_text(), "listed for the reader, never narrated"
+
+
+@pytest.mark.parametrize(("text", "item", "said"), [
+    ("Sales rose in 2025.", "5", False),
+    ("Sales rose 5 times.", "5", True),
+    ("They sold five units.", "5", True),
+    ("OpenAI ships a model.", "AI", False),
+    ("Generative AI ships.", "AI", True),
+    ("他们在 Google Brain研究员的带领下", "Google Brain", True),
+    ("谷歌大脑的研究", "谷歌", True),
+    ("Tesla's batteries", "Tesla", True),
+])
+def test_an_item_is_said_only_as_whole_words_or_by_value(text, item, said):
+    from core import grounding
+
+    assert grounding.mentions(text, item) is said
