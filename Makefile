@@ -9,7 +9,7 @@ SAMPLE ?= assets/sample/field-notes-batteries.mp3
 
 PADDLE_VENV ?= .venv-paddle
 
-.PHONY: setup system sample test lint test-main test-tools test-paddle paddle test-fast bench doctor clean
+.PHONY: setup system sample test lint test-main test-tools test-paddle paddle test-fast eval bench doctor clean
 
 setup: system $(VENV)/.installed
 
@@ -45,7 +45,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 test-main: setup test-tools
-	$(BIN)/python -m pytest -m "not paddle"
+	$(BIN)/python -m pytest -m "not paddle and not eval"
 
 # Headless Chromium checks the digest page (tests only; the product does not need it).
 test-tools:
@@ -67,7 +67,11 @@ test-paddle: paddle
 	$(PADDLE_VENV)/bin/python -m pytest -m paddle
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow and not paddle"
+	$(BIN)/python -m pytest -m "not slow and not paddle and not eval"
+
+# Long quality evaluations (not in make test): the whole Chinese set, printed as the README's table.
+eval: setup
+	$(BIN)/python -m pytest -m eval -s tests/test_chinese_eval.py
 
 bench: setup
 	$(BIN)/python bench/transcribe.py

@@ -134,6 +134,20 @@ def score(episode: EvalEpisode, transcript: dict, summary: dict | None = None) -
     return figures
 
 
+def table(rows: list[tuple[EvalEpisode, dict, dict]]) -> str:
+    """The README's table from (episode, figures with notes, figures bare) rows."""
+    lines = [
+        "| episode | CER with notes | CER bare | Chinese share (episode's own) | names kept (of 5) | fields from the transcript |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for episode, notes, bare in rows:
+        lines.append(
+            f"| {episode.id} | {notes['cer']:.3f} | {bare['cer']:.3f} | {notes['chinese_share']:.3f} ({notes['source_chinese_share']:.3f}) "
+            f"| {len(notes['names_kept'])} | {', '.join(notes['extractive_fields']) or '-'} |"
+        )
+    return "\n".join(lines)
+
+
 def make_audio() -> None:
     """Speak every script with the Chinese voice into evaluation/zh/<id>.mp3."""
     import subprocess

@@ -40,7 +40,10 @@ class StageProgress:
     def __enter__(self) -> StageProgress:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, error_type: object, *exc: object) -> None:
+        if error_type is None and self._artifact is not None and self._reported < 1.0:  # done, though the engine reported no steps (extractive)
+            self._reported = 1.0
+            update_progress_artifact(self._artifact, progress=100.0)
         self.close()
 
 

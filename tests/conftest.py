@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,7 @@ from core import prefect_env
 from core.settings import Settings
 from stages import narrate as N
 
-from .support import DATA, LocalServer, ffmpeg
+from .support import DATA, LocalServer, ffmpeg, run_flow, serve_episode
 
 prefect_env.apply()  # before any test imports Prefect
 # Prefect configures its console logging when first imported, bound to the sys.stderr of that moment. Imported
@@ -58,11 +60,38 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """One temporary local Prefect server (real API and database) for the flow tests."""
+    """One temporary local Prefect server (real API and database) for the flow tests; yields its API URL for subprocesses."""
+    from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
-        yield
+        yield PREFECT_API_URL.value()
+
+
+@dataclass
+class Finished:
+    """One episode digested to the presenter video, then run again from cache."""
+
+    folder: Path
+    first_run: object
+    second_run: object
+    feed: str
+    first_manifest: dict  # manifest.json as the first run left it
+    requests_of_rerun: list[str]  # what the rerun asked the feed's server for
+
+
+@pytest.fixture(scope="session")
+def finished_episode(prefect_server, jfk_mp3, tmp_path_factory) -> Finished:
+    """The short clip from a feed on 127.0.0.1 through every stage (fast engines), and a rerun: shared by the tests that read its folder."""
+    output = tmp_path_factory.mktemp("finished")
+    with LocalServer() as server:
+        feed = serve_episode(server, jfk_mp3.read_bytes())
+        folder, first = run_flow(feed, output, until="compose")
+        manifest = json.loads((folder / "manifest.json").read_text())
+        before = len(server.requests)
+        again, second = run_flow(feed, output, until="compose")
+        assert again == folder
+        return Finished(folder, first, second, feed, manifest, [path for path, _ in server.requests[before:]])
 
 
 TEXT_EN = "My mom made more lemon muffins this summer. Many men may move home, and some may remain."

@@ -189,3 +189,25 @@ def rss(show: str, items: list[dict]) -> bytes:
 <rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
 <title>{show}</title><link>http://127.0.0.1/</link><description>test feed</description>
 {entries}</channel></rss>""".encode()
+
+
+def serve_episode(server: LocalServer, audio: bytes, guid: str = "ep-1") -> str:
+    """One episode ("Ask Not" of the show "Speeches") as a feed on ``server``; returns the feed's URL."""
+    server.routes["/ep.mp3"] = Route(audio, content_type="audio/mpeg")
+    items = [{"title": "Ask Not", "guid": guid, "url": server.url("/ep.mp3"), "description": "An inaugural address."}]
+    server.routes["/feed.xml"] = Route(rss("Speeches", items), content_type="application/rss+xml")
+    return server.url("/feed.xml")
+
+
+FAST_FLOW = {
+    "fetch": {"attempts": 2, "backoff_seconds": 0.01}, "transcribe": {"model": "tiny.en"},
+    "summarize": {"engines": ["extractive"]}, "narrate": {"engines": ["embedded"]},
+}  # where the engines are not the subject: tiny.en, the extractive summary, the embedded voice (piper, with phoneme times)
+
+
+def run_flow(source: str, output: Path, until: str = "transcribe", overrides: dict | None = None, **kwargs) -> tuple[Path, object]:
+    """The digest flow on the session's Prefect server: (episode folder, flow run id)."""
+    from flows.digest import digest
+
+    state = digest(source, output_dir=str(output), until=until, overrides={**FAST_FLOW, **(overrides or {})}, return_state=True, **kwargs)
+    return Path(state.result()), state.state_details.flow_run_id

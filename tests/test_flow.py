@@ -10,18 +10,11 @@ from typer.testing import CliRunner
 
 from presenter.cli import app
 
-from .support import Route, ffmpeg, rss, wer
+from .support import Route, ffmpeg, run_flow, serve_episode, wer
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 
-FAST = {"fetch": {"attempts": 2, "backoff_seconds": 0.01}, "transcribe": {"model": "tiny.en"}}
-
-
-def _run(source: str, output: Path, until: str = "transcribe", overrides: dict | None = None, **kwargs):
-    from flows.digest import digest
-
-    state = digest(source, output_dir=str(output), until=until, overrides={**FAST, **(overrides or {})}, return_state=True, **kwargs)
-    return Path(state.result()), state.state_details.flow_run_id
+STAGES = ["fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose"]
 
 
 def _task_states(flow_run_id) -> dict[str, str]:
@@ -33,26 +26,27 @@ def _task_states(flow_run_id) -> dict[str, str]:
     return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}
 
 
-def _serve_episode(server, audio: bytes, guid: str = "ep-1") -> str:
-    server.routes["/ep.mp3"] = Route(audio, content_type="audio/mpeg")
-    items = [{"title": "Ask Not", "guid": guid, "url": server.url("/ep.mp3"), "description": "An inaugural address."}]
-    server.routes["/feed.xml"] = Route(rss("Speeches", items), content_type="application/rss+xml")
-    return server.url("/feed.xml")
-
-
-def test_feed_to_transcript_then_cached_rerun(server, jfk_mp3, tmp_path):
+def _artifacts(flow_run_id) -> list:
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey, ArtifactFilterType
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    feed = _serve_episode(server, jfk_mp3.read_bytes())
-    folder, first_run = _run(feed, tmp_path)
-    assert folder.parent == tmp_path.resolve() and folder.name.startswith("ask-not-")
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+
+
+def test_feed_to_transcript(finished_episode):
+    """The shared run (feed on 127.0.0.1 to the presenter video): the episode's folder, its transcript and the run in Prefect."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    folder, first_run = finished_episode.folder, finished_episode.first_run
+    assert folder.name.startswith("ask-not-") and folder.parent.name.startswith("finished")
     transcript = json.loads((folder / "transcript.json").read_text())
     assert wer(transcript["text"]) <= 0.10 and transcript["language"] == "en"
     for name in ("transcript.txt", "transcript.srt", "transcript.vtt", "audio.mp3", "chunks.json"):
         assert (folder / name).stat().st_size > 0
-    manifest = json.loads((folder / "manifest.json").read_text())
-    assert list(manifest["stages"]) == ["fetch", "split", "transcribe"]
+    manifest = finished_episode.first_manifest
+    assert list(manifest["stages"]) == STAGES
     assert manifest["stages"]["transcribe"]["engine"] == "faster-whisper" and manifest["stages"]["transcribe"]["model"] == "tiny.en"
     assert manifest["stages"]["transcribe"]["cached"] is False and manifest["episode"]["guid"] == "ep-1"
     assert "transcript.srt" in manifest["stages"]["transcribe"]["outputs"]
@@ -62,60 +56,79 @@ def test_feed_to_transcript_then_cached_rerun(server, jfk_mp3, tmp_path):
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
         flow_run = client.read_flow_run(first_run)
-        progress = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[first_run]), type=ArtifactFilterType(any_=["progress"]))
-        )
-    assert [a.data for a in progress] == [100.0, 100.0], "transcription and diarization reported to the end"
     assert artifacts and "fellow americans" in artifacts[0].data.lower() and "transcript.srt" in artifacts[0].data
     assert flow_run.name == "Speeches – Ask Not"
 
-    requests_before = len(server.requests)
-    again, second_run = _run(feed, tmp_path)
-    assert again == folder
-    states = _task_states(second_run)
+
+def test_transcript_continues_to_summary(finished_episode):
+    folder = finished_episode.folder
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["engine"] == "extractive" and summary["language"] == "en"
+    assert "your country" in (folder / "script.txt").read_text()
+    manifest = finished_episode.first_manifest
+    assert manifest["stages"]["summarize"]["engine"] == "extractive" and manifest["stages"]["summarize"]["cached"] is False
+    assert set(manifest["stages"]["summarize"]["outputs"]) == {"summary.json", "summary.md", "script.txt"}
+
+
+def test_every_stage_to_a_presenter_video(finished_episode):
+    from core.artifacts import Narration
+    from core.media import probe_media as probe
+    from evaluation import lipmetrics
+
+    folder = finished_episode.folder
+    info = probe(folder / "presenter.mp4")
+    kinds = sorted(s["codec_type"] for s in info["streams"])
+    assert kinds == ["audio", "video"]
+    narration = Narration.read(folder)
+    assert abs(float(info["format"]["duration"]) - narration.duration) <= 1 / 25 + 0.01
+    assert lipmetrics.score(folder / "lipsync.mp4", narration).passes()
+    assert {"narrate", "lipsync", "compose"} <= set(finished_episode.first_manifest["stages"])
+    assert (folder / "thumbnail.png").is_file() and (folder / "summary.md").is_file()
+
+    artifacts = _artifacts(finished_episode.first_run)
+    progress = [a for a in artifacts if a.type == "progress"]
+    assert len(progress) == 6, "progress while transcribing, diarizing, summarizing, narrating, rendering and composing"
+    assert all(a.data == 100.0 for a in progress), [(a.description, a.data) for a in progress]  # each reported to the end
+    table = next(a for a in artifacts if a.type == "table")
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert [r["stage"] for r in rows] == STAGES
+    markdown = next(a for a in artifacts if a.type == "markdown").data
+    assert "presenter.mp4" in markdown and "thumbnail.png" in markdown and "## " in markdown
+
+
+def test_a_rerun_takes_every_stage_from_cache(finished_episode):
+    folder = finished_episode.folder
+    states = _task_states(finished_episode.second_run)
     assert states["fetch"] == "Completed"
-    assert {states["split"], states["transcribe-chunk"], states["transcribe"]} == {"Cached"}
-    assert json.loads((folder / "manifest.json").read_text())["stages"]["transcribe"]["cached"] is True
-    assert all(path == "/feed.xml" for path, _ in server.requests[requests_before:]), "audio is not downloaded again"
+    assert {states[s] for s in ("split", "transcribe-chunk", "transcribe", "summarize", "narrate", "lipsync", "compose")} == {"Cached"}, states
+    stages = json.loads((folder / "manifest.json").read_text())["stages"]
+    assert stages["transcribe"]["cached"] is True and stages["summarize"]["cached"] is True
+    assert finished_episode.requests_of_rerun and all(path == "/feed.xml" for path in finished_episode.requests_of_rerun), "audio is not downloaded again"
 
 
 def test_changed_audio_recomputes_and_deleted_outputs_come_back(server, jfk_mp3, tmp_path, media_dir):
-    feed = _serve_episode(server, jfk_mp3.read_bytes(), guid="ep-2")
-    folder, _ = _run(feed, tmp_path)
+    feed = serve_episode(server, jfk_mp3.read_bytes(), guid="ep-2")
+    folder, _ = run_flow(feed, tmp_path)
     full = json.loads((folder / "transcript.json").read_text())["text"]
 
     shorter = media_dir / "jfk-first-4s.mp3"
     ffmpeg("-i", str(jfk_mp3), "-t", "4", str(shorter))
     (folder / "audio.mp3").unlink()  # the publisher replaced the file; the old copy is gone
-    _serve_episode(server, shorter.read_bytes(), guid="ep-2")
-    _, changed_run = _run(feed, tmp_path)
+    serve_episode(server, shorter.read_bytes(), guid="ep-2")
+    _, changed_run = run_flow(feed, tmp_path)
     assert _task_states(changed_run)["split"] == "Completed"
     changed = json.loads((folder / "transcript.json").read_text())["text"]
     assert len(changed) < len(full) and "fellow americans" in changed.lower()
 
     for path in [*folder.glob("transcript.*"), *(folder / "chunks").iterdir()]:
         path.unlink()
-    _, repaired_run = _run(feed, tmp_path)
+    _, repaired_run = run_flow(feed, tmp_path)
     assert json.loads((folder / "transcript.json").read_text())["text"] == changed
     assert (folder / "transcript.srt").exists()
 
 
-def test_transcript_continues_to_summary_and_a_rerun_is_cached(jfk_flac, tmp_path):
-    extractive = {"summarize": {"engines": ["extractive"]}}
-    folder, first = _run(str(jfk_flac), tmp_path, until="summarize", overrides=extractive)
-    summary = json.loads((folder / "summary.json").read_text())
-    assert summary["engine"] == "extractive" and summary["language"] == "en"
-    assert "your country" in (folder / "script.txt").read_text()
-    manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["stages"]["summarize"]["engine"] == "extractive" and manifest["stages"]["summarize"]["cached"] is False
-    assert set(manifest["stages"]["summarize"]["outputs"]) == {"summary.json", "summary.md", "script.txt"}
-    _, second = _run(str(jfk_flac), tmp_path, until="summarize", overrides=extractive)
-    assert _task_states(second)["summarize"] == "Cached"
-    assert json.loads((folder / "manifest.json").read_text())["stages"]["summarize"]["cached"] is True
-
-
 def test_silent_episode_gives_empty_transcript_and_a_warning(silence_wav, tmp_path, caplog):
-    folder, _ = _run(str(silence_wav), tmp_path)
+    folder, _ = run_flow(str(silence_wav), tmp_path)
     transcript = json.loads((folder / "transcript.json").read_text())
     assert transcript["segments"] == [] and transcript["text"] == ""
     assert any("No speech found" in record.getMessage() for record in caplog.records)
@@ -156,38 +169,6 @@ def test_cli_keeps_earlier_stage_outputs_when_a_later_one_fails(tmp_path, jfk_mp
     assert "fetch" in manifest["stages"] and "split" not in manifest["stages"]
 
 
-def test_every_stage_to_a_presenter_video_then_cached(server, jfk_mp3, tmp_path):
-    from core.artifacts import Narration
-    from core.media import probe_media as probe
-    from evaluation import lipmetrics
-
-    folder, first = _run(_serve_episode(server, jfk_mp3.read_bytes()), tmp_path / "out", until="compose", overrides={"summarize": {"engines": ["extractive"]}})
-    info = probe(folder / "presenter.mp4")
-    kinds = sorted(s["codec_type"] for s in info["streams"])
-    assert kinds == ["audio", "video"]
-    narration = Narration.read(folder)
-    assert abs(float(info["format"]["duration"]) - narration.duration) <= 1 / 25 + 0.01
-    assert lipmetrics.score(folder / "lipsync.mp4", narration).passes()
-    manifest = json.loads((folder / "manifest.json").read_text())
-    assert {"narrate", "lipsync", "compose"} <= set(manifest["stages"])
-    assert (folder / "thumbnail.png").is_file() and (folder / "summary.md").is_file()
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[first])))
-    kinds = sorted(a.type for a in artifacts)
-    assert kinds.count("progress") == 6, "progress while transcribing, diarizing, summarizing, narrating, rendering and composing"
-    table = next(a for a in artifacts if a.type == "table")
-    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
-    assert [r["stage"] for r in rows] == ["fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose"]
-    markdown = next(a for a in artifacts if a.type == "markdown").data
-    assert "presenter.mp4" in markdown and "thumbnail.png" in markdown and "## " in markdown
-    _, second = _run(_serve_episode(server, jfk_mp3.read_bytes()), tmp_path / "out", until="compose", overrides={"summarize": {"engines": ["extractive"]}})
-    states = _task_states(second)
-    assert states["narrate"] == states["lipsync"] == states["compose"] == "Cached", states
-
-
 @pytest.mark.slow
 def test_a_run_killed_midway_resumes_from_cached_stages(jfk_flac, tmp_path):
     """The process (and its temporary Prefect server) dies during lipsync; the rerun takes every earlier stage from cache."""
@@ -197,7 +178,7 @@ def test_a_run_killed_midway_resumes_from_cached_stages(jfk_flac, tmp_path):
     import sys
     import time
 
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PRESENTER_TRANSCRIBE__MODEL": "tiny.en", "PRESENTER_LIPSYNC__FPS": "60"}
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PRESENTER_TRANSCRIBE__MODEL": "tiny.en", "PRESENTER_LIPSYNC__FPS": "60", "PRESENTER_NARRATE__ENGINES": '["espeak"]'}
     env.pop("PREFECT_API_URL", None)
     env.pop("PREFECT_SERVER_EPHEMERAL_ENABLED", None)
     command = [str(Path(sys.executable).parent / "presenter"), "run", str(jfk_flac), "--summarizer", "extractive", "--output", str(tmp_path / "out")]
@@ -231,7 +212,7 @@ def test_credentials_stay_out_of_outputs_manifests_logs_and_the_prefect_database
     server.routes["/v1/chat/completions"] = Route(b'{"error": {"message": "boom"}}', status=500, content_type="application/json")
     monkeypatch.setenv("PRESENTER_OPENAI__API_KEY", "sk-secret-XYZ")
     monkeypatch.setenv("PRESENTER_OPENAI__BASE_URL", server.url("/v1").replace("http://", "http://alice:s3cret-pw@"))
-    folder, run_id = _run(str(jfk_flac), tmp_path, until="summarize", overrides={"summarize": {"engines": ["openai", "extractive"]}, "openai": {"max_retries": 0}})
+    folder, run_id = run_flow(str(jfk_flac), tmp_path, until="summarize", overrides={"summarize": {"engines": ["openai", "extractive"]}, "openai": {"max_retries": 0}})
     assert json.loads((folder / "summary.json").read_text())["engine"] == "extractive"
     with get_client(sync_client=True) as client:
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
