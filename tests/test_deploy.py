@@ -105,7 +105,7 @@ def test_server_deploy_worker_and_serve(tmp_path, jfk_flac):
         "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_SERVER_UI_V2_ENABLED": "false",
         "PRESENTER_OUTPUT_DIR": str(tmp_path / "outputs"), "PRESENTER_TRANSCRIBE__MODEL": "tiny.en",
-        "PRESENTER_SUMMARIZE__ENGINES": '["extractive"]', "PRESENTER_WATCH__CRON": "*/5 * * * *",
+        "PRESENTER_SUMMARIZE__ENGINES": '["extractive"]', "PRESENTER_NARRATE__ENGINES": '["embedded"]', "PRESENTER_WATCH__CRON": "*/5 * * * *",
     }
     env.pop("PREFECT_SERVER_EPHEMERAL_ENABLED", None)
     started = Started(env, tmp_path)

@@ -26,23 +26,25 @@ ENGINE_LINES = re.compile(  # llama.cpp's server log ("0.00.005.812 I srv  load_
 TELEMETRY = re.compile(r"telemetry|database is locked|sens-o-matic", re.IGNORECASE)
 
 
-def _clean_env(home: Path) -> dict[str, str]:
-    """The environment of a user's shell: none of the test session's Prefect settings."""
+def _clean_env(home: Path, api_url: str | None = None) -> dict[str, str]:
+    """The environment of a user's shell: none of the test session's Prefect settings; ``api_url``: a server they run."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k not in ("DO_NOT_TRACK", "PRESENTER_VERBOSE", "TQDM_DISABLE")}
-    return {**env, "PREFECT_HOME": str(home / "prefect-home")}
+    return {**env, "PREFECT_HOME": str(home / "prefect-home"), **({"PREFECT_API_URL": api_url} if api_url else {})}
 
 
-def _presenter(tmp_path: Path, *args: str) -> str:
+def _presenter(tmp_path: Path, api_url: str, *args: str) -> str:
+    """`presenter ARGS` as a user runs it, on the test session's Prefect server (starting a temporary one is not the subject here)."""
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("presenter")), *args], cwd=ROOT, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=1500,
+        [str(Path(sys.executable).with_name("presenter")), *args], cwd=ROOT, env=_clean_env(tmp_path, api_url), capture_output=True, text=True, timeout=1500,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     return output
 
 
-def test_a_run_shows_progress_and_the_table_and_no_engine_logs(tmp_path):
-    output = _presenter(tmp_path, "run", str(SAMPLE), "-o", str(tmp_path / "out"), "--summarizer", "embedded")
+def test_a_run_shows_progress_and_the_table_and_no_engine_logs(tmp_path, prefect_server):
+    """The one end-to-end run with the default voice (Kokoro) and the embedded model, as a user starts it."""
+    output = _presenter(tmp_path, prefect_server, "run", str(SAMPLE), "-o", str(tmp_path / "out"), "--summarizer", "embedded")
     assert not ENGINE_LINES.search(output), ENGINE_LINES.search(output)
     assert not TELEMETRY.search(output), TELEMETRY.search(output)
     assert re.search(r"summarize: +100%", output), "a progress bar for summarize"
@@ -52,13 +54,14 @@ def test_a_run_shows_progress_and_the_table_and_no_engine_logs(tmp_path):
     assert "Digest from qwen2.5-coder" in (folder / "logs" / "llm.log").read_text(encoding="utf-8"), "the model's calls are in the episode's log"
 
 
-def test_verbose_shows_the_engine_lines(tmp_path):
-    output = _presenter(tmp_path, "--verbose", "run", str(SAMPLE), "-o", str(tmp_path / "out"), "--summarizer", "embedded", "--until", "summarize")
+def test_verbose_shows_the_engine_lines(tmp_path, prefect_server):
+    output = _presenter(tmp_path, prefect_server, "--verbose", "run", str(SAMPLE), "-o", str(tmp_path / "out"), "--summarizer", "embedded", "--until", "summarize")
     assert ENGINE_LINES.search(output), output[-3000:]
     assert "Digest from qwen2.5-coder" in output, "each model call, in full"
 
 
 def test_the_flow_from_plain_python_makes_no_telemetry_attempt(tmp_path):
+    """With no server configured, as a script's author runs it: the temporary server it starts makes no telemetry attempt either."""
     script = (
         "from flows.digest import digest\n"
         "from prefect.settings import get_current_settings\n"

@@ -16,7 +16,7 @@ from .support import Route, rss
 
 pytestmark = [pytest.mark.flow, pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 
-FAST = {"transcribe": {"model": "tiny.en"}, "summarize": {"engines": ["extractive"]}, "fetch": {"attempts": 1, "allow": ["127.0.0.1"]}}
+FAST = {"transcribe": {"model": "tiny.en"}, "summarize": {"engines": ["extractive"]}, "narrate": {"engines": ["embedded"]}, "fetch": {"attempts": 1, "allow": ["127.0.0.1"]}}
 
 
 def _dates(n: int) -> list[str]:
@@ -114,7 +114,7 @@ def test_a_hostile_feed_through_the_cli_reads_nothing_local_and_a_damaged_folder
     server.routes["/feed.xml"] = Route(rss("Hostile", items), content_type="application/rss+xml")
     output = tmp_path / "out"
     env = {"PRESENTER_FETCH__ALLOW": '["127.0.0.1"]', "PRESENTER_FETCH__ATTEMPTS": "1", "PRESENTER_TRANSCRIBE__MODEL": "tiny.en",
-           "PRESENTER_SUMMARIZE__ENGINES": '["extractive"]', "PRESENTER_WATCH__MAX_ATTEMPTS": "3", "COLUMNS": "200"}
+           "PRESENTER_SUMMARIZE__ENGINES": '["extractive"]', "PRESENTER_NARRATE__ENGINES": '["embedded"]', "PRESENTER_WATCH__MAX_ATTEMPTS": "3", "COLUMNS": "200"}
     guarded = CliRunner().invoke(app, ["watch", server.url("/feed.xml"), "--output", str(output)], env={**env, "PRESENTER_FETCH__ALLOW": "[]"}, catch_exceptions=False)
     assert guarded.exit_code == 1 and "the address guard refuses it" in guarded.output, "watch has the guard on by default"
     previous = os.umask(0o022)
