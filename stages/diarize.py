@@ -18,7 +18,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +26,10 @@ from core.artifacts import HostVoice, Segment, Speaker, Word
 from core.glossary import Glossary
 from core.logs import Progress
 from core.media import read_chunk
-from core.registry import DIARIZERS, Context
+from core.registry import Context
 from core.settings import DiarizeSettings
 from core.text import CJK, chinese_punctuation
+from engines.base import shared
 from engines.diarize.base import SpeakerEmbedder
 
 RATE = 16_000
@@ -44,17 +44,9 @@ INTRODUCTION_EN = re.compile(r"\b(?:I'm|I am|my name is|My name is|this is|This 
 ENGLISH_NOT_NAMES = {"sure", "sorry", "here", "back", "not", "just", "really", "so", "very", "glad", "happy", "excited", "going", "the", "a"}
 
 
-@lru_cache(maxsize=2)
-def _cached_engine(section_json: str, cache_dir: str) -> SpeakerEmbedder:
-    from core.settings import OpenAISettings
-
-    section = DiarizeSettings.model_validate_json(section_json)
-    return DIARIZERS.get(section.engine)(section, Context(Path(cache_dir), OpenAISettings()))
-
-
 def load_engine(section: DiarizeSettings, context: Context) -> SpeakerEmbedder:
-    """One embedder per settings, kept for the process (the model loads once)."""
-    return _cached_engine(section.model_dump_json(), str(context.cache_dir))
+    """One embedder per settings and endpoint, kept for the process (the model loads once)."""
+    return shared(section, context)
 
 
 def speech_spans(segments: list[Segment]) -> list[tuple[float, float]]:

@@ -24,6 +24,27 @@ def test_short_turns_join_the_longer_neighbour():
     assert Z.smooth([3], [(0, 0.2)], 1.0) == [3], "a lone short turn stays"
 
 
+def test_the_embedder_gets_the_users_endpoint_and_is_shared_per_settings(tmp_path):
+    """Diarize builds its engine with the user's OpenAI settings (not fresh defaults), once per settings and key."""
+    from core.registry import DIARIZERS, Context
+    from core.settings import DiarizeSettings, OpenAISettings
+    from engines.diarize.base import SpeakerEmbedder
+
+    class Probe(SpeakerEmbedder, name="probe-endpoint"):
+        pass
+
+    try:
+        section = DiarizeSettings(engine="probe-endpoint")
+        user = OpenAISettings(api_key="sk-user", base_url="http://127.0.0.1:9/v1")
+        engine = Z.load_engine(section, Context(tmp_path, user))
+        assert engine.context.openai.base_url == "http://127.0.0.1:9/v1" and engine.context.openai.api_key.get_secret_value() == "sk-user"
+        assert Z.load_engine(section, Context(tmp_path, user.model_copy())) is engine
+        other = Z.load_engine(section, Context(tmp_path, OpenAISettings(api_key="sk-other", base_url=user.base_url)))
+        assert other is not engine and other.context.openai.api_key.get_secret_value() == "sk-other"
+    finally:
+        DIARIZERS.unregister("probe-endpoint")
+
+
 def test_clustering_threshold_and_forced_count():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(2, 192))

@@ -227,6 +227,8 @@ def test_credentials_stay_out_of_outputs_manifests_logs_and_the_prefect_database
     """An endpoint that fails (HTTP 500) behind a URL with a password, and an API key: the run falls back and shows neither."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from sqlalchemy.engine import make_url
 
     server.routes["/v1/chat/completions"] = Route(b'{"error": {"message": "boom"}}', status=500, content_type="application/json")
     monkeypatch.setenv("PRESENTER_OPENAI__API_KEY", "sk-secret-XYZ")
@@ -238,7 +240,11 @@ def test_credentials_stay_out_of_outputs_manifests_logs_and_the_prefect_database
         flow_run = client.read_flow_run(run_id)
         task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
     stored = [log.message for log in logs] + [json.dumps(flow_run.parameters), *(str(t.state.message) for t in task_runs)]
+    stored += [f"{t.cache_key} {t.state.state_details.cache_key} {t.task_inputs}" for t in task_runs]
     files = [p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file() and p.suffix in (".json", ".md", ".txt")]
     for text in [*stored, *files, caplog.text]:
         assert "s3cret-pw" not in text and "sk-secret-XYZ" not in text
+    database = Path(make_url(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).database or "")
+    written = [p.read_bytes() for p in database.parent.glob(database.name + "*")]  # the file and its write-ahead log
+    assert written and all(b"sk-secret-XYZ" not in data and b"s3cret-pw" not in data for data in written), "no secret in Prefect's database"
     assert any("alice:***@" in text or "***@127.0.0.1" in text for text in [*files, caplog.text]), "the fallback is reported, redacted"
