@@ -38,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7, help="copies of the ~8.7-minute reading")
     args = parser.parse_args()
-    from core.media import probe_media as probe
+    from core.media.ffmpeg import probe_media as probe
     from flows.digest import digest
 
     with tempfile.TemporaryDirectory() as tmp:

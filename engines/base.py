@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
+from core.context import Context
 from core.errors import EngineUnavailable
-from core.registry import Context
 
 log = logging.getLogger(__name__)
 E = TypeVar("E")

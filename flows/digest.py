@@ -15,8 +15,9 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.artifacts import Transcript
-from core.pull import pull, required
 from core.settings import STAGES, Settings
+from core.weights.catalog import required
+from core.weights.pull import pull
 from core.workspace import record_stage
 
 from . import progress

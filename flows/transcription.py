@@ -9,10 +9,10 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from core.artifacts import Chunks, HostVoice, Transcript
-from core.catalog import Catalog
+from core.context import Context
 from core.errors import EngineUnavailable
 from core.glossary import Glossary
-from core.registry import Context
+from core.publish.catalog import Catalog
 from core.settings import DiarizeSettings, Settings, TranscribeSettings
 from stages import diarize as diarize_stage
 from stages import transcribe as transcribe_stage

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from core.artifacts import HostVoice, Segment, Speaker, Word
+from core.context import Context
 from core.glossary import Glossary
 from core.logs import Progress
-from core.media import read_chunk
-from core.registry import Context
+from core.media.ffmpeg import read_chunk
 from core.settings import DiarizeSettings
 from core.text import CJK, chinese_punctuation
 from engines.base import shared

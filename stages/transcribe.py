@@ -11,15 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.artifacts import TRANSCRIPT_FILES, ChunkTranscript, Segment, Speaker, Transcript, Word
+from core.context import Context
 from core.glossary import Glossary, hotwords, whisper_prompt
-from core.media import read_chunk
-from core.registry import TRANSCRIBERS, Context
+from core.media.ffmpeg import read_chunk
+from core.media.subtitles import to_srt, to_vtt
+from core.registry import TRANSCRIBERS
 from core.settings import SplitSettings, TranscribeSettings
-from core.subtitles import to_srt, to_vtt
-from core.termrepair import repair
 from core.text import chinese_punctuation, joiner
 from core.workspace import write_text
 from engines.asr.base import OnProgress, Transcriber
+from engines.asr.termrepair import repair
 from engines.base import shared
 
 __all__ = ["Segment", "Word", "load_engine", "max_chunk_seconds", "to_chinese_script", "transcribe_chunk", "empty_chunk", "write_transcript"]

@@ -11,7 +11,7 @@ import pytest
 
 from core.artifacts import ChunkTranscript, Segment, Speaker, Transcript, Word
 from core.glossary import Glossary
-from core.media import read_wav, resample, write_wav
+from core.media.ffmpeg import read_wav, resample, write_wav
 from core.settings import Settings
 from evaluation import diarization as D
 from stages import diarize as Z
@@ -26,7 +26,8 @@ def test_short_turns_join_the_longer_neighbour():
 
 def test_the_embedder_gets_the_users_endpoint_and_is_shared_per_settings(tmp_path):
     """Diarize builds its engine with the user's OpenAI settings (not fresh defaults), once per settings and key."""
-    from core.registry import DIARIZERS, Context
+    from core.context import Context
+    from core.registry import DIARIZERS
     from core.settings import DiarizeSettings, OpenAISettings
     from engines.diarize.base import SpeakerEmbedder
 
@@ -118,7 +119,7 @@ def test_a_monologue_stays_one_speaker(settings, jfk_flac, tmp_path):
 def read_wav_any(path: Path, folder: Path) -> tuple[np.ndarray, int]:
     import subprocess
 
-    from core.media import require_tool
+    from core.media.ffmpeg import require_tool
 
     wav = folder / "input.wav"
     subprocess.run([require_tool("ffmpeg"), "-y", "-loglevel", "error", "-i", str(path), "-ac", "1", "-ar", str(D.RATE), str(wav)], check=True)
@@ -167,7 +168,7 @@ def _voice(seed: int, noise: float = 0.0, rng_seed: int = 99) -> list[float]:
 
 def test_the_feeds_host_is_remembered_merged_and_counted_once(tmp_path):
     from core.artifacts import HostVoice
-    from core.catalog import Catalog
+    from core.publish.catalog import Catalog
 
     first = [Speaker(label="Tom", name="Tom", seconds=50, voiceprint=_voice(1)), Speaker(label="Speaker 2", seconds=20, voiceprint=_voice(2))]
     host = Z.remember_host(None, first, "ep-1", 0.42)

@@ -158,7 +158,7 @@ def test_cli_keeps_earlier_stage_outputs_when_a_later_one_fails(tmp_path, jfk_mp
 
 def test_every_stage_to_a_presenter_video_then_cached(server, jfk_mp3, tmp_path):
     from core.artifacts import Narration
-    from core.media import probe_media as probe
+    from core.media.ffmpeg import probe_media as probe
     from evaluation import lipmetrics
 
     folder, first = _run(_serve_episode(server, jfk_mp3.read_bytes()), tmp_path / "out", until="compose", overrides={"summarize": {"engines": ["extractive"]}})

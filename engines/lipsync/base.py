@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from core.artifacts import LIPSYNC_FILES, Animation, Narration
-from core.face import CHIN, FOREHEAD, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP
-from core.media import read_wav, rgb_of
-from core.portrait import frame_portrait, load_portrait
+from core.media.ffmpeg import read_wav, rgb_of
 from core.registry import ANIMATORS, Engine
-from core.sheet import contact_sheet
 
 from .animator import Animator, blinks
+from .face import CHIN, FOREHEAD, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP
+from .portrait import frame_portrait, load_portrait
+from .sheet import contact_sheet
 from .visemes import OPEN, is_bilabial, shape
 
 OnFrames = Callable[[int, int], None]

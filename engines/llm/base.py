@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, create_model, field_validator
 
-from core import gates
 from core.logs import Progress
 from core.registry import SUMMARIZERS, Engine
 from core.text import CJK, clock, unspaced
+
+from . import gates
 
 LOGGER = __package__  # "engines.llm": the summarize stage writes what it records to the episode's logs/llm.log
 DETAIL_LOGGER = f"{LOGGER}.detail"  # each model call in full: in that file, and in the terminal only with --verbose

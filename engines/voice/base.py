@@ -1,4 +1,4 @@
-"""What a voice does: a run of text, already in words (see core.textnorm), to audio and phoneme timings."""
+"""What a voice does: a run of text, already in words (see engines.voice.textnorm), to audio and phoneme timings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.registry import VOICES, Engine
-from core.textnorm import Run
+
+from .textnorm import Run
 
 
 @dataclass
