@@ -29,8 +29,8 @@ from .context import Context, OpenAISettings
 from .media.ffmpeg import X264_PARAMS, X264_PRESET
 from .registry import ANIMATORS, DIARIZERS, SUMMARIZERS, TRANSCRIBERS, VOICES, EngineSettings, Registry, section_key
 
-STAGES = ("fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose")
-Stage = Literal["fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose"]
+STAGES = ("fetch", "split", "transcribe", "diarize", "summarize", "narrate", "lipsync", "compose")
+Stage = Literal["fetch", "split", "transcribe", "diarize", "summarize", "narrate", "lipsync", "compose"]
 
 
 def _default_cache_dir() -> Path:

@@ -14,7 +14,9 @@ earlier episode; anyone else stays "Speaker N".
 from __future__ import annotations
 
 import itertools
+import logging
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -22,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.artifacts import HostVoice, Segment, Speaker, Word
+from core.artifacts import HostVoice, Segment, Speaker, StageRecord, Transcript, Word
 from core.context import Context
+from core.errors import EngineUnavailable
 from core.glossary import Glossary
 from core.logs import Progress
 from core.media.ffmpeg import read_chunk
@@ -32,6 +35,9 @@ from core.text import CJK, chinese_punctuation
 from engines.base import shared
 from engines.diarize.base import SpeakerEmbedder
 
+from . import transcribe as transcribe_stage
+
+log = logging.getLogger(__name__)
 RATE = 16_000
 HOP = 1.0
 BATCH = 64  # windows embedded at a time, between progress reports
@@ -285,6 +291,28 @@ def diarize(
 
     labelled, order = _numbered(label(segments, labels_at, section.min_turn))
     return labelled, speakers_of(labelled, glossary, voiceprints(vectors, window_labels, order), host, section.threshold)
+
+
+def add_speakers(
+    chunk_files: list[Path], audio: list[AudioChunk], folder: Path, duration: float, section: DiarizeSettings, context: Context,
+    glossary: list[str], progress: Progress | None = None, host: HostVoice | None = None,
+) -> StageRecord:
+    """The transcript files written again from the chunk transcripts, with a speaker on every segment and word and the speakers named."""
+    started = time.perf_counter()
+
+    def labeller(segments: list[Segment]) -> tuple[list[Segment], list[Speaker]]:
+        try:
+            return diarize(segments, audio, section, context, Glossary(glossary), progress, host)
+        except EngineUnavailable as error:  # speakers are a bonus: the transcript stays as transcribe wrote it
+            log.warning("Speakers not told apart: %s", error)
+            return segments, []
+
+    files = transcribe_stage.write_transcript(chunk_files, folder, duration, glossary, labeller)
+    speakers = Transcript.read(folder).speakers
+    return StageRecord(
+        outputs=files, engine=section.engine, seconds=round(time.perf_counter() - started, 3),
+        speakers=[{"label": s.label, "seconds": s.seconds} for s in speakers],
+    )
 
 
 def _nearest(centres: np.ndarray, times: list[float] | np.ndarray) -> np.ndarray:

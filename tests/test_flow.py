@@ -45,14 +45,14 @@ def test_feed_to_transcript_then_cached_rerun(server, jfk_mp3, tmp_path):
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey, ArtifactFilterType
 
     feed = _serve_episode(server, jfk_mp3.read_bytes())
-    folder, first_run = _run(feed, tmp_path)
+    folder, first_run = _run(feed, tmp_path, until="diarize")
     assert folder.parent == tmp_path.resolve() and folder.name.startswith("ask-not-")
     transcript = json.loads((folder / "transcript.json").read_text())
     assert wer(transcript["text"]) <= 0.10 and transcript["language"] == "en"
     for name in ("transcript.txt", "transcript.srt", "transcript.vtt", "audio.mp3", "chunks.json"):
         assert (folder / name).stat().st_size > 0
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert list(manifest["stages"]) == ["fetch", "split", "transcribe"]
+    assert list(manifest["stages"]) == ["fetch", "split", "transcribe", "diarize"]
     assert manifest["stages"]["transcribe"]["engine"] == "faster-whisper" and manifest["stages"]["transcribe"]["model"] == "tiny.en"
     assert manifest["stages"]["transcribe"]["cached"] is False and manifest["episode"]["guid"] == "ep-1"
     assert "transcript.srt" in manifest["stages"]["transcribe"]["outputs"]
@@ -70,7 +70,7 @@ def test_feed_to_transcript_then_cached_rerun(server, jfk_mp3, tmp_path):
     assert flow_run.name == "Speeches – Ask Not"
 
     requests_before = len(server.requests)
-    again, second_run = _run(feed, tmp_path)
+    again, second_run = _run(feed, tmp_path, until="diarize")
     assert again == folder
     states = _task_states(second_run)
     assert states["fetch"] == "Completed"
