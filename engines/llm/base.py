@@ -213,4 +213,16 @@ class Summarizer(Engine, registry=SUMMARIZERS):
     extractive = False
 
     def summarize(self, parts: list[Part], transcript: str, request: Request, workdir: Path, progress: Progress | None = None) -> Result:
+        """Write the digest of one transcript.
+
+        Args:
+            parts: the transcript's segments grouped into parts that fit the context window (``split_transcript``).
+            transcript: the whole transcript text, for the checks that quote or ground against it.
+            request: the show, title, glossary, language and target length of the digest, and its review.
+            workdir: the episode folder, for intermediate files (notes of each part).
+            progress: called with steps done and steps in all, or None.
+
+        Returns:
+            The digest (title, summary, highlights, chapters, script), how many levels of map-reduce made it, and the token usage.
+        """
         raise NotImplementedError
