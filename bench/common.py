@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core import prefect_env  # noqa: E402
+from flows import prefect_env  # noqa: E402
 
 prefect_env.apply()
 

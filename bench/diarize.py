@@ -25,7 +25,7 @@ def worker(folder: str, runtime: str, threads: str) -> None:
 
     from core.artifacts import Segment, Word
     from core.glossary import Glossary
-    from core.media import read_wav
+    from core.media.ffmpeg import read_wav
     from core.settings import Settings
     from evaluation.diarization import der
     from stages import diarize as Z
@@ -47,7 +47,7 @@ def conversation(folder: Path, minutes: float) -> None:
     """Both synthetic conversations, one after the other, repeated to about ``minutes``; their transcript and turns."""
     import numpy as np
 
-    from core.media import write_wav
+    from core.media.ffmpeg import write_wav
     from core.settings import Settings
     from evaluation.diarization import CONVERSATIONS, RATE, speak, transcribe
 

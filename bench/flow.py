@@ -38,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7, help="copies of the ~8.7-minute reading")
     args = parser.parse_args()
-    from core.media import probe_media as probe
+    from core.media.ffmpeg import probe_media as probe
     from flows.digest import digest
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,8 +50,6 @@ def main() -> None:
         manifest = json.loads((folder / "manifest.json").read_text())
         video = float(probe(folder / "presenter.mp4")["format"]["duration"])
     rows = [{"stage": name, "seconds": record.get("seconds")} for name, record in manifest["stages"].items()]
-    diarize = manifest["stages"].get("transcribe", {}).get("diarize_seconds")
-    rows.insert(3, {"stage": "diarize (part of transcribe's merge)", "seconds": diarize})
     print(f"Episode {minutes:.1f} min → presenter video {video:.1f} s, 2 cores\n")
     print("| stage | seconds |\n|---|---:|")
     for row in rows:

@@ -108,7 +108,7 @@ def grace_hopper() -> Path:
 
 def crop_of(portrait: Path | None):
     """The framed portrait at 720, for the measures that compare a video with it."""
-    from core import portrait as P
+    from engines.lipsync import portrait as P
 
     image, face = P.load_portrait(portrait or P.default_portrait())
     return P.frame_portrait(image, face, 720)[0]

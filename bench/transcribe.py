@@ -32,7 +32,7 @@ CONFIGS = [
 
 
 def worker(engine: str, model: str, compute: str, threads: int, clip: str, runs: int) -> None:
-    from core.media import read_wav
+    from core.media.ffmpeg import read_wav
     from core.settings import Settings
     from stages import transcribe as T
 

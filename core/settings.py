@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,21 +25,17 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .registry import ANIMATORS, DIARIZERS, SUMMARIZERS, TRANSCRIBERS, VOICES, Context, EngineSettings, Registry, section_key
+from .context import Context, OpenAISettings
+from .media.ffmpeg import X264_PARAMS, X264_PRESET
+from .registry import ANIMATORS, DIARIZERS, SUMMARIZERS, TRANSCRIBERS, VOICES, EngineSettings, Registry, section_key
 
-STAGES = ("fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose")
-Stage = Literal["fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose"]
+STAGES = ("fetch", "split", "transcribe", "diarize", "summarize", "narrate", "lipsync", "compose")
+Stage = Literal["fetch", "split", "transcribe", "diarize", "summarize", "narrate", "lipsync", "compose"]
 
 
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "podcast-presenter"
-
-
-# x264's superfast motion search with veryfast's bit allocation (mb-tree over a 10-frame lookahead): measured 1.5x
-# veryfast's speed on a talking head at 720 for 6-15 % more bytes at the same CRF (bench/lipsync.py);
-# compose's default and lipsync.mp4's encoding
-X264_PRESET, X264_PARAMS = "superfast", "mbtree=1:rc-lookahead=10"
 
 
 class EngineSection(BaseModel):
@@ -214,15 +210,6 @@ class WeightsSettings(BaseModel):
     auto_pull: bool = Field(False, description="Pull the weights the chosen engines lack before a run (as 'presenter run --pull').")
     attempts: int = Field(3, ge=1, description="Tries per file before giving up (a partial file resumes).")
     max_bytes: int = Field(8_000_000_000, description="Largest single weights file accepted, in bytes.")
-
-
-class OpenAISettings(BaseModel):
-    """The OpenAI-compatible endpoint every 'openai' engine uses (transcription, summaries, speech)."""
-
-    api_key: SecretStr | None = Field(None, description="Falls back to OPENAI_API_KEY.")
-    base_url: str | None = Field(None, description="Falls back to OPENAI_BASE_URL.")
-    timeout: float = 120.0
-    max_retries: int = 3
 
 
 class Settings(BaseSettings):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from core.context import OpenAISettings
 from core.errors import EngineError, EngineUnavailable, PresenterError
 from core.registry import Check
-from core.settings import OpenAISettings
 
 
 def client_kwargs(settings: OpenAISettings, timeout: float | None = None) -> dict[str, Any]:

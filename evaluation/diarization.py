@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core.artifacts import Narration, Segment
-from core.media import read_wav, resample
+from core.media.ffmpeg import read_wav, resample
 from core.settings import Settings
 
 RATE = 16_000
@@ -153,7 +153,7 @@ def main() -> None:
         audio, reference = speak(conversation)
         segments = transcribe(audio, conversation.language, settings)
         with tempfile.TemporaryDirectory() as folder:
-            from core.media import write_wav
+            from core.media.ffmpeg import write_wav
 
             wav = write_wav(Path(folder) / "audio.wav", audio, RATE)
             labelled, speakers = diarize(segments, [(0.0, wav)], settings.diarize, settings.context, Glossary())

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from core.artifacts import Narration, Unit
-from core.face import CHIN, FOREHEAD, INNER_BOTTOM, INNER_TOP, LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, UPPER_INNER, cheek_luminance, luminance, track
-from core.media import decode_video
+from core.media.ffmpeg import decode_video
+from engines.lipsync.face import CHIN, FOREHEAD, INNER_BOTTOM, INNER_TOP, LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, UPPER_INNER, cheek_luminance, luminance, track
 from engines.lipsync.visemes import is_bilabial, is_open_vowel, shape
 
 NEAR_CLOSED, WIDE = 0.2, 0.5  # shares of the opening's range
@@ -178,7 +178,7 @@ def _framed(portrait: np.ndarray | None, frames: np.ndarray) -> tuple[np.ndarray
         return None
     import cv2
 
-    from core.face import face_landmarks
+    from engines.lipsync.face import face_landmarks
 
     height, width = frames.shape[1:3]
     reference = cv2.resize(portrait, (width, height), interpolation=cv2.INTER_AREA)

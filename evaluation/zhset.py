@@ -82,7 +82,7 @@ def names_present(names: list[str], text: str) -> list[str]:
 
 def transcript_cer(reference: str, heard: str) -> float:
     """Character error rate after the faithfulness check's normalisation: numbers as digits on both sides (两百万, 200万; seven B, 7B agree)."""
-    from core.grounding import normalise
+    from engines.llm.grounding import normalise
 
     return cer(normalise(reference), normalise(heard))
 
@@ -97,7 +97,7 @@ def glossary_of(episode: EvalEpisode, notes: bool = True) -> list[str]:
 def transcribe(episode: EvalEpisode, folder: Path, notes: bool = True) -> dict:
     """The episode's transcript.json as the transcribe stage writes it, with or without the show notes' glossary."""
     from core.glossary import Glossary
-    from core.media import decode_audio, write_wav
+    from core.media.ffmpeg import decode_audio, write_wav
     from core.settings import Settings
     from stages import transcribe as T
 
@@ -113,7 +113,7 @@ def transcribe(episode: EvalEpisode, folder: Path, notes: bool = True) -> dict:
 
 def score(episode: EvalEpisode, transcript: dict, summary: dict | None = None) -> dict:
     """Issue 11's figures for one episode: transcript CER; for a digest, its Chinese share, stray English, names kept, chapters, unverified items spoken."""
-    from core import gates
+    from engines.llm import gates
 
     figures: dict = {"cer": transcript_cer(episode.script, transcript["text"])}
     if summary:
@@ -153,7 +153,7 @@ def make_audio() -> None:
     import subprocess
     import tempfile
 
-    from core.media import require_tool
+    from core.media.ffmpeg import require_tool
     from core.settings import Settings
     from stages.narrate import narrate
 

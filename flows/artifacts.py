@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.context import get_run_context
 
 from core.artifacts import Summary, Transcript
-from core.render import render
+from core.publish.render import render
 from core.workspace import read_manifest
 
 

@@ -15,14 +15,15 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.artifacts import Transcript
-from core.pull import pull, required
 from core.settings import STAGES, Settings
+from core.weights.catalog import required
+from core.weights.pull import pull
 from core.workspace import record_stage
 
 from . import progress
 from .artifacts import publish_episode, rename_run
 from .steps import STEPS, Job, fetch
-from .transcription import transcribe
+from .transcription import diarize, transcribe
 
 MAX_POOL = 8
 
@@ -77,8 +78,15 @@ def digest(
     record_stage(job.folder, "fetch", {"outputs": [fetched["audio"]], "seconds": fetched["seconds"]})
     logger.info("Episode %r → %s", job.title, job.folder)
 
+    transcribed = False  # whether transcribe wrote the transcript files again in this run
     for stage in wanted[1:]:
-        record, cached = transcribe(job) if stage == "transcribe" else STEPS[stage].execute(job)
+        if stage == "transcribe":
+            record, cached = transcribe(job)
+            transcribed = not cached
+        elif stage == "diarize":
+            record, cached = diarize(job, rewritten=transcribed)
+        else:
+            record, cached = STEPS[stage].execute(job)
         record_stage(job.folder, stage, {**record, "cached": cached})
         if stage == "transcribe" and not Transcript.read(job.folder).segments:
             logger.warning("No speech found in %s: the transcript is empty. Check that the episode is not silent.", job.audio)

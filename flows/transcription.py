@@ -9,10 +9,8 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from core.artifacts import Chunks, HostVoice, Transcript
-from core.catalog import Catalog
-from core.errors import EngineUnavailable
 from core.glossary import Glossary
-from core.registry import Context
+from core.publish.catalog import Catalog
 from core.settings import DiarizeSettings, Settings, TranscribeSettings
 from stages import diarize as diarize_stage
 from stages import transcribe as transcribe_stage
@@ -21,7 +19,8 @@ from . import progress
 from .caching import call_cached, stage_key
 from .steps import RESULTS, Job
 
-VERSION = "4"
+VERSION = "5"
+DIARIZE_VERSION = "1"
 
 
 @task(name="transcribe-chunk", cache_key_fn=stage_key(VERSION), **RESULTS)
@@ -36,7 +35,7 @@ def transcribe_chunk(
     else:
         bar = progress.running(str(chunk.parent.parent))
         transcribe_stage.transcribe_chunk(
-            transcribe_stage.load_engine(settings.transcribe, Context(settings.cache_dir, settings.openai)),
+            transcribe_stage.load_engine(settings.transcribe, settings.context),
             chunk, offset, out, language=language, glossary=Glossary(glossary), show=show, title=title, chinese_script=options.chinese_script,
             on_progress=(lambda seconds: bar.report(str(chunk), seconds)) if bar else None,
         )
@@ -44,33 +43,26 @@ def transcribe_chunk(
 
 
 @task(name="transcribe", cache_key_fn=stage_key(VERSION), **RESULTS)
-def merge_transcript(
-    inputs: dict[str, str], offsets: dict[str, float], folder: str, duration: float, glossary: list[str], diarize: DiarizeSettings,
+def merge_transcript(inputs: dict[str, str], folder: str, duration: float, glossary: list[str], settings: Settings) -> dict[str, Any]:
+    """The chunks' transcripts (keys 'text-N') merged into the transcript files: words, no speakers yet."""
+    texts = [Path(inputs[k]) for k in sorted(inputs)]
+    return {"outputs": [str(p) for p in transcribe_stage.write_transcript(texts, Path(folder), duration, glossary)]}
+
+
+@task(name="diarize", cache_key_fn=stage_key(DIARIZE_VERSION), **RESULTS)
+def diarize_transcript(
+    inputs: dict[str, str], offsets: dict[str, float], folder: str, duration: float, glossary: list[str], options: DiarizeSettings,
     host: HostVoice | None, settings: Settings,
 ) -> dict[str, Any]:
-    """The chunks' transcripts merged (keys 'text-N'), speakers told apart on the chunks' audio (keys 'audio-N', at ``offsets``).
+    """The transcript files written again from the chunks' transcripts (keys 'text-N'), speakers told apart on their audio (keys 'audio-N', at ``offsets``).
 
     ``host`` is the feed's host as heard in earlier episodes: their voice names them here too.
     """
-    labeller, timed = None, {"diarize": 0.0}
-    if diarize.enabled:
-        audio = [(offsets[k], Path(path)) for k, path in inputs.items() if k.startswith("audio-")]
-        context = Context(settings.cache_dir, settings.openai)
-
-        def labeller(segments):
-            started = time.perf_counter()
-            with progress.StageProgress("diarize", f"Telling the speakers of {Path(folder).name} apart", "window") as bar:
-                try:
-                    return diarize_stage.diarize(segments, audio, settings.diarize, context, Glossary(glossary), bar, host)
-                except EngineUnavailable as error:  # speakers are a bonus: the transcript is written without them
-                    get_run_logger().warning("Speakers not told apart: %s", error)
-                    return segments, []
-                finally:
-                    timed["diarize"] = time.perf_counter() - started
-
+    audio = [(offsets[k], Path(path)) for k, path in inputs.items() if k.startswith("audio-")]
     texts = [Path(inputs[k]) for k in sorted(inputs) if k.startswith("text-")]
-    files = transcribe_stage.write_transcript(texts, Path(folder), duration, glossary, labeller)
-    return {"outputs": [str(p) for p in files], "diarize_seconds": round(timed["diarize"], 3)}
+    with progress.StageProgress("diarize", f"Telling the speakers of {Path(folder).name} apart", "window") as bar:
+        record = diarize_stage.add_speakers(texts, audio, Path(folder), duration, settings.diarize, settings.context, glossary, bar, host)
+    return record.model_dump(mode="json")
 
 
 def transcribe(job: Job) -> tuple[dict[str, Any], bool]:
@@ -113,31 +105,46 @@ def transcribe(job: Job) -> tuple[dict[str, Any], bool]:
         progress.stop(str(job.folder))
         shown.close()
     chunk_files = {f"text-{i:05d}": results[i][0]["transcript"] for i in sorted(results)}
-    spoken = {f"audio-{c['index']:05d}": c for c in chunks if not c["silent"]}
-    feed = job.episode.get("feed") if settings.diarize.enabled else None
-    catalog = Catalog.of(settings.output_dir) if feed else None
-    host = catalog.host(feed) if catalog and feed else None
-    merged, _ = call_cached(
-        merge_transcript, lambda r: r["outputs"], inputs={**chunk_files, **{k: c["path"] for k, c in spoken.items()}}, offsets={k: c["offset"] for k, c in spoken.items()},
-        folder=str(job.folder), duration=duration, glossary=job.glossary, diarize=settings.diarize.model_copy(update={"threads": 0}),
-        host=host if host and host.name and job.folder.name not in host.heard_in else None, settings=settings,
-    )
+    merged, merged_cached = call_cached(merge_transcript, lambda r: r["outputs"], inputs=chunk_files, folder=str(job.folder), duration=duration, glossary=job.glossary, settings=settings)
     seconds = sum(r["seconds"] for r, _ in results.values())
     transcript = Transcript.read(job.folder)
-    if catalog and feed:
-        remembered = diarize_stage.remember_host(host, transcript.speakers, job.folder.name, settings.diarize.threshold)
-        if remembered and remembered != host:
-            catalog.remember_host(feed, remembered)
-            logger.info("Host of %s: %s, voice heard in %d episode(s)", feed, remembered.name or "not named yet", len(remembered.heard_in))
     record = {
         "outputs": [*merged["outputs"], *chunk_files.values()],
         "engine": settings.transcribe.engine,
         "model": transcript.model or settings.transcribe.model,
         "language": transcript.language,
         "corrections": len(transcript.corrections),
-        "speakers": [{"label": s.label, "seconds": s.seconds} for s in transcript.speakers],
         "seconds": round(seconds, 3),
-        "diarize_seconds": merged.get("diarize_seconds"),
         "real_time_factor": round(seconds / duration, 4) if duration else None,
     }
-    return record, all(c for _, c in results.values())
+    return record, merged_cached and all(c for _, c in results.values())
+
+
+def diarize(job: Job, rewritten: bool) -> tuple[dict[str, Any], bool]:
+    """Speakers told apart and named in the transcript files; returns the stage record and whether it came from cache.
+
+    The feed's host is read before and remembered after, here only. ``rewritten``: transcribe has just written
+    the transcript files again (without speakers), so diarize runs again even where its inputs are unchanged.
+    """
+    settings = job.settings
+    if not settings.diarize.enabled:
+        return {"outputs": [], "engine": None, "skipped": "diarize.enabled is off"}, False
+    chunks = Chunks.read(job.folder).chunks
+    spoken = [c for c in chunks if not c.silent]
+    texts = {f"text-{c.index:05d}": str((job.folder / c.path).with_suffix(".json")) for c in chunks}
+    audio = {f"audio-{c.index:05d}": str(job.folder / c.path) for c in spoken}
+    feed = job.episode.get("feed")
+    catalog = Catalog.of(settings.output_dir) if feed else None
+    host = catalog.host(feed) if catalog and feed else None
+    task = diarize_transcript.with_options(refresh_cache=True) if rewritten else diarize_transcript
+    record, cached = call_cached(
+        task, lambda r: r["outputs"], inputs={**texts, **audio}, offsets={f"audio-{c.index:05d}": c.offset for c in spoken},
+        folder=str(job.folder), duration=sum(c.duration for c in chunks), glossary=job.glossary, options=settings.diarize.model_copy(update={"threads": 0}),
+        host=host if host and host.name and job.folder.name not in host.heard_in else None, settings=settings,
+    )
+    if catalog and feed:
+        remembered = diarize_stage.remember_host(host, Transcript.read(job.folder).speakers, job.folder.name, settings.diarize.threshold)
+        if remembered and remembered != host:
+            catalog.remember_host(feed, remembered)
+            get_run_logger().info("Host of %s: %s, voice heard in %d episode(s)", feed, remembered.name or "not named yet", len(remembered.heard_in))
+    return record, cached

@@ -1,7 +1,7 @@
 """The feed watch: every new episode of the watched feeds becomes a digest, then feed.xml and index.html are rebuilt.
 
 Scheduled by the 'watch-feeds' deployment (prefect.yaml) or ``presenter serve``.
-Which episodes are done lives in outputs/catalog.sqlite (core/catalog.py).
+Which episodes are done lives in outputs/catalog.sqlite (core/publish/catalog.py).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from core.catalog import Catalog
 from core.errors import PresenterError
-from core.feeds import Episode
-from core.publish import publish
+from core.net.feeds import Episode
+from core.publish.catalog import Catalog
+from core.publish.site import publish
 from core.settings import Settings
 from stages import fetch as fetch_stage
 

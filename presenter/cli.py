@@ -58,7 +58,7 @@ def _voice(choice: str) -> dict:
 
 def _start() -> None:
     """Prefect's defaults and logging, and its temporary server (a stale one from a killed run is stopped first)."""
-    from core import prefect_env
+    from flows import prefect_env
 
     prefect_env.apply()
     from flows.server import start_temporary
@@ -190,8 +190,8 @@ def serve(
 ) -> None:
     """Watch the feeds on a schedule (PRESENTER_WATCH__CRON, daily by default) in this one process; needs 'prefect server start'."""
     _use_config(config)
-    from core import prefect_env
     from core.settings import Settings
+    from flows import prefect_env
 
     prefect_env.apply()
     from prefect.settings import PREFECT_API_URL
@@ -273,9 +273,9 @@ def weights_list(config: Optional[Path] = typer.Option(None, "--config", "-c", h
     from rich.console import Console
     from rich.table import Table
 
-    from core.pull import pulled_ggufs
-    from core.registry import all_weights
     from core.settings import Settings
+    from core.weights.catalog import all_weights
+    from core.weights.pull import pulled_ggufs
 
     _use_config(config)
     with console.reported():
@@ -301,8 +301,8 @@ def weights_pull(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file."),
 ) -> None:
     """Download weights into the cache: resumable, checksum-verified, installed only when whole (PRESENTER_WEIGHTS__MIRROR for a mirror)."""
-    from core.registry import weight_named
     from core.settings import Settings
+    from core.weights.catalog import weight_named
 
     _use_config(config)
     with console.reported():

@@ -14,7 +14,7 @@ import typer
 from core.errors import PresenterError, os_error, redact
 
 if TYPE_CHECKING:
-    from core.pull import Weight
+    from core.registry import Weight
     from core.settings import Settings
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
@@ -127,7 +127,7 @@ def pull(weight: Weight, settings: Settings) -> Path:
     """``weight`` pulled into the cache with a progress bar per file."""
     from tqdm.auto import tqdm
 
-    from core.pull import pull as fetch
+    from core.weights.pull import pull as fetch
 
     bars = []
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.registry import ANIMATORS, DIARIZERS, SUMMARIZERS, TRANSCRIBERS, VOICES, Check, Registry, Status
 from core.settings import Settings
-from core.weights import installed
+from core.weights.packaged import installed
 from stages.summarize import engine_order
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"

@@ -23,9 +23,9 @@ from pathlib import Path
 from core.artifacts import VIDEO_FILES, Animation, Narration, StageRecord
 from core.errors import EngineError
 from core.logs import Progress
-from core.media import require_tool
+from core.media.ffmpeg import require_tool
+from core.media.subtitles import to_srt
 from core.settings import ComposeSettings
-from core.subtitles import to_srt
 from core.text import is_mostly_cjk, timestamp
 from core.workspace import atomic_path, write_bytes, write_text
 

@@ -14,24 +14,30 @@ earlier episode; anyone else stays "Speaker N".
 from __future__ import annotations
 
 import itertools
+import logging
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from core.artifacts import HostVoice, Segment, Speaker, Word
+from core.artifacts import HostVoice, Segment, Speaker, StageRecord, Transcript, Word
+from core.context import Context
+from core.errors import EngineUnavailable
 from core.glossary import Glossary
 from core.logs import Progress
-from core.media import read_chunk
-from core.registry import DIARIZERS, Context
+from core.media.ffmpeg import read_chunk
 from core.settings import DiarizeSettings
 from core.text import CJK, chinese_punctuation
+from engines.base import shared
 from engines.diarize.base import SpeakerEmbedder
 
+from . import transcribe as transcribe_stage
+
+log = logging.getLogger(__name__)
 RATE = 16_000
 HOP = 1.0
 BATCH = 64  # windows embedded at a time, between progress reports
@@ -44,17 +50,9 @@ INTRODUCTION_EN = re.compile(r"\b(?:I'm|I am|my name is|My name is|this is|This 
 ENGLISH_NOT_NAMES = {"sure", "sorry", "here", "back", "not", "just", "really", "so", "very", "glad", "happy", "excited", "going", "the", "a"}
 
 
-@lru_cache(maxsize=2)
-def _cached_engine(section_json: str, cache_dir: str) -> SpeakerEmbedder:
-    from core.settings import OpenAISettings
-
-    section = DiarizeSettings.model_validate_json(section_json)
-    return DIARIZERS.get(section.engine)(section, Context(Path(cache_dir), OpenAISettings()))
-
-
 def load_engine(section: DiarizeSettings, context: Context) -> SpeakerEmbedder:
-    """One embedder per settings, kept for the process (the model loads once)."""
-    return _cached_engine(section.model_dump_json(), str(context.cache_dir))
+    """One embedder per settings and endpoint, kept for the process (the model loads once)."""
+    return shared(section, context)
 
 
 def speech_spans(segments: list[Segment]) -> list[tuple[float, float]]:
@@ -293,6 +291,28 @@ def diarize(
 
     labelled, order = _numbered(label(segments, labels_at, section.min_turn))
     return labelled, speakers_of(labelled, glossary, voiceprints(vectors, window_labels, order), host, section.threshold)
+
+
+def add_speakers(
+    chunk_files: list[Path], audio: list[AudioChunk], folder: Path, duration: float, section: DiarizeSettings, context: Context,
+    glossary: list[str], progress: Progress | None = None, host: HostVoice | None = None,
+) -> StageRecord:
+    """The transcript files written again from the chunk transcripts, with a speaker on every segment and word and the speakers named."""
+    started = time.perf_counter()
+
+    def labeller(segments: list[Segment]) -> tuple[list[Segment], list[Speaker]]:
+        try:
+            return diarize(segments, audio, section, context, Glossary(glossary), progress, host)
+        except EngineUnavailable as error:  # speakers are a bonus: the transcript stays as transcribe wrote it
+            log.warning("Speakers not told apart: %s", error)
+            return segments, []
+
+    files = transcribe_stage.write_transcript(chunk_files, folder, duration, glossary, labeller)
+    speakers = Transcript.read(folder).speakers
+    return StageRecord(
+        outputs=files, engine=section.engine, seconds=round(time.perf_counter() - started, 3),
+        speakers=[{"label": s.label, "seconds": s.seconds} for s in speakers],
+    )
 
 
 def _nearest(centres: np.ndarray, times: list[float] | np.ndarray) -> np.ndarray:

@@ -6,9 +6,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from core.errors import AudioError, FetchError
-from core.feeds import Episode, Feed, is_remote, local_path, parse_feed, select_episode
-from core.http import Progress, download, fetch_document, is_audio_url
-from core.media import probe_audio
+from core.media.ffmpeg import probe_audio
+from core.net.feeds import Episode, Feed, is_remote, local_path, parse_feed, select_episode
+from core.net.http import Progress, download, fetch_document, is_audio_url
 from core.settings import FetchSettings
 from core.text import clean
 from core.workspace import file_digest

@@ -6,10 +6,11 @@ import time
 from pathlib import Path
 
 from core.artifacts import LIPSYNC_FILES, Animation, Narration, StageRecord
-from core.portrait import PortraitError, default_portrait
-from core.registry import ANIMATORS, Context
+from core.context import Context
+from core.registry import ANIMATORS
 from core.settings import LipsyncSettings
 from engines.lipsync.base import OnFrames
+from engines.lipsync.portrait import PortraitError, default_portrait
 
 __all__ = ["PortraitError", "default_portrait", "portrait_of", "lipsync"]
 

@@ -1,7 +1,7 @@
 """narrate: the summary's script read aloud into narration.wav, with timings in narration.json.
 
 The script is cut into sentences and each sentence into runs of one script
-(Chinese or Latin, see ``core.textnorm``). Each run goes to the first
+(Chinese or Latin, see ``engines.voice.textnorm``). Each run goes to the first
 configured voice that is available and speaks its language, so English names
 inside Chinese are spoken, never dropped. Runs are trimmed, resampled to one
 rate and joined with pauses; the whole file is loudness-normalised.
@@ -18,15 +18,16 @@ from pathlib import Path
 import numpy as np
 
 from core.artifacts import NarratedSentence, Narration, StageRecord, Unit, VoiceRun
-from core.dsp import PEAK_LIMIT, normalize_loudness, trim
+from core.context import Context
 from core.errors import EngineUnavailable, PresenterError
 from core.logs import Progress
-from core.media import resample, write_wav
-from core.registry import VOICES, Context
+from core.media.dsp import PEAK_LIMIT, normalize_loudness, trim
+from core.media.ffmpeg import resample, write_wav
+from core.registry import VOICES
 from core.settings import NarrateSettings
-from core.textnorm import Run, sentences_to_say
 from engines.base import Chain
 from engines.voice.base import Speech, Voice
+from engines.voice.textnorm import Run, sentences_to_say
 
 __all__ = ["EDGE_SILENCE", "PEAK_LIMIT", "NarrationError", "narrate"]
 EDGE_SILENCE = 0.3  # seconds of silence before the first and after the last sentence

@@ -17,7 +17,7 @@ from pydantic import ConfigDict
 
 from core.artifacts import CHUNK_DIR, ChunkInfo, Chunks, StageRecord
 from core.errors import AudioError
-from core.media import decode_audio, probe_audio
+from core.media.ffmpeg import decode_audio, probe_audio
 from core.settings import SplitSettings
 from core.workspace import atomic_path
 

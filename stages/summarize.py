@@ -12,19 +12,20 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from core import gates
 from core.artifacts import LLM_LOG, NOTES_DIR, SCRIPT, Chapter, StageRecord, Summary, Transcript
+from core.context import Context
 from core.errors import EngineUnavailable, PresenterError
-from core.extractive import Extract
 from core.logs import Progress, engine_log
-from core.registry import SUMMARIZERS, Context
-from core.render import render
+from core.publish.render import render
+from core.registry import SUMMARIZERS
 from core.settings import SummarizeSettings
 from core.text import seconds_of, word_count
 from core.workspace import write_text
 from engines.base import Chain
+from engines.llm import gates
 from engines.llm.base import LOGGER as LLM_LOGGER
 from engines.llm.base import Request, Summarizer, split_transcript
+from engines.llm.ranking import Extract
 
 log = logging.getLogger(__name__)
 

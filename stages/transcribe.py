@@ -7,37 +7,28 @@ transcript.json/.txt/.srt/.vtt.
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 from core.artifacts import TRANSCRIPT_FILES, ChunkTranscript, Segment, Speaker, Transcript, Word
+from core.context import Context
 from core.glossary import Glossary, hotwords, whisper_prompt
-from core.media import read_chunk
-from core.registry import TRANSCRIBERS, Context
-from core.settings import OpenAISettings, SplitSettings, TranscribeSettings
-from core.subtitles import to_srt, to_vtt
-from core.termrepair import repair
+from core.media.ffmpeg import read_chunk
+from core.media.subtitles import to_srt, to_vtt
+from core.registry import TRANSCRIBERS
+from core.settings import SplitSettings, TranscribeSettings
 from core.text import chinese_punctuation, joiner
 from core.workspace import write_text
 from engines.asr.base import OnProgress, Transcriber
+from engines.asr.termrepair import repair
+from engines.base import shared
 
 __all__ = ["Segment", "Word", "load_engine", "max_chunk_seconds", "to_chinese_script", "transcribe_chunk", "empty_chunk", "write_transcript"]
 
 
-@functools.lru_cache(maxsize=2)
-def _cached_engine(section_json: str, cache_dir: str, openai_json: str) -> Transcriber:
-    section = TranscribeSettings.model_validate_json(section_json)
-    context = Context(cache_dir=Path(cache_dir), openai=OpenAISettings.model_validate_json(openai_json))
-    return TRANSCRIBERS.get(section.engine)(section, context)
-
-
 def load_engine(section: TranscribeSettings, context: Context) -> Transcriber:
     """The configured engine, loaded once per process and shared by all chunks."""
-    key = context.openai.api_key.get_secret_value() if context.openai.api_key else None
-    openai = json.dumps({**context.openai.model_dump(mode="json"), "api_key": key})
-    return _cached_engine(section.model_dump_json(), str(context.cache_dir), openai)
+    return shared(section, context)
 
 
 def max_chunk_seconds(section: TranscribeSettings, split: SplitSettings) -> float:

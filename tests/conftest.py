@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core import prefect_env
 from core.settings import Settings
+from flows import prefect_env
 from stages import narrate as N
 
 from .support import DATA, LocalServer, ffmpeg, run_flow, serve_episode

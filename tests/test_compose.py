@@ -7,7 +7,7 @@ import json
 import pytest
 from PIL import Image
 
-from core.media import probe_media
+from core.media.ffmpeg import probe_media
 from core.settings import Settings
 from stages import compose as C
 from stages import lipsync as L

@@ -11,7 +11,7 @@ import pytest
 
 from core.artifacts import ChunkTranscript, Segment, Speaker, Transcript, Word
 from core.glossary import Glossary
-from core.media import read_wav, resample, write_wav
+from core.media.ffmpeg import read_wav, resample, write_wav
 from core.settings import Settings
 from evaluation import diarization as D
 from stages import diarize as Z
@@ -22,6 +22,28 @@ def test_short_turns_join_the_longer_neighbour():
     times = [(0, 2), (2, 4), (4, 4.5), (4.5, 6), (6, 6.3), (6.3, 9)]
     assert Z.smooth([0, 0, 1, 0, 2, 1], times, 1.0) == [0, 0, 0, 0, 1, 1]
     assert Z.smooth([3], [(0, 0.2)], 1.0) == [3], "a lone short turn stays"
+
+
+def test_the_embedder_gets_the_users_endpoint_and_is_shared_per_settings(tmp_path):
+    """Diarize builds its engine with the user's OpenAI settings (not fresh defaults), once per settings and key."""
+    from core.context import Context
+    from core.registry import DIARIZERS
+    from core.settings import DiarizeSettings, OpenAISettings
+    from engines.diarize.base import SpeakerEmbedder
+
+    class Probe(SpeakerEmbedder, name="probe-endpoint"):
+        pass
+
+    try:
+        section = DiarizeSettings(engine="probe-endpoint")
+        user = OpenAISettings(api_key="sk-user", base_url="http://127.0.0.1:9/v1")
+        engine = Z.load_engine(section, Context(tmp_path, user))
+        assert engine.context.openai.base_url == "http://127.0.0.1:9/v1" and engine.context.openai.api_key.get_secret_value() == "sk-user"
+        assert Z.load_engine(section, Context(tmp_path, user.model_copy())) is engine
+        other = Z.load_engine(section, Context(tmp_path, OpenAISettings(api_key="sk-other", base_url=user.base_url)))
+        assert other is not engine and other.context.openai.api_key.get_secret_value() == "sk-other"
+    finally:
+        DIARIZERS.unregister("probe-endpoint")
 
 
 def test_clustering_threshold_and_forced_count():
@@ -97,7 +119,7 @@ def test_a_monologue_stays_one_speaker(settings, jfk_flac, tmp_path):
 def read_wav_any(path: Path, folder: Path) -> tuple[np.ndarray, int]:
     import subprocess
 
-    from core.media import require_tool
+    from core.media.ffmpeg import require_tool
 
     wav = folder / "input.wav"
     subprocess.run([require_tool("ffmpeg"), "-y", "-loglevel", "error", "-i", str(path), "-ac", "1", "-ar", str(D.RATE), str(wav)], check=True)
@@ -146,7 +168,7 @@ def _voice(seed: int, noise: float = 0.0, rng_seed: int = 99) -> list[float]:
 
 def test_the_feeds_host_is_remembered_merged_and_counted_once(tmp_path):
     from core.artifacts import HostVoice
-    from core.catalog import Catalog
+    from core.publish.catalog import Catalog
 
     first = [Speaker(label="Tom", name="Tom", seconds=50, voiceprint=_voice(1)), Speaker(label="Speaker 2", seconds=20, voiceprint=_voice(2))]
     host = Z.remember_host(None, first, "ep-1", 0.42)

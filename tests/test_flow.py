@@ -14,7 +14,7 @@ from .support import Route, ffmpeg, run_flow, serve_episode, wer
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 
-STAGES = ["fetch", "split", "transcribe", "summarize", "narrate", "lipsync", "compose"]
+STAGES = ["fetch", "split", "transcribe", "diarize", "summarize", "narrate", "lipsync", "compose"]
 
 
 def _task_states(flow_run_id) -> dict[str, str]:
@@ -72,7 +72,7 @@ def test_transcript_continues_to_summary(finished_episode):
 
 def test_every_stage_to_a_presenter_video(finished_episode):
     from core.artifacts import Narration
-    from core.media import probe_media as probe
+    from core.media.ffmpeg import probe_media as probe
     from evaluation import lipmetrics
 
     folder = finished_episode.folder
@@ -100,7 +100,7 @@ def test_a_rerun_takes_every_stage_from_cache(finished_episode):
     folder = finished_episode.folder
     states = _task_states(finished_episode.second_run)
     assert states["fetch"] == "Completed"
-    assert {states[s] for s in ("split", "transcribe-chunk", "transcribe", "summarize", "narrate", "lipsync", "compose")} == {"Cached"}, states
+    assert {states[s] for s in ("split", "transcribe-chunk", "transcribe", "diarize", "summarize", "narrate", "lipsync", "compose")} == {"Cached"}, states
     stages = json.loads((folder / "manifest.json").read_text())["stages"]
     assert stages["transcribe"]["cached"] is True and stages["summarize"]["cached"] is True
     assert finished_episode.requests_of_rerun and all(path == "/feed.xml" for path in finished_episode.requests_of_rerun), "audio is not downloaded again"
@@ -208,6 +208,8 @@ def test_credentials_stay_out_of_outputs_manifests_logs_and_the_prefect_database
     """An endpoint that fails (HTTP 500) behind a URL with a password, and an API key: the run falls back and shows neither."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from sqlalchemy.engine import make_url
 
     server.routes["/v1/chat/completions"] = Route(b'{"error": {"message": "boom"}}', status=500, content_type="application/json")
     monkeypatch.setenv("PRESENTER_OPENAI__API_KEY", "sk-secret-XYZ")
@@ -219,7 +221,11 @@ def test_credentials_stay_out_of_outputs_manifests_logs_and_the_prefect_database
         flow_run = client.read_flow_run(run_id)
         task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
     stored = [log.message for log in logs] + [json.dumps(flow_run.parameters), *(str(t.state.message) for t in task_runs)]
+    stored += [f"{t.cache_key} {t.state.state_details.cache_key} {t.task_inputs}" for t in task_runs]
     files = [p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file() and p.suffix in (".json", ".md", ".txt")]
     for text in [*stored, *files, caplog.text]:
         assert "s3cret-pw" not in text and "sk-secret-XYZ" not in text
+    database = Path(make_url(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).database or "")
+    written = [p.read_bytes() for p in database.parent.glob(database.name + "*")]  # the file and its write-ahead log
+    assert written and all(b"sk-secret-XYZ" not in data and b"s3cret-pw" not in data for data in written), "no secret in Prefect's database"
     assert any("alice:***@" in text or "***@127.0.0.1" in text for text in [*files, caplog.text]), "the fallback is reported, redacted"

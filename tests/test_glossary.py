@@ -6,8 +6,8 @@ import json
 
 from core.artifacts import Segment
 from core.glossary import Glossary, hotwords, terms_in, whisper_prompt
-from core.grounding import ungrounded
-from core.termrepair import repair
+from engines.asr.termrepair import repair
+from engines.llm.grounding import ungrounded
 
 SHOW_NOTES = "本期嘉宾王磊来自宁德时代，和主播聊聊 CATL、BYD 的电池路线，以及 Kubernetes 和 OpenAI 的 GPT-4 在工厂里的用法。"
 
@@ -62,6 +62,6 @@ def test_chinese_scales_are_never_an_order_of_magnitude_off():
     assert ungrounded("Monthly users passed one billion.", transcript) == ["1000000000"]
     assert ungrounded("Monthly users passed 100 million, revenue grew by 30 million yuan.", transcript) == []
     assert ungrounded("月活超过1亿，收入增长3000万元。", transcript) == []
-    from core.textnorm import normalize_zh
+    from engines.voice.textnorm import normalize_zh
 
     assert normalize_zh("月活超过1亿") == "月活超过一亿"

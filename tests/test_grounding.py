@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.grounding import claims, normalise, ungrounded
+from engines.llm.grounding import claims, normalise, ungrounded
 
 TRANSCRIPT_EN = "Welcome back. Maria Lopez from Solar Grid says prices fell forty percent since 2020, and they sold twelve thousand units."
 TRANSCRIPT_ZH = "今年我们的用户增长到了三百二十万，李开复说，二零二三年是关键的一年，成本下降了百分之四十。"

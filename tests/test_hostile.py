@@ -18,10 +18,10 @@ from xml.etree import ElementTree
 import pytest
 
 from core.errors import BlockedAddressError, FetchError, TransientFetchError
-from core.feeds import parse_feed
-from core.http import SlowFetchError, download, fetch_document
-from core.netguard import Guard, blocked_reason
-from core.publish import publish
+from core.net.feeds import parse_feed
+from core.net.guard import Guard, blocked_reason
+from core.net.http import SlowFetchError, download, fetch_document
+from core.publish.site import publish
 from core.settings import FetchSettings
 from stages import fetch
 
@@ -212,7 +212,7 @@ def test_control_and_bidi_characters_are_stripped_at_parse_time():
 
 
 def test_published_files_follow_the_umask(tmp_path):
-    from core.catalog import Catalog
+    from core.publish.catalog import Catalog
 
     previous = os.umask(0o022)
     try:

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import portrait as P
 from core.artifacts import Animation, Narration
 from core.errors import EngineError
-from core.face import CHIN, FOREHEAD
-from core.media import decode_video
+from core.media.ffmpeg import decode_video
 from core.settings import Settings
 from engines.lipsync import embedded, visemes
+from engines.lipsync import portrait as P
 from engines.lipsync.animator import Animator
 from engines.lipsync.base import sheet_picks
+from engines.lipsync.face import CHIN, FOREHEAD
 from evaluation import lipmetrics
 from stages import lipsync as L
 
@@ -102,7 +102,7 @@ def test_every_viseme_has_a_jaw_a_spread_and_a_rounding(unit, expected):
 
 
 def test_mouth_shapes_blend_smoothly_into_each_other(narrated):
-    from core.media import read_wav
+    from core.media.ffmpeg import read_wav
 
     narration = Narration.read(narrated["en"])
     audio, rate = read_wav(narrated["en"] / "narration.wav")

@@ -13,11 +13,11 @@ import pytest
 
 from core.artifacts import Narration
 from core.errors import EngineError, EngineUnavailable
-from core.media import resample
+from core.media.ffmpeg import resample
 from core.settings import Settings
-from core.textnorm import split_sentences
 from engines.voice.paddlespeech import PaddleSpeechVoice
 from engines.voice.piper import PiperVoice
+from engines.voice.textnorm import split_sentences
 from stages import narrate as N
 from stages import transcribe as T
 

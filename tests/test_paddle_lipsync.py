@@ -19,7 +19,7 @@ pytestmark = pytest.mark.paddle
 paddle = pytest.importorskip("paddle", reason="the paddle extra lives in .venv-paddle ('make test-paddle')")
 pytest.importorskip("ppgan")
 
-from core.media import probe_media  # noqa: E402
+from core.media.ffmpeg import probe_media  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from engines.lipsync.paddlegan import wav2lip_predictor  # noqa: E402
 from stages import lipsync as L  # noqa: E402
@@ -67,8 +67,8 @@ def test_wav2lip_engine_renders_offline_with_a_local_checkpoint(checkpoint, narr
 def test_wav2lip_weights_pulled_from_a_mirror_are_used_without_a_checkpoint_setting(checkpoint, narration, server, tmp_path):
     from urllib.parse import urlparse
 
-    from core.pull import pull, upstream_table
     from core.settings import WeightsSettings
+    from core.weights.pull import pull, upstream_table
     from engines.lipsync.paddlegan import WAV2LIP
 
     from .support import Route

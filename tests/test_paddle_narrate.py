@@ -113,8 +113,8 @@ def test_models_pulled_by_tag_from_a_mirror_fill_the_seven_files(model_files, se
     import zipfile
     from urllib.parse import urlparse
 
-    from core.pull import pull
     from core.settings import WeightsSettings
+    from core.weights.pull import pull
     from engines.voice import paddlespeech as P
 
     from .support import Route

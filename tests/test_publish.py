@@ -7,8 +7,8 @@ from pathlib import Path
 import feedparser
 
 from core.artifacts import Chapter, NarratedSentence, Narration, Summary
-from core.catalog import Catalog
-from core.publish import publish
+from core.publish.catalog import Catalog
+from core.publish.site import publish
 
 HOSTILE = 'Evil <script>alert(1)</script> & "quotes"'
 

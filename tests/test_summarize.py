@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from core import gates
 from core.errors import EngineError
 from core.settings import Settings
+from engines.llm import gates
 from engines.llm.openai import OpenAISummarizer
 from stages import summarize as S
 
@@ -370,8 +370,8 @@ def test_script_target_is_capped_by_the_episode_length(server, tmp_path):
 
 
 def test_script_spoken_as_a_guest_or_ending_in_keywords_is_fixed():
-    from core.gates import clean_script
-    from core.gates import voice_problems as _voice_problems
+    from engines.llm.gates import clean_script
+    from engines.llm.gates import voice_problems as _voice_problems
 
     bad = "Maria Lopez: Hello, everyone. Batteries move energy in time. Maria Lopez, Solar Grid, inverter, grid, blackout"
     assert len(_voice_problems(bad)) == 2, "both habits are sent back to the model"
@@ -386,8 +386,8 @@ def test_script_spoken_as_a_guest_or_ending_in_keywords_is_fixed():
 
 def test_extractive_fields_never_quote_a_sentence_twice():
     from core.artifacts import Segment
-    from core.extractive import Extract
     from core.text import split_sentences
+    from engines.llm.ranking import Extract
 
     lines = [text for text, _ in ENGLISH] * 6  # a show that says the same things again
     segments = [Segment(start=i * 10.0, end=i * 10.0 + 9, text=text) for i, text in enumerate(lines)]
@@ -400,7 +400,7 @@ def test_extractive_fields_never_quote_a_sentence_twice():
 
 def test_extractive_fields_join_a_sentence_the_recogniser_split():
     from core.artifacts import Segment
-    from core.extractive import Extract
+    from engines.llm.ranking import Extract
 
     pieces = ["张伟说，", "电池成本三年下降了百分之四十。", "他认为，", "快充是下一个竞争重点，宁德时代和比亚迪都在投入。", "最后他建议听众关注电池质保。"]
     extract = Extract([Segment(start=i * 5.0, end=i * 5.0 + 4, text=text) for i, text in enumerate(pieces)], "zh")
@@ -539,6 +539,6 @@ def test_an_item_the_model_puts_in_every_field_is_listed_and_never_spoken(server
     ("Tesla's batteries", "Tesla", True),
 ])
 def test_an_item_is_said_only_as_whole_words_or_by_value(text, item, said):
-    from core import grounding
+    from engines.llm import grounding
 
     assert grounding.mentions(text, item) is said

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.textnorm import normalize_en, normalize_zh, sentences_to_say
+from engines.voice.textnorm import normalize_en, normalize_zh, sentences_to_say
 
 
 def test_english_normalisation():

@@ -10,7 +10,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from core.catalog import Catalog
+from core.publish.catalog import Catalog
 
 from .support import Route, rss
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.pull import COMPLETE, gguf_weight, pull
+from core.registry import COMPLETE
 from core.settings import WeightsSettings
+from core.weights.pull import gguf_weight, pull
 from engines.asr import whisper_weights as W
 from presenter.cli import app
 
@@ -146,7 +147,7 @@ def test_any_gguf_by_url_with_its_checksum(server, tmp_path):
 
 @pytest.mark.slow
 def test_an_openai_whisper_size_is_pulled_by_its_url_checksum_and_transcribes(server, jfk_flac, tmp_path, monkeypatch):
-    from core.media import decode_audio
+    from core.media.ffmpeg import decode_audio
     from core.settings import Settings
     from engines.asr.openai_whisper import OpenAIWhisper
 

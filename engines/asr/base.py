@@ -32,9 +32,24 @@ class Transcriber(Engine, registry=TRANSCRIBERS):
     def transcribe(
         self, audio: np.ndarray, *, language: str | None, prompt: str | None, on_progress: OnProgress | None, hotwords: str | None = None,
     ) -> Recognized:
-        """``prompt`` is Whisper's initial prompt; ``hotwords`` (names, space-separated) stay in view for the whole audio where the engine supports it."""
+        """Transcribe one chunk.
+
+        Args:
+            audio: 16 kHz mono float32 samples in [-1, 1] (one chunk, at most ``max_chunk_seconds`` where set).
+            language: the language code spoken (``en``, ``zh``); None lets the engine detect it.
+            prompt: Whisper's initial prompt (the style, and names where the engine takes no hotwords), or None.
+            on_progress: called with the seconds of ``audio`` transcribed so far, or None.
+            hotwords: names, space-separated, kept in view for the whole audio where the engine supports it.
+
+        Returns:
+            The language heard and the segments, each with its words, in seconds from the start of ``audio``.
+        """
         raise NotImplementedError
 
     def detect_language(self, audio: np.ndarray) -> str | None:
-        """The language spoken in ``audio``, before transcribing it, so the prompt can be written in it; None where the engine cannot tell."""
+        """The language spoken in ``audio`` (16 kHz mono float32), before transcribing it, so the prompt can be written in it.
+
+        Returns:
+            A language code (``en``, ``zh``), or None where the engine cannot tell.
+        """
         return None

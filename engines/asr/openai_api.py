@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from core.artifacts import Segment, Word
-from core.media import wav_bytes
+from core.media.ffmpeg import wav_bytes
 from core.registry import Check, EngineSettings
 
 from ..openai_client import endpoint, endpoint_check, engine_error, make_client

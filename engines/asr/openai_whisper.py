@@ -8,7 +8,7 @@ from pydantic import Field
 
 from core.artifacts import Segment, Word
 from core.registry import Check, EngineSettings
-from core.weights import installed
+from core.weights.packaged import installed
 
 from ..base import require
 from . import whisper_weights

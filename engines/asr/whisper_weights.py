@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import EngineError
-from core.pull import Remote, Weight, upstream_table
-from core.weights import concatenate_verified, missing_package, package_dir
+from core.registry import Remote, Weight
+from core.weights.packaged import concatenate_verified, missing_package, package_dir
+from core.weights.pull import upstream_table
 from core.workspace import atomic_path
 
 # size: (openai-whisper .pt MB, faster-whisper CTranslate2 float16 MB), about

@@ -16,5 +16,12 @@ class SpeakerEmbedder(Engine, registry=DIARIZERS):
     window: ClassVar[float] = 2.0  # seconds of speech per embedding (1.5 s split a noisy monologue in two; 3 s blurs turns)
 
     def embed(self, clips: list[np.ndarray]) -> np.ndarray:
-        """L2-normalised embeddings, one row per clip of 16 kHz audio (``window`` seconds, or shorter)."""
+        """Embed clips of speech.
+
+        Args:
+            clips: 16 kHz mono float32 samples, each ``window`` seconds long or shorter.
+
+        Returns:
+            An array of shape (len(clips), dimension): one L2-normalised embedding per clip, in order.
+        """
         raise NotImplementedError

@@ -19,9 +19,8 @@ import numpy as np
 from pydantic import Field
 
 from core.errors import EngineError
-from core.pull import Weight
-from core.registry import Check, EngineSettings
-from core.weights import installed, missing_package, package_dir
+from core.registry import Check, EngineSettings, Weight
+from core.weights.packaged import installed, missing_package, package_dir
 from core.workspace import atomic_path, file_digest
 
 from ..base import require

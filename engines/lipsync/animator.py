@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.face import CHIN, EYES, FOREHEAD, JAW_LEFT, JAW_RIGHT, LOWER_INNER, LOWER_OUTER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER, UPPER_OUTER, cheek_luminance, luminance
+from .face import CHIN, EYES, FOREHEAD, JAW_LEFT, JAW_RIGHT, LOWER_INNER, LOWER_OUTER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER, UPPER_OUTER, cheek_luminance, luminance
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -195,7 +195,7 @@ class Animator:
     def finish(self, frame: np.ndarray, blink: float, t: float) -> np.ndarray:
         """Blink and head motion over an RGB frame whose mouth is already drawn (by this animator or by Wav2Lip).
 
-        Returns the YUV 4:2:0 frame the encoder takes (``core.media.encode_video``).
+        Returns the YUV 4:2:0 frame the encoder takes (``core.media.ffmpeg.encode_video``).
         """
         cv2 = self.cv2
         if blink > 0.02:

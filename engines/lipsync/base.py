@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from core.artifacts import LIPSYNC_FILES, Animation, Narration
-from core.face import CHIN, FOREHEAD, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP
-from core.media import read_wav, rgb_of
-from core.portrait import frame_portrait, load_portrait
+from core.media.ffmpeg import read_wav, rgb_of
 from core.registry import ANIMATORS, Engine
-from core.sheet import contact_sheet
 
 from .animator import Animator, blinks
+from .face import CHIN, FOREHEAD, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP
+from .portrait import frame_portrait, load_portrait
+from .sheet import contact_sheet
 from .visemes import OPEN, is_bilabial, shape
 
 OnFrames = Callable[[int, int], None]
@@ -122,5 +122,17 @@ class LipSync(Engine, registry=ANIMATORS):
     """A lip-sync engine: writes an MP4 of the portrait speaking the narration (video and the narration's audio)."""
 
     def render(self, portrait: Path, narration_wav: Path, narration: Narration, out: Path, size: int, on_frames: OnFrames | None) -> Path:
-        """Write ``out`` and, beside it, lipsync.json and lipsync_sheet.png (``Scene.stream`` and ``Scene.record``); returns the record's path."""
+        """Animate the portrait speaking the narration.
+
+        Args:
+            portrait: a photo of one face.
+            narration_wav: the narration's audio, muxed into ``out``.
+            narration: narration.json: the sentences and the phoneme timings the voices reported.
+            out: the MP4 to write (H.264 at ``size`` x ``size``, with the narration's audio).
+            size: the video's width and height in pixels.
+            on_frames: called with frames done and frames in all, or None.
+
+        Returns:
+            The path of lipsync.json, written beside ``out`` with lipsync_sheet.png (``Scene.stream`` and ``Scene.record``).
+        """
         raise NotImplementedError

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from core.media import encode_video
-from core.pull import Weight
-from core.registry import Check
-from core.weights import installed
+from core.media.ffmpeg import encode_video
+from core.registry import Check, Weight
+from core.weights.packaged import installed
 
 from .base import LipSync, Scene
 from .visemes import openings

@@ -18,13 +18,13 @@ import numpy as np
 from pydantic import Field
 
 from core.errors import EngineError, EngineUnavailable
-from core.face import CHIN, FOREHEAD
-from core.media import decode_video, encode_video, resample, write_wav
-from core.pull import Remote, Weight, upstream_table
-from core.registry import Check, EngineSettings
-from core.weights import installed
+from core.media.ffmpeg import decode_video, encode_video, resample, write_wav
+from core.registry import Check, EngineSettings, Remote, Weight
+from core.weights.packaged import installed
+from core.weights.pull import upstream_table
 
 from .base import LipSync, Scene
+from .face import CHIN, FOREHEAD
 
 
 def _wav2lip_files() -> list[Remote]:

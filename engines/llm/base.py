@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, create_model, field_validator
 
-from core import gates
 from core.logs import Progress
 from core.registry import SUMMARIZERS, Engine
 from core.text import CJK, clock, unspaced
+
+from . import gates
 
 LOGGER = __package__  # "engines.llm": the summarize stage writes what it records to the episode's logs/llm.log
 DETAIL_LOGGER = f"{LOGGER}.detail"  # each model call in full: in that file, and in the terminal only with --verbose
@@ -212,4 +213,16 @@ class Summarizer(Engine, registry=SUMMARIZERS):
     extractive = False
 
     def summarize(self, parts: list[Part], transcript: str, request: Request, workdir: Path, progress: Progress | None = None) -> Result:
+        """Write the digest of one transcript.
+
+        Args:
+            parts: the transcript's segments grouped into parts that fit the context window (``split_transcript``).
+            transcript: the whole transcript text, for the checks that quote or ground against it.
+            request: the show, title, glossary, language and target length of the digest, and its review.
+            workdir: the episode folder, for intermediate files (notes of each part).
+            progress: called with steps done and steps in all, or None.
+
+        Returns:
+            The digest (title, summary, highlights, chapters, script), how many levels of map-reduce made it, and the token usage.
+        """
         raise NotImplementedError

@@ -6,7 +6,7 @@ resumes); the notes become the digest in the digest's language (reduce),
 condensed in a tree first when they do not fit one call. Prompts are
 templates per language (assets/prompts/zh for Chinese, en for the others).
 Replies are JSON validated with pydantic; a bad reply is sent back once with
-the error. The quality gates (core.gates) review the digest and it is sent
+the error. The quality gates (engines.llm.gates) review the digest and it is sent
 back once with what they found.
 """
 
@@ -25,12 +25,12 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from core import gates
 from core.errors import EngineUnavailable
 from core.text import clock
 from core.workspace import write_json
 
 from ..openai_client import engine_error
+from . import gates
 from .base import DETAIL_LOGGER, LANGUAGES, MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Notes, Part, Request, Result, Summarizer, Usage, estimate_tokens
 
 PROMPTS = Path(__file__).resolve().parents[2] / "assets" / "prompts"

@@ -15,9 +15,9 @@ from pydantic import Field
 
 from core.errors import EngineError, EngineUnavailable
 from core.logs import verbose
-from core.pull import Weight, pulled_ggufs
-from core.registry import Check, EngineSettings
-from core.weights import assembled, installed, missing_package, package_dir
+from core.registry import Check, EngineSettings, Weight
+from core.weights.packaged import assembled, installed, missing_package, package_dir
+from core.weights.pull import pulled_ggufs
 
 from ..base import require
 from .chat import ChatSummarizer

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from core.extractive import Extract
 from core.registry import Check
 from core.text import clock
-from core.weights import installed
+from core.weights.packaged import installed
 
 from .base import MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Digest, DraftChapter, Result, Summarizer
+from .ranking import Extract
 
 
 class ExtractiveSummarizer(Summarizer, name="extractive", summary="no LLM; sentences quoted from the transcript"):

@@ -1,4 +1,4 @@
-"""What a voice does: a run of text, already in words (see core.textnorm), to audio and phoneme timings."""
+"""What a voice does: a run of text, already in words (see engines.voice.textnorm), to audio and phoneme timings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.registry import VOICES, Engine
-from core.textnorm import Run
+
+from .textnorm import Run
 
 
 @dataclass
@@ -57,6 +58,15 @@ class Voice(Engine, registry=VOICES):
         return self.languages is None or language in self.languages
 
     def speak(self, text: str, language: str) -> Speech:
+        """Speak one run of text.
+
+        Args:
+            text: words already normalised for speech (numbers, units and symbols spelt out; see ``textnorm``).
+            language: the run's language code; one this voice ``speaks``.
+
+        Returns:
+            The audio (mono float32 at the voice's own sample rate) and the units it timed, in seconds from its start.
+        """
         raise NotImplementedError
 
     def speak_runs(self, runs: list[Run]) -> Speech:

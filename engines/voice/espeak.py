@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 from core.errors import EngineError, EngineUnavailable
-from core.media import read_wav_bytes
+from core.media.ffmpeg import read_wav_bytes
 from core.registry import Check
 
 from .base import Speech, Voice

@@ -24,14 +24,13 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from core.errors import EngineError
-from core.pull import Weight
-from core.registry import Check, EngineSettings
-from core.textnorm import PAUSES, Run
-from core.weights import installed, missing_package, package_dir
+from core.registry import Check, EngineSettings, Weight
+from core.weights.packaged import installed, missing_package, package_dir
 from core.workspace import atomic_path
 
 from ..base import require
 from .base import Speech, Voice, VoiceInfo
+from .textnorm import PAUSES, Run
 
 MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 PARTS = 4

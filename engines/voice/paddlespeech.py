@@ -13,9 +13,9 @@ import numpy as np
 from pydantic import Field
 
 from core.errors import EngineError, EngineUnavailable
-from core.pull import Remote, Weight, find, upstream_table
-from core.registry import Check, EngineSettings
-from core.weights import installed
+from core.registry import Check, EngineSettings, Remote, Weight
+from core.weights.packaged import installed
+from core.weights.pull import find, upstream_table
 
 from .base import Speech, Voice
 

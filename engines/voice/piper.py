@@ -8,9 +8,8 @@ import numpy as np
 from pydantic import Field
 
 from core.errors import EngineUnavailable
-from core.pull import Weight
-from core.registry import Check, EngineSettings
-from core.weights import installed, missing_package, package_dir
+from core.registry import Check, EngineSettings, Weight
+from core.weights.packaged import installed, missing_package, package_dir
 
 from ..base import require
 from .base import Speech, Voice

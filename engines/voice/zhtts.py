@@ -17,9 +17,8 @@ import numpy as np
 
 from core.errors import EngineError
 from core.logs import native_output_quieted, quiet_native_logs
-from core.pull import Weight
-from core.registry import Check
-from core.weights import installed, missing_package, package_dir
+from core.registry import Check, Weight
+from core.weights.packaged import installed, missing_package, package_dir
 from core.workspace import atomic_path, file_digest
 
 from ..base import require

@@ -10,8 +10,8 @@ import logging
 import re
 from dataclasses import dataclass
 
-from .text import CJK
-from .text import split_sentences as _sentences
+from core.text import CJK
+from core.text import split_sentences as _sentences
 
 log = logging.getLogger(__name__)
 _LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’]*(?:[-.+]?[A-Za-z0-9]+)*\+*")

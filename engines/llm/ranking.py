@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .text import FINISHED, split_sentences, unspaced
+from core.text import FINISHED, split_sentences, unspaced
 
 _STOPWORDS = set(
     "a an the and or but so if of to in on at for with by from as is are was were be been being it its this that these those "

@@ -19,10 +19,11 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from core.artifacts import Chapter
+from core.text import CJK, FINISHED, LATIN_WORD, cjk_count, split_sentences
+
 from . import grounding
-from .artifacts import Chapter
-from .extractive import Extract
-from .text import CJK, FINISHED, LATIN_WORD, cjk_count, split_sentences
+from .ranking import Extract
 
 _SPEAKER_LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*")
 _KEYWORD_TAIL = re.compile(r"(?:[.!?。！？]\s*)((?:[^.!?。！？,，]{1,30}[,，]\s*){3,}[^.!?。！？,，]{1,30})\s*$")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PresenterError
+from core.errors import PresenterError
+
 from .face import CHIN, FOREHEAD, face_landmarks
 
 MIN_FACE_PX = 96  # face height (forehead to chin) below which the portrait is upscaled
@@ -20,7 +21,7 @@ class PortraitError(PresenterError):
 
 
 def default_portrait() -> Path:
-    return Path(__file__).resolve().parents[1] / "assets" / "portrait" / "astronaut.png"
+    return Path(__file__).resolve().parents[2] / "assets" / "portrait" / "astronaut.png"
 
 
 def load_portrait(path: Path) -> tuple[np.ndarray, np.ndarray]:

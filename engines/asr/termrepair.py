@@ -14,9 +14,9 @@ import functools
 import re
 from dataclasses import replace
 
-from .artifacts import Correction, Segment
-from .glossary import COMMON_WORD, Glossary
-from .text import CJK
+from core.artifacts import Correction, Segment
+from core.glossary import COMMON_WORD, Glossary
+from core.text import CJK
 
 FUZZY_INITIALS = [{"z", "zh"}, {"c", "ch"}, {"s", "sh"}, {"l", "n"}, {"f", "h"}]
 FUZZY_FINALS = [{"an", "ang"}, {"en", "eng"}, {"in", "ing"}, {"ian", "iang"}, {"uan", "uang"}]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .workspace import write_bytes
+from core.workspace import write_bytes
 
 TILE = 200  # pixels across one crop on the sheet
 LABEL = 34  # pixels of caption under each crop

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .text import CJK as _CJK
+from core.text import CJK as _CJK
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ENGLISH_ENTITY = re.compile(r"[A-Z][A-Za-z0-9'’\-]*(?:[ \t]+[A-Z][A-Za-z0-9'’\-]*)*")  # Latin only: in Chinese text \w would run on into 迁移到

@@ -11,8 +11,8 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-from .errors import EngineError, EngineUnavailable
-from .workspace import atomic_path, file_digest
+from core.errors import EngineError, EngineUnavailable
+from core.workspace import atomic_path, file_digest
 
 
 def package_dir(package: str) -> Path | None:

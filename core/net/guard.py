@@ -14,7 +14,7 @@ import socket
 from collections.abc import Callable
 from urllib.parse import urlparse
 
-from .errors import BlockedAddressError, TransientFetchError
+from core.errors import BlockedAddressError, TransientFetchError
 
 Resolver = Callable[[str, int], list[str]]
 METADATA = {ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")}

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
-from .errors import FetchError
-from .media import AUDIO_EXTENSIONS
-from .text import clean, plain_text
+from core.errors import FetchError
+from core.media.ffmpeg import AUDIO_EXTENSIONS
+from core.text import clean, plain_text
 
 log = logging.getLogger(__name__)
 

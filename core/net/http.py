@@ -1,7 +1,7 @@
 """HTTP for feeds and episodes, written for servers run by strangers.
 
 Redirects are followed by hand so that every hop is checked: http(s) only,
-the address guard (core.netguard) when it is on, a loop or too many hops named
+the address guard (core.net.guard) when it is on, a loop or too many hops named
 as such. Bodies are read raw and decoded here in bounded steps, so a
 compressed bomb is refused before it fills memory; a whole transfer has a
 deadline and a minimum rate, so a server that drips a byte at a time cannot
@@ -29,10 +29,10 @@ from urllib.parse import urljoin, urlparse
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from .errors import AudioError, FetchError, TransientFetchError
-from .media import AUDIO_EXTENSIONS, decoded_seconds, extension_for, looks_like_markup, probe_audio, sniff_audio
-from .netguard import Guard
-from .settings import FetchSettings
+from core.errors import AudioError, FetchError, TransientFetchError
+from core.media.ffmpeg import AUDIO_EXTENSIONS, decoded_seconds, extension_for, looks_like_markup, probe_audio, sniff_audio
+from core.net.guard import Guard
+from core.settings import FetchSettings
 
 Progress = Callable[[int, int | None], None]
 """Called with (bytes done, bytes expected or None)."""

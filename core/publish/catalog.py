@@ -14,8 +14,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from .artifacts import HostVoice
-from .workspace import now_iso
+from core.artifacts import HostVoice
+from core.workspace import now_iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (

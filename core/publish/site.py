@@ -17,11 +17,11 @@ from xml.etree import ElementTree as ET
 
 from pydantic import ValidationError
 
-from .artifacts import Chapter, Narration, Summary, Transcript
-from .catalog import Catalog
-from .render import render
-from .text import clean, duration_clock
-from .workspace import write_text
+from core.artifacts import Chapter, Narration, Summary, Transcript
+from core.publish.catalog import Catalog
+from core.publish.render import render
+from core.text import clean, duration_clock
+from core.workspace import write_text
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 log = logging.getLogger(__name__)

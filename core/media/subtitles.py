@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .text import timestamp
+from core.text import timestamp
 
 Cue = tuple[float, float, str]
 

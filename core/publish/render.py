@@ -11,7 +11,7 @@ import functools
 import re
 from typing import Any
 
-from .text import clock, duration_clock
+from core.text import clock, duration_clock
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
@@ -26,7 +26,7 @@ def environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     env = Environment(
-        loader=PackageLoader("core", "templates"),
+        loader=PackageLoader("core.publish", "templates"),
         autoescape=select_autoescape(["html", "html.j2", "xml", "xml.j2"]),
         undefined=StrictUndefined,
         trim_blocks=True,

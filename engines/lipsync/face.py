@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from .logs import native_output_quieted
+from core.logs import native_output_quieted
 
 # mediapipe face-mesh landmark indices
 UPPER_INNER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]

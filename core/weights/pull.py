@@ -13,81 +13,29 @@ installed.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import re
 import shutil
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .errors import EngineUnavailable, FetchError, PresenterError
-from .settings import FetchSettings, WeightsSettings
-from .workspace import file_digest
+from core.errors import FetchError
+from core.registry import COMPLETE, Remote, Weight, WeightsError
+from core.settings import FetchSettings, WeightsSettings
+from core.workspace import file_digest
 
 Progress = Callable[[int, int | None], None]
-COMPLETE = ".complete"  # written last, with what was fetched from where
-
-
-class WeightsError(PresenterError):
-    """A weight could not be pulled, or a pulled weight is missing: names the weight, the URL tried and what to do."""
-
-
-@dataclass(frozen=True)
-class Remote:
-    """One upstream file of a weight."""
-
-    path: str  # its name inside the weight's folder
-    url: str
-    sha256: str | None = None
-    md5: str | None = None
-    optional: bool = False  # absent upstream (HTTP 404) is fine: e.g. vocabulary.txt where a model has vocabulary.json
-    archive: bool = False  # a zip, unpacked into the weight's folder
-    etag_sha256: bool = False  # the server's ETag is the file's sha256 (the model hub's large files)
-
-
-@dataclass(frozen=True)
-class Weight:
-    """Weights an engine can use: shipped in a package (``package``) or pulled from upstream (``files``)."""
-
-    name: str  # 'whisper:small'
-    engine: str
-    size_mb: int  # about
-    license: str
-    source: str  # where the files come from, in words
-    files: Callable[[], list[Remote]] | None = None  # reads the upstream table; None for a packaged weight
-    package: str | None = None
-    non_commercial: bool = False
-
-    def folder(self, cache_dir: Path) -> Path:
-        return Path(cache_dir) / "weights" / re.sub(r"[^\w.+-]+", "-", self.name.replace(":", "--"))
-
-    def installed(self, cache_dir: Path) -> bool:
-        if self.package:
-            try:
-                importlib.metadata.distribution(self.package)
-                return True
-            except importlib.metadata.PackageNotFoundError:
-                return False
-        return (self.folder(cache_dir) / COMPLETE).is_file()
-
-    def command(self) -> str:
-        return f"presenter weights pull {self.name}"
-
-    def missing(self, what: str) -> EngineUnavailable:
-        """The error an engine raises when it needs this weight and it is not pulled: the exact command to run."""
-        return EngineUnavailable(f"{what} needs the weights {self.name}, which are not in the cache.", f"Run '{self.command()}' (or 'presenter run --pull').")
 
 
 def upstream_table(module: str, file: str, name: str, install: str) -> Any:
     """A literal constant (URL table, checksums) read from an installed upstream package's source, without importing it."""
     import ast
 
-    from .weights import package_dir
+    from core.weights.packaged import package_dir
 
     folder = package_dir(module)
     if folder is None or not (folder / file).is_file():
@@ -134,7 +82,7 @@ def _etag(part: Path) -> str | None:
 
 def _fetch(weight: Weight, remote: Remote, url: str, dest: Path, settings: WeightsSettings, progress: Progress | None) -> dict | None:
     """``dest`` downloaded and verified; its record, or None for an optional file the server does not have."""
-    from .http import client, download_part, retrying
+    from core.net.http import client, download_part, retrying
 
     fetch = FetchSettings(attempts=settings.attempts, max_bytes=settings.max_bytes, guard=False, deadline_seconds=24 * 3600, read_timeout=60)
     part = dest.with_name(dest.name + ".part")
@@ -215,12 +163,3 @@ def find(folder: Path, name: str) -> Path:
     if not found:
         raise WeightsError(f"{folder} has no {name}.", f"Delete {folder} and pull it again.")
     return found[0]
-
-
-def required(settings: Any) -> list[Weight]:
-    """The pullable weights the chosen engines need with these settings and the cache lacks (transcription, voices, lip sync)."""
-    from .registry import ANIMATORS, TRANSCRIBERS, VOICES
-
-    chosen = [(TRANSCRIBERS, settings.transcribe, [settings.transcribe.engine]), (VOICES, settings.narrate, settings.narrate.engines), (ANIMATORS, settings.lipsync, [settings.lipsync.engine])]
-    needed = {weight.name: weight for registry, section, names in chosen for name in names for weight in registry.get(name).needs(section)}
-    return [weight for weight in needed.values() if not weight.installed(settings.cache_dir)]

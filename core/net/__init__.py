@@ -1,0 +1,1 @@
+"""Networking: HTTP with limits and retries, the address guard, podcast feeds."""

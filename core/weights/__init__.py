@@ -1,0 +1,1 @@
+"""Weights: pulling upstream files, weights shipped in packages, and the one catalog of what the engines declare."""
