@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,10 +18,10 @@ MANIFEST = "manifest.json"
 
 
 def slugify(text: str, max_length: int = 60) -> str:
-    """A file-name-safe slug that keeps letters of any script (Chinese titles stay readable)."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    slug = re.sub(r"[^\w]+", "-", text, flags=re.UNICODE).strip("-_")
-    return slug[:max_length].strip("-_") or "episode"
+    """A file-name-safe slug that keeps letters of any script (Chinese titles stay readable): python-slugify, underscores kept."""
+    from slugify import slugify as slug_of
+
+    return slug_of(text, allow_unicode=True, max_length=max_length, regex_pattern=r"[^\w]+").strip("-_") or "episode"
 
 
 def episode_dir(output_dir: Path, key: str, title: str) -> Path:

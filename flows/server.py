@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import time
 from pathlib import Path
+
+import psutil
 
 RECORD = "presenter-temporary-server.json"
 SIGNATURE = "prefect.server.api.server:create_app"
@@ -22,19 +22,19 @@ log = logging.getLogger(__name__)
 
 
 def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for its parent to read its exit status."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 def _is_prefect_server(pid: int) -> bool:
     try:
-        return SIGNATURE in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
+        return SIGNATURE in " ".join(psutil.Process(pid).cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 
 
@@ -57,13 +57,12 @@ def reap_orphans(home: Path) -> list[int]:
         if _alive(owner):
             kept.append(entry)
         elif _alive(server) and _is_prefect_server(server):
-            os.kill(server, signal.SIGTERM)
-            for _ in range(50):
-                if not _alive(server):
-                    break
-                time.sleep(0.1)
-            else:
-                os.kill(server, signal.SIGKILL)
+            process = psutil.Process(server)
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except psutil.TimeoutExpired:
+                process.kill()
             log.warning("Stopped Prefect's temporary server (PID %d) left behind by a run that was killed.", server)
             reaped.append(server)
     path.write_text(json.dumps(kept))

@@ -1,4 +1,10 @@
-"""SRT and WebVTT from timed cues: transcripts and narration subtitles."""
+"""SRT and WebVTT from timed cues: transcripts and narration subtitles.
+
+Written here, not with pysubs2: pysubs2 reads ``{...}`` in any text as ASS
+override tags and drops them (and ``\\N`` as a line break), so a transcript or
+title holding them would be changed silently; here every cue is plain text,
+escaped for WebVTT.
+"""
 
 from __future__ import annotations
 
