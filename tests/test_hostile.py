@@ -426,7 +426,8 @@ def test_27_10_a_moved_feed_is_followed_once_and_pages_are_read_for_older_episod
     for page, (older, guid) in enumerate([("/page2.xml", "p1"), ("/page3.xml", "p2"), (None, "p3")], start=1):
         link = f'<atom:link rel="next" href="{older}"/>' if older else ""
         body = rss(f"Paged {page}", [{"title": f"Item {guid}", "guid": guid, "url": f"http://x/{guid}.mp3", "date": f"Mon, 0{4 - page} Jan 2024 10:00:00 +0000"}])
-        server.routes[f"/page{page}.xml"] = Route(body.replace(b'xmlns:itunes', f'{atom} xmlns:itunes'.encode()).replace(b"<description>test feed</description>", f"<description>p</description>{link}".encode()), content_type="application/rss+xml")
+        body = body.replace(b"xmlns:itunes", f"{atom} xmlns:itunes".encode()).replace(b"<description>test feed</description>", f"<description>p</description>{link}".encode())
+        server.routes[f"/page{page}.xml"] = Route(body, content_type="application/rss+xml")
     assert fetch.resolve(server.url("/page1.xml"), fast(), "p3").title == "Item p3"
     assert fetch.resolve(server.url("/page1.xml"), fast(), "#1").title == "Item p2"
 
