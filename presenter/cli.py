@@ -125,7 +125,8 @@ def run(
 
         settings = Settings(**overrides)
         source, episode = hide(source), hide(episode)  # the flow's parameters, run name and records see *** for credentials
-        resolve(source, settings.fetch, episode)  # a bad source or episode is reported now, before Prefect starts
+        with console.warnings_shown():
+            resolve(source, settings.fetch, episode)  # a bad source or episode is reported now, before Prefect starts
         from flows.digest import digest
         from flows.runners import task_runner
 
@@ -141,13 +142,10 @@ def episodes(
     limit: int = typer.Option(20, help="How many episodes to list, newest first."),
 ) -> None:
     """List a feed's episodes with the index and GUID that 'run --episode' accepts."""
-    import logging
-
     from core.settings import Settings
     from stages.fetch import read_any_feed
 
-    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)  # skipped items, retries, a moved feed
-    with console.reported():
+    with console.reported(), console.warnings_shown():
         parsed = read_any_feed(feed, Settings().fetch)
     typer.echo(f"{parsed.title} — {len(parsed.episodes)} episodes")
     for index, item in enumerate(parsed.episodes[:limit]):

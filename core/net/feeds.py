@@ -162,11 +162,11 @@ def _parse(data: bytes, url: str, headers: dict[str, str]) -> Any:
     """feedparser on the document with the response's headers (its charset counts); a wrong BOM or declaration is corrected."""
     data = _without_forbidden_references(data)
     try:
-        parsed = feedparser.parse(data, response_headers={**headers, "content-location": url})
+        parsed = feedparser.parse(data, response_headers=headers)  # no content-location: feedparser would rewrite relative-looking GUIDs
         if isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride):
             fixed = _transcoded(data, headers)
             if fixed is not None:
-                again = feedparser.parse(fixed, response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url})
+                again = feedparser.parse(fixed, response_headers={"content-type": "application/xml; charset=utf-8"})
                 if not again.get("bozo") or not isinstance(again.get("bozo_exception"), feedparser.CharacterEncodingOverride):
                     log.warning("%s declares one charset and is written in another; read as %s.", redact(url), _charset(headers) or "declared")
                     parsed = again
@@ -176,6 +176,15 @@ def _parse(data: bytes, url: str, headers: dict[str, str]) -> Any:
             "Tell the publisher the feed is malformed; the other feeds are not affected.",
         ) from None
     return parsed
+
+
+def _base(url: str, xml_base: str | None) -> str:
+    """What an item's relative enclosure is resolved against: its xml:base (itself resolved against the document), else the document's URL."""
+    if not xml_base:
+        return url
+    if not is_remote(url):
+        return url if not is_remote(xml_base) else xml_base
+    return urljoin(url, xml_base)
 
 
 def _resolved(href: str, base: str) -> str | None:
@@ -296,8 +305,8 @@ def parse_feed(data: bytes, url: str, headers: dict[str, str] | None = None) -> 
     items: list[tuple[float | None, int, Episode]] = []
     skipped: list[str] = []
     for position, entry in enumerate(parsed.entries):
-        base = (entry.get("title_detail") or {}).get("base") or url  # the item's xml:base, else the document's URL
-        enclosure = _audio_enclosure(entry, base if is_remote(base) or not is_remote(url) else url)
+        base = _base(url, (entry.get("title_detail") or {}).get("base"))  # the item's xml:base, else the document's URL
+        enclosure = _audio_enclosure(entry, base if is_remote(base) or not is_remote(url) else url)  # a web feed's xml:base may not leave the web
         title = plain_text(entry.get("title", ""))
         if enclosure is None:
             skipped.append(title or f"item {position + 1}")
