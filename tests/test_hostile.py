@@ -462,3 +462,18 @@ def test_27_12_a_resumed_download_is_from_the_same_url_and_never_through_a_plant
     (planted / "audio.part").symlink_to(target)
     assert download(server.url("/new.mp3"), planted, fast()).read_bytes() == data
     assert target.read_text() == "keep me", "the link was not written through"
+
+
+def test_27_12_espeak_reads_a_sentence_that_looks_like_an_option_aloud(tmp_path):
+    from core.settings import Settings
+    from engines.voice.espeak import EspeakVoice
+
+    diary = tmp_path / "diary.txt"
+    diary.write_text("This private diary is long. " * 60)  # about 90 s when read
+    written = tmp_path / "written.wav"
+    settings = Settings()
+    voice = EspeakVoice(settings.narrate.model_copy(), settings.context)
+    for text in (f"-f{diary}", f"-w{written}"):
+        speech = voice.speak(text, "en")
+        assert len(speech.audio) / speech.sample_rate < 30, "the option was taken as text, not read from the file"
+    assert not written.exists()
