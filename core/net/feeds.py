@@ -253,7 +253,7 @@ def _chapters(entry: Any) -> list[str]:
 
 def _date(entry: Any) -> tuple[float | None, str | None]:
     """(seconds since the epoch, ISO date in the feed's own time zone) of an entry, or (None, None)."""
-    stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+    stamp = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")  # dict.get: not feedparser's deprecated updated→published mapping
     if not stamp:
         return None, None
     seconds = float(calendar.timegm(stamp))
