@@ -89,7 +89,9 @@ class FetchSettings(BaseModel):
         "Unset: on for 'watch' and 'serve' (feeds written by others), off for 'run'.",
     )
     allow: list[str] = Field([], description="What the guard lets through: host names (exact) or networks in CIDR form (10.0.0.0/8).")
-    deadline_seconds: float = Field(3600.0, gt=0, description="Longest one transfer (a feed, an episode) may take in all.")
+    deadline_seconds: float = Field(3600.0, gt=0, description="Longest one transfer (a feed, an episode) may take in all, response headers included.")
+    header_seconds: float = Field(15.0, gt=0, description="Longest wait from a request to the end of its response headers (a server that drips them).")
+    retry_seconds: float = Field(30.0, ge=0, description="No retry starts once this long has passed since the first try of a request.")
     min_bytes_per_second: float = Field(1024.0, ge=0, description="Slowest average a transfer may keep over rate_window_seconds.")
     rate_window_seconds: float = Field(60.0, gt=0, description="Window over which the minimum rate is measured.")
     max_redirects: int = Field(10, ge=0, description="Redirect hops followed before giving up.")

@@ -93,15 +93,17 @@ def timestamp(seconds: float, separator: str) -> str:
 # --- text from strangers -------------------------------------------------------------------
 
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"))
+# Every character XML 1.0 forbids (§2.2): C0 controls but tab, newline and carriage return; lone surrogates; U+FFFE and U+FFFF.
+XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def clean(text: str) -> str:
-    """Feed text made safe to store and republish: no control or bidirectional-override characters."""
-    text = (text or "").translate(_BIDI_CONTROLS)
+    """Feed text made safe to store and republish: no control, bidirectional-override or XML-forbidden characters."""
+    text = XML_FORBIDDEN.sub("", (text or "").translate(_BIDI_CONTROLS))
     return "".join(c for c in text if c in "\t\n" or unicodedata.category(c) != "Cc")
 
 
 def plain_text(value: str) -> str:
     """Markup removed and entities decoded, whitespace collapsed, control characters gone."""
     text = re.sub(r"<[^>]+>", " ", value or "")
-    return clean(re.sub(r"\s+", " ", html.unescape(text)).strip())
+    return re.sub(r"\s+", " ", clean(html.unescape(text))).strip()

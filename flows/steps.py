@@ -8,6 +8,7 @@ files, so no setting can be forgotten and no global version must be bumped.
 from __future__ import annotations
 
 import functools
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,10 +18,10 @@ from typing import Any
 from prefect import task
 
 from core.artifacts import SCRIPT, StageRecord, Summary, Transcript
-from core.errors import TransientFetchError
+from core.errors import TransientFetchError, redact
 from core.glossary import Glossary
 from core.settings import Settings
-from core.workspace import episode_dir, record_episode
+from core.workspace import MANIFEST, episode_dir, record_episode
 from stages import compose as compose_stage
 from stages import fetch as fetch_stage
 from stages import lipsync as lipsync_stage
@@ -81,10 +82,15 @@ def fetch(source: str, selector: str | None, settings: Settings) -> dict[str, An
     started = time.perf_counter()
     episode = fetch_stage.resolve(source, settings.fetch, selector)
     folder = episode_dir(settings.output_dir, episode.key, episode.title)
-    record_episode(folder, {**episode.to_dict(), "source": source})
+    fresh = not folder.exists()
+    record_episode(folder, {**episode.to_dict(), "source": redact(source)})
     bar = None if episode.is_local else StageProgress("download", f"Downloading {episode.title}", "B", artifact=False)
     try:
         audio = fetch_stage.fetch_audio(episode, folder, settings.fetch, (lambda done, total: bar(done, total)) if bar else None)
+    except BaseException:
+        if fresh and [p.name for p in folder.iterdir()] == [MANIFEST]:  # nothing fetched: no folder holding only manifest.json
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     finally:
         if bar:
             bar.close()

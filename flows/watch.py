@@ -12,7 +12,8 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
-from core.errors import PresenterError
+from core.errors import PresenterError, redact
+from core.net.credentials import hide
 from core.net.feeds import Episode
 from core.publish.catalog import Catalog
 from core.publish.site import publish
@@ -35,9 +36,9 @@ def feed_list(settings: Settings, log) -> list[str]:
     for feed in filter(None, feeds):
         key = feed.strip().rstrip("/").lower()
         if key in unique:
-            log(f"Feed listed twice, watched once: {feed}")
+            log(f"Feed listed twice, watched once: {redact(feed)}")
             continue
-        unique[key] = feed.strip()
+        unique[key] = hide(feed.strip())  # credentials stay in this process: the catalog, the UI and the logs see ***
     return list(unique.values())
 
 
@@ -70,22 +71,23 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
     todo: list[tuple[str, Episode]] = []
     feeds_to_read = feed_list(settings, logger.warning)
     for url in feeds_to_read:
-        try:
+        try:  # one feed's failure, whatever it is, never stops the others
             feed = fetch_stage.read_any_feed(url, settings.fetch)
-        except PresenterError as error:
-            logger.error("Feed %s skipped this run: %s", url, error)
-            catalog.checked_feed(url, error=str(error))
-            report["broken_feeds"][url] = str(error)
+            first_run = not catalog.knows_feed(url)
+            catalog.checked_feed(url, feed.title)
+            for position, episode in enumerate(feed.episodes):
+                entry = catalog.find(url, episode.guid, episode.audio_url, episode.published)
+                if entry is None and first_run and position >= options.newest:
+                    catalog.skipped(url, episode.guid, episode.audio_url, episode.published, episode.title)
+                    report["skipped"] += 1
+                elif entry is None or (entry.status == "failed" and entry.attempts < options.max_attempts):
+                    todo.append((url, episode))
+        except Exception as error:
+            reason = str(error) if isinstance(error, PresenterError) else redact(f"{url} could not be read ({type(error).__name__}: {error}). Tell the publisher; the other feeds are not affected.")
+            logger.error("Feed %s skipped this run: %s", url, reason)
+            catalog.checked_feed(url, error=reason)
+            report["broken_feeds"][url] = reason
             continue
-        first_run = not catalog.knows_feed(url)
-        catalog.checked_feed(url, feed.title)
-        for position, episode in enumerate(feed.episodes):
-            entry = catalog.find(url, episode.guid, episode.audio_url, episode.published)
-            if entry is None and first_run and position >= options.newest:
-                catalog.skipped(url, episode.guid, episode.audio_url, episode.published, episode.title)
-                report["skipped"] += 1
-            elif entry is None or (entry.status == "failed" and entry.attempts < options.max_attempts):
-                todo.append((url, episode))
     logger.info("%d episode(s) to digest from %d feed(s)", len(todo), len(feeds_to_read))
 
     for start in range(0, len(todo), options.concurrency):

@@ -76,7 +76,8 @@ def _stage(value: str) -> str:
 @app.command()
 def run(
     source: str = typer.Argument(..., help="A feed URL (RSS/Atom), an episode's audio URL, or a local audio file."),
-    episode: str = typer.Option("latest", "--episode", "-e", help="Which feed episode: 'latest', an index (0 = newest) or a GUID."),
+    episode: str = typer.Option("latest", "--episode", "-e", help="Which feed episode: 'latest', a GUID, the enclosure URL, or a position '#N' (#0 = newest)."),
+    index: Optional[int] = typer.Option(None, "--index", "-i", min=0, help="Which feed episode by position (0 = newest); same as -e '#N'."),
     language: Optional[str] = typer.Option(None, "--language", "-l", help="Force the spoken language (en, zh, ...); detected if omitted."),
     until: str = typer.Option("compose", "--until", "-u", callback=_stage, help=f"Stop after this stage: {', '.join(STAGES)}."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default: ./outputs or PRESENTER_OUTPUT_DIR)."),
@@ -115,12 +116,21 @@ def run(
         overrides["narrate"] = _voice(voice)
     if height:
         overrides["compose"] = {"height": height}
+    if index is not None:
+        episode = f"#{index}"
     with console.reported():
+        from core.net.credentials import hide
         from core.settings import Settings
+        from stages.fetch import resolve
+
+        settings = Settings(**overrides)
+        source, episode = hide(source), hide(episode)  # the flow's parameters, run name and records see *** for credentials
+        with console.warnings_shown():
+            resolve(source, settings.fetch, episode)  # a bad source or episode is reported now, before Prefect starts
         from flows.digest import digest
         from flows.runners import task_runner
 
-        runner = task_runner(Settings(**overrides))
+        runner = task_runner(settings)
         _start()
         folder = digest.with_options(task_runner=runner)(source, episode=episode, language=language, until=until, output_dir=str(output) if output else None, overrides=overrides or None)
     console.summary(Path(folder), _verbosity)
@@ -135,18 +145,20 @@ def episodes(
     from core.settings import Settings
     from stages.fetch import read_any_feed
 
-    with console.reported():
+    with console.reported(), console.warnings_shown():
         parsed = read_any_feed(feed, Settings().fetch)
     typer.echo(f"{parsed.title} — {len(parsed.episodes)} episodes")
     for index, item in enumerate(parsed.episodes[:limit]):
         minutes = f"{item.duration_seconds / 60:.0f} min" if item.duration_seconds else "?"
-        typer.echo(f"[{index}] {(item.published or '')[:10]}  {minutes:>7}  {item.title}\n      guid: {item.guid}")
+        typer.echo(f"[#{index}] {(item.published or '')[:10]}  {minutes:>7}  {item.title}\n      guid: {item.guid}")
 
 
 def _watch_overrides(feeds: list[str], feeds_file: Optional[Path], newest: Optional[int], output: Optional[Path]) -> dict:
     watch: dict = {}
     if feeds:
-        watch["feeds"] = feeds
+        from core.net.credentials import hide
+
+        watch["feeds"] = [hide(feed) for feed in feeds]  # credentials stay in this process, out of Prefect's database
     if feeds_file:
         watch["feeds_file"] = str(feeds_file.expanduser().resolve())
     if newest:
@@ -201,8 +213,14 @@ def serve(
             "Schedules need a running Prefect server; PREFECT_API_URL is not set.",
             "Start one with 'prefect server start' and run 'export PREFECT_API_URL=http://127.0.0.1:4200/api', then 'presenter serve' again.",
         ))
+    from core.net.credentials import has_credentials
     from flows.watch import watch_feeds
 
+    if any(has_credentials(feed) for feed in feeds or []):
+        console.fail(PresenterError(
+            "A feed URL given to 'presenter serve' holds a user name or password; it would be stored in Prefect's database.",
+            "Put that feed in the feeds file (--feeds-file or PRESENTER_WATCH__FEEDS_FILE) instead: it is read by each run and never stored.",
+        ))
     settings = Settings()
     watch_feeds.serve(
         name="watch-feeds-serve",

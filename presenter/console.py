@@ -66,6 +66,25 @@ def setup_logging(level: int) -> None:
                 handler.addFilter(kind())
 
 
+@contextmanager
+def warnings_shown() -> Iterator[None]:
+    """For commands that start no Prefect: our loggers' warnings (skipped items, retries, a moved feed) on stderr, redacted."""
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)  # the stream of this command, not of an earlier one
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    handler.addFilter(_RedactFilter())
+    loggers = [logging.getLogger(name) for name in OUR_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
 def fail(error: PresenterError) -> NoReturn:
     typer.secho(f"error: {error.problem}", fg=typer.colors.RED, err=True)
     typer.echo(f"  what to do: {error.hint}", err=True)

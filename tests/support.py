@@ -57,6 +57,7 @@ class Route:
     delay: float = 0.0
     drip: float = 0.0  # seconds between single bytes of the body: a server that never quite stops
     declared_length: int | None = None  # a Content-Length that lies
+    header_drip: float = 0.0  # seconds between single bytes of the status line and headers: a server that never finishes them
 
 
 class LocalServer:
@@ -105,6 +106,15 @@ class LocalServer:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                    return
+                time.sleep(route.delay)
+                if route.header_drip:
+                    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n" + b"X-Padding: " + b"a" * 400 + b"\r\n\r\n"
+                    for i in range(len(head)):
+                        self.wfile.write(head[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(route.header_drip)
+                    self.close_connection = True
                     return
                 body, status = route.body, route.status
                 if route.handler is not None:  # a document made per request (e.g. a feed that changes)

@@ -58,10 +58,23 @@ def test_select_episode_by_latest_index_and_guid(server, settings):
     assert fetch.select_episode(feed, "latest").guid == "g2"
     assert fetch.select_episode(feed, "2").guid == "g0"
     assert fetch.select_episode(feed, "g1").title == "E1"
-    with pytest.raises(FetchError, match="index 7 does not exist"):
+    assert fetch.select_episode(feed, "#2").guid == "g0"
+    with pytest.raises(FetchError, match="position 7 does not exist") as error:
         fetch.select_episode(feed, "7")
+    assert "#0 (newest) to #2" in error.value.hint
     with pytest.raises(FetchError, match="no episode with GUID 'nope'"):
         fetch.select_episode(feed, "nope")
+
+
+def test_all_digit_guids_are_guids_and_positions_take_a_hash(server, settings):
+    """Issue 27 item 7: GUIDs 1, 1001 and 1002; '-e 1' is the GUID 1, '#1' the second newest."""
+    url = _feed(server, [{"title": f"E{g}", "guid": g, "url": f"http://x/{g}.mp3", "date": f"Mon, 0{i + 1} Jan 2023 10:00:00 +0000"} for i, g in enumerate(["1", "1001", "1002"])])
+    feed = fetch.read_feed(url, settings.fetch)
+    assert [e.guid for e in feed.episodes] == ["1002", "1001", "1"]
+    assert fetch.select_episode(feed, "1").title == "E1"
+    assert fetch.select_episode(feed, "1001").title == "E1001"
+    assert fetch.select_episode(feed, "#1").title == "E1001"
+    assert fetch.select_episode(feed, "2").title == "E1", "a number that is no GUID is still a position"
 
 
 def test_feed_url_resolves_and_downloads_latest(server, settings, jfk_mp3, tmp_path):

@@ -285,3 +285,195 @@ def test_the_feed_size_cap_holds(server):
     server.routes["/big.xml"] = Route(rss("Big", [{"title": f"E{i}", "guid": str(i), "url": "http://x/a.mp3"} for i in range(50)]), content_type="application/rss+xml")
     with pytest.raises(FetchError, match=r"larger than 2,000 bytes and does not look like a feed"):
         fetch_document(server.url("/big.xml"), fast(max_feed_bytes=2000))
+
+
+# --- issue 27: real feeds and hostile ones, round two ------------------------------------------------
+
+
+def test_27_1_a_lone_surrogate_reference_is_dropped_not_raised():
+    feed = rss("Sur&#xDFFF;rogate", [{"title": "Lone &#xDFFF; surrogate &#55296;", "guid": "s&#xD800;1", "url": "http://x/a.mp3"}])
+    episode = parse_feed(feed, "http://127.0.0.1/feed.xml").episodes[0]
+    assert (episode.title, episode.show_title, episode.guid) == ("Lone surrogate", "Surrogate", "s1")
+
+
+def test_27_2_every_character_xml_forbids_is_stripped_and_feed_xml_stays_parseable(tmp_path):
+    from core.publish.catalog import Catalog
+    from core.text import clean
+
+    from .test_publish import digest_folder
+
+    assert clean("a\uffff\ufffe\ud800\x0b\x0c\x85\u202eb 😀 中") == "ab 😀 中"
+    feed = rss("Show", [{"title": "Non&#xFFFF;char&#xFFFE;acters &#x1; &#xB; \ufffe", "guid": "1", "url": "http://x/a.mp3", "description": "d&#xFFFF;"}])
+    episode = parse_feed(feed, "http://127.0.0.1/feed.xml").episodes[0]
+    assert episode.title == "Noncharacters" and episode.description == "d"
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    folder = digest_folder(tmp_path, "ep", "Title \uffff with \ufffe noncharacters")
+    catalog.done("f", "g", "http://x/a.mp3", None, "Title \uffff with \ufffe noncharacters\x0b", str(folder))
+    feed_path, _ = publish(tmp_path, catalog)
+    root = ElementTree.fromstring(feed_path.read_bytes())  # expat: strict XML 1.0, as a subscriber's reader
+    assert [item.findtext("title") for item in root.iter("item")] == ["Show – Title  with  noncharacters"]
+
+
+def test_27_3_credentials_in_urls_are_used_for_the_request_and_written_nowhere(server, tmp_path, jfk_mp3):
+    import base64
+
+    server.routes["/locked.mp3"] = Route(jfk_mp3.read_bytes(), content_type="audio/mpeg")
+    secret_url = server.url("/locked.mp3").replace("http://", "http://user:hunter2@")
+    server.routes["/feed.xml"] = Route(rss("Locked", [{"title": "Members only", "guid": "m1", "url": secret_url}]), content_type="application/rss+xml")
+    feed_url = server.url("/feed.xml").replace("http://", "http://user:hunter2@")
+    episode = fetch.resolve(feed_url, fast())
+    assert "hunter2" not in repr(episode) and episode.audio_url == server.url("/locked.mp3").replace("http://", "http://***@")
+    path = fetch.fetch_audio(episode, tmp_path / "ep", fast())
+    assert path.read_bytes() == jfk_mp3.read_bytes()
+    sent = [h.get("Authorization") for p, h in server.requests if p == "/locked.mp3"]
+    assert sent and set(sent) == {"Basic " + base64.b64encode(b"user:hunter2").decode()}, "the real credentials went with the request"
+    assert not [p for p in (tmp_path / "ep").iterdir() if b"hunter2" in p.read_bytes()], "nor in .audio.source.json"
+
+
+def test_27_4_a_server_that_drips_its_headers_meets_a_deadline(server):
+    import time
+
+    server.routes["/slow.xml"] = Route(header_drip=0.05)
+    started = time.monotonic()
+    with pytest.raises(TransientFetchError, match=r"did not send its response headers within 1 s") as error:
+        fetch_document(server.url("/slow.xml"), fast(header_seconds=1, attempts=1, read_timeout=5))
+    assert time.monotonic() - started < 3 and "HEADER_SECONDS" in error.value.hint
+
+
+def _gbk_feed() -> bytes:
+    return rss("中文播客", [{"title": "第一期 人工智能", "guid": "1", "url": "http://x/a.mp3"}]).replace(b'<?xml version="1.0" encoding="UTF-8"?>', b"").strip()
+
+
+@pytest.mark.parametrize(("prefix", "content_type"), [
+    (b"", "text/xml; charset=gbk"),  # no XML declaration: the HTTP header says GBK
+    (b"\xef\xbb\xbf", "text/xml; charset=gbk"),  # a UTF-8 BOM in front of GBK bytes
+    (b'\xef\xbb\xbf<?xml version="1.0" encoding="gbk"?>', "application/rss+xml"),  # the BOM contradicts the declaration
+])
+def test_27_5_the_charset_of_the_header_and_the_declaration_count_over_a_wrong_bom(server, prefix, content_type):
+    server.routes["/gbk.xml"] = Route(prefix + _gbk_feed().decode().encode("gbk"), content_type=content_type)
+    feed = fetch.read_feed(server.url("/gbk.xml"), fast())
+    assert (feed.title, feed.episodes[0].title) == ("中文播客", "第一期 人工智能")
+
+
+def test_27_6_audio_with_generic_or_odd_types_is_kept_and_a_skipped_item_is_named(caplog):
+    feed = rss("Types", [
+        {"title": "x-audio", "guid": "1", "url": "http://x/1.mp3", "type": "x-audio/mp3"},
+        {"title": "octet mp3", "guid": "2", "url": "http://x/2.mp3", "type": "application/octet-stream"},
+        {"title": "octet wav", "guid": "3", "url": "http://x/3.wav", "type": "application/octet-stream"},
+        {"title": "octet unknown", "guid": "4", "url": "http://x/download?id=4", "type": "application/octet-stream"},
+        {"title": "a pdf", "guid": "5", "url": "http://x/5.pdf", "type": "application/octet-stream"},
+        {"title": "a page", "guid": "6", "url": "http://x/6.html", "type": "text/html"},
+    ])
+    with caplog.at_level("WARNING"):
+        titles = {e.title for e in parse_feed(feed, "http://127.0.0.1/feed.xml").episodes}
+    assert titles == {"x-audio", "octet mp3", "octet wav", "octet unknown"}
+    assert "2 of 6 item(s) skipped, no audio enclosure: 'a pdf', 'a page'" in caplog.text
+    itunes_u = rss("iTunes U", [{"title": f"Lecture {i}", "guid": str(i), "url": f"http://x/{i}.mov", "type": ""} for i in range(2)])
+    assert [e.audio_url for e in parse_feed(itunes_u.replace(b' type=""', b""), "http://127.0.0.1/u.xml").episodes] == ["http://x/0.mov", "http://x/1.mov"]
+    with pytest.raises(FetchError, match="has no episodes"):
+        parse_feed(rss("Empty", []), "http://127.0.0.1/empty.xml")
+
+
+def test_27_8_relative_enclosures_follow_the_redirect_and_xml_base_and_the_folder_follows_the_final_url(server, settings, jfk_mp3):
+    from core.workspace import episode_dir
+
+    server.routes["/new/ep.mp3"] = Route(jfk_mp3.read_bytes(), content_type="audio/mpeg")
+    items = [{"title": "Relative", "guid": "r", "url": "ep.mp3", "date": "Tue, 02 Jan 2024 10:00:00 +0000"},
+             {"title": "Based", "guid": "b", "url": "ep.mp3", "date": "Mon, 01 Jan 2024 10:00:00 +0000"}]
+    body = rss("Moved", items).replace(b"<item><title>Based", b'<item xml:base="http://127.0.0.1:9/elsewhere/"><title>Based')
+    server.routes["/new/feed.xml"] = Route(body, content_type="application/rss+xml")
+    server.routes["/old/feed.xml"] = Route(status=301, headers={"Location": "/new/feed.xml"})
+    feed = fetch.read_feed(server.url("/old/feed.xml"), settings.fetch)
+    assert feed.url == server.url("/new/feed.xml")
+    assert [e.audio_url for e in feed.episodes] == [server.url("/new/ep.mp3"), "http://127.0.0.1:9/elsewhere/ep.mp3"]
+    direct = fetch.resolve(server.url("/new/feed.xml"), settings.fetch)
+    redirected = fetch.resolve(server.url("/old/feed.xml"), settings.fetch)
+    assert episode_dir(settings.output_dir, direct.key, direct.title) == episode_dir(settings.output_dir, redirected.key, redirected.title)
+    assert fetch.fetch_audio(redirected, settings.output_dir / "ep", settings.fetch).read_bytes() == jfk_mp3.read_bytes()
+
+
+def test_27_9_chinese_dates_and_document_order_and_the_feeds_own_day():
+    dated = rss("日期", [
+        {"title": "六月八日", "guid": "1", "url": "http://x/1.mp3", "date": "2024年6月8日 10:00"},
+        {"title": "六月一日", "guid": "2", "url": "http://x/2.mp3", "date": "2024年6月1日 下午3:05"},
+        {"title": "五月", "guid": "3", "url": "http://x/3.mp3", "date": "2024-5-20"},
+    ])
+    episodes = parse_feed(dated, "http://127.0.0.1/zh.xml").episodes
+    assert [(e.title, e.published[:16]) for e in episodes] == [("六月八日", "2024-06-08T10:00"), ("六月一日", "2024-06-01T15:05"), ("五月", "2024-05-20T00:00")]
+    undated = rss("Undated", [
+        {"title": "newest, undated", "guid": "a", "url": "http://x/a.mp3", "date": ""},
+        {"title": "middle", "guid": "b", "url": "http://x/b.mp3", "date": "Tue, 02 Jan 2024 10:00:00 +0000"},
+        {"title": "oldest", "guid": "c", "url": "http://x/c.mp3", "date": "Mon, 01 Jan 2024 10:00:00 +0000"},
+    ])
+    assert [e.title for e in parse_feed(undated, "http://127.0.0.1/u.xml").episodes] == ["newest, undated", "middle", "oldest"]
+    oldest_first = rss("Oldest first", [{"title": t, "guid": t, "url": f"http://x/{t}.mp3", "date": d} for t, d in
+                                        [("one", "Mon, 01 Jan 2024 10:00:00 +0000"), ("two", ""), ("three", "Wed, 03 Jan 2024 10:00:00 +0000")]])
+    assert [e.title for e in parse_feed(oldest_first, "http://127.0.0.1/o.xml").episodes] == ["three", "two", "one"]
+    local = rss("Beijing", [{"title": "first", "guid": "1", "url": "http://x/1.mp3", "date": "Sat, 01 Jun 2024 01:00:00 +0800"}])
+    assert parse_feed(local, "http://127.0.0.1/b.xml").episodes[0].published == "2024-06-01T01:00:00+08:00", "the feed's own day, not UTC's 31 May"
+
+
+def test_27_10_a_moved_feed_is_followed_once_and_pages_are_read_for_older_episodes(server, caplog):
+    server.routes["/new.xml"] = Route(rss("New home", [{"title": "Moved", "guid": "n1", "url": "http://x/n.mp3"}]).replace(
+        b"<title>New home</title>", b"<title>New home</title><itunes:new-feed-url>" + server.url("/old.xml").encode() + b"</itunes:new-feed-url>"), content_type="application/rss+xml")
+    server.routes["/old.xml"] = Route(rss("Old home", [{"title": "Stale", "guid": "o1", "url": "http://x/o.mp3"}]).replace(
+        b"<title>Old home</title>", b"<title>Old home</title><itunes:new-feed-url>" + server.url("/new.xml").encode() + b"</itunes:new-feed-url>"), content_type="application/rss+xml")
+    with caplog.at_level("WARNING"):
+        feed = fetch.read_feed(server.url("/old.xml"), fast())
+    assert feed.title == "New home" and "has moved to" in caplog.text
+    assert [p for p, _ in server.requests] == ["/old.xml", "/new.xml"], "followed once, not back again"
+    atom = 'xmlns:atom="http://www.w3.org/2005/Atom"'
+    for page, (older, guid) in enumerate([("/page2.xml", "p1"), ("/page3.xml", "p2"), (None, "p3")], start=1):
+        link = f'<atom:link rel="next" href="{older}"/>' if older else ""
+        body = rss(f"Paged {page}", [{"title": f"Item {guid}", "guid": guid, "url": f"http://x/{guid}.mp3", "date": f"Mon, 0{4 - page} Jan 2024 10:00:00 +0000"}])
+        body = body.replace(b"xmlns:itunes", f"{atom} xmlns:itunes".encode()).replace(b"<description>test feed</description>", f"<description>p</description>{link}".encode())
+        server.routes[f"/page{page}.xml"] = Route(body, content_type="application/rss+xml")
+    assert fetch.resolve(server.url("/page1.xml"), fast(), "p3").title == "Item p3"
+    assert fetch.resolve(server.url("/page1.xml"), fast(), "#1").title == "Item p2"
+
+
+def test_27_11_retries_are_named_and_stop_after_retry_seconds(server, caplog):
+    import time
+
+    server.routes["/silent.xml"] = Route(delay=5)
+    started = time.monotonic()
+    with caplog.at_level("WARNING"), pytest.raises(TransientFetchError, match="did not send its response headers within 0.5 s"):
+        fetch_document(server.url("/silent.xml"), fast(header_seconds=0.5, attempts=10, backoff_seconds=0.1, retry_seconds=1.2))
+    assert time.monotonic() - started < 3.5
+    assert 2 <= len(server.requests) <= 3 and caplog.text.count("Retrying in") == len(server.requests) - 1
+    assert "(try 2 of 10)" in caplog.text and "did not send its response headers" in caplog.text
+
+
+def test_27_12_a_resumed_download_is_from_the_same_url_and_never_through_a_planted_link(server, tmp_path, jfk_mp3):
+    data = jfk_mp3.read_bytes()
+    server.routes["/old.mp3"] = Route(b"\xff\xfb" + b"OLD" * 3000, content_type="audio/mpeg", cut_after=5000, cuts=1)
+    server.routes["/new.mp3"] = Route(data, content_type="audio/mpeg")
+    folder = tmp_path / "ep"
+    with pytest.raises(TransientFetchError):
+        download(server.url("/old.mp3"), folder, fast(attempts=1))
+    assert (folder / "audio.part").stat().st_size == 5000
+    assert download(server.url("/new.mp3"), folder, fast()).read_bytes() == data, "no bytes of the old enclosure spliced in"
+    assert [h.get("Range") for p, h in server.requests if p == "/new.mp3"] == [None]
+
+    planted = tmp_path / "planted"
+    target = tmp_path / "victim.txt"
+    target.write_text("keep me")
+    planted.mkdir()
+    (planted / "audio.part").symlink_to(target)
+    assert download(server.url("/new.mp3"), planted, fast()).read_bytes() == data
+    assert target.read_text() == "keep me", "the link was not written through"
+
+
+def test_27_12_espeak_reads_a_sentence_that_looks_like_an_option_aloud(tmp_path):
+    from core.settings import Settings
+    from engines.voice.espeak import EspeakVoice
+
+    diary = tmp_path / "diary.txt"
+    diary.write_text("This private diary is long. " * 60)  # about 90 s when read
+    written = tmp_path / "written.wav"
+    settings = Settings()
+    voice = EspeakVoice(settings.narrate.model_copy(), settings.context)
+    for text in (f"-f{diary}", f"-w{written}"):
+        speech = voice.speak(text, "en")
+        assert len(speech.audio) / speech.sample_rate < 30, "the option was taken as text, not read from the file"
+    assert not written.exists()

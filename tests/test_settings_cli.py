@@ -69,4 +69,23 @@ def test_episodes_lists_index_and_guid(server):
     server.routes["/feed.xml"] = Route(rss("My Show", items), content_type="application/rss+xml")
     result = CliRunner().invoke(app, ["episodes", server.url("/feed.xml")])
     assert result.exit_code == 0
-    assert "My Show — 2 episodes" in result.output and "[0] 2024-01-02" in result.output and "guid: guid-1" in result.output
+    assert "My Show — 2 episodes" in result.output and "[#0] 2024-01-02" in result.output and "guid: guid-1" in result.output
+
+
+def test_run_reports_a_bad_feed_before_prefect_starts(server, monkeypatch):
+    """Issue 27 item 11: the feed is read and checked first; Prefect's server is never started for a feed that fails."""
+    import time
+
+    import flows.server
+
+    monkeypatch.setattr(flows.server, "start_temporary", lambda: pytest.fail("Prefect was started for a feed that cannot be read"))
+    server.routes["/empty.xml"] = Route(rss("Nothing yet", []), content_type="application/rss+xml")
+    for path, message in (("/missing.xml", "answered HTTP 404"), ("/empty.xml", "has no episodes")):
+        started = time.monotonic()
+        result = CliRunner().invoke(app, ["run", server.url(path)], env={"COLUMNS": "300"})
+        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
+        assert time.monotonic() - started < 5
+    items = [{"title": "Only", "guid": "1001", "url": "http://x/1.mp3"}]
+    server.routes["/one.xml"] = Route(rss("One", items), content_type="application/rss+xml")
+    result = CliRunner().invoke(app, ["run", server.url("/one.xml"), "--index", "3"], env={"COLUMNS": "300"})
+    assert result.exit_code == 1 and "position 3 does not exist" in result.output, result.output

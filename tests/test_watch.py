@@ -6,6 +6,7 @@ import itertools
 import shutil
 import subprocess
 from pathlib import Path
+from xml.etree import ElementTree
 
 import feedparser
 import pytest
@@ -137,3 +138,60 @@ def test_a_hostile_feed_through_the_cli_reads_nothing_local_and_a_damaged_folder
     second = CliRunner().invoke(app, ["watch", server.url("/feed.xml"), "--output", str(output)], env=env, catch_exceptions=False)
     assert "Traceback" not in second.output and "1 digest(s) made" in second.output, second.output
     assert [i.findtext("title") for i in ElementTree.fromstring((output / "feed.xml").read_bytes()).iter("item")] == ["Hostile – Second"]
+
+
+def _prefect_records() -> str:
+    """Everything this session's Prefect server keeps about runs: flow runs (names, parameters), task runs, artifacts, logs."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        parts = [r.model_dump_json() for r in client.read_flow_runs()]
+        parts += [r.model_dump_json() for r in client.read_task_runs()]
+        parts += [r.model_dump_json() for r in client.read_artifacts()]
+        parts += [r.model_dump_json() for r in client.read_logs()]
+    return "\n".join(parts)
+
+
+def test_27_one_hostile_feed_stops_no_other_and_credentials_are_written_nowhere(server, tmp_path):
+    """Issue 27 items 1 and 3: a lone surrogate and noncharacters in one feed, credentials in its URL and enclosure; the next feed is still read."""
+    server.routes["/gone.mp3"] = Route(b"<html>gone</html>", content_type="text/html")
+    locked = server.url("/gone.mp3").replace("http://", "http://user:hunter2@")
+    hostile = [{"title": "Lone &#xDFFF; surrogate &#xFFFF;", "guid": "h1", "url": locked}]
+    server.routes["/hostile.xml"] = Route(rss("Hostile &#xFFFE;", hostile), content_type="application/rss+xml")
+    server.routes["/plain.xml"] = Route(rss("Plain", [{"title": "Plain episode", "guid": "p1", "url": server.url("/gone.mp3")}]), content_type="application/rss+xml")
+    feeds_file = tmp_path / "feeds.txt"
+    feeds_file.write_text(server.url("/hostile.xml").replace("http://", "http://user:hunter2@") + "\n" + server.url("/plain.xml") + "\n")
+    output = tmp_path / "out"
+    from flows.watch import watch_feeds
+
+    report = watch_feeds(feeds_file=str(feeds_file), overrides={**FAST, "output_dir": str(output)})
+    assert report["broken_feeds"] == {} and sorted(report["failed"]) == ["Lone surrogate", "Plain episode"], report
+    assert [p for p, _ in server.requests].count("/plain.xml") >= 1, "the feed after the hostile one was read"
+    assert any(h.get("Authorization") for p, h in server.requests if p == "/gone.mp3"), "the enclosure was fetched with its credentials"
+    assert sorted(p.name for p in output.iterdir()) == ["catalog.sqlite", "feed.xml", "index.html"], "no folder left holding only manifest.json"
+    ElementTree.fromstring((output / "feed.xml").read_bytes())
+    leaks = [p for p in output.rglob("*") if p.is_file() and b"hunter2" in p.read_bytes()]
+    assert leaks == [] and "hunter2" not in repr(report)
+    assert "***@127.0.0.1" in (output / "catalog.sqlite").read_bytes().decode("utf-8", "replace"), "the catalog keys the feed by its redacted URL"
+    assert "hunter2" not in _prefect_records()
+
+
+def test_27_presenter_run_keeps_credentials_out_of_files_the_terminal_and_prefect(server, jfk_mp3, tmp_path, prefect_server):
+    """Issue 27 item 3 through the CLI as a user runs it: manifest.json, .audio.source.json, the terminal, Prefect's run name and parameters."""
+    import json
+    import os
+    import sys
+
+    server.routes["/locked.mp3"] = Route(jfk_mp3.read_bytes(), content_type="audio/mpeg")
+    server.routes["/feed.xml"] = Route(rss("Locked", [{"title": "Members only", "guid": "m1", "url": server.url("/locked.mp3").replace("http://", "http://user:hunter2@")}]), content_type="application/rss+xml")
+    feed = server.url("/feed.xml").replace("http://", "http://user:hunter2@")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}, "PREFECT_API_URL": prefect_server, "PREFECT_HOME": str(tmp_path / "ph"), "COLUMNS": "300"}
+    done = subprocess.run([str(Path(sys.executable).with_name("presenter")), "run", feed, "--until", "fetch", "-o", str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=600)
+    terminal = done.stdout + done.stderr
+    assert done.returncode == 0, terminal[-3000:]
+    assert "hunter2" not in terminal and "***@127.0.0.1" in terminal
+    folder = next((tmp_path / "out").iterdir())
+    episode = json.loads((folder / "manifest.json").read_text())["episode"]
+    assert {episode[k].split("@")[0] for k in ("source", "feed", "audio_url")} == {"http://***"}
+    assert not [p.name for p in folder.iterdir() if p.is_file() and b"hunter2" in p.read_bytes()]
+    assert "hunter2" not in _prefect_records()

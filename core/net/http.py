@@ -4,35 +4,45 @@ Redirects are followed by hand so that every hop is checked: http(s) only,
 the address guard (core.net.guard) when it is on, a loop or too many hops named
 as such. Bodies are read raw and decoded here in bounded steps, so a
 compressed bomb is refused before it fills memory; a whole transfer has a
-deadline and a minimum rate, so a server that drips a byte at a time cannot
-stall a scheduled run.
+deadline and a minimum rate, and its response headers a deadline of their own
+(every socket read waits at most until the deadline), so a server that drips
+a byte at a time cannot stall a scheduled run. Retries print a line each and
+stop after ``retry_seconds``. A URL's credentials are hidden in everything it
+writes and only put back (core.net.credentials) for the request itself.
 
 Downloads stream into ``<name>.part`` beside the destination, resume with an
-HTTP Range request (If-Range guards against a changed file), and count as done
-only once the whole file decodes as audio; the URL it came from is recorded
-beside it and checked before the file is reused.
+HTTP Range request only from the URL the part came from (If-Range with its
+ETag or Last-Modified guards against a changed file), never through a planted
+symbolic link, and count as done only once the whole file decodes as audio;
+the URL it came from is recorded beside it and checked before the file is reused.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlparse
 
+import httpcore
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from core.errors import AudioError, FetchError, TransientFetchError
+from core.errors import AudioError, FetchError, TransientFetchError, redact
 from core.media.ffmpeg import AUDIO_EXTENSIONS, decoded_seconds, extension_for, looks_like_markup, probe_audio, sniff_audio
+from core.net.credentials import real
 from core.net.guard import Guard
 from core.settings import FetchSettings
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
 """Called with (bytes done, bytes expected or None)."""
@@ -50,12 +60,79 @@ def guard_for(settings: FetchSettings) -> Guard | None:
     return Guard(settings.allow) if settings.guard else None
 
 
-def client(settings: FetchSettings) -> httpx.Client:
-    return httpx.Client(
-        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-        follow_redirects=False,
-        headers={"User-Agent": settings.user_agent},
-    )
+class _Clock:
+    """The deadline of the request in flight: every connect, read and write of its socket waits at most until then."""
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+
+    def timeout(self, timeout: float | None) -> float | None:
+        if self.deadline is None:
+            return timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the deadline of the request has passed")
+        return left if timeout is None else min(timeout, left)
+
+    @property
+    def passed(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline - 0.05
+
+
+class _Stream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, clock: _Clock) -> None:
+        self._stream, self._clock = stream, clock
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._clock.timeout(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._clock.timeout(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
+        return _Stream(self._stream.start_tls(ssl_context, server_hostname, self._clock.timeout(timeout)), self._clock)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    """httpcore's own sockets, each wait cut short at the clock's deadline."""
+
+    def __init__(self, clock: _Clock) -> None:
+        self._backend, self._clock = httpcore.SyncBackend(), clock
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
+        return _Stream(self._backend.connect_tcp(host, port, self._clock.timeout(timeout), local_address, socket_options), self._clock)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
+        return _Stream(self._backend.connect_unix_socket(path, self._clock.timeout(timeout), socket_options), self._clock)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class Client(httpx.Client):
+    """An httpx client whose requests have an overall deadline (``clock``), response headers included."""
+
+    def __init__(self, settings: FetchSettings) -> None:
+        self.clock = _Clock()
+        transport = httpx.HTTPTransport()
+        # httpx takes no network backend; its pool is rebuilt with one that honours the deadline
+        transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=_Backend(self.clock))
+        super().__init__(
+            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+            follow_redirects=False,
+            headers={"User-Agent": settings.user_agent},
+            transport=transport,
+        )
+
+
+def client(settings: FetchSettings) -> Client:
+    return Client(settings)
 
 
 def http_error(url: str, error: Exception) -> FetchError:
@@ -90,12 +167,22 @@ def http_error(url: str, error: Exception) -> FetchError:
     )
 
 
+def _announce(settings: FetchSettings) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0
+        log.warning("Retrying in %.0f s (try %d of %d): %s", wait, state.attempt_number + 1, settings.attempts, redact(getattr(error, "problem", str(error))))
+
+    return before_sleep
+
+
 def retrying(settings: FetchSettings, attempt: Callable[[], T]) -> T:
-    """Run ``attempt`` until it succeeds or fails for good; transient failures back off and retry."""
+    """Run ``attempt`` until it succeeds or fails for good; transient failures back off and retry, each retry named, for at most ``retry_seconds``."""
     retry = Retrying(
-        stop=stop_after_attempt(settings.attempts),
+        stop=stop_after_attempt(settings.attempts) | stop_after_delay(settings.retry_seconds),
         wait=wait_exponential(multiplier=settings.backoff_seconds, min=0),
         retry=retry_if_exception_type(TransientFetchError),
+        before_sleep=_announce(settings),
         reraise=True,
     )
     return retry(attempt)
@@ -103,7 +190,12 @@ def retrying(settings: FetchSettings, attempt: Callable[[], T]) -> T:
 
 @contextmanager
 def opened(http: httpx.Client, url: str, settings: FetchSettings, guard: Guard | None, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
-    """The response to GET ``url`` after redirects, each hop checked; closed when the block ends."""
+    """The response to GET ``url`` after redirects, each hop checked; closed when the block ends.
+
+    The response headers must arrive within ``header_seconds`` of each hop's request.
+    """
+    url = real(url)
+    clock: _Clock | None = getattr(http, "clock", None)
     hops: list[str] = []
     while True:
         if urlparse(url).scheme not in ("http", "https"):
@@ -113,10 +205,20 @@ def opened(http: httpx.Client, url: str, settings: FetchSettings, guard: Guard |
             )
         if guard:
             guard.check(url)
+        if clock:
+            clock.deadline = time.monotonic() + min(settings.header_seconds, settings.deadline_seconds)
         try:
             response = http.send(http.build_request("GET", url, headers=headers), stream=True)
         except httpx.HTTPError as error:
+            if clock and clock.passed:  # transient: retried while retry_seconds allow
+                raise TransientFetchError(
+                    f"{url} did not send its response headers within {min(settings.header_seconds, settings.deadline_seconds):g} s.",
+                    "The server is too slow or stalling; rerun later, or raise PRESENTER_FETCH__HEADER_SECONDS.",
+                ) from None
             raise http_error(url, error) from None
+        finally:
+            if clock:
+                clock.deadline = None
         if not response.is_redirect:
             break
         response.close()
@@ -214,8 +316,17 @@ def body(response: httpx.Response, url: str, settings: FetchSettings, limit: int
         raise http_error(url, error) from None
 
 
-def fetch_document(url: str, settings: FetchSettings) -> bytes:
-    """GET a (small) document, such as a feed. Refuses bodies above max_feed_bytes, decoded."""
+@dataclass(frozen=True)
+class Document:
+    """A fetched document: its decoded bytes, the URL it was finally read from (after redirects) and its response headers."""
+
+    data: bytes
+    url: str
+    headers: dict[str, str]
+
+
+def fetch_page(url: str, settings: FetchSettings) -> Document:
+    """GET a (small) document, such as a feed, with where it ended up and its headers. Refuses bodies above max_feed_bytes, decoded."""
 
     def too_large(size: int) -> FetchError:
         return FetchError(
@@ -223,12 +334,19 @@ def fetch_document(url: str, settings: FetchSettings) -> bytes:
             "Give the feed's URL, or the episode's audio URL directly.",
         )
 
-    def attempt() -> bytes:
+    def attempt() -> Document:
         with client(settings) as http, opened(http, url, settings, guard_for(settings), {"Accept-Encoding": "gzip, deflate"}) as response:
             succeeded(response, url)
-            return b"".join(body(response, url, settings, settings.max_feed_bytes, too_large))
+            data = b"".join(body(response, url, settings, settings.max_feed_bytes, too_large))
+            headers = {k.lower(): v for k, v in response.headers.items() if k.lower() in ("content-type", "content-language", "last-modified", "etag")}
+            return Document(data, str(response.url), headers)
 
     return retrying(settings, attempt)
+
+
+def fetch_document(url: str, settings: FetchSettings) -> bytes:
+    """GET a (small) document, such as a feed: its decoded bytes."""
+    return fetch_page(url, settings).data
 
 
 def _looks_like_audio_response(response: httpx.Response, head: bytes) -> bool:
@@ -279,13 +397,17 @@ def not_audio(url: str, what: str) -> FetchError:
 def download_part(http: httpx.Client, url: str, part: Path, settings: FetchSettings, guard: Guard | None, on_progress: Progress | None, audio: bool = True) -> None:
     """One attempt at ``part``: resumed from its size where the server allows; ``audio`` refuses web pages and markup at once."""
     meta_path = part.with_name(part.name + ".json")
+    for path in (part, meta_path):
+        if path.is_symlink() or (path.exists() and not path.is_file()):  # planted: never written through
+            path.unlink()
+    meta = _read_meta(meta_path)
+    if part.exists() and (meta.get("url") != redact(url) or not meta.get("validator")):
+        part.unlink()  # bytes of another URL, or of a file nothing can prove unchanged, are never spliced in
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Accept-Encoding": "identity"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
-        validator = json.loads(meta_path.read_text()).get("validator") if meta_path.exists() else None
-        if validator:
-            headers["If-Range"] = validator
+        headers["If-Range"] = meta["validator"]
     try:
         with opened(http, url, settings, guard, headers) as response:
             if response.status_code == 416 and offset:
@@ -310,9 +432,10 @@ def download_part(http: httpx.Client, url: str, part: Path, settings: FetchSetti
                 part.unlink(missing_ok=True)
                 raise _too_large(url, total, settings)
             validator = response.headers.get("etag") or response.headers.get("last-modified")
-            meta_path.write_text(json.dumps({"url": url, "validator": validator, "total": total}))
+            meta_path.write_text(json.dumps({"url": redact(url), "validator": validator, "total": total}))
             done = offset
-            with open(part, "ab" if offset else "wb") as out:
+            flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | (os.O_APPEND if offset else os.O_TRUNC)
+            with os.fdopen(os.open(part, flags, 0o644), "ab" if offset else "wb") as out:
                 for piece in body(response, url, settings, settings.max_bytes - offset, lambda size: _too_large(url, offset + size, settings)):
                     if audio and done == 0 and looks_like_markup(piece[:64]):
                         raise not_audio(url, "an HTML/XML document")
@@ -330,6 +453,14 @@ def download_part(http: httpx.Client, url: str, part: Path, settings: FetchSetti
             part.unlink(missing_ok=True)
             meta_path.unlink(missing_ok=True)
         raise
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def _verified(part: Path, url: str) -> str | None:
@@ -368,10 +499,9 @@ def download(url: str, folder: Path, settings: FetchSettings, on_progress: Progr
     """
     folder.mkdir(parents=True, exist_ok=True)
     record = folder / SOURCE_RECORD
-    done = sorted(p for p in folder.glob("audio.*") if p.suffix not in (".part", ".json"))
+    done = sorted(p for p in folder.glob("audio.*") if p.suffix not in (".part", ".json") and p.is_file() and not p.is_symlink())
     if done:
-        source = json.loads(record.read_text()).get("url") if record.exists() else None
-        if source == url:
+        if _read_meta(record).get("url") == redact(url):
             return done[0]
         for stale in done:
             stale.unlink()
@@ -383,5 +513,5 @@ def download(url: str, folder: Path, settings: FetchSettings, on_progress: Progr
     final = folder / f"audio{suffix if suffix in AUDIO_EXTENSIONS else extension_for(fmt)}"
     os.replace(part, final)
     part.with_name(part.name + ".json").unlink(missing_ok=True)
-    record.write_text(json.dumps({"url": url}))
+    record.write_text(json.dumps({"url": redact(url)}))
     return final

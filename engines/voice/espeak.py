@@ -27,7 +27,8 @@ class EspeakVoice(Voice, name="espeak", summary="espeak-ng (Debian package); rob
 
     def speak(self, text: str, language: str) -> Speech:
         voice = self._codes.get(language, language)
-        done = subprocess.run([self.program, "-v", voice, "-s", str(self.words_per_minute), "--stdout", text], capture_output=True, check=False)
+        # the text goes on stdin: a sentence that starts with '-f<file>' or '-w<file>' is read aloud, never taken as an option
+        done = subprocess.run([self.program, "-v", voice, "-s", str(self.words_per_minute), "--stdout", "--stdin"], input=text.encode("utf-8"), capture_output=True, check=False)
         if done.returncode != 0 or not done.stdout:
             raise EngineError(f"espeak-ng failed on {text[:40]!r}: {done.stderr.decode(errors='replace').strip()}", "Check that espeak-ng knows the language.")
         return Speech(*read_wav_bytes(done.stdout))
