@@ -4,6 +4,14 @@ The stages run in the order of ``core.settings.STAGES``; each returns a record
 that becomes its manifest entry. Prefect adds what it gives: retries on
 network work, content-hash caching, chunk mapping on a bounded pool,
 artifacts and run names for the UI.
+
+Credentials in URLs (``https://user:password@host/feed``) never reach Prefect's
+database, however the flow is called: ``digest`` is a ``HidingFlow``, which
+replaces every credential-bearing string among its arguments by the redacted
+form (``core.net.credentials.hide``) before Prefect records the flow run's
+parameters and formats its run name. The real URL stays in this process's
+memory only, and is put back at the moment it is used: by the HTTP layer for
+a request, by ``_settings`` for overrides such as ``openai.base_url``.
 """
 
 from __future__ import annotations
@@ -11,10 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import Flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.artifacts import Transcript
+from core.net.credentials import hide, real
 from core.settings import STAGES, Settings
 from core.weights.catalog import required
 from core.weights.pull import pull
@@ -28,8 +37,49 @@ from .transcription import diarize, transcribe
 MAX_POOL = 8
 
 
+def _hidden(value: Any) -> Any:
+    """``value`` with the credentials of every URL in it (strings, nested in dicts and lists) replaced by ***; the real ones kept in this process."""
+    if isinstance(value, str):
+        return hide(value)
+    if isinstance(value, dict):
+        return {key: _hidden(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_hidden(item) for item in value)
+    return value
+
+
+def _real(value: Any) -> Any:
+    """The inverse of ``_hidden`` for what this process hid: the values the stages use."""
+    if isinstance(value, str):
+        return real(value)
+    if isinstance(value, dict):
+        return {key: _real(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_real(item) for item in value)
+    return value
+
+
+class HidingFlow(Flow[Any, Any]):
+    """A flow whose arguments reach Prefect (parameters, run name, events) with every URL's credentials replaced by ***.
+
+    Prefect stores a flow run's parameters as they are passed, before the
+    flow's body runs, so the body cannot redact them; hiding them at the call
+    is the one place that covers the CLI, ``watch`` and a direct call from
+    Python alike. ``with_options`` keeps the class, so ``digest.with_options(...)``
+    hides too.
+    """
+
+    def __call__(self, *args: Any, return_state: bool = False, wait_for: Any = None, **kwargs: Any) -> Any:
+        return super().__call__(*_hidden(args), return_state=return_state, wait_for=wait_for, **_hidden(kwargs))
+
+    def with_options(self, **options: Any) -> HidingFlow:
+        configured = super().with_options(**options)
+        configured.__class__ = HidingFlow
+        return configured  # type: ignore[return-value]
+
+
 def _settings(output_dir: str | None, language: str | None, portrait: str | None, overrides: dict[str, Any] | None) -> Settings:
-    fields = dict(overrides or {})
+    fields = _real(dict(overrides or {}))  # the real URLs (openai.base_url ...) for the stages; the parameters hold them hidden
     if output_dir:
         fields["output_dir"] = output_dir
     if language:
@@ -47,8 +97,7 @@ def _pull_missing(settings: Settings) -> None:
             pull(weight, settings.cache_dir, settings.weights, lambda file: lambda done, total: bar(done, total, file))
 
 
-@flow(name="podcast-digest", flow_run_name="digest {source}", task_runner=ThreadPoolTaskRunner(max_workers=MAX_POOL), log_prints=True)  # type: ignore[arg-type]
-def digest(
+def _digest(
     source: str,
     episode: str | None = None,
     language: str | None = None,
@@ -94,3 +143,6 @@ def digest(
         logger.info("Presenter video: %s", job.folder / "presenter.mp4")
     publish_episode(job.episode, job.folder, wanted[-1])
     return str(job.folder)
+
+
+digest = HidingFlow(_digest, name="podcast-digest", flow_run_name="digest {source}", task_runner=ThreadPoolTaskRunner(max_workers=MAX_POOL), log_prints=True)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from presenter.cli import app
 
-from .support import Route, ffmpeg, run_flow, serve_episode, wer
+from .support import Route, ffmpeg, rss, run_flow, serve_episode, wer
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 
@@ -229,3 +229,40 @@ def test_credentials_stay_out_of_outputs_manifests_logs_and_the_prefect_database
     written = [p.read_bytes() for p in database.parent.glob(database.name + "*")]  # the file and its write-ahead log
     assert written and all(b"sk-secret-XYZ" not in data and b"s3cret-pw" not in data for data in written), "no secret in Prefect's database"
     assert any("alice:***@" in text or "***@127.0.0.1" in text for text in [*files, caplog.text]), "the fallback is reported, redacted"
+
+
+def _prefect_database_files() -> list[bytes]:
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from sqlalchemy.engine import make_url
+
+    database = Path(make_url(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).database or "")
+    return [p.read_bytes() for p in database.parent.glob(database.name + "*")]  # the file and its write-ahead log
+
+
+def test_27_3_credentials_passed_to_the_flow_from_python_are_used_for_requests_and_prefect_records_them_redacted(server, jfk_mp3, tmp_path):
+    """``digest(...)`` called directly, not through the CLI: parameters and run name hold ***, the requests the real credentials."""
+    import base64
+
+    from prefect.client.orchestration import get_client
+
+    from flows.digest import _hidden, _settings, digest
+
+    with_password = "http://feeder:hunter2-pw@"
+    server.routes["/ep.mp3"] = Route(jfk_mp3.read_bytes(), content_type="audio/mpeg")
+    items = [{"title": "Members only", "guid": "m-1", "url": server.url("/ep.mp3").replace("http://", with_password)}]
+    server.routes["/feed.xml"] = Route(rss("Locked show", items), content_type="application/rss+xml")
+    feed = server.url("/feed.xml").replace("http://", with_password)
+    endpoint = server.url("/v1").replace("http://", "http://alice:s3cret-pw@")
+    folder, run_id = run_flow(feed, tmp_path / "direct", until="fetch", overrides={"openai": {"base_url": endpoint}})
+    state = digest.with_options(retries=0)(feed, output_dir=str(tmp_path / "configured"), until="fetch", return_state=True)
+    assert (folder / "audio.mp3").read_bytes() == jfk_mp3.read_bytes() and Path(state.result()).is_dir()
+
+    sent = {(path, headers.get("Authorization")) for path, headers in server.requests}
+    assert sent == {(p, "Basic " + base64.b64encode(b"feeder:hunter2-pw").decode()) for p in ("/feed.xml", "/ep.mp3")}, "the real credentials went with every request"
+    with get_client(sync_client=True) as client:
+        runs = [client.read_flow_run(run_id), client.read_flow_run(state.state_details.flow_run_id)]
+    assert [run.parameters["source"] for run in runs] == [server.url("/feed.xml").replace("http://", "http://***@")] * 2
+    assert runs[0].parameters["overrides"]["openai"]["base_url"] == server.url("/v1").replace("http://", "http://***@")
+    assert _settings(None, None, None, _hidden({"openai": {"base_url": endpoint}})).openai.base_url == endpoint, "the stages get the real endpoint back"
+    written = _prefect_database_files()
+    assert written and not [data for data in written if b"hunter2-pw" in data or b"s3cret-pw" in data], "no password in Prefect's database: parameters, run names, events"
