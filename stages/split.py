@@ -17,7 +17,7 @@ from pydantic import ConfigDict
 
 from core.artifacts import CHUNK_DIR, ChunkInfo, Chunks, StageRecord
 from core.errors import AudioError
-from core.media.ffmpeg import decode_audio, probe_audio
+from core.media.ffmpeg import decode_audio, probe_audio, truncation
 from core.settings import SplitSettings
 from core.workspace import atomic_path
 
@@ -57,6 +57,8 @@ def decode(path: Path):
             f"{path} is truncated: only {decoded:.1f} s of its {probe.duration:.1f} s decode.",
             "Delete it and rerun to download it again, or give a complete copy.",
         )
+    if short := truncation(path):  # a cut WAV: FFmpeg measures it by its size, so only its header tells
+        raise AudioError(f"{path} is truncated: {short}.", "Delete it and rerun to download it again, or give a complete copy.")
     return AudioSegment(data=samples.tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
 
 

@@ -464,6 +464,27 @@ def test_27_12_a_resumed_download_is_from_the_same_url_and_never_through_a_plant
     assert target.read_text() == "keep me", "the link was not written through"
 
 
+def test_27_12_a_wav_cut_short_is_refused_though_ffprobe_agrees_with_its_size(server, tmp_path):
+    from core.errors import AudioError
+    from stages.split import decode
+
+    whole = tmp_path / "whole.wav"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=10", "-ar", "16000", str(whole))
+    cut = whole.read_bytes()[:100_000]  # FFmpeg measures it by its size: 3.1 s, all of which decode
+    server.routes["/cut.wav"] = Route(cut, content_type="audio/wav")  # its Content-Length matches what is sent
+    server.routes["/whole.wav"] = Route(whole.read_bytes(), content_type="audio/wav")
+    with pytest.raises(FetchError, match=r"arrived truncated or damaged: its header declares 320,\d{3} bytes but the file has 100,000; the partial file was deleted"):
+        download(server.url("/cut.wav"), tmp_path / "cut", fast())
+    assert not list((tmp_path / "cut").glob("audio.*"))
+    assert download(server.url("/whole.wav"), tmp_path / "whole", fast()).read_bytes() == whole.read_bytes()
+    (tmp_path / "local.wav").write_bytes(cut)
+    with pytest.raises(AudioError, match=r"local\.wav is truncated: its header declares 320,\d{3} bytes but the file has 100,000\. Delete it"):
+        decode(tmp_path / "local.wav")
+    streamed = tmp_path / "streamed.wav"
+    streamed.write_bytes(cut[:4] + b"\xff\xff\xff\xff" + cut[8:])  # a header written while streaming claims no size
+    assert len(decode(streamed)) > 3000
+
+
 def test_27_12_espeak_reads_a_sentence_that_looks_like_an_option_aloud(tmp_path):
     from core.settings import Settings
     from engines.voice.espeak import EspeakVoice

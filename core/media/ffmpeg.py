@@ -74,6 +74,32 @@ def sniff_audio(head: bytes) -> str | None:
     return None
 
 
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)  # what a writer that streamed its output puts in the header: not a claim
+
+
+def declared_size(head: bytes) -> int | None:
+    """The file size a WAV's RIFF header declares, or None if it declares none (streamed output) or is not WAV.
+
+    FFmpeg estimates a truncated WAV's duration from the file's size, so the
+    two agree and only the header's own size shows the missing part. (AIFF
+    needs no such check: FFmpeg reads its duration from the frame count.)
+    """
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    size = int.from_bytes(head[4:8], "little")
+    return None if size in _UNKNOWN_SIZES else size + 8
+
+
+def truncation(path: Path) -> str | None:
+    """Why the WAV file is shorter than its own header says, or None if it is not (or declares no size, or is no WAV)."""
+    with open(path, "rb") as handle:
+        declared = declared_size(handle.read(12))
+    actual = Path(path).stat().st_size
+    if declared is None or actual >= declared - 1:  # one byte of slack: writers often leave out the final pad byte
+        return None
+    return f"its header declares {declared:,} bytes but the file has {actual:,}"
+
+
 def looks_like_markup(head: bytes) -> bool:
     """True for HTML or XML: what a web server sends instead of audio on an error or login page."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()

@@ -37,7 +37,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
 from core.errors import AudioError, FetchError, TransientFetchError, redact
-from core.media.ffmpeg import AUDIO_EXTENSIONS, decoded_seconds, extension_for, looks_like_markup, probe_audio, sniff_audio
+from core.media.ffmpeg import AUDIO_EXTENSIONS, decoded_seconds, extension_for, looks_like_markup, probe_audio, sniff_audio, truncation
 from core.net.credentials import real
 from core.net.guard import Guard
 from core.settings import FetchSettings
@@ -477,6 +477,8 @@ def _verified(part: Path, url: str) -> str | None:
         decoded = decoded_seconds(part)
         whole = not probe.duration or decoded >= 0.9 * probe.duration - 0.5
         detail = f"{decoded:.1f} s of its {probe.duration or 0:.1f} s decode"
+        if whole and (short := truncation(part)):  # FFmpeg measures a WAV by its size, so it agrees with a cut one
+            whole, detail = False, short
     except AudioError as error:
         if fmt is None:  # neither its first bytes nor FFmpeg say audio
             discard()
