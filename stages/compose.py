@@ -8,11 +8,15 @@ Text from a feed or a model reaches FFmpeg only as data: the title card is a
 text file drawn with expansion off, subtitles are an ASS file whose override
 and escape characters are neutralised, and FFmpeg runs inside the episode
 folder so that no path is ever parsed as part of a filter graph. A filter
-warning is an error, not a silently missing title card.
+warning is an error, not a silently missing title card; so a character no
+installed font can draw (an emoji) is dropped from what is drawn, with a
+warning, rather than failing libass ("failed to find any fallback"), and a
+title of any length is cut to three lines with an ellipsis.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import tempfile
@@ -24,6 +28,7 @@ from core.artifacts import VIDEO_FILES, Animation, Narration, StageRecord
 from core.errors import EngineError
 from core.logs import Progress
 from core.media.ffmpeg import require_tool
+from core.media.fonts import drawable
 from core.media.subtitles import to_srt
 from core.settings import ComposeSettings
 from core.text import is_mostly_cjk, timestamp
@@ -32,7 +37,10 @@ from core.workspace import atomic_path, write_bytes, write_text
 FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FONT_NAME = "WenQuanYi Micro Hei"
 TITLE_FILE, SUBTITLE_FILE = ".title.txt", "narration.ass"
+TITLE_LINES, SHOW_LINES = 3, 2
+log = logging.getLogger(__name__)
 _FILTER_WARNING = re.compile(r"\[(?:Parsed_\w+|AVFilterGraph|drawtext|subtitles|libass)[^\]]*\]|Stray %|Error", re.IGNORECASE)
+_FOUND_ANYWAY = re.compile(r"Glyph 0x[0-9A-F]+ not found, broken font\? Trying all charmaps$", re.IGNORECASE)  # libass then draws it (DejaVu's emoticons)
 
 
 def font_file() -> str:
@@ -42,12 +50,32 @@ def font_file() -> str:
     raise EngineError("No font for the title card (WenQuanYi Micro Hei or DejaVu Sans).", "Install one: 'apt-get install fonts-wqy-microhei' (or run 'make setup').")
 
 
-def wrap(text: str, width: int) -> str:
-    """Lines for the title card: CJK text counts double, so it wraps at half the width."""
+def wrap(text: str, width: int, lines: int | None = None) -> str:
+    """Lines for the title card: CJK text counts double, so it wraps at half the width; past ``lines``, cut with an ellipsis."""
     if is_mostly_cjk(text):
-        size = max(4, width // 2)
-        return "\n".join(text[i : i + size] for i in range(0, len(text), size))
-    return textwrap.fill(text, width)
+        width = max(4, width // 2)
+        wrapped = [text[i : i + width] for i in range(0, len(text), width)]
+    else:
+        wrapped = textwrap.wrap(text, width)
+    if lines is not None and len(wrapped) > lines:
+        wrapped = [*wrapped[: lines - 1], wrapped[lines - 1][: width - 1].rstrip() + "…"]
+    return "\n".join(wrapped)
+
+
+def _drawable(text: str, font: str | None = None) -> tuple[str, str]:
+    """``text`` without what no font (or ``font``) has, and without the gaps the dropped characters leave; and what was dropped."""
+    kept, dropped = drawable(text, font)
+    return (re.sub(r"[^\S\n]{2,}", " ", kept).strip(), dropped) if dropped else (text, "")
+
+
+def _warn_dropped(dropped: str, folder: Path) -> None:
+    if dropped:
+        shown = ", ".join(f"{char} (U+{ord(char):04X})" for char in dropped[:10]) + (", …" if len(dropped) > 10 else "")
+        log.warning(
+            "No installed font can draw %d character(s) of the subtitles or title card of %s: %s. They are left out of the video "
+            "(narration.srt keeps them); to show them, install a font that has them (emoji: 'apt-get install fonts-noto-color-emoji').",
+            len(dropped), folder.name, shown,
+        )
 
 
 def split_cue(start: float, end: float, text: str) -> list[tuple[float, float, str]]:
@@ -114,7 +142,8 @@ def _ffmpeg(args: list[str], folder: Path, what: str, *, seconds: float = 0.0, p
             returncode, stdout = process.returncode, b""
             errors.seek(0)
             stderr = errors.read().decode(errors="replace").strip()
-    if returncode != 0 or _FILTER_WARNING.search(stderr):
+    warnings = "\n".join(line for line in stderr.splitlines() if not _FOUND_ANYWAY.search(line.strip()))
+    if returncode != 0 or _FILTER_WARNING.search(warnings):
         raise EngineError(f"ffmpeg could not {what}: {stderr[-400:] or f'exit code {returncode}'}", "Check ffmpeg (libx264, libass) and the fonts ('make setup').")
     if progress is not None:
         progress(seconds, seconds, "s of video")
@@ -135,8 +164,13 @@ def compose(
     video_name, srt_name, thumbnail_name = VIDEO_FILES
     cues = [cue for s in narration.sentences for cue in split_cue(s.start, s.end or s.start, s.text)]
     srt = write_text(folder / srt_name, to_srt(cues))
-    write_text(folder / SUBTITLE_FILE, to_ass(cues, width, height))
-    write_text(folder / TITLE_FILE, "\n\n".join(filter(None, (wrap(show, 34), wrap(title, 26)))))
+    burned = section.subtitles == "burn"  # soft subtitles are drawn by the player, with its own fonts
+    drawn = [(start, end, *(_drawable(text) if burned else (text, ""))) for start, end, text in cues]  # what libass can draw with some installed font
+    write_text(folder / SUBTITLE_FILE, to_ass([(start, end, text) for start, end, text, _ in drawn], width, height))
+    card_font = font_file() if section.title_seconds > 0 else None  # drawtext has this one font, no fallback
+    (show, show_missing), (title, title_missing) = _drawable(show, card_font), _drawable(title, card_font)
+    write_text(folder / TITLE_FILE, "\n\n".join(filter(None, (wrap(show, 34, SHOW_LINES), wrap(title, 26, TITLE_LINES)))))
+    _warn_dropped("".join(dict.fromkeys("".join(m for *_, m in drawn) + show_missing + title_missing)), folder)
 
     source = ffmpeg.input(str(Path(lipsync_mp4).resolve()))
     video = source.video.filter("scale", height, height).filter("pad", width, height, (width - height) // 2, 0, color=section.background)

@@ -62,3 +62,45 @@ def test_the_poster_is_a_closed_mouth_eyes_open_frame():
     assert record.neutral_frame(before=2.0) == 5, "nearest the card's middle with the mouth shut and the eyes open (frame 4 blinks)"
     assert record.neutral_frame(before=0.6) == 1
     assert Animation(engine="paddlegan", fps=5, frames=10, mouth=None, blink=blink).neutral_frame(before=2.0) == 5
+
+
+def test_27_12_a_title_of_any_length_is_cut_to_three_lines_with_an_ellipsis():
+    lines = C.wrap("A very long title " * 110, 26, 3).split("\n")  # about 2,000 characters
+    assert len(lines) == 3 and lines[-1].endswith("…") and all(len(line) <= 26 for line in lines)
+    cjk = "中文标题" * 500  # counts double: 13 a line
+    assert C.wrap(cjk, 26, 3).split("\n") == [cjk[:13], cjk[13:26], cjk[26:38] + "…"]
+    assert C.wrap("Short title", 26, 3) == "Short title"
+
+
+def test_27_12_emoji_no_font_has_are_left_out_with_a_warning_and_a_long_title_stays_in_its_lines(narrated, tmp_path, caplog):
+    import subprocess
+
+    import numpy as np
+
+    from core.artifacts import NarratedSentence, Narration
+
+    folder = tmp_path / "emoji"
+    folder.mkdir()
+    for name in ("narration.wav", "narration.json"):
+        (folder / name).write_bytes((narrated["en"] / name).read_bytes())
+    narration = Narration.read(folder)
+    narration.sentences = [NarratedSentence(text="Great news 😀🎉 for \U0010fffd everyone", start=0.3, end=narration.duration - 0.3)]  # U+10FFFD: private, in no font
+    narration.write(folder)
+    settings = Settings(compose={"title_seconds": 2, "subtitles": "burn"})
+    animate(folder, settings)
+    title = "🎙️ " + "An extremely long episode title that never ends " * 40  # about 2,000 characters
+    with caplog.at_level("WARNING"):
+        video, srt, _ = C.compose(folder / "lipsync.mp4", folder / "narration.json", folder, settings.compose, title=title, show="Show 📻").outputs
+    assert "\U0010fffd (U+10FFFD)" in caplog.text and "fonts-noto-color-emoji" in caplog.text
+    burned = (folder / C.SUBTITLE_FILE).read_text(encoding="utf-8")
+    for emoji in "😀🎉":  # DejaVu Sans has 😀: libass falls back to it; 🎉 only an emoji font
+        in_a_font = bool(subprocess.run(["fc-list", f":charset={ord(emoji):x}"], capture_output=True, text=True).stdout.strip())
+        assert (emoji in burned) == in_a_font and (f"{emoji} (U+{ord(emoji):X})" in caplog.text) != in_a_font
+    assert "\U0010fffd" not in burned and "for everyone" in burned
+    assert "😀🎉 for \U0010fffd everyone" in srt.read_text(encoding="utf-8"), "the text file keeps them"
+    card = subprocess.run(["ffmpeg", "-v", "error", "-ss", "1", "-i", str(video), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"],
+                          capture_output=True, check=True).stdout
+    pixels = np.frombuffer(card, np.uint8).reshape(settings.compose.height, -1)
+    above_subtitles = int(0.8 * len(pixels))
+    rows_with_text = np.flatnonzero((pixels[:above_subtitles] > 235).sum(axis=1) > 0)
+    assert rows_with_text.size and rows_with_text.min() > 0.2 * len(pixels) and rows_with_text.max() < 0.75 * len(pixels), "the show and 3 lines of title in the middle, not over the frame"
