@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from typing import Any
 from .errors import os_error
 
 MANIFEST = "manifest.json"
+_TEMPORARY = re.compile(r"^\..+\.(?:(?P<pid>\d+)-)?[a-z0-9_]+\.tmp$")  # atomic_path's: .<name>.<writer's pid>-<random>.tmp
 
 
 def slugify(text: str, max_length: int = 60) -> str:
@@ -55,11 +57,13 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
     The result gets the permissions a plain ``open()`` would give (0666 less the
     umask), so published files can be served by a web server of another user.
+    The temporary name carries the writing process's id, so that one a killed
+    run left behind can be told from one being written (``remove_stale_temporaries``).
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent)
     except OSError as error:
         raise os_error(error, path, "writing") from None
     os.close(fd)
@@ -73,6 +77,37 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files of ``atomic_path`` that killed runs left in ``folder`` and its subfolders; returns them.
+
+    One whose writer is still running (its process id in the name) is left
+    alone, so a run beside this one loses nothing; one without an id is from
+    an older version, and stale.
+    """
+    removed = []
+    for path in sorted([*Path(folder).glob(".*.tmp"), *Path(folder).glob("*/.*.tmp")]):
+        match = _TEMPORARY.match(path.name)
+        if not match or path.is_dir() or (match["pid"] and _running(int(match["pid"]))):
+            continue
+        try:
+            path.unlink()
+        except OSError:  # gone meanwhile, or not ours to remove: it blocks nothing
+            continue
+        removed.append(path)
+    return removed
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from core.artifacts import SCRIPT, StageRecord, Summary, Transcript
 from core.errors import TransientFetchError, redact
 from core.glossary import Glossary
 from core.settings import Settings
-from core.workspace import MANIFEST, episode_dir, record_episode
+from core.workspace import MANIFEST, episode_dir, record_episode, remove_stale_temporaries
 from stages import compose as compose_stage
 from stages import fetch as fetch_stage
 from stages import lipsync as lipsync_stage
@@ -83,6 +83,8 @@ def fetch(source: str, selector: str | None, settings: Settings) -> dict[str, An
     episode = fetch_stage.resolve(source, settings.fetch, selector)
     folder = episode_dir(settings.output_dir, episode.key, episode.title)
     fresh = not folder.exists()
+    if not fresh and (stale := remove_stale_temporaries(folder)):  # what killed runs were writing (.000.wav.*.tmp, .lipsync.mp4.*.tmp)
+        get_run_logger().info("Removed %d temporary file(s) a stopped run left in %s: %s", len(stale), folder, ", ".join(p.name for p in stale[:5]))
     record_episode(folder, {**episode.to_dict(), "source": redact(source)})
     bar = None if episode.is_local else StageProgress("download", f"Downloading {episode.title}", "B", artifact=False)
     try:

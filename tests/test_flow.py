@@ -204,6 +204,21 @@ def test_a_run_killed_midway_resumes_from_cached_stages(jfk_flac, tmp_path):
     assert (folder / "presenter.mp4").is_file()
 
 
+def test_27_12_the_next_run_removes_the_temporary_files_a_killed_run_left(jfk_flac, tmp_path):
+    import subprocess
+    import sys
+
+    folder, _ = run_flow(str(jfk_flac), tmp_path, until="fetch")
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
+    (folder / "chunks").mkdir(exist_ok=True)
+    left = [folder / f".lipsync.mp4.{dead}-k2j4l6m8.tmp", folder / "chunks" / f".000.wav.{dead}-a1b2c3d4.tmp"]
+    for path in left:
+        path.write_bytes(b"\0" * 1000)
+    again, _ = run_flow(str(jfk_flac), tmp_path, until="split")
+    assert again == folder and not any(p.exists() for p in left) and (folder / "chunks" / "000.wav").is_file()
+    assert not list(folder.rglob("*.tmp"))
+
+
 def test_credentials_stay_out_of_outputs_manifests_logs_and_the_prefect_database(server, jfk_flac, tmp_path, monkeypatch, caplog):
     """An endpoint that fails (HTTP 500) behind a URL with a password, and an API key: the run falls back and shows neither."""
     from prefect.client.orchestration import get_client

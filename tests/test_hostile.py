@@ -485,6 +485,27 @@ def test_27_12_a_wav_cut_short_is_refused_though_ffprobe_agrees_with_its_size(se
     assert len(decode(streamed)) > 3000
 
 
+def test_27_12_temporary_files_of_killed_runs_are_removed_and_those_being_written_kept(tmp_path):
+    import sys
+
+    from core.workspace import atomic_path, remove_stale_temporaries
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = int(gone.stdout)  # a process that has ended (and been waited for)
+    (tmp_path / "chunks").mkdir()
+    stale = [tmp_path / f".lipsync.mp4.{dead}-k2j4l6m8.tmp", tmp_path / "chunks" / f".000.wav.{dead}-a1b2c3d4.tmp",
+             tmp_path / "chunks" / ".001.wav.x9y8z7w6.tmp"]  # the last: a name from before the process id was in it
+    kept = [tmp_path / "lipsync.mp4", tmp_path / "notes.tmp", tmp_path / ".audio.source.json", tmp_path / "chunks" / "000.wav"]
+    for path in [*stale, *kept]:
+        path.write_bytes(b"x")
+    with atomic_path(tmp_path / "narration.wav") as writing:  # this process is still writing it
+        writing.write_bytes(b"half")
+        assert writing.name.startswith(f".narration.wav.{os.getpid()}-")
+        assert remove_stale_temporaries(tmp_path) == sorted(stale)
+        assert writing.exists() and all(p.exists() for p in kept) and not any(p.exists() for p in stale)
+    assert (tmp_path / "narration.wav").read_bytes() == b"half"
+
+
 def test_27_12_espeak_reads_a_sentence_that_looks_like_an_option_aloud(tmp_path):
     from core.settings import Settings
     from engines.voice.espeak import EspeakVoice
