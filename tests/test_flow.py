@@ -152,6 +152,17 @@ def test_cli_reports_bad_input_once_and_exits_non_zero(server, tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_27_12_a_failed_fetch_through_presenter_run_leaves_no_folder_holding_only_its_manifest(server, tmp_path):
+    server.routes["/gone.mp3"] = Route(b"gone", status=404, content_type="text/plain")
+    server.routes["/page.mp3"] = Route(b"<html><body>Subscribe to listen</body></html>" * 50, content_type="text/html")
+    for enclosure, said in (("/gone.mp3", "answered HTTP 404"), ("/page.mp3", "is a web page (text/html), not audio")):
+        server.routes["/feed.xml"] = Route(rss("Broken", [{"title": "Nothing here", "guid": enclosure, "url": server.url(enclosure)}]), content_type="application/rss+xml")
+        result = _cli(server.url("/feed.xml"), "--output", str(tmp_path / "out"), "--until", "split")
+        assert result.exit_code == 1 and said in result.output, result.output
+        assert any(p == enclosure for p, _ in server.requests), "the download was tried, inside the flow"
+        assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == [], [str(p) for p in (tmp_path / "out").rglob("*")]
+
+
 def test_cli_refuses_to_summarize_silence_and_keeps_the_transcript(silence_wav, tmp_path):
     result = _cli(str(silence_wav), "--output", str(tmp_path), "--model", "tiny.en", "--until", "summarize")
     assert result.exit_code == 1 and "too little to summarize" in result.output
