@@ -16,6 +16,7 @@ a request, by ``_settings`` for overrides such as ``openai.base_url``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,11 @@ class HidingFlow(Flow[Any, Any]):
         return configured  # type: ignore[return-value]
 
 
+def hiding_flow(**options: Any) -> Callable[[Callable[..., Any]], HidingFlow]:
+    """Like ``@flow(...)``, for a ``HidingFlow``."""
+    return lambda fn: HidingFlow(fn, **options)
+
+
 def _settings(output_dir: str | None, language: str | None, portrait: str | None, overrides: dict[str, Any] | None) -> Settings:
     fields = _real(dict(overrides or {}))  # the real URLs (openai.base_url ...) for the stages; the parameters hold them hidden
     if output_dir:
@@ -97,7 +103,8 @@ def _pull_missing(settings: Settings) -> None:
             pull(weight, settings.cache_dir, settings.weights, lambda file: lambda done, total: bar(done, total, file))
 
 
-def _digest(
+@hiding_flow(name="podcast-digest", flow_run_name="digest {source}", task_runner=ThreadPoolTaskRunner(max_workers=MAX_POOL), log_prints=True)
+def digest(
     source: str,
     episode: str | None = None,
     language: str | None = None,
@@ -143,6 +150,3 @@ def _digest(
         logger.info("Presenter video: %s", job.folder / "presenter.mp4")
     publish_episode(job.episode, job.folder, wanted[-1])
     return str(job.folder)
-
-
-digest = HidingFlow(_digest, name="podcast-digest", flow_run_name="digest {source}", task_runner=ThreadPoolTaskRunner(max_workers=MAX_POOL), log_prints=True)  # type: ignore[arg-type]
