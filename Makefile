@@ -14,7 +14,7 @@ PADDLE_VENV ?= .venv-paddle
 setup: system $(VENV)/.installed
 
 system:
-	@if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && command -v espeak-ng >/dev/null && [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then :; \
+	@if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && command -v espeak-ng >/dev/null && command -v fc-list >/dev/null && [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng fonts-wqy-microhei fontconfig >/dev/null; \
 	elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
