@@ -79,7 +79,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting for its parent does not)."""
     import psutil
 
     try:
@@ -100,7 +101,7 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     removed = []
     for path in sorted([*Path(folder).glob(".*.tmp"), *Path(folder).glob("*/.*.tmp")]):
         match = _TEMPORARY.match(path.name)
-        if not match or path.is_dir() or (match["pid"] and _running(int(match["pid"]))):
+        if not match or path.is_dir() or (match["pid"] and process_running(int(match["pid"]))):
             continue
         try:
             path.unlink()

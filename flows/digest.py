@@ -38,26 +38,25 @@ from .transcription import diarize, transcribe
 MAX_POOL = 8
 
 
-def _hidden(value: Any) -> Any:
-    """``value`` with the credentials of every URL in it (strings, nested in dicts and lists) replaced by ***; the real ones kept in this process."""
+def _each_string(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` with ``change`` applied to every string in it, nested in dicts, lists and tuples."""
     if isinstance(value, str):
-        return hide(value)
+        return change(value)
     if isinstance(value, dict):
-        return {key: _hidden(item) for key, item in value.items()}
+        return {key: _each_string(item, change) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_hidden(item) for item in value)
+        return type(value)(_each_string(item, change) for item in value)
     return value
+
+
+def _hidden(value: Any) -> Any:
+    """``value`` with the credentials of every URL in it replaced by ***; the real ones kept in this process."""
+    return _each_string(value, hide)
 
 
 def _real(value: Any) -> Any:
     """The inverse of ``_hidden`` for what this process hid: the values the stages use."""
-    if isinstance(value, str):
-        return real(value)
-    if isinstance(value, dict):
-        return {key: _real(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_real(item) for item in value)
-    return value
+    return _each_string(value, real)
 
 
 class HidingFlow(Flow[Any, Any]):

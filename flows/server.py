@@ -16,19 +16,11 @@ from pathlib import Path
 
 import psutil
 
+from core.workspace import process_running
+
 RECORD = "presenter-temporary-server.json"
 SIGNATURE = "prefect.server.api.server:create_app"
 log = logging.getLogger(__name__)
-
-
-def _alive(pid: int) -> bool:
-    """Running, and not a zombie waiting for its parent to read its exit status."""
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
 
 
 def _is_prefect_server(pid: int) -> bool:
@@ -54,9 +46,9 @@ def reap_orphans(home: Path) -> list[int]:
     reaped, kept = [], []
     for entry in entries:
         owner, server = int(entry["owner"]), int(entry["server"])
-        if _alive(owner):
+        if process_running(owner):
             kept.append(entry)
-        elif _alive(server) and _is_prefect_server(server):
+        elif process_running(server) and _is_prefect_server(server):
             process = psutil.Process(server)
             process.terminate()
             try:
