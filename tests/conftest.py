@@ -109,3 +109,15 @@ def narrated(tmp_path_factory):
         N.narrate(folder / "script.txt", folder, settings.narrate, settings.context, language=language)
         folders[language] = folder
     return folders
+
+
+@pytest.fixture(scope="session")
+def embedded_llm():
+    """The embedded model's server, started once for the session: every embedded engine of the default shape shares it."""
+    from stages import summarize as S
+
+    settings = Settings()
+    engine = S.make_engine("embedded", settings.summarize, settings.context)
+    engine.client()
+    yield engine
+    engine.close()

@@ -57,12 +57,12 @@ def _digest_all(chosen: list[zhset.EvalEpisode], output: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def one_episode(prefect_server, tmp_path_factory) -> list[dict]:
+def one_episode(prefect_server, embedded_llm, tmp_path_factory) -> list[dict]:
     return _digest_all([e for e in zhset.episodes() if e.id == DEFAULT_EPISODE], tmp_path_factory.mktemp("zh-one"))
 
 
 @pytest.fixture(scope="module")
-def whole_set(prefect_server, tmp_path_factory) -> list[dict]:
+def whole_set(prefect_server, embedded_llm, tmp_path_factory) -> list[dict]:
     runs = _digest_all(zhset.episodes(), tmp_path_factory.mktemp("zh-eval"))
     print("\n" + zhset.table([(r["episode"], r["with_notes"], r["bare"]) for r in runs]))  # the README's table
     return runs

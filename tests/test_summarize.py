@@ -326,7 +326,7 @@ def test_engine_order_defaults(monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("lines", "language"), [(ENGLISH, "en"), (CHINESE, "zh")])
-def test_embedded_engine_for_real(tmp_path, lines, language):
+def test_embedded_engine_for_real(tmp_path, lines, language, embedded_llm):
     settings = Settings(summarize={"engines": ["embedded"], "target_seconds": 30, "embedded": {"threads": 2}})
     result = run(settings, tmp_path, lines, language)
     assert result["engine"] == "embedded" and result["model"].startswith("qwen2.5-coder-1.5b")
@@ -341,7 +341,7 @@ def test_embedded_engine_for_real(tmp_path, lines, language):
 def test_embedded_server_starts_lazily_and_is_stopped(tmp_path):
     import httpx
 
-    settings = Settings()
+    settings = Settings(summarize={"embedded": {"threads": 1}})  # a shape of its own: not the session's shared server
     engine = S.make_engine("embedded", settings.summarize, settings.context)
     assert engine.endpoint == "embedded llama.cpp server", "nothing is started before the first call"
     engine.client()
@@ -542,3 +542,16 @@ def test_an_item_is_said_only_as_whole_words_or_by_value(text, item, said):
     from engines.llm import grounding
 
     assert grounding.mentions(text, item) is said
+
+
+@pytest.mark.slow
+def test_engines_of_one_shape_share_one_server_until_the_last_closes(embedded_llm):
+    import httpx
+
+    settings = Settings()
+    other = S.make_engine("embedded", settings.summarize, settings.context)
+    other.client()
+    assert other.endpoint == embedded_llm.endpoint, "the model loads once"
+    other.close()
+    models = httpx.get(f"{embedded_llm.endpoint}/models", headers={"Authorization": f"Bearer {embedded_llm._key}"})
+    assert models.status_code == 200, "still serving the engine that remains open"

