@@ -554,3 +554,165 @@ def test_an_item_is_said_only_as_whole_words_or_by_value(text, item, said):
     from engines.llm import grounding
 
     assert grounding.mentions(text, item) is said
+
+
+# --- the presenter's script: the verifier, resampling, reported speech, beats (issue 25) ------------------------------
+
+ENGLISH_TEXT = " ".join(t for t, _ in ENGLISH)
+CHINESE_TEXT = "".join(t for t, _ in CHINESE)
+
+
+@pytest.mark.parametrize(("rule", "language", "bad", "good"), [
+    ("language", "en", "Maria Lopez 认为电池价格下降了很多，这改变了整个市场。", "Maria Lopez thinks falling battery prices changed the whole market."),
+    ("language", "zh", "Wang Lei thinks fast charging is the next big race.", "王磊认为快充是下一个竞争重点。"),
+    ("ungrounded", "en", "Maria Lopez says Tesla sold batteries in Nevada.", "Maria Lopez says Solar Grid sold batteries in Texas."),
+    ("ungrounded", "zh", "王磊说电池成本下降了百分之七十。", "王磊说电池成本下降了百分之四十。"),
+    ("first_person", "en", "I think Maria Lopez explains the market well.", "Maria Lopez explains how the battery market changed."),
+    ("first_person", "zh", "我觉得王磊把快充讲得很清楚。", "王磊把快充的竞争讲得很清楚。"),
+    ("host_voice", "en", "Today we talk with Maria Lopez about home batteries.", "Maria Lopez talks about home batteries and their prices."),
+    ("host_voice", "en", "I'm your host, and Maria Lopez joins the show.", "Maria Lopez of Solar Grid joins the show."),
+    ("host_voice", "zh", "我们请到了王磊来聊电动汽车的电池。", "王磊来聊了电动汽车的电池和快充。"),
+    ("host_voice", "zh", "欢迎收听这期关于电池的节目。", "这期节目讲电池，电动车很受欢迎。"),
+    ("copied", "en", "Solar Grid installed twelve thousand systems last year, mostly in Arizona and Texas.", "Solar Grid put in twelve thousand systems last year."),
+    ("copied", "zh", "王磊说过去三年电池成本下降了百分之四十，续航提升到了六百公里。", "王磊说电池成本下降，续航到了六百公里。"),
+    ("list", "en", "Maria Lopez, Solar Grid, Arizona, Texas, batteries, warranties.", "Maria Lopez compares the work of Solar Grid in Arizona and Texas."),
+    ("list", "zh", "王磊、宁德时代、比亚迪、电池、快充。", "王磊说宁德时代和比亚迪都在投入快充。"),
+    ("fragment", "en", "Maria Lopez: prices fell a lot since 2020.", "Maria Lopez says prices fell a lot since 2020."),
+    ("fragment", "en", "Maria Lopez explains why battery prices fell and", "Maria Lopez explains why battery prices fell."),
+    ("length", "en", "Prices fell.", "Maria Lopez says battery prices fell since 2020."),
+    ("length", "zh", "电池便宜了。", "王磊认为电池在三年里便宜了很多。"),
+    ("question", "en", "Why did battery prices fall so much since 2020?", "Maria Lopez explains why battery prices fell since 2020."),
+    ("question", "zh", "电池成本为什么下降了这么多？", "王磊解释了电池成本下降的原因。"),
+])
+def test_each_verifier_rule_has_a_failing_and_a_passing_sentence(rule, language, bad, good):
+    from engines.llm.verify import Verifier
+
+    verifier = Verifier(ENGLISH_TEXT if language == "en" else CHINESE_TEXT, language)
+    assert rule in verifier.broken(bad), (rule, verifier.broken(bad))
+    assert verifier.broken(good) == [], (good, verifier.broken(good))
+
+
+def test_the_repeat_rule_compares_with_what_was_said_before():
+    from engines.llm.verify import Verifier
+
+    verifier = Verifier(ENGLISH_TEXT, "en")
+    said = "Maria Lopez explains why battery prices fell since 2020."
+    assert verifier.broken(said, earlier=[said]) == ["repeat"] and verifier.broken(said, earlier=["Solar Grid works in Texas and Arizona."]) == []
+
+
+def _sentence(text: str) -> dict:
+    return {"sentence": text}
+
+
+def test_a_failing_sentence_is_sampled_again_until_it_passes(server, tmp_path):
+    """The model's script sentence copies the transcript; the sentence asked again answers badly N-1 times, then well."""
+    copying = {**DIGEST, "script": "Maria says battery prices fell by forty percent since 2020, which changed the market."}
+    good = "Maria Lopez says that cheaper batteries since 2020 changed the whole market."
+    bad = [_sentence("We talk with Maria Lopez about batteries."), _sentence("Why did prices fall?")]
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [copying], "Sentence": [*bad, _sentence(good)]})
+    result = run(remote(server, resample=3), tmp_path)
+    sentences = [c for c in chat.calls if c["response_format"]["json_schema"]["name"] == "Sentence"]
+    assert len(sentences) == 3, "N = 3 attempts: two bad answers, then a good one"
+    assert [(c["seed"], c["temperature"]) for c in sentences] == [(1, 0.7), (2, 0.8), (3, 0.9)], "another seed, hotter, each time"
+    assert "copied" in sentences[0]["messages"][-1]["content"] and "host_voice" in sentences[1]["messages"][-1]["content"], "told what the last one broke"
+    assert result["script"] == INTRO + " " + good
+    assert [b["source"] for b in result["beats"]] == ["intro", "resampled"]
+    assert [(r["source"], r["rules"]) for r in result["rejected"]] == [("model", ["copied"]), ("resampled", ["host_voice"]), ("resampled", ["length", "question"])]
+
+
+def test_a_sentence_that_fails_every_time_becomes_reported_speech(server, tmp_path):
+    """N bad answers: a deterministic sentence in reported speech from the section, never a bare quote."""
+    copying = {**DIGEST, "script": "Maria says battery prices fell by forty percent since 2020, which changed the market."}
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [copying], "Sentence": [_sentence("We love batteries, I think.")]})
+    result = run(remote(server, resample=2), tmp_path)
+    assert len(chat.prompts("Sentence")) == 2
+    reported = result["beats"][1]
+    assert reported["source"] == "reported" and reported["section"] == 0 and reported["start"] == 0 and reported["end"] == 210
+    assert reported["text"].startswith("One of the speakers said that "), "no voice is named: none is made up"
+    assert reported["text"] not in ENGLISH_TEXT and reported["speaker"] is None
+    from engines.llm.verify import Verifier
+
+    assert Verifier(ENGLISH_TEXT, "en").broken(reported["text"]) == [], "the fallback passes the verifier too"
+
+
+def test_reported_speech_in_both_languages_names_who_said_it():
+    from core.artifacts import Segment
+    from engines.llm import script
+    from engines.llm.verify import Verifier
+
+    def one_section(lines, language, names):
+        segments = [Segment(start=start, end=start + 20, text=text, speaker=1 + (i % 2)) for i, (text, start) in enumerate(lines)]
+        speaker_of = lambda segment: names[segment.speaker - 1]
+        section = script.sections(segments, lines[-1][1] + 20, speaker_of)[0]
+        text = ("" if language == "zh" else " ").join(t for t, _ in lines)
+        return script.reported(section, Verifier(text, language), [], speaker_of)
+
+    english = one_section(ENGLISH, "en", ["Dana Whitfield", "Maria Lopez"])
+    assert english.text == "Maria said that battery prices fell by forty percent since 2020." and english.source == "reported", english
+    assert english.speaker == "Maria"
+    chinese = one_section(CHINESE, "zh", ["李静", "王磊"])
+    assert chinese.text == "王磊提到，过去三年电池成本下降了百分之四十。" and chinese.speaker == "王磊", chinese
+    without = one_section(CHINESE, "zh", [None, None])
+    assert without.text.startswith("王磊提到，") or without.text.startswith("节目里提到，"), without
+
+
+@pytest.mark.parametrize(("facts", "language", "said"), [
+    ({"show": "Field Notes", "title": "Home batteries with Maria Lopez", "host": "Dana Whitfield", "guests": ["Maria Lopez"]}, "en",
+     "In this episode of Field Notes, Dana Whitfield talks with Maria Lopez about home batteries."),
+    ({"show": "Field Notes", "title": "Ep. 12: Home batteries", "host": None, "guests": []}, "en", "This episode of Field Notes is about home batteries."),
+    ({"show": "Unheard Show", "title": "Batteries", "host": "Dana Whitfield", "guests": []}, "en", "In this episode, Dana Whitfield talks about batteries."),
+    ({"show": "科技早知道", "title": "电动汽车的电池", "host": "王磊", "guests": []}, "zh", "在这一期《科技早知道》里，王磊聊了电动汽车的电池。"),
+    ({"show": "科技早知道", "title": "EP 26. 电池", "host": None, "guests": []}, "zh", "在这一期《科技早知道》里，聊的是电池。"),
+])
+def test_the_intro_says_whose_show_who_talks_and_about_what(facts, language, said):
+    from engines.llm import script
+
+    transcript = "Welcome back to Field Notes. I'm Dana Whitfield, and Maria Lopez is here to talk about home batteries." if language == "en" else CHINESE_TEXT + "我是王磊。"
+    assert script.intro(script.Facts(**facts), transcript, language == "zh") == said
+
+
+def test_the_script_is_kept_as_beats_in_summary_json(server, tmp_path):
+    """Beats: text, section, times, speaker and source; script.txt (what narration reads) is their text."""
+    from core.artifacts import Summary
+
+    two = {**DIGEST, "script": "Maria Lopez of Solar Grid says battery prices fell by 40% since 2020. Her advice is to compare warranties before buying."}
+    ChatServer(server, {"Notes": [NOTES], "Digest": [two]})
+    lines = ENGLISH + [(text, start + 215) for text, start in ENGLISH]  # 430 s: two sections
+    transcript = write_transcript(tmp_path, lines, "en")
+    data = json.loads(transcript.read_text())
+    data["speakers"] = [{"label": "Dana Whitfield", "name": "Dana Whitfield"}, {"label": "Maria Lopez", "name": "Maria Lopez"}]
+    for i, segment in enumerate(data["segments"]):
+        segment["speaker"] = 1 + i % 2
+    transcript.write_text(json.dumps(data))
+    settings = remote(server, target_seconds=30)
+    S.summarize(transcript, tmp_path, settings.summarize, settings.context, title="Batteries", show="Tech Weekly")
+    summary = Summary.read(tmp_path)
+    assert summary.beats[0].source == "intro" and summary.beats[0].section is None
+    assert summary.beats[0].text == "In this episode of Tech Weekly, Maria Lopez talks about batteries.", "Dana Whitfield is never heard: not said"
+    assert summary.script == " ".join(b.text for b in summary.beats) == (tmp_path / "script.txt").read_text().strip()
+    body = summary.beats[1:]
+    assert {b.section for b in body} == {0, 1}, "each section has its sentence"
+    assert all(b.end > b.start for b in body) and [b.start for b in body] == sorted(b.start for b in body)
+    assert body[0].speaker == "Maria Lopez" and body[0].source == "model"
+    raw = json.loads((tmp_path / "summary.json").read_text())
+    assert set(raw["beats"][1]) == {"text", "section", "start", "end", "speaker", "source"}
+
+
+def test_separators_and_open_enumerations_never_reach_the_digest():
+    assert gates.clean_text("王磊聊了电池Ｇ宁德时代在投入快充。") == "王磊聊了电池。宁德时代在投入快充。"
+    assert gates.clean_text("王磊聊了电池。Ｇ宁德时代在投入快充。") == "王磊聊了电池。宁德时代在投入快充。"
+    assert gates.clean_text("嘉宾有投资人朋友﹑") == "嘉宾有投资人朋友。"
+    assert gates.clean_text("他提到电池、快充﹑。") == "他提到电池、快充。"
+    assert gates.clean_text("A股和B站都在涨。") == "A股和B站都在涨。", "a Latin letter that is part of a word stays"
+
+
+def test_no_chapter_is_the_episode_title_and_a_number(server, tmp_path):
+    numbered = {**DIGEST, "chapters": [{"start": "00:00", "title": "Welcome"}, *({"start": f"0{i}:00", "title": f"Batteries ({i})"} for i in (1, 2, 3))]}
+    ChatServer(server, {"Notes": [NOTES], "Digest": [numbered]})
+    result = run(remote(server), tmp_path)
+    assert [c["title"] for c in result["chapters"]] == ["Welcome"]
+    from core.artifacts import Segment
+    from engines.llm.ranking import Extract
+
+    extract = Extract([Segment(start=0, end=10, text="Battery prices fell by forty percent since 2020.")], "en")
+    assert extract.chapters([0, 30, 60], "Batteries") == [(0, "Battery prices fell by forty percent since 2020")], "no '(2)', '(3)'"

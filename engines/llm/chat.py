@@ -231,7 +231,7 @@ class ChatSummarizer(Summarizer):
             passage = section.text("" if chinese else " ", PASSAGE_CHARS[chinese])
             text = prompts("sentence", title=request.title, show=request.show, passage=passage, speakers=section.speakers, avoid=avoid)
             seed = (self.section.seed or 0) + attempt
-            temperature = self.section.temperature if attempt == 0 else min(1.0, RESAMPLE_TEMPERATURE + 0.1 * (attempt - 1))
+            temperature = self.section.temperature if attempt == 0 else round(min(1.0, RESAMPLE_TEMPERATURE + 0.1 * (attempt - 1)), 2)
             messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]
             try:
                 reply, _ = self._call(messages, Sentence, usage, temperature=temperature, seed=seed, max_tokens=SENTENCE_TOKENS)
