@@ -25,7 +25,7 @@ from core.logs import Progress, engine_log
 from core.publish.render import render
 from core.registry import SUMMARIZERS
 from core.settings import SummarizeSettings
-from core.text import joiner, seconds_of, split_sentences, word_count
+from core.text import joiner, seconds_of, split_sentences, unspaced, word_count
 from core.workspace import write_text
 from engines.base import Chain
 from engines.llm import gates, script
@@ -144,9 +144,10 @@ def summarize(
 
 
 def facts_of(transcript: Transcript, speaker_of: Any, title: str, show: str) -> script.Facts:
-    """Show and title from the feed; the host is the first named voice to speak, the guests the other named voices."""
+    """Show and title from the feed; the host is the first named voice to speak, the guests the other named voices and those the host introduces."""
     named = [n for n in dict.fromkeys(speaker_of(s) for s in transcript.segments) if n]
-    return script.Facts(show=show, title=title, host=named[0] if named else None, guests=named[1:])
+    introduced = [g for g in script.guests_said(transcript.text, unspaced(transcript.language)) if g not in named]
+    return script.Facts(show=show, title=title, host=named[0] if named else None, guests=[*named[1:], *introduced])
 
 
 def presenter_script(

@@ -463,7 +463,7 @@ def test_chinese_prompts_carry_the_glossary_and_a_chinese_digest_passes(server, 
     assert "用简体中文为这一部分做笔记" in notes_prompt and "王磊、宁德时代" in notes_prompt, "Chinese prompt, glossary as the spelling of names"
     assert "你为新闻主播总结播客文字稿" in chat.calls[0]["messages"][0]["content"]
     assert result["gates"] == [] and result["extractive_fields"] == [] and result["glossary"] == ["王磊", "宁德时代"]
-    assert result["script"] == "在这一期《科技早知道》里，聊的是电池。王磊聊了电动汽车的电池。王磊提到，过去三年电池成本下降了百分之四十。宁德时代和比亚迪都在投入快充。"
+    assert result["script"] == "在这一期《科技早知道》里，王磊聊了电池。王磊聊了电动汽车的电池。王磊提到，过去三年电池成本下降了百分之四十。宁德时代和比亚迪都在投入快充。", "王磊: introduced as the guest"
     assert [(r["text"], r["rules"]) for r in result["rejected"]] == [("他说三年来电池成本下降了百分之四十，续航提升到了六百公里。", ["copied"])], "22 characters copied"
 
 
@@ -518,7 +518,7 @@ def test_a_central_name_the_model_keeps_leaving_out_is_quoted_from_the_transcrip
     assert "王磊" in chat.prompts("Digest")[-1], "sent back once, naming the name"
     assert result["quoted_for_names"] == ["王磊"], "宁德时代 is said once: not central, not forced in"
     assert result["summary"] == nameless["summary"] + "今天我们请到了王磊，聊聊电动汽车的电池。", "the most central sentence that names him"
-    assert [b["source"] for b in result["beats"] if "王磊" in b["text"]] == ["reported"], "only where the model's sentence failed (copied): reported speech"
+    assert [b["source"] for b in result["beats"] if "王磊" in b["text"]] == ["intro", "reported"], "the intro, and where the model's sentence failed (copied): reported speech"
     assert "quoted from the transcript" in (tmp_path / "summary.md").read_text()
 
 
@@ -716,3 +716,16 @@ def test_no_chapter_is_the_episode_title_and_a_number(server, tmp_path):
 
     extract = Extract([Segment(start=0, end=10, text="Battery prices fell by forty percent since 2020.")], "en")
     assert extract.chapters([0, 30, 60], "Batteries") == [(0, "Battery prices fell by forty percent since 2020")], "no '(2)', '(3)'"
+
+
+def test_the_rubric_names_the_rule_each_failure_breaks(server, tmp_path):
+    from evaluation import rubric
+
+    ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST]})
+    result = run(remote(server), tmp_path)
+    assert [f for f in rubric.check(result, ENGLISH_TEXT) if f[0] == "script" or f[1] == "clean"] == [], "the stage's script passes its own rubric"
+    assert rubric.model_share(result) == 1.0
+    broken = {**result, "script": "We talk batteries. Why?", "beats": [], "summary": "王磊聊电池Ｇ宁德时代。", "chapters": [{"start": 0, "title": "Batteries (2)"}]}
+    found = {(where, rule) for where, rule, _ in rubric.check(broken, ENGLISH_TEXT)}
+    assert {("script", "intro"), ("script", "host_voice"), ("script", "question"), ("summary", "clean"), ("chapters", "clean")} <= found, found
+    assert "script: host_voice: We talk batteries." in rubric.report(rubric.check(broken, ENGLISH_TEXT))

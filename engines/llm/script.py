@@ -102,6 +102,27 @@ def sections(segments: Sequence[Any], duration: float, speaker_of: Callable[[Any
 
 # --- the intro -------------------------------------------------------------------------------------
 
+_GUEST_CUE = {
+    False: re.compile(r"\b(?:[Mm]y|[Oo]ur|[Tt]oday's) guests? (?:today )?(?:is|are) ([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?)"),
+    True: re.compile(r"(?:请到了|请来了|邀请到了|邀请了|嘉宾是)"),
+}
+
+
+def guests_said(transcript: str, chinese: bool) -> list[str]:
+    """Guests the host introduces in so many words ("My guest is Maria Lopez", "今天我们请到了王磊"): names no voice said of itself."""
+    if not chinese:
+        return list(dict.fromkeys(m.group(1) for m in _GUEST_CUE[False].finditer(transcript)))
+    import jieba.posseg
+
+    found = []
+    for match in _GUEST_CUE[True].finditer(transcript):
+        words = list(jieba.posseg.cut(transcript[match.end() : match.end() + 20]))
+        name = next((w for w, flag in words[:4] if flag in ("nr", "nrfg", "nrt") and len(w) >= 2), None)
+        if name:
+            found.append(name)
+    return list(dict.fromkeys(found))
+
+
 _EPISODE_NUMBER = re.compile(r"^\s*(?:(?:ep(?:isode)?|no)\.?\s*\d+\s*[.:：\-–—|]?|#\s*\d+\s*[.:：\-–—|]?|第\s*\d+\s*[期集]\s*[.:：\-–—|]?)\s*", re.IGNORECASE)
 _WITH_SUFFIX = re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*\s*$")
 

@@ -13,7 +13,7 @@ rules each digest breaks). The rules:
 - ``fragment``: a whole sentence: it ends like one and has no speaker label ("Maria:");
 - ``length``: within the length band (6 to 40 words, 8 to 90 Chinese characters);
 - ``question``: not a question (the presenter asks nothing nobody answers);
-- ``repeat``: says nothing an earlier sentence already said.
+- ``repeat``: not what an earlier sentence said (most of the shorter one's words in the other).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from . import grounding
 RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "list", "fragment", "length", "question", "repeat")
 COPY_WORDS, COPY_CHARS = 12, 20  # the longest run a sentence may share with the transcript
 WORD_BAND, CHAR_BAND = (6, 40), (8, 90)
+REPEAT_SHARE = 0.8  # of the shorter sentence's words found in an earlier one: said already
 
 _FIRST_PERSON = {
     "en": re.compile(r"\bI\b|\bI['’](?:m|ve|d|ll)\b|\b(?:[Mm]e|[Mm]y|[Mm]ine|[Mm]yself)\b"),  # "I" only as a capital
@@ -45,6 +46,13 @@ _HOST_VOICE = {
 _LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*\S")
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
 _QUESTION = re.compile(r"[?？]|吗[。！]?$")
+
+
+def _contained(a: str, b: str) -> bool:
+    """Whether most of the shorter sentence's words (characters for Chinese) are in the other: "王磊聊了电池。" after "王磊聊了电动汽车的电池。"."""
+    unit = (lambda t: set(chars_of(t))) if cjk_count(a + b) > len(a + b) / 3 else (lambda t: set(words_of(t)))
+    wa, wb = unit(a), unit(b)
+    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= REPEAT_SHARE
 
 
 def _language_of(language: str) -> str:
@@ -109,7 +117,7 @@ class Verifier:
             "fragment": lambda: not FINISHED.search(text) or bool(_LABEL.match(text)),
             "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
             "question": lambda: bool(_QUESTION.search(text)),
-            "repeat": lambda: any(similar(text, e) for e in earlier),
+            "repeat": lambda: any(similar(text, e) or _contained(text, e) for e in earlier),
         }
         return [name for name in RULES if name not in skip and checks[name]()]
 
