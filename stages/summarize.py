@@ -146,7 +146,8 @@ def summarize(
 def facts_of(transcript: Transcript, speaker_of: Any, title: str, show: str) -> script.Facts:
     """Show and title from the feed; the host is the first named voice to speak, the guests the other named voices and those the host introduces."""
     named = [n for n in dict.fromkeys(speaker_of(s) for s in transcript.segments) if n]
-    introduced = [g for g in script.guests_said(transcript.text, unspaced(transcript.language)) if g not in named]
+    chinese = unspaced(transcript.language)
+    introduced = [g for g in dict.fromkeys([*script.guests_in_title(title, chinese), *script.guests_said(transcript.text, chinese)]) if g not in named]
     return script.Facts(show=show, title=title, host=named[0] if named else None, guests=[*named[1:], *introduced])
 
 

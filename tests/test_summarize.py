@@ -729,3 +729,14 @@ def test_the_rubric_names_the_rule_each_failure_breaks(server, tmp_path):
     found = {(where, rule) for where, rule, _ in rubric.check(broken, ENGLISH_TEXT)}
     assert {("script", "intro"), ("script", "host_voice"), ("script", "question"), ("summary", "clean"), ("chapters", "clean")} <= found, found
     assert "script: host_voice: We talk batteries." in rubric.report(rubric.check(broken, ENGLISH_TEXT))
+
+
+def test_guests_named_by_the_title_join_the_intro_and_leave_the_topic():
+    from engines.llm import script
+
+    title = "语音识别与大模型：和 David、Emily 聊 Whisper 和推理成本"
+    assert script.guests_in_title(title, True) == ["David", "Emily"]
+    assert script.guests_in_title("Home batteries with Maria Lopez", False) == ["Maria Lopez"]
+    transcript = "今天我们请到了两位嘉宾，David 和 Emily，先从 Whisper 聊起，再聊语音识别与大模型的推理成本。"
+    facts = script.Facts(show="Tech Weekly", title=title, guests=["David", "Emily"])
+    assert script.intro(facts, transcript, True) == "在这一期节目里，David和Emily聊了“语音识别与大模型：Whisper 和推理成本”。", "the show is never heard: not said"

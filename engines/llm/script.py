@@ -127,12 +127,26 @@ _EPISODE_NUMBER = re.compile(r"^\s*(?:(?:ep(?:isode)?|no)\.?\s*\d+\s*[.:：\-–
 _WITH_SUFFIX = re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*\s*$")
 
 
+_TITLE_GUESTS = {
+    False: re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+([A-Z][\w.'’-]*(?:\s+(?:and\s+)?[A-Z][\w.'’-]*)*)\s*$"),
+    True: re.compile(r"和\s*([^：:，,。]{2,40}?)\s*聊\s*"),
+}
+
+
+def guests_in_title(title: str, chinese: bool) -> list[str]:
+    """Guests a title names: "… with Maria Lopez", "和 David、Emily 聊 …"."""
+    match = _TITLE_GUESTS[chinese].search(title)
+    if not match:
+        return []
+    return [n.strip() for n in re.split(r"、|,|，|\band\b|和", match.group(1)) if n.strip()]
+
+
 def topic_of(title: str, transcript: str, show: str = "") -> str:
     """The episode's topic from its title: episode numbers, the show's name and "with <guest>" left out; empty when it names what the transcript does not say."""
     topic = _EPISODE_NUMBER.sub("", title.strip())
     if show:
         topic = re.sub(r"\s*[|｜\-–—]\s*" + re.escape(show) + r"\s*$", "", topic)
-    topic = _WITH_SUFFIX.sub("", topic).strip(" .。!！")
+    topic = _TITLE_GUESTS[True].sub("", _WITH_SUFFIX.sub("", topic)).strip(" .。!！")
     if not topic or grounding.ungrounded(topic, transcript) or bool(CJK.search(topic)) != bool(CJK.search(transcript)):
         return ""  # names what the transcript does not say, or in another language than the episode's
     first = topic.split()[0]
@@ -174,7 +188,10 @@ def _and(names: list[str]) -> str:
 
 # --- reported speech: the deterministic fallback -------------------------------------------------------
 
-_DISCOURSE = re.compile(r"^(?:(?:yes|yeah|no|so|and|but|well|exactly|right|okay|oh|sure|mostly|also|now)\b[,.!]?\s*)+", re.IGNORECASE)
+_DISCOURSE = {  # words that open a spoken turn, not a statement
+    False: re.compile(r"^(?:(?:yes|yeah|no|so|and|but|well|exactly|right|okay|oh|sure|mostly|also|now)\b[,.!]?\s*)+", re.IGNORECASE),
+    True: re.compile(r"^(?:(?:最后|接着|然后|首先|另外|其实|所以|那么|但是|而且|对|嗯|好|是的)[，,]?\s*)+"),
+}
 _PERSONAL = {
     False: re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|my|mine|we|we're|we've|us|our|you|you're|your|let's|this|that|these|those|it|they|he|she)\b", re.IGNORECASE),
     True: re.compile(r"我|你|咱|您|欢迎|吗|呢|吧|这个|那个|他|她|它"),
@@ -194,7 +211,9 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
     for i in range(len(pieces)):
         for j in range(i + 1, len(pieces) + 1):
             run = ("" if chinese else " ").join(pieces[i:j])
-            run = re.sub(r"[,;:—，；：、.!?。！？…]+$", "", _DISCOURSE.sub("", run)).strip()
+            run = re.sub(r"[,;:—，；：、.!?。！？…]+$", "", _DISCOURSE[chinese].sub("", run)).strip()
+            if chinese:
+                run = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", run)  # "自己 最近" as the recogniser spaced it
             size = len(chars_of(run)) if chinese else len(run.split())
             if (6 if chinese else 5) <= size <= (COPY_CHARS if chinese else COPY_WORDS):
                 found.append(run)
