@@ -660,6 +660,8 @@ def test_reported_speech_in_both_languages_names_who_said_it():
     ({"show": "Field Notes", "title": "Home batteries with Maria Lopez", "host": "Dana Whitfield", "guests": ["Maria Lopez"]}, "en",
      "In this episode of Field Notes, Dana Whitfield talks with Maria Lopez about home batteries."),
     ({"show": "Field Notes", "title": "Ep. 12: Home batteries", "host": None, "guests": []}, "en", "This episode of Field Notes is about home batteries."),
+    ({"show": "Field Notes", "title": "Home batteries, explained (sample)", "host": "Dana Whitfield", "guests": ["Maria Lopez"]}, "en",
+     "In this episode of Field Notes, Dana Whitfield talks with Maria Lopez about home batteries."),
     ({"show": "Unheard Show", "title": "Batteries", "host": "Dana Whitfield", "guests": []}, "en", "In this episode, Dana Whitfield talks about batteries."),
     ({"show": "科技早知道", "title": "电动汽车的电池", "host": "王磊", "guests": []}, "zh", "在这一期《科技早知道》里，王磊聊了电动汽车的电池。"),
     ({"show": "科技早知道", "title": "EP 26. 电池", "host": None, "guests": []}, "zh", "在这一期《科技早知道》里，聊的是电池。"),

@@ -146,7 +146,10 @@ def topic_of(title: str, transcript: str, show: str = "") -> str:
     topic = _EPISODE_NUMBER.sub("", title.strip())
     if show:
         topic = re.sub(r"\s*[|｜\-–—]\s*" + re.escape(show) + r"\s*$", "", topic)
+    topic = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", topic)  # "(sample)", "(Part 2)"
     topic = _TITLE_GUESTS[True].sub("", _WITH_SUFFIX.sub("", topic)).strip(" .。!！")
+    if not CJK.search(topic):
+        topic = topic.split(", ")[0]  # "Home batteries, explained" -> "Home batteries"
     if not topic or grounding.ungrounded(topic, transcript) or bool(CJK.search(topic)) != bool(CJK.search(transcript)):
         return ""  # names what the transcript does not say, or in another language than the episode's
     first = topic.split()[0]
@@ -300,8 +303,13 @@ def _section_of(sentence: str, found: list[Section], glue: str) -> Section:
     return max(found, key=overlap)
 
 
-def _speaker_in(sentence: str, section: Section, names: Sequence[str]) -> str | None:
-    return next((n for n in names if n and n.casefold() in sentence.casefold()), section.speakers[0] if section.speakers else None)
+def _speaker_in(sentence: str, section: Section, names: Sequence[str], before: Sequence[Beat] = ()) -> str | None:
+    """The person the sentence names; else the one the sentence before it in the section reported on ("She also …"); else the section's main voice."""
+    named = next((n for n in names if n and n.casefold() in sentence.casefold()), None)
+    if named:
+        return named
+    previous = next((b.speaker for b in reversed(before) if b.section == section.index and b.speaker), None)
+    return previous or (section.speakers[0] if section.speakers else None)
 
 
 def compose(
@@ -335,7 +343,7 @@ def compose(
                 continue
             broken = verifier.broken(text, spoken())
             if not broken:
-                beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names), "resampled"))
+                beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "resampled"))
                 return True
             rejected.append({"text": text, "source": "resampled", "rules": broken})
             avoid = f"{text} ({', '.join(broken)})"
@@ -353,7 +361,7 @@ def compose(
                 break
             broken = verifier.broken(sentence, spoken())
             if not broken:
-                beats.append(Beat(sentence.strip(), section.index, section.start, section.end, _speaker_in(sentence, section, names), "model"))
+                beats.append(Beat(sentence.strip(), section.index, section.start, section.end, _speaker_in(sentence, section, names, beats), "model"))
                 continue
             rejected.append({"text": sentence, "source": "model", "rules": broken})
             if broken != ["repeat"]:  # a sentence said twice is said once: nothing to replace
@@ -363,7 +371,7 @@ def compose(
                 text = (writer(section, 0, "") or "").strip()
                 broken = verifier.broken(text, spoken()) if text else ["empty"]
                 if not broken:
-                    beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names), "model"))
+                    beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
                     continue
                 if text:
                     rejected.append({"text": text, "source": "model", "rules": broken})
