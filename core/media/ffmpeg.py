@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import subprocess
+import wave
 from collections.abc import Iterable
 from dataclasses import dataclass
 from math import gcd
@@ -186,14 +187,14 @@ def probe_media(path: Path) -> dict:
 
 
 def read_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
-    """Float32 mono samples in [-1, 1] (channels averaged) and the sample rate, from any PCM or float WAV (soundfile)."""
-    import soundfile
-
-    try:
-        samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError) as error:
-        raise AudioError(f"Unreadable WAV ({error}).", "Convert it to PCM WAV (ffmpeg -c:a pcm_s16le).") from None
-    return samples.mean(axis=1), rate
+    """Float32 mono samples in [-1, 1] (channels averaged) and the sample rate."""
+    with wave.open(io.BytesIO(data), "rb") as handle:
+        rate, width, channels = handle.getframerate(), handle.getsampwidth(), handle.getnchannels()
+        frames = handle.readframes(handle.getnframes())
+    if width != 2:
+        raise AudioError(f"Unexpected {8 * width}-bit WAV; 16-bit PCM is expected.", "Convert it to 16-bit PCM (ffmpeg -c:a pcm_s16le).")
+    samples = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    return samples.reshape(-1, channels).mean(axis=1), rate
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -218,11 +219,12 @@ def resample(audio: np.ndarray, source: int, target: int) -> np.ndarray:
 
 
 def wav_bytes(audio: np.ndarray, rate: int) -> bytes:
-    """16-bit PCM mono WAV of float samples (clipped to [-1, 1])."""
-    import soundfile
-
     buffer = io.BytesIO()
-    soundfile.write(buffer, np.clip(audio, -1.0, 1.0), rate, subtype="PCM_16", format="WAV")
+    with wave.open(buffer, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes((np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes())
     return buffer.getvalue()
 
 
