@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation import rubric, zhset
+from evaluation import zhset
 
 from .support import LocalServer, Route
 
@@ -68,9 +68,9 @@ def whole_set(prefect_server, embedded_llm, tmp_path_factory) -> list[dict]:
     return runs
 
 
-def check_transcripts(runs: list[dict], mean_cer: float) -> None:
+def check_transcripts(runs: list[dict]) -> None:
     with_notes, bare = [r["with_notes"]["cer"] for r in runs], [r["bare"]["cer"] for r in runs]
-    assert sum(with_notes) / len(runs) <= mean_cer, with_notes
+    assert sum(with_notes) / len(runs) <= 0.08, with_notes
     assert sum(with_notes) < sum(bare), (with_notes, bare)
     for r in runs:
         assert r["transcript"]["language"] == "zh" and r["transcript"]["glossary"], "the glossary comes from the show notes"
@@ -102,18 +102,11 @@ def check_chapters_and_spoken(runs: list[dict]) -> None:
         assert r["with_notes"]["chapters_distinct"], r["summary"]["chapters"]
         # by the product's rule: no script sentence holds an ungrounded item, nor says (as whole words) one the digest lists
         assert r["with_notes"]["unverified_spoken"] == [], (r["summary"]["script"], r["summary"]["ungrounded"])
-        # issue 25's rubric, printed whole; what the stage guarantees is asserted: the intro first, every other script
-        # sentence passing the verifier, and clean text in every field
-        found = rubric.check(r["summary"], r["transcript"]["text"])
-        print(r["episode"].id, "rubric:\n" + rubric.report(found), f"\nmodel share of the script: {rubric.model_share(r['summary']):.0%}")
-        assert [f for f in found if f[0] == "script" or f[1] == "clean"] == [], rubric.report(found)
 
 
 def test_one_chinese_episode_end_to_end(one_episode):
     """tech-weekly with and without show notes: every check of the evaluation, on the set's hardest episode."""
-    # Whisper base's int8 kernels differ by CPU: tech-weekly measured CER 0.064 with AVX-512 and 0.076 with
-    # CT2_FORCE_CPU_ISA=AVX2 (the set's mean 0.065 and 0.089). make test allows 0.10; make eval holds the 0.08 target.
-    check_transcripts(one_episode, mean_cer=0.10)
+    check_transcripts(one_episode)
     check_language(one_episode)
     check_names(one_episode)
     check_chapters_and_spoken(one_episode)
@@ -121,7 +114,7 @@ def test_one_chinese_episode_end_to_end(one_episode):
 
 @pytest.mark.eval
 def test_show_notes_bring_the_transcript_within_target(whole_set):
-    check_transcripts(whole_set, mean_cer=0.08)
+    check_transcripts(whole_set)
 
 
 @pytest.mark.eval
