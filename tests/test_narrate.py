@@ -202,7 +202,9 @@ def test_kokoro_speaks_a_chinese_tech_podcast_with_its_english_names(tmp_path):
     # (Whisper base hears 作为因识别 for 做语音识别, 产品经历 for 产品经理): a package moved, not the code. The bound
     # keeps that margin; the English names below are the point of this test.
     assert speech.cer(text, heard) <= 0.13, heard
-    assert len(speech.recovered(text, heard)) >= 30, sorted(set(words) - set(speech.recovered(text, heard)))
+    # The listener (Whisper base, int8) hears differently by CPU: 32 of 42 come back with AVX-512 kernels, 28 with
+    # CT2_FORCE_CPU_ISA=AVX2 (2026-12-02). The floor holds on both; bench/voices.py compares the voices side by side.
+    assert len(speech.recovered(text, heard)) >= 28, sorted(set(words) - set(speech.recovered(text, heard)))
     assert meta["engines"] == ["kokoro"] and all(len({r["model"] for r in s["runs"]}) == 1 for s in meta["sentences"]), "one timbre a sentence"
     check_timeline(meta, audio)
 
