@@ -159,13 +159,22 @@ class Chapter(BaseModel):
     speakers: list[str] = []  # filled where the page is made, from the transcript's speakers
 
 
-class Summary(Artifact):
-    file = "summary.json"
+class Written(BaseModel):
+    """The digest as a listener reads and hears it: what the gates judge and repair, and what summary.json keeps."""
+
     title: str
     summary: str
     highlights: list[str]
     chapters: list[Chapter]
     script: str
+
+    @property
+    def chapter_titles(self) -> list[str]:
+        return [c.title for c in self.chapters]
+
+
+class Summary(Written, Artifact):
+    file = "summary.json"
     engine: str
     model: str
     extractive: bool

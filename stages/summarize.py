@@ -12,7 +12,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from core.artifacts import LLM_LOG, NOTES_DIR, SCRIPT, Chapter, StageRecord, Summary, Transcript
+from core.artifacts import LLM_LOG, NOTES_DIR, SCRIPT, Chapter, StageRecord, Summary, Transcript, Written
 from core.context import Context
 from core.errors import EngineUnavailable, PresenterError
 from core.logs import Progress, engine_log
@@ -91,12 +91,12 @@ def summarize(
         start = min(max(0.0, seconds_of(chapter.start, parts[0].start)), duration)
         if not chapters or start > chapters[-1].start:  # one chapter per start time
             chapters.append(Chapter(start=start, title=chapter.title))
-    fields = gates.Fields(digest.title, digest.summary, digest.highlights, chapters, digest.script)
-    verdict = gates.enforce(fields, request.review, Extract(transcript.segments, source, glossary or []), duration, title or show)
+    written = Written(title=digest.title, summary=digest.summary, highlights=digest.highlights, chapters=chapters, script=digest.script)
+    verdict = gates.enforce(written, request.review, Extract(transcript.segments, source, glossary or []), duration, title or show)
     summary = Summary(
-        title=fields.title, summary=fields.summary, highlights=fields.highlights, chapters=fields.chapters, script=fields.script,
+        **written.model_dump(),
         engine=engine.name, model=engine.model, extractive=engine.extractive, language=language,
-        ungrounded=gates.ungrounded(fields, transcript.text), parts=len(parts), reduce_levels=result.levels, usage=result.usage.to_dict(),
+        ungrounded=gates.ungrounded(written, transcript.text), parts=len(parts), reduce_levels=result.levels, usage=result.usage.to_dict(),
         seconds=round(elapsed, 2), episode_title=title, show=show, target_seconds=target, fallbacks=[f"{n}: {why}" for n, why in chain.unavailable.items()],
         glossary=request.glossary, gates=verdict.fired, extractive_fields=verdict.extractive_fields, dropped_from_script=verdict.dropped_from_script,
         quoted_for_names=verdict.quoted_for_names,

@@ -161,9 +161,6 @@ class Request:
         """Script length for the target speaking time: 4.5 characters or 2.5 words a second."""
         return round(self.target_seconds * (4.5 if self.by_characters else 2.5))
 
-    def spoken_size(self, text: str) -> int:
-        return len(CJK.findall(text)) if self.by_characters else len(text.split())
-
     @property
     def script_chars(self) -> int:
         """The longest script the reply's grammar allows: half again the target length, in characters, Latin names in Chinese counted."""

@@ -19,7 +19,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from core.artifacts import Chapter
+from core.artifacts import Chapter, Written
 from core.text import CJK, FINISHED, LATIN_WORD, cjk_count, split_sentences
 
 from . import grounding
@@ -36,22 +36,9 @@ LONG_TITLE = {True: 24, False: 12}  # a chapter title over this many characters 
 CHAPTER_SECONDS = 30  # the shortest average chapter of a list rebuilt from the transcript
 
 
-@dataclass
-class Fields:
-    """The written digest the gates judge and repair."""
-
-    title: str
-    summary: str
-    highlights: list[str]
-    chapters: list[Chapter]
-    script: str
-
-    @property
-    def chapter_titles(self) -> list[str]:
-        return [c.title for c in self.chapters]
-
-
 class Draft(Protocol):
+    """A digest as the gates read it: the model's reply (base.Digest) or the written digest (core.artifacts.Written)."""
+
     title: str
     summary: str
     highlights: list[str]
@@ -249,7 +236,7 @@ class Verdict:
 REPLACED_BY_EXTRACT = {"language", "placeholder", "chapters", "highlights", "list"}
 
 
-def enforce(draft: Fields, context: Review, extract: Extract, duration: float, title: str) -> Verdict:
+def enforce(draft: Written, context: Review, extract: Extract, duration: float, title: str) -> Verdict:
     """Make ``draft`` (changed in place) pass: failing fields rebuilt from the transcript, unverified script sentences dropped.
 
     Crowded chapters are rebuilt at starts spread over the episode, as many as fit at ``CHAPTER_SECONDS`` each.
@@ -288,7 +275,7 @@ def enforce(draft: Fields, context: Review, extract: Extract, duration: float, t
     return verdict
 
 
-def _quote_missing_names(draft: Fields, context: Review, extract: Extract, verdict: Verdict) -> None:
+def _quote_missing_names(draft: Written, context: Review, extract: Extract, verdict: Verdict) -> None:
     """Central names the model still leaves out: the transcript's own sentence that says each is added to the written summary."""
     absent = missing_names(draft, context)
     if not absent or "summary" in verdict.extractive_fields:
@@ -299,7 +286,7 @@ def _quote_missing_names(draft: Fields, context: Review, extract: Extract, verdi
         verdict.quoted_for_names = covered
 
 
-def _ground_script(draft: Fields, context: Review, extract: Extract, verdict: Verdict) -> list[str]:
+def _ground_script(draft: Written, context: Review, extract: Extract, verdict: Verdict) -> list[str]:
     """Drop script sentences holding an item the transcript does not contain (or a placeholder show); refill a script left too short."""
     kept: list[str] = []
     dropped: list[str] = []
@@ -318,7 +305,7 @@ def _ground_script(draft: Fields, context: Review, extract: Extract, verdict: Ve
     return dropped
 
 
-def _unlisted(draft: Fields, context: Review, extract: Extract, verdict: Verdict) -> list[str]:
+def _unlisted(draft: Written, context: Review, extract: Extract, verdict: Verdict) -> list[str]:
     """The last word on the script: no sentence says an item the digest lists as unverified (repeated until none does).
 
     Grounding one sentence at a time can miss a name another field made unverified; this pass cannot.
