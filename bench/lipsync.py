@@ -104,7 +104,8 @@ def main() -> None:
     print(f"Narration {narration.duration:.1f} s ({args.language}), 2 cores\n")
     table(["stage", "size", "frames", "seconds", "frames/s"], [[r["stage"], r["size"], r["frames"], r["seconds"], r["fps"]] for r in rows])
     print()
-    names = ["closure_rate", "open_vowel_rate", "silence_rate", "silence_120ms", "offset_frames", "opening_median", "opening_p90", "opening_p95", "opening_range", "round_spread_width", "teeth_share", "teeth_band_difference", "upper_face_ssim"]
+    names = ["closure_rate", "open_vowel_rate", "silence_rate", "silence_120ms", "offset_frames", "opening_median", "opening_p90", "opening_p95"]
+    names += ["opening_range", "round_spread_width", "teeth_share", "teeth_band_difference", "upper_face_ssim"]
     table(["portrait (720)", *names], [[portrait, *(score[n] if score[n] is not None else "–" for n in names)] for portrait, score in scores.items()])
     save("lipsync.json", {"rows": rows, "scores": scores})
 

@@ -59,7 +59,6 @@ def silence_closure(opening: np.ndarray, narration: Narration, fps: float, rest:
 def eye_white_luminance(image: np.ndarray, face: np.ndarray) -> float:
     """The eyes' whites where the light falls: the median luma of the brightest tenth of the pixels inside mediapipe's eye contours."""
     import cv2
-
     from mediapipe.python.solutions.face_mesh_connections import FACEMESH_LEFT_EYE, FACEMESH_RIGHT_EYE
 
     values = []
