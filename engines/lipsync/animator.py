@@ -80,7 +80,7 @@ class Animator:
         if self.own_teeth:
             top = np.interp(xs[0], *self._sorted(self.upper_lip))[None, :]
             teeth = _smoothstep(ys - top + 1.0) * (1 - _smoothstep(ys - self.seam[None, :] + 1.0)) * (np.abs(xs - self.cx) < self.half)
-            self.lip_field *= 1 - self.cv2.GaussianBlur(teeth.astype(np.float32), (0, 0), 1.0)
+            self.lip_field *= 1 - self.cv2.GaussianBlur(teeth.astype(np.float32), (0, 0), max(2.0, 0.15 * self.half))  # a soft hold: a sharp one folds the corners into streaks
         below = ys - self.seam[None, :]
         soft = 3.0 + 1.5 * np.clip(np.abs(xs - self.cx) - self.half * 0.9, 0, None)  # sharp between the lips, a smooth stretch over the cheeks
         vertical = _smoothstep((below + soft / 3) / soft) * (1 - _smoothstep((ys - chin) / (self.face_height * 0.4)))
@@ -91,6 +91,8 @@ class Animator:
         jaw_profile = 1 - _smoothstep((np.abs(xs - self.cx) - width * 0.35) / (width * 1.2))  # the chin moves with the jaw, fading out to its line
         horizontal = lip_profile(xs) + np.maximum(jaw_profile - lip_profile(xs), 0) * depth
         self.jaw_weight = (vertical * horizontal).astype(np.float32)
+        self.below = below.astype(np.float32)
+        self.seam_floor = np.broadcast_to(self.seam[None, :], xs.shape).astype(np.float32)
         self.lip_shift = ((xs - self.cx) * self.lip_field).astype(np.float32)
         self.lip_weight = lip_profile(self.columns).astype(np.float32)  # how far the lower lip drops, column by column
 
@@ -224,7 +226,12 @@ class Animator:
             x0, y0, x1, y1 = self.box
             xs, ys = self.grid
             map_x = xs + (1 / scale - 1) * self.lip_shift  # each pixel drawn from nearer to (or further from) the mouth's centre
-            frame[y0:y1, x0:x1] = self.cv2.remap(self.base, map_x, ys - drop * self.jaw_weight, self.cv2.INTER_LINEAR, borderMode=self.cv2.BORDER_REPLICATE)
+            map_y = ys - drop * self.jaw_weight
+            if drop > 0.3:  # what opens below the seam is drawn from the seam's own dark line, never from the skin above the upper lip
+                lips = np.interp(self.cx + (self.columns - self.cx) / scale, self.columns, self.lip_weight)  # the lower lip's drop where it now is
+                opened = (self.below > 0) & (self.below < (drop * lips)[None, :] + 1)
+                np.maximum(map_y, self.seam_floor, out=map_y, where=opened)
+            frame[y0:y1, x0:x1] = self.cv2.remap(self.base, map_x, map_y, self.cv2.INTER_LINEAR, borderMode=self.cv2.BORDER_REPLICATE)
             if drop > 0.3:
                 self._paint_cavity(frame, drop, scale, tongue)
         return frame
@@ -271,7 +278,7 @@ class Animator:
         across = np.abs(columns[left:right] - self.cx) / max(1.0, self.half * scale)
         depth = np.clip((yy - top[None, :]) / span[None, :], 0, 1)
         back = np.exp(-(inside.clip(0) / max(2.0, 0.015 * self.face_height)))  # lit just inside the lips, darker to the back of the mouth
-        light = (0.55 + 0.45 * back) * (1 - 0.35 * _smoothstep(across * 1.3 - 0.3))[None, :]
+        light = (0.4 + 0.6 * back) * (1 - 0.35 * _smoothstep(across * 1.3 - 0.3))[None, :]
         colour = self.lip_line[None, None, :] * light[..., None]
         if tongue > 0.05:  # the tongue: a rounded mound rising from the floor of the mouth, the lips' colour in shadow
             crest = bottom - span * (0.12 + 0.18 * tongue) * (1 - (across / 0.7) ** 2).clip(0)
