@@ -50,6 +50,7 @@ def test_default_portrait_passes_the_lip_sync_measurement(narrated, language):
     assert result.upper_face_ssim > 0.9, "the face keeps its identity, nothing torn (head motion aligned away)"
     looks_real(result)
     assert result.teeth_share is not None and result.teeth_share >= 0.25, "her own teeth show when the mouth opens"
+    assert result.closure_rate == 1.0, "every b, p and m shuts the lips (issue 28)"
     frames, fps = lipmetrics.read_frames(video)
     opening, _ = lipmetrics.mouth_openings(frames)
     rest = lipviews.gap_of(lipviews.landmarks_of(np.asarray(Image.fromarray(crop).resize(frames.shape[2:0:-1], Image.Resampling.LANCZOS))))

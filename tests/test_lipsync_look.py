@@ -104,12 +104,18 @@ def test_drawn_teeth_are_no_brighter_than_the_eye_whites(hopper):
     assert V.mouth_brightest(frame, face) > 1.8 * np.median(animator.lip_line), "teeth show against the dark of the mouth"
 
 
-def test_the_cavity_edge_is_no_sharper_than_the_portraits_own_lip_line(hopper):
-    crop, _, animator = hopper
+@pytest.mark.parametrize("portrait,margin", [("hopper", 1.0), ("astronaut", 1.15)])
+def test_the_cavity_edge_is_no_sharper_than_the_portraits_own_lip_line(hopper, portrait, margin):
+    """Grace Hopper's lips meet in a line; the astronaut's lips frame her own teeth, whose edge against the drawn dark measures up to 12 % sharper."""
+    if portrait == "hopper":
+        crop, _, animator = hopper
+    else:
+        crop, landmarks = framed(P.default_portrait())
+        animator = Animator(crop, landmarks, 25, seed=0)
     line = V.lip_line_sharpness(crop, V.landmarks_of(crop))
     for jaw in (0.5, 1.0):
         frame = animator.draw((jaw, 0.3, 0.0, 0.6))
-        assert V.cavity_edge_sharpness(frame, V.landmarks_of(frame)) <= 1.1 * line, jaw
+        assert V.cavity_edge_sharpness(frame, V.landmarks_of(frame)) <= margin * line, jaw
 
 
 def test_the_lower_lip_is_moved_never_repainted(hopper):

@@ -273,7 +273,8 @@ class Animator:
         row0, row1 = int(np.floor(top.min())), int(np.ceil(bottom.max())) + 1
         yy = np.arange(row0, row1, dtype=np.float32)[:, None]
         feather = min(self.feather, float(span.max()) / 2)
-        inside = np.minimum(yy - top[None, :], bottom[None, :] - yy)
+        under_teeth = 0.6 if self.own_teeth else 1.0  # the portrait's own enamel meets the dark more softly than a lip does
+        inside = np.minimum((yy - top[None, :]) * under_teeth, bottom[None, :] - yy)
         alpha = _smoothstep(inside / feather) * np.minimum(1.0, span / (2 * feather))[None, :]  # fades to nothing on the contours: the lips stay the portrait's
         across = np.abs(columns[left:right] - self.cx) / max(1.0, self.half * scale)
         depth = np.clip((yy - top[None, :]) / span[None, :], 0, 1)
