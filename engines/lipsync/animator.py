@@ -2,9 +2,11 @@
 
 Lips are warped, never painted: the jaw, the lower lip and the lower teeth
 drop below a seam between the lips, and the lips spread or purse around their
-centre. Only the opening the jaw made is drawn: a shaded cavity, with the
-portrait's own upper teeth above it where it shows them (drawn teeth, coloured
-from the portrait, where it does not), lower teeth and a tongue. Eyelids
+centre. Only the opening the jaw made is drawn: a cavity shaded from the
+portrait's own lip line, soft-edged along curved contours, with the portrait's
+own upper teeth above it where it shows them (drawn teeth, no brighter than its
+eyes' whites, where it does not) and a tongue; the lower teeth stay behind the
+lower lip. Eyelids
 blink; the head sways, nods and breathes. Everything is a function of the
 inputs and a seed: same inputs, same frames.
 """
