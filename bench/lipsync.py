@@ -14,6 +14,13 @@ operations), the lip-sync figures would be meaningless and are not reported.
     .venv/bin/python bench/lipsync.py [--language en|zh]
     .venv-paddle/bin/python bench/lipsync.py        # adds paddlegan
 
+Issue 28: it also prints the opening's distribution (inner-lip gap above the
+portrait's own at rest, over face height: median, p90, p95) and the share of
+frames in pauses of 120 ms or more with the mouth at rest, and writes
+docs/lipsync-side-by-side.png: eight mouth classes of the narration for the
+astronaut, Grace Hopper and a closed-mouth illustration (Grace Hopper through
+OpenCV's stylization filter: no third portrait ships offline), at 100 % scale.
+
 Prints a Markdown table and writes bench/results/lipsync.json.
 """
 
@@ -86,18 +93,111 @@ def main() -> None:
         seconds = time.perf_counter() - started
         frames = rows[-1]["frames"]
         rows.append({"stage": "compose 720p", "size": 720, "frames": frames, "seconds": round(seconds, 2), "fps": round(frames / seconds, 1)})
-        scores = {"astronaut (default)": lipmetrics.score(folder / "lipsync.mp4", narration, crop_of(None)).to_dict()}
-        hopper = grace_hopper()
-        timed("embedded", folder, 720, portrait=hopper)
-        scores["Grace Hopper"] = lipmetrics.score(folder / "lipsync.mp4", narration, crop_of(hopper)).to_dict()
+        scores = {"astronaut (default)": {**lipmetrics.score(folder / "lipsync.mp4", narration, crop_of(None)).to_dict(), **amplitude(folder, narration, None)}}
+        hopper, drawing = grace_hopper(), illustration(folder)
+        for name, portrait in (("Grace Hopper", hopper), ("illustration", drawing)):
+            timed("embedded", folder, 720, portrait=portrait)
+            scores[name] = {**lipmetrics.score(folder / "lipsync.mp4", narration, crop_of(portrait)).to_dict(), **amplitude(folder, narration, portrait)}
+        side_by_side(folder, narration, [("astronaut", None), ("Grace Hopper", hopper), ("illustration", drawing)], ROOT / "docs" / "lipsync-side-by-side.png")
         if importlib.util.find_spec("ppgan"):
             rows += paddlegan_rows(folder)
     print(f"Narration {narration.duration:.1f} s ({args.language}), 2 cores\n")
     table(["stage", "size", "frames", "seconds", "frames/s"], [[r["stage"], r["size"], r["frames"], r["seconds"], r["fps"]] for r in rows])
     print()
-    names = ["closure_rate", "open_vowel_rate", "silence_rate", "offset_frames", "opening_range", "round_spread_width", "teeth_share", "teeth_band_difference", "upper_face_ssim"]
+    names = ["closure_rate", "open_vowel_rate", "silence_rate", "silence_120ms", "offset_frames", "opening_median", "opening_p90", "opening_p95"]
+    names += ["opening_range", "round_spread_width", "teeth_share", "teeth_band_difference", "upper_face_ssim"]
     table(["portrait (720)", *names], [[portrait, *(score[n] if score[n] is not None else "–" for n in names)] for portrait, score in scores.items()])
     save("lipsync.json", {"rows": rows, "scores": scores})
+
+
+def amplitude(folder: Path, narration, portrait: Path | None) -> dict:
+    """The opening's distribution above the portrait's rest gap (median, p90, p95 over face height) and closure in pauses of 120 ms or more."""
+    import numpy as np
+    from PIL import Image
+
+    from evaluation import lipmetrics
+    from tests import lipviews
+
+    frames, fps = lipmetrics.read_frames(folder / "lipsync.mp4")
+    opening, _ = lipmetrics.mouth_openings(frames)
+    crop = np.asarray(Image.fromarray(crop_of(portrait)).resize(frames.shape[2:0:-1], Image.Resampling.LANCZOS))
+    rest = lipviews.gap_of(lipviews.landmarks_of(crop))
+    spread = lipviews.distribution(np.clip(opening - rest, 0, None))
+    return {"silence_120ms": lipviews.silence_closure(opening, narration, fps, rest), **{f"opening_{k}": v for k, v in spread.items()}}
+
+
+def illustration(folder: Path) -> Path:
+    """A closed-mouth illustration: Grace Hopper through OpenCV's stylization (edge-preserving, painted look)."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    painted = cv2.stylization(np.asarray(Image.open(grace_hopper()).convert("RGB")), sigma_s=40, sigma_r=0.35)
+    path = folder / "illustration.png"
+    Image.fromarray(painted).save(path)
+    return path
+
+
+SHEET_CLASSES = ["rest", "b/p/m", "f/v", "open a", "mid e/ə", "spread i", "round o/u", "l/n/t/d"]
+
+
+def sheet_frames(narration, track) -> list[tuple[str, int]]:
+    """One frame per mouth class, the same for every portrait: the class's median opening (the widest for open vowels); rest in the longest pause."""
+    from engines.lipsync import visemes
+
+    tests = {
+        "b/p/m": visemes.is_bilabial, "f/v": lambda u: visemes.symbol_of(u) in ("f", "v"), "open a": visemes.is_open_vowel,
+        "mid e/ə": lambda u: visemes.symbol_of(u)[:1] in "eɛəɜ" and visemes.shape(u)[2] == 0, "spread i": lambda u: visemes.symbol_of(u)[:1] in "iɪ",
+        "round o/u": lambda u: visemes.is_vowel(u) and visemes.shape(u)[2] >= 1, "l/n/t/d": lambda u: visemes.symbol_of(u) in ("l", "n", "t", "d"),
+    }
+    last, units, picks = len(track) - 1, narration.units(), []
+    for name in SHEET_CLASSES:
+        if name == "rest":
+            quiet = [i for i in range(len(track)) if track[i, 0] == 0 and not any(u.start - 0.1 <= i / 25 <= u.end + 0.1 for u in units)]
+            picks.append((name, quiet[len(quiet) // 2] if quiet else 0))
+            continue
+        found = sorted((min(last, int((u.start if name == "b/p/m" else (u.start + u.end) / 2) * 25)) for u in units if tests[name](u.unit)), key=lambda i: track[i, 0])
+        picks.append((name, (found[-1] if name == "open a" else found[len(found) // 2]) if found else 0))
+    return picks
+
+
+def side_by_side(folder: Path, narration, portraits: list[tuple[str, Path | None]], out: Path) -> Path:
+    """One image: each portrait's mouth, unscaled, for the same eight classes (frames of this narration), the portrait itself first."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from core.media.ffmpeg import read_wav
+    from engines.lipsync import portrait as P
+    from engines.lipsync import visemes
+    from engines.lipsync.animator import Animator
+    from engines.lipsync.face import CHIN, FOREHEAD, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP
+
+    audio, rate = read_wav(folder / "narration.wav")
+    track = visemes.openings(narration, audio, rate, 25, int(np.ceil(len(audio) / rate * 25)))
+    picks = sheet_frames(narration, track)
+    rows = []
+    for label, path in portraits:
+        image, face = P.load_portrait(path or P.default_portrait())
+        crop, lm = P.frame_portrait(image, face, 720)
+        animator = Animator(crop, lm, 25, 0)
+        cx, half, height = (lm[MOUTH_LEFT, 0] + lm[MOUTH_RIGHT, 0]) / 2, (lm[MOUTH_RIGHT, 0] - lm[MOUTH_LEFT, 0]) / 2, lm[CHIN, 1] - lm[FOREHEAD, 1]
+        x0, x1, y0, y1 = int(cx - 1.7 * half), int(cx + 1.7 * half), int(lm[NOSE_TIP, 1] + 0.02 * height), int(lm[CHIN, 1] + 0.02 * height)
+        tiles = [(f"{label}", crop)] + [(f"{name} ({track[i, 0]:.2f})", animator.draw(track[i])) for name, i in picks]
+        rows.append([(text, np.ascontiguousarray(frame[y0:y1, x0:x1])) for text, frame in tiles])
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 13)
+    width = max(sum(tile.shape[1] + 2 for _, tile in row) for row in rows)
+    sheet = Image.new("RGB", (width, sum(max(tile.shape[0] for _, tile in row) + 18 for row in rows)), "white")
+    draw, y = ImageDraw.Draw(sheet), 0
+    for row in rows:
+        x = 0
+        for text, tile in row:
+            sheet.paste(Image.fromarray(tile), (x, y))
+            draw.text((x + 3, y + tile.shape[0] + 2), text, fill="black", font=font)
+            x += tile.shape[1] + 2
+        y += max(tile.shape[0] for _, tile in row) + 18
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+    return out
 
 
 def grace_hopper() -> Path:

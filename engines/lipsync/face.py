@@ -17,6 +17,10 @@ FOREHEAD, CHIN, NOSE_TIP, MOUTH_LEFT, MOUTH_RIGHT = 10, 152, 1, 61, 291
 INNER_TOP, INNER_BOTTOM = 13, 14
 JAW_LEFT, JAW_RIGHT = 172, 397
 EYES = [(33, 133, 159, 145), (362, 263, 386, 374)]  # corner, corner, upper lid, lower lid
+EYE_OPENINGS = [  # the lids' margins around each eye (mediapipe's eye contours), in order around the opening
+    [33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7],
+    [362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382],
+]
 
 
 def _mesh(static: bool, max_faces: int):
