@@ -134,7 +134,7 @@ def diarize(job: Job, rewritten: bool) -> tuple[dict[str, Any], bool]:
     texts = {f"text-{c.index:05d}": str((job.folder / c.path).with_suffix(".json")) for c in chunks}
     audio = {f"audio-{c.index:05d}": str(job.folder / c.path) for c in spoken}
     feed = job.episode.get("feed")
-    catalog = Catalog.of(settings.output_dir) if feed else None
+    catalog = Catalog.of(settings.output_dir, settings.watch.catalog_url) if feed else None
     host = catalog.host(feed) if catalog and feed else None
     task = diarize_transcript.with_options(refresh_cache=True) if rewritten else diarize_transcript
     record, cached = call_cached(

@@ -1,7 +1,13 @@
 """The feed watch: every new episode of the watched feeds becomes a digest, then feed.xml and index.html are rebuilt.
 
 Scheduled by the 'watch-feeds' deployment (prefect.yaml) or ``presenter serve``.
-Which episodes are done lives in outputs/catalog.sqlite (core/publish/catalog.py).
+Which episodes are done lives in the catalog (core/publish/catalog.py; outputs/catalog.sqlite by default).
+
+The digests run in this process (``watch.concurrency`` at once), or, with
+``watch.deployment`` set, as runs of that deployment on a work pool, taken by
+workers on any machine (flows/dispatch.py). Either way this flow is the one
+writer of the episode records and of feed.xml/index.html: it records and
+publishes after each finished digest, so workers never write the same file.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from core.net.feeds import Episode
 from core.publish.catalog import Catalog
 from core.publish.site import publish
 from core.settings import Settings
+from core.workspace import episode_dir
 from stages import fetch as fetch_stage
 
 from .digest import digest
@@ -49,47 +56,10 @@ def digest_episode(feed: str, audio_url: str, title: str, overrides: dict[str, A
     return digest.with_options(task_runner=runner)(source=feed, episode=audio_url, overrides=overrides)
 
 
-@flow(name="watch-feeds", log_prints=True)
-def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Digest every new episode of the watched feeds; returns what was done, failed and skipped."""
+def _digest_here(settings: Settings, fields: dict[str, Any], catalog: Catalog, todo: list[tuple[str, Episode]], report: dict[str, Any]) -> None:
+    """Each episode as a nested flow run in this process, ``watch.concurrency`` at once."""
     logger = get_run_logger()
-    fields = dict(overrides or {})
-    watch_fields = dict(fields.get("watch", {}))
-    if feeds is not None:
-        watch_fields["feeds"] = feeds
-    if feeds_file is not None:
-        watch_fields["feeds_file"] = feeds_file
-    fields["watch"] = watch_fields
-    settings = Settings(**fields)
-    if settings.fetch.guard is None:  # feeds written by others: the address guard is on unless turned off explicitly
-        fields["fetch"] = {**fields.get("fetch", {}), "guard": True}
-        settings = Settings(**fields)
     options = settings.watch
-    catalog = Catalog.of(settings.output_dir)
-    report: dict[str, Any] = {"done": [], "failed": {}, "broken_feeds": {}, "skipped": 0}
-
-    todo: list[tuple[str, Episode]] = []
-    feeds_to_read = feed_list(settings, logger.warning)
-    for url in feeds_to_read:
-        try:  # one feed's failure, whatever it is, never stops the others
-            feed = fetch_stage.read_any_feed(url, settings.fetch)
-            first_run = not catalog.knows_feed(url)
-            catalog.checked_feed(url, feed.title)
-            for position, episode in enumerate(feed.episodes):
-                entry = catalog.find(url, episode.guid, episode.audio_url, episode.published)
-                if entry is None and first_run and position >= options.newest:
-                    catalog.skipped(url, episode.guid, episode.audio_url, episode.published, episode.title)
-                    report["skipped"] += 1
-                elif entry is None or (entry.status == "failed" and entry.attempts < options.max_attempts):
-                    todo.append((url, episode))
-        except Exception as error:
-            reason = str(error) if isinstance(error, PresenterError) else redact(f"{url} could not be read ({type(error).__name__}: {error}). Tell the publisher; the other feeds are not affected.")
-            logger.error("Feed %s skipped this run: %s", url, reason)
-            catalog.checked_feed(url, error=reason)
-            report["broken_feeds"][url] = reason
-            continue
-    logger.info("%d episode(s) to digest from %d feed(s)", len(todo), len(feeds_to_read))
-
     for start in range(0, len(todo), options.concurrency):
         batch = todo[start : start + options.concurrency]
         futures = [digest_episode.submit(url, e.audio_url, e.title, fields) for url, e in batch]
@@ -106,6 +76,86 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
                 catalog.failed(url, episode.guid, episode.audio_url, episode.published, episode.title, reason)
                 report["failed"][episode.title] = reason
                 logger.error("Episode %r failed (%s); it will be retried on the next run.", episode.title, reason)
+
+
+def _dispatch(settings: Settings, fields: dict[str, Any], catalog: Catalog, todo: list[tuple[str, Episode, str]], report: dict[str, Any]) -> None:
+    """Each episode as a run of ``watch.deployment`` on its work pool; recorded and published here as each ends."""
+    from .dispatch import Dispatched, Pool
+
+    logger = get_run_logger()
+    options = settings.watch
+
+    def finished(item: Dispatched, run: Any) -> None:
+        episode = item.episode
+        folder = episode_dir(settings.output_dir, episode.key, episode.title)
+        if item.outcome == "done" and (folder / "presenter.mp4").is_file():
+            catalog.done(item.feed, episode.guid, episode.audio_url, episode.published, episode.title, str(folder), attempts=item.attempts)
+            report["done"].append(str(folder))
+            publish(settings.output_dir, catalog, options.title, options.base_url)
+            return
+        state = run.state
+        reason = f"run {run.name} {state.name.lower() if state else 'ended'}: {state.message if state else ''}".strip()
+        if item.outcome == "done":
+            reason = f"no presenter video in {folder} after run {run.name}"
+        catalog.failed(item.feed, episode.guid, episode.audio_url, episode.published, episode.title, reason, attempts=item.attempts)
+        report["failed"][episode.title] = reason
+        logger.error("Episode %r failed (%s); %s", episode.title, reason,
+                     "it will be retried on the next run." if item.attempts < options.max_attempts else f"it has failed {item.attempts} times and is not tried again.")
+
+    items = Pool(settings, fields).digest(todo, finished)
+    waiting = [item.episode.title for item in items if item.outcome is None]
+    if waiting:
+        report["running"] = waiting
+        logger.warning("%d episode(s) still running after %.0f s; the next watch run records them: %s", len(waiting), options.wait_seconds, ", ".join(waiting))
+
+
+@flow(name="watch-feeds", log_prints=True)
+def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Digest every new episode of the watched feeds; returns what was done, failed and skipped."""
+    logger = get_run_logger()
+    fields = dict(overrides or {})
+    watch_fields = dict(fields.get("watch", {}))
+    if feeds is not None:
+        watch_fields["feeds"] = feeds
+    if feeds_file is not None:
+        watch_fields["feeds_file"] = feeds_file
+    fields["watch"] = watch_fields
+    settings = Settings(**fields)
+    if settings.fetch.guard is None:  # feeds written by others: the address guard is on unless turned off explicitly
+        fields["fetch"] = {**fields.get("fetch", {}), "guard": True}
+        settings = Settings(**fields)
+    options = settings.watch
+    catalog = Catalog.of(settings.output_dir, options.catalog_url)
+    report: dict[str, Any] = {"done": [], "failed": {}, "broken_feeds": {}, "skipped": 0}
+
+    todo: list[tuple[str, Episode]] = []
+    shows: dict[str, str] = {}
+    feeds_to_read = feed_list(settings, logger.warning)
+    for url in feeds_to_read:
+        try:  # one feed's failure, whatever it is, never stops the others
+            feed = fetch_stage.read_any_feed(url, settings.fetch)
+            first_run = not catalog.knows_feed(url)
+            catalog.checked_feed(url, feed.title)
+            shows[url] = feed.title or url
+            for position, episode in enumerate(feed.episodes):
+                entry = catalog.find(url, episode.guid, episode.audio_url, episode.published)
+                if entry is None and first_run and position >= options.newest:
+                    catalog.skipped(url, episode.guid, episode.audio_url, episode.published, episode.title)
+                    report["skipped"] += 1
+                elif entry is None or (entry.status == "failed" and entry.attempts < options.max_attempts):
+                    todo.append((url, episode))
+        except Exception as error:
+            reason = str(error) if isinstance(error, PresenterError) else redact(f"{url} could not be read ({type(error).__name__}: {error}). Tell the publisher; the other feeds are not affected.")
+            logger.error("Feed %s skipped this run: %s", url, reason)
+            catalog.checked_feed(url, error=reason)
+            report["broken_feeds"][url] = reason
+            continue
+    logger.info("%d episode(s) to digest from %d feed(s)", len(todo), len(feeds_to_read))
+
+    if options.deployment:
+        _dispatch(settings, fields, catalog, [(url, e, shows[url]) for url, e in todo], report)
+    else:
+        _digest_here(settings, fields, catalog, todo, report)
     publish(settings.output_dir, catalog, options.title, options.base_url)
     rows = [{"feed": e.feed, "episode": e.title, "status": e.status, "attempts": e.attempts, "error": e.error or ""} for e in catalog.entries() if e.status != "skipped"]
     create_table_artifact(rows or [{"feed": "", "episode": "(none yet)", "status": "", "attempts": 0, "error": ""}], key="watched-episodes", description="Episodes of the watched feeds")
