@@ -37,6 +37,7 @@ from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterIdempotencyKey
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
+from sqlalchemy.engine import URL, make_url
 
 from core.net.feeds import Episode
 from core.settings import Settings
@@ -87,6 +88,7 @@ class Dispatched:
 
     feed: str
     episode: Episode
+    selector: str  # how the digest finds the episode in the feed: its enclosure URL, or its GUID
     runs: list[FlowRun] = field(default_factory=list)  # final runs before the current one (failed, crashed, cancelled)
     current: FlowRun | None = None
     outcome: str | None = None  # 'done', 'failed' or None (still running when the watch stopped waiting)
@@ -99,11 +101,25 @@ class Dispatched:
 class Pool:
     """The watch's side of the work pool: start each episode's run once, follow it, start it again after a crash."""
 
-    def __init__(self, settings: Settings, fields: dict[str, Any]) -> None:
-        self.settings, self.fields = settings, fields
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.options = settings.watch
         self.name = str(self.options.deployment)
         self.log = get_run_logger()
+
+    def overrides(self) -> dict[str, Any]:
+        """The watch's settings for the digest, as the worker gets them: everything set here (environment, TOML,
+        arguments) but what belongs to each machine (its weights cache) and secrets (OpenAI keys: each worker's own);
+        URL credentials hidden, as the digest flow hides them. The output folder is absolute: every worker mounts it there."""
+        from .digest import _hidden
+
+        fields = dict(_hidden(self.settings.model_dump(mode="json", exclude_unset=True, exclude={"cache_dir", "openai"})))
+        fields["output_dir"] = str(Path(self.settings.output_dir).resolve())
+        if self.settings.watch.catalog_url:  # the database's user stays (a role, not a secret); a password never reaches Prefect: PGPASSWORD or ~/.pgpass on each worker
+            url = make_url(self.settings.watch.catalog_url)
+            bare = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
+            fields.setdefault("watch", {})["catalog_url"] = bare.render_as_string(hide_password=False)
+        return fields
 
     def _runs(self, client: SyncPrefectClient, deployment_id: UUID, feed: str, guid: str) -> list[FlowRun]:
         """This episode's runs so far, in attempt order."""
@@ -119,7 +135,7 @@ class Pool:
         output = Path(self.settings.output_dir).resolve()
         run = run_deployment(
             self.name,
-            parameters={"source": item.feed, "episode": item.episode.audio_url, "overrides": {**self.fields, "output_dir": str(output)}},
+            parameters={"source": item.feed, "episode": item.selector, "overrides": self.overrides()},
             flow_run_name=f"{show} – {item.episode.title}",
             idempotency_key=keys[len(item.runs)],
             tags=["presenter-watch"],
@@ -133,18 +149,19 @@ class Pool:
         assert isinstance(run, FlowRun)
         return run
 
-    def digest(self, todo: Iterable[tuple[str, Episode, str]], finished: Callable[[Dispatched, FlowRun], None]) -> list[Dispatched]:
+    def digest(self, todo: Iterable[tuple[str, Episode, str, str]], finished: Callable[[Dispatched, FlowRun], None]) -> list[Dispatched]:
         """Start (or find) every episode's run; call ``finished`` as each ends for good; returns them all.
 
-        ``todo``: (feed, episode, show title). A crashed run is started again at once (another worker takes
+        ``todo``: (feed, episode, show title, selector). A crashed run is started again at once (another worker takes
         it) while attempts remain; a failed one waits for the next watch run.
         """
         with get_client(sync_client=True) as client:
             deployment = client.read_deployment_by_name(self.name)
             ensure_crash_detection(client, deployment.id, self.options.crash_after_seconds)
             items: list[Dispatched] = []
-            for feed, episode, show in todo:
-                item = Dispatched(feed, episode)
+            todo = list(todo)
+            for feed, episode, show, selector in todo:
+                item = Dispatched(feed, episode, selector)
                 for run in self._runs(client, deployment.id, feed, episode.guid):
                     if run.state is not None and run.state.is_final() and not run.state.is_completed():
                         item.runs.append(run)
@@ -158,7 +175,7 @@ class Pool:
                     item.outcome = "failed"
                     finished(item, item.runs[-1])
                 items.append(item)
-            shows = {id(item): show for item, (_, _, show) in zip(items, todo)}
+            shows = {id(item): show for item, (_, _, show, _) in zip(items, todo)}
             deadline = time.monotonic() + self.options.wait_seconds
             while any(item.outcome is None for item in items) and time.monotonic() < deadline:
                 for item in items:

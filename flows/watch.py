@@ -12,6 +12,7 @@ publishes after each finished digest, so workers never write the same file.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -50,20 +51,20 @@ def feed_list(settings: Settings, log) -> list[str]:
 
 
 @task(name="digest-episode", task_run_name="digest {title}")
-def digest_episode(feed: str, audio_url: str, title: str, overrides: dict[str, Any]) -> str:
+def digest_episode(feed: str, selector: str, title: str, overrides: dict[str, Any]) -> str:
     """One episode through the digest flow (a nested flow run, so it has its own page in the UI)."""
     runner = task_runner(Settings(**overrides))
-    return digest.with_options(task_runner=runner)(source=feed, episode=audio_url, overrides=overrides)
+    return digest.with_options(task_runner=runner)(source=feed, episode=selector, overrides=overrides)
 
 
-def _digest_here(settings: Settings, fields: dict[str, Any], catalog: Catalog, todo: list[tuple[str, Episode]], report: dict[str, Any]) -> None:
+def _digest_here(settings: Settings, fields: dict[str, Any], catalog: Catalog, todo: list[tuple[str, Episode, str]], report: dict[str, Any]) -> None:
     """Each episode as a nested flow run in this process, ``watch.concurrency`` at once."""
     logger = get_run_logger()
     options = settings.watch
     for start in range(0, len(todo), options.concurrency):
         batch = todo[start : start + options.concurrency]
-        futures = [digest_episode.submit(url, e.audio_url, e.title, fields) for url, e in batch]
-        for (url, episode), future in zip(batch, futures):
+        futures = [digest_episode.submit(url, selector, e.title, fields) for url, e, selector in batch]
+        for (url, episode, _), future in zip(batch, futures):
             future.wait()
             outcome = future.state.result(raise_on_failure=False)
             video = Path(outcome) / "presenter.mp4" if isinstance(outcome, str) else None
@@ -78,7 +79,7 @@ def _digest_here(settings: Settings, fields: dict[str, Any], catalog: Catalog, t
                 logger.error("Episode %r failed (%s); it will be retried on the next run.", episode.title, reason)
 
 
-def _dispatch(settings: Settings, fields: dict[str, Any], catalog: Catalog, todo: list[tuple[str, Episode, str]], report: dict[str, Any]) -> None:
+def _dispatch(settings: Settings, catalog: Catalog, todo: list[tuple[str, Episode, str, str]], report: dict[str, Any]) -> None:
     """Each episode as a run of ``watch.deployment`` on its work pool; recorded and published here as each ends."""
     from .dispatch import Dispatched, Pool
 
@@ -102,7 +103,7 @@ def _dispatch(settings: Settings, fields: dict[str, Any], catalog: Catalog, todo
         logger.error("Episode %r failed (%s); %s", episode.title, reason,
                      "it will be retried on the next run." if item.attempts < options.max_attempts else f"it has failed {item.attempts} times and is not tried again.")
 
-    items = Pool(settings, fields).digest(todo, finished)
+    items = Pool(settings).digest(todo, finished)
     waiting = [item.episode.title for item in items if item.outcome is None]
     if waiting:
         report["running"] = waiting
@@ -130,6 +131,7 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
 
     todo: list[tuple[str, Episode]] = []
     shows: dict[str, str] = {}
+    selectors: dict[tuple[str, str], str] = {}  # how the digest finds each episode again: its enclosure URL, or its GUID where the URL is shared
     feeds_to_read = feed_list(settings, logger.warning)
     for url in feeds_to_read:
         try:  # one feed's failure, whatever it is, never stops the others
@@ -137,7 +139,9 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
             first_run = not catalog.knows_feed(url)
             catalog.checked_feed(url, feed.title)
             shows[url] = feed.title or url
+            enclosures = Counter(e.audio_url for e in feed.episodes)
             for position, episode in enumerate(feed.episodes):
+                selectors[(url, episode.guid)] = episode.audio_url if enclosures[episode.audio_url] == 1 else episode.guid
                 entry = catalog.find(url, episode.guid, episode.audio_url, episode.published)
                 if entry is None and first_run and position >= options.newest:
                     catalog.skipped(url, episode.guid, episode.audio_url, episode.published, episode.title)
@@ -153,9 +157,9 @@ def watch_feeds(feeds: list[str] | None = None, feeds_file: str | None = None, o
     logger.info("%d episode(s) to digest from %d feed(s)", len(todo), len(feeds_to_read))
 
     if options.deployment:
-        _dispatch(settings, fields, catalog, [(url, e, shows[url]) for url, e in todo], report)
+        _dispatch(settings, catalog, [(url, e, shows[url], selectors[(url, e.guid)]) for url, e in todo], report)
     else:
-        _digest_here(settings, fields, catalog, todo, report)
+        _digest_here(settings, fields, catalog, [(url, e, selectors[(url, e.guid)]) for url, e in todo], report)
     publish(settings.output_dir, catalog, options.title, options.base_url)
     rows = [{"feed": e.feed, "episode": e.title, "status": e.status, "attempts": e.attempts, "error": e.error or ""} for e in catalog.entries() if e.status != "skipped"]
     create_table_artifact(rows or [{"feed": "", "episode": "(none yet)", "status": "", "attempts": 0, "error": ""}], key="watched-episodes", description="Episodes of the watched feeds")

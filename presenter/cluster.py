@@ -152,12 +152,12 @@ class Cluster:
         self.prefect("--no-prompt", "deploy", "--name", "digest")
         return self
 
-    def worker(self, name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-        """A worker in a working folder of its own (its own PREFECT_HOME), as if on its own machine."""
+    def worker(self, name: str, env: dict[str, str] | None = None, limit: int = 1) -> subprocess.Popen:
+        """A worker in a working folder of its own (its own PREFECT_HOME), as if on its own machine; ``limit``: its runs at once."""
         home = self.folder / name
         home.mkdir(exist_ok=True)
         worker_env = {**self.env, "PREFECT_HOME": str(home / "prefect-home"), **(env or {})}
-        return self.start_process(name, [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--name", name], env=worker_env, cwd=home)
+        return self.start_process(name, [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--name", name, "--limit", str(limit)], env=worker_env, cwd=home)
 
     def stop_process(self, name: str) -> None:
         process = self.processes[name]
@@ -183,3 +183,64 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+FAST_ENV = {
+    "PRESENTER_TRANSCRIBE__MODEL": "tiny.en", "PRESENTER_SUMMARIZE__ENGINES": '["extractive"]', "PRESENTER_NARRATE__ENGINES": '["espeak"]',
+}  # the demo's engines: what runs in seconds on a laptop; --full keeps the configured ones
+
+
+def _rss(show: str, items: list[tuple[str, str, str]]) -> str:
+    entries = "".join(
+        f'<item><title>{title}</title><guid isPermaLink="false">{guid}</guid><pubDate>Mon, 0{n + 1} Jan 2024 10:00:00 +0000</pubDate>'
+        f'<enclosure url="{url}" length="0" type="audio/mpeg"/></item>'
+        for n, (title, guid, url) in enumerate(items)
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{show}</title><link>http://127.0.0.1/</link><description>demo</description>{entries}</channel></rss>'
+
+
+def demo(folder: Path, workers: int = 2, fast: bool = True, say: Callable[[str], None] = print, hold: bool = True) -> dict[str, Any]:
+    """PostgreSQL, a server on it, the pool, ``workers`` workers, two local feeds on 127.0.0.1 and one watch run over them.
+
+    Prints what it starts; with ``hold`` it keeps everything running (the UI shows the runs) until Ctrl-C.
+    """
+    import functools
+    import http.server
+    import threading
+
+    folder = Path(folder).resolve()
+    site = folder / "feeds"
+    site.mkdir(parents=True, exist_ok=True)
+    sample = ROOT / "assets" / "sample"
+    shutil.copyfile(sample / "field-notes-batteries.mp3", site / "batteries.mp3")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(sample / "jfk-inaugural.flac"), "-c:a", "libmp3lame", str(site / "jfk.mp3")], check=True)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    base = f"http://127.0.0.1:{web.server_address[1]}"
+    (site / "field-notes.xml").write_text(_rss("Field Notes", [("Batteries", "fn-1", f"{base}/batteries.mp3")]))
+    (site / "speeches.xml").write_text(_rss("Speeches", [("Ask Not", "sp-1", f"{base}/jfk.mp3"), ("Ask Not, again", "sp-2", f"{base}/jfk.mp3")]))
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    cluster = Cluster(folder / "cluster", postgres_folder=None)
+    try:
+        cluster.start()
+        say(f"PostgreSQL   {cluster.postgres.url('prefect', 'asyncpg')} (data in {cluster.postgres.data})")
+        say(f"Prefect      {cluster.api_url}  (UI: http://127.0.0.1:{cluster.port})")
+        for n in range(workers):
+            cluster.worker(f"worker-{n + 1}")
+            say(f"worker-{n + 1}     working folder {cluster.folder / f'worker-{n + 1}'}")
+        env = {**cluster.env, **(FAST_ENV if fast else {}), "PRESENTER_OUTPUT_DIR": str(folder / "shared"), "PRESENTER_WATCH__DEPLOYMENT": DEPLOYMENT,
+               "PRESENTER_WATCH__CATALOG_URL": cluster.postgres.url("presenter"), "PRESENTER_FETCH__ALLOW": '["127.0.0.1"]'}
+        say(f"watch        {base}/field-notes.xml {base}/speeches.xml → {folder / 'shared'}")
+        watch = cluster.start_process("watch", [str(BIN / "presenter"), "watch", f"{base}/field-notes.xml", f"{base}/speeches.xml"], env=env)
+        code = watch.wait()
+        say(f"watch ended with exit code {code}; its log: {cluster.log('watch')}; the feed: {folder / 'shared' / 'feed.xml'}")
+        if hold:
+            say("Everything keeps running for the UI; Ctrl-C stops it.")
+            while True:
+                time.sleep(3600)
+        return {"exit_code": code, "api_url": cluster.api_url, "shared": folder / "shared"}
+    except KeyboardInterrupt:
+        return {"exit_code": None, "api_url": cluster.api_url, "shared": folder / "shared"}
+    finally:
+        cluster.stop()
+        web.shutdown()
