@@ -42,6 +42,8 @@ from sqlalchemy.engine import URL, make_url
 from core.net.feeds import Episode
 from core.settings import Settings
 
+from .digest import WATCH_TAG
+
 CRASH_AUTOMATION = "presenter: crash silent digests"
 HEARTBEAT_SECONDS = 30  # Prefect's shortest flow-run heartbeat
 POLL_SECONDS = 2.0
@@ -138,7 +140,7 @@ class Pool:
             parameters={"source": item.feed, "episode": item.selector, "overrides": self.overrides()},
             flow_run_name=f"{show} – {item.episode.title}",
             idempotency_key=keys[len(item.runs)],
-            tags=["presenter-watch"],
+            tags=[WATCH_TAG],
             job_variables={"env": {
                 "PREFECT_LOCAL_STORAGE_PATH": str(output / ".prefect-results"),  # stage results beside the folders: any worker reuses them
                 "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS),

@@ -94,12 +94,17 @@ class Postgres:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c max_connections=200"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "120", "start")
         for database in ("prefect", "presenter"):
-            try:
-                self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, database)
-            except RuntimeError as error:
-                if "already exists" not in str(error):
-                    raise
+            self.database(database)
         return self
+
+    def database(self, name: str) -> str:
+        """Create database ``name`` unless it exists; returns its SQLAlchemy URL (psycopg)."""
+        try:
+            self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
+        except RuntimeError as error:
+            if "already exists" not in str(error):
+                raise
+        return self.url(name)
 
     def url(self, database: str, driver: str = "psycopg") -> str:
         return f"postgresql+{driver}://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -112,12 +117,14 @@ class Postgres:
 class Cluster:
     """PostgreSQL, a Prefect server on it, the pool and the digest deployment; ``worker`` starts workers; ``stop`` ends all."""
 
-    def __init__(self, folder: Path, env: dict[str, str] | None = None, port: int | None = None, postgres_folder: Path | None = None) -> None:
+    def __init__(self, folder: Path, env: dict[str, str] | None = None, port: int | None = None, postgres: Postgres | None = None) -> None:
+        """``postgres``: a cluster already started by the caller (kept running by ``stop``); default: a new one, stopped with the rest."""
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.api_url = f"http://127.0.0.1:{self.port}/api"
-        self.postgres = Postgres(postgres_folder)
+        self.own_postgres = postgres is None
+        self.postgres = postgres or Postgres()
         self.processes: dict[str, subprocess.Popen] = {}
         base = {k: v for k, v in (env or os.environ).items() if not k.startswith("PREFECT_")}
         self.env = {
@@ -142,7 +149,8 @@ class Cluster:
 
     def start(self) -> Cluster:
         """PostgreSQL, the server (until /api/health answers), the work pool and the digest deployment."""
-        self.postgres.start()
+        if self.own_postgres:
+            self.postgres.start()
         self.start_process("server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
                            env={**self.env, "PREFECT_API_DATABASE_CONNECTION_URL": self.postgres.url("prefect", "asyncpg")})
         with httpx.Client(base_url=self.api_url, timeout=10) as api:
@@ -172,7 +180,8 @@ class Cluster:
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
             self.stop_process(name)
-        self.postgres.stop()
+        if self.own_postgres:
+            self.postgres.stop()
 
     def __enter__(self) -> Cluster:
         try:
@@ -220,7 +229,7 @@ def demo(folder: Path, workers: int = 2, fast: bool = True, say: Callable[[str],
     (site / "field-notes.xml").write_text(_rss("Field Notes", [("Batteries", "fn-1", f"{base}/batteries.mp3")]))
     (site / "speeches.xml").write_text(_rss("Speeches", [("Ask Not", "sp-1", f"{base}/jfk.mp3"), ("Ask Not, again", "sp-2", f"{base}/jfk.mp3")]))
     threading.Thread(target=web.serve_forever, daemon=True).start()
-    cluster = Cluster(folder / "cluster", postgres_folder=None)
+    cluster = Cluster(folder / "cluster")
     try:
         cluster.start()
         say(f"PostgreSQL   {cluster.postgres.url('prefect', 'asyncpg')} (data in {cluster.postgres.data})")
