@@ -103,7 +103,16 @@ def _dispatch(settings: Settings, catalog: Catalog, todo: list[tuple[str, Episod
         logger.error("Episode %r failed (%s); %s", episode.title, reason,
                      "it will be retried on the next run." if item.attempts < options.max_attempts else f"it has failed {item.attempts} times and is not tried again.")
 
-    items = Pool(settings).digest(todo, finished)
+    from core.net.credentials import has_credentials, real
+
+    locked = [(feed, episode) for feed, episode, _, _ in todo if has_credentials(real(feed)) or has_credentials(real(episode.audio_url))]
+    for feed, episode in locked:  # a worker elsewhere would get only the hidden form (***): refuse clearly instead
+        reason = "its feed or audio URL holds a user name or password, which would have to be stored in Prefect to reach a worker; watch this feed without PRESENTER_WATCH__DEPLOYMENT"
+        catalog.failed(feed, episode.guid, episode.audio_url, episode.published, episode.title, reason, attempts=options.max_attempts)
+        report["failed"][episode.title] = reason
+        logger.error("Episode %r not dispatched: %s", episode.title, reason)
+    todo = [item for item in todo if (item[0], item[1]) not in locked]
+    items = Pool(settings).digest(todo, finished) if todo else []
     waiting = [item.episode.title for item in items if item.outcome is None]
     if waiting:
         report["running"] = waiting
