@@ -33,7 +33,7 @@ from flows import prefect_env  # noqa: E402
 
 prefect_env.apply()
 
-from presenter.cluster import BIN, DEPLOYMENT, FAST_ENV, Cluster, _rss  # noqa: E402
+from presenter.cluster import BIN, DEPLOYMENT, FAST_ENV, Cluster, QuietHandler, _rss  # noqa: E402
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
         site = root / "site"
         site.mkdir()
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(ROOT / "assets/sample/jfk-inaugural.flac"), "-c:a", "libmp3lame", str(site / "ep.mp3")], check=True)
-        web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site)))
+        web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
         base = f"http://127.0.0.1:{web.server_address[1]}"
         threading.Thread(target=web.serve_forever, daemon=True).start()
         rows = []

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,7 @@ class Postgres:
         self.user = user
         self.as_root = os.geteuid() == 0
         # As root the folder must be reachable by the postgres user: a fresh one under /tmp, not a private pytest folder.
+        self.temporary = folder is None  # removed by stop
         self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="presenter-pg-"))
         self.data = self.folder / "data"
         self.log = self.folder / "postgres.log"
@@ -112,6 +114,8 @@ class Postgres:
     def stop(self) -> None:
         if (self.data / "postmaster.pid").is_file():
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        if self.temporary:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class Cluster:
@@ -208,6 +212,13 @@ def _rss(show: str, items: list[tuple[str, str, str]]) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{show}</title><link>http://127.0.0.1/</link><description>demo</description>{entries}</channel></rss>'
 
 
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Serves a folder, without a log line per request."""
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 def demo(folder: Path, workers: int = 2, fast: bool = True, say: Callable[[str], None] = print, hold: bool = True) -> dict[str, Any]:
     """PostgreSQL, a server on it, the pool, ``workers`` workers, two local feeds on 127.0.0.1 and one watch run over them.
 
@@ -223,7 +234,7 @@ def demo(folder: Path, workers: int = 2, fast: bool = True, say: Callable[[str],
     sample = ROOT / "assets" / "sample"
     shutil.copyfile(sample / "field-notes-batteries.mp3", site / "batteries.mp3")
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(sample / "jfk-inaugural.flac"), "-c:a", "libmp3lame", str(site / "jfk.mp3")], check=True)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler = functools.partial(QuietHandler, directory=str(site))
     web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     base = f"http://127.0.0.1:{web.server_address[1]}"
     (site / "field-notes.xml").write_text(_rss("Field Notes", [("Batteries", "fn-1", f"{base}/batteries.mp3")]))
@@ -232,7 +243,7 @@ def demo(folder: Path, workers: int = 2, fast: bool = True, say: Callable[[str],
     cluster = Cluster(folder / "cluster")
     try:
         cluster.start()
-        say(f"PostgreSQL   {cluster.postgres.url('prefect', 'asyncpg')} (data in {cluster.postgres.data})")
+        say(f"PostgreSQL   {cluster.postgres.url('prefect', 'asyncpg')} (a new cluster in {cluster.postgres.folder}, removed at the end)")
         say(f"Prefect      {cluster.api_url}  (UI: http://127.0.0.1:{cluster.port})")
         for n in range(workers):
             cluster.worker(f"worker-{n + 1}")
