@@ -55,7 +55,7 @@ def main() -> None:
                 for name in names:
                     cluster.worker(name)
                 env = {**cluster.env, **FAST_ENV, "PRESENTER_OUTPUT_DIR": str(root / f"shared-{workers}"), "PRESENTER_WATCH__DEPLOYMENT": DEPLOYMENT,
-                       "PRESENTER_WATCH__CATALOG_URL": cluster.postgres.database(f"bench_{workers}"),  # one catalog per output folder "PRESENTER_FETCH__ALLOW": '["127.0.0.1"]',
+                       "PRESENTER_WATCH__CATALOG_URL": cluster.postgres.database(f"bench_{workers}"), "PRESENTER_FETCH__ALLOW": '["127.0.0.1"]',
                        "PRESENTER_WATCH__NEWEST": str(episodes)}
                 started = time.perf_counter()
                 watch = cluster.start_process(f"watch-{workers}", [str(BIN / "presenter"), "watch", f"{base}/{feed}"], env=env)
