@@ -143,8 +143,8 @@ def diarize(job: Job, rewritten: bool) -> tuple[dict[str, Any], bool]:
         host=host if host and host.name and job.folder.name not in host.heard_in else None, settings=settings,
     )
     if catalog and feed:
-        remembered = diarize_stage.remember_host(host, Transcript.read(job.folder).speakers, job.folder.name, settings.diarize.threshold)
-        if remembered and remembered != host:
-            catalog.remember_host(feed, remembered)
+        speakers = Transcript.read(job.folder).speakers  # read, changed and written in one step: digests on other workers may change it too
+        before, remembered = catalog.update_host(feed, lambda current: diarize_stage.remember_host(current, speakers, job.folder.name, settings.diarize.threshold))
+        if remembered and remembered != before:
             get_run_logger().info("Host of %s: %s, voice heard in %d episode(s)", feed, remembered.name or "not named yet", len(remembered.heard_in))
     return record, cached

@@ -104,6 +104,7 @@ def test_the_catalog_on_sqlite_and_postgresql_with_concurrent_writers(backend, p
         "for i in range(20):\n"
         "    c.remember_host(f'feed-{i % 3}', HostVoice(voiceprint=[float(n)] * 4, heard_in=[f'ep-{n}-{i}']))\n"
         "    c.failed('w', f'g-{n}', None, None, 'x', 'e')\n"
+        "    c.update_host('one-feed', lambda now: HostVoice(voiceprint=[1.0] * 4, heard_in=[*(now.heard_in if now else []), f'{n}-{i}']))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     writers = [subprocess.Popen([sys.executable, "-c", writer, url, str(n)], env=env, stderr=subprocess.PIPE, text=True) for n in range(8)]
@@ -111,6 +112,8 @@ def test_the_catalog_on_sqlite_and_postgresql_with_concurrent_writers(backend, p
     assert [w.returncode for w in writers] == [0] * 8, errors
     assert sorted(e.attempts for e in catalog.entries("failed") if e.feed == "w") == [20] * 8, "no write lost"
     assert all(catalog.host(f"feed-{i}") is not None for i in range(3))
+    heard = catalog.host("one-feed").heard_in
+    assert len(heard) == 160 and len(set(heard)) == 160, "a host voice changed by eight processes at once loses no episode"
 
 
 def _stage(task_run: dict) -> str:
@@ -184,6 +187,8 @@ def test_two_workers_on_postgres_overlapping_watches_and_a_killed_worker(postgre
         assert len(by_key) == EPISODES + 1 and len(runs) == EPISODES + 2, [(r["name"], r["state_type"], r["idempotency_key"]) for r in runs]
         assert states.count("COMPLETED") == EPISODES and states.count("CRASHED") == 1 and states.count("FAILED") == 1, states
         assert len({r["idempotency_key"] for r in runs}) == len(runs), "no key twice: no episode started twice by the two watches"
+        completed = sorted(sum(r["state_type"] == "COMPLETED" for r in group) for group in by_key.values())
+        assert completed == [0] + [1] * EPISODES, "every episode digested exactly once (the poison one never)"
         assert all(" – " in r["name"] and r["name"].startswith("Speeches – ") for r in runs), [r["name"] for r in runs]
 
         crashed = next(r for r in runs if r["state_type"] == "CRASHED")
@@ -208,6 +213,8 @@ def test_two_workers_on_postgres_overlapping_watches_and_a_killed_worker(postgre
         assert len(catalog.entries("done")) == EPISODES
         assert [(e.title, e.attempts) for e in catalog.entries("failed")] == [("Poison", 1)]
         assert not (shared / "catalog.sqlite").exists(), "the catalog is in PostgreSQL, not a SQLite file on the shared folder"
+        host = catalog.host(feed)
+        assert host is not None and len(host.heard_in) == EPISODES, "the workers remembered the feed's host voice in PostgreSQL, once per episode"
 
         # The next watch run: the poison episode's second and last attempt; nothing else started again.
         third = _watch(cluster, env, "watch-3", feed)

@@ -15,6 +15,7 @@ remember the feed's host voice, it is a PostgreSQL database
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,28 @@ class Catalog:
     def host(self, feed: str) -> HostVoice | None:
         rows = self._rows("SELECT voice FROM hosts WHERE feed = :feed", feed=feed)
         return HostVoice.model_validate_json(rows[0]["voice"]) if rows else None
+
+    def update_host(self, feed: str, change: Callable[[HostVoice | None], HostVoice | None]) -> tuple[HostVoice | None, HostVoice | None]:
+        """Read, change and write a feed's host voice as one step that concurrent writers take in turn; returns (before, after).
+
+        Two digests of one feed on two workers would otherwise both read the same voice and the later write would
+        lose the earlier episode. PostgreSQL: a transaction-scoped advisory lock per feed; SQLite: a write first,
+        which takes the database's write lock for the rest of the transaction.
+        """
+        with self.engine.begin() as db:
+            if self.engine.dialect.name == "postgresql":
+                db.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:feed))"), {"feed": feed})
+            else:
+                db.execute(sa.text("DELETE FROM hosts WHERE 0"))  # a write that changes nothing: SQLite's write lock, held to the commit
+            row = db.execute(sa.text("SELECT voice FROM hosts WHERE feed = :feed"), {"feed": feed}).first()
+            before = HostVoice.model_validate_json(row.voice) if row else None
+            after = change(before)
+            if after is not None and after != before:
+                db.execute(
+                    sa.text("INSERT INTO hosts (feed, voice, updated_at) VALUES (:feed, :voice, :now) ON CONFLICT (feed) DO UPDATE SET voice = excluded.voice, updated_at = excluded.updated_at"),
+                    {"feed": feed, "voice": after.model_dump_json(), "now": now_iso()},
+                )
+        return before, after
 
     def remember_host(self, feed: str, voice: HostVoice) -> None:
         with self.engine.begin() as db:
