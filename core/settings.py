@@ -197,6 +197,21 @@ class WatchSettings(BaseModel):
     title: str = Field("Podcast digests", description="Title of outputs/feed.xml and outputs/index.html.")
     base_url: str | None = Field(None, description="Where outputs/ is served (for absolute links in feed.xml); default: file:// URLs.")
     terms: dict[str, list[str]] = Field({}, description="Names and terms of each feed (by feed URL), added to its episodes' glossary.")
+    catalog_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the catalog (done episodes, feed hosts' voices); default: a SQLite file in the output folder. "
+        "On many machines, a PostgreSQL database every worker reaches (postgresql+psycopg://user@host/presenter).",
+    )
+    deployment: str | None = Field(
+        None,
+        description="Digest each new episode as a run of this Prefect deployment ('podcast-digest/digest'), taken by any worker of "
+        "its pool on any machine; default: in the watch's own process.",
+    )
+    wait_seconds: float = Field(21_600.0, ge=0, description="With a deployment: how long a watch run follows the runs it started; the next watch run picks up the rest.")
+    crash_after_seconds: int = Field(
+        90, ge=60,
+        description="With a deployment: a running digest whose heartbeats (every PREFECT_FLOWS_HEARTBEAT_FREQUENCY, at least 30 s) stop this long is marked crashed, and started again.",
+    )
 
 
 class RunnerSettings(BaseModel):

@@ -102,7 +102,20 @@ def _pull_missing(settings: Settings) -> None:
             pull(weight, settings.cache_dir, settings.weights, lambda file: lambda done, total: bar(done, total, file))
 
 
-@hiding_flow(name="podcast-digest", flow_run_name="digest {source}", task_runner=ThreadPoolTaskRunner(max_workers=MAX_POOL), log_prints=True)
+WATCH_TAG = "presenter-watch"  # runs the watch started on a work pool; they keep the name it gave them
+
+
+def _run_name() -> str:
+    """'digest <source>' until the episode is known (then 'show – episode'); a run the watch named keeps that name."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is not None and context.flow_run is not None and WATCH_TAG in context.flow_run.tags:
+        return context.flow_run.name
+    return f"digest {((context.parameters if context else None) or {}).get('source')}"
+
+
+@hiding_flow(name="podcast-digest", flow_run_name=_run_name, task_runner=ThreadPoolTaskRunner(max_workers=MAX_POOL), log_prints=True)
 def digest(
     source: str,
     episode: str | None = None,

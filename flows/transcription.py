@@ -134,7 +134,7 @@ def diarize(job: Job, rewritten: bool) -> tuple[dict[str, Any], bool]:
     texts = {f"text-{c.index:05d}": str((job.folder / c.path).with_suffix(".json")) for c in chunks}
     audio = {f"audio-{c.index:05d}": str(job.folder / c.path) for c in spoken}
     feed = job.episode.get("feed")
-    catalog = Catalog.of(settings.output_dir) if feed else None
+    catalog = Catalog.of(settings.output_dir, settings.watch.catalog_url) if feed else None
     host = catalog.host(feed) if catalog and feed else None
     task = diarize_transcript.with_options(refresh_cache=True) if rewritten else diarize_transcript
     record, cached = call_cached(
@@ -143,8 +143,8 @@ def diarize(job: Job, rewritten: bool) -> tuple[dict[str, Any], bool]:
         host=host if host and host.name and job.folder.name not in host.heard_in else None, settings=settings,
     )
     if catalog and feed:
-        remembered = diarize_stage.remember_host(host, Transcript.read(job.folder).speakers, job.folder.name, settings.diarize.threshold)
-        if remembered and remembered != host:
-            catalog.remember_host(feed, remembered)
+        speakers = Transcript.read(job.folder).speakers  # read, changed and written in one step: digests on other workers may change it too
+        before, remembered = catalog.update_host(feed, lambda current: diarize_stage.remember_host(current, speakers, job.folder.name, settings.diarize.threshold))
+        if remembered and remembered != before:
             get_run_logger().info("Host of %s: %s, voice heard in %d episode(s)", feed, remembered.name or "not named yet", len(remembered.heard_in))
     return record, cached

@@ -230,6 +230,19 @@ def serve(
     )
 
 
+@app.command(name="cluster-demo")
+def cluster_demo(
+    folder: Path = typer.Option(Path(".cache/cluster-demo"), "--folder", help="Where the demo keeps PostgreSQL, the workers' folders, the logs and the shared outputs."),
+    workers: int = typer.Option(2, min=1, help="Workers to start, each in its own working folder."),
+    full: bool = typer.Option(False, "--full", help="The configured engines instead of the fast ones (tiny.en, extractive summary, espeak)."),
+) -> None:
+    """On this machine: PostgreSQL, a Prefect server on it, the pool, workers and a watch of two local feeds (README: Many feeds, many machines)."""
+    from . import cluster
+
+    with console.reported():
+        cluster.demo(folder, workers=workers, fast=not full, say=typer.echo)
+
+
 @app.command()
 def say(
     text: str = typer.Argument(..., help="What to say, or a text file holding it (Chinese, English or both)."),

@@ -195,3 +195,18 @@ def test_27_presenter_run_keeps_credentials_out_of_files_the_terminal_and_prefec
     assert {episode[k].split("@")[0] for k in ("source", "feed", "audio_url")} == {"http://***"}
     assert not [p.name for p in folder.iterdir() if p.is_file() and b"hunter2" in p.read_bytes()]
     assert "hunter2" not in _prefect_records()
+
+
+def test_29_a_feed_with_credentials_is_not_dispatched_to_a_pool(server, tmp_path):
+    """Issue 29: a worker elsewhere would get only the hidden URL; the watch refuses it clearly, stores no credential, starts no run."""
+    server.routes["/a.mp3"] = Route(b"ID3", content_type="audio/mpeg")
+    server.routes["/locked.xml"] = Route(rss("Locked", [{"title": "Members only", "guid": "m1", "url": server.url("/a.mp3")}]), content_type="application/rss+xml")
+    feeds_file = tmp_path / "feeds.txt"
+    feeds_file.write_text(server.url("/locked.xml").replace("http://", "http://user:hunter2@") + "\n")
+    from flows.watch import watch_feeds
+
+    report = watch_feeds(feeds_file=str(feeds_file), overrides={**FAST, "output_dir": str(tmp_path / "out"), "watch": {"deployment": "podcast-digest/no-such-deployment"}})
+    assert list(report["failed"]) == ["Members only"] and "user name or password" in report["failed"]["Members only"], report
+    assert [p for p, _ in server.requests] == ["/locked.xml"], "the audio was not fetched"
+    assert [(e.title, e.attempts) for e in Catalog(tmp_path / "out" / "catalog.sqlite").entries("failed")] == [("Members only", 3)], "not tried again"
+    assert "hunter2" not in _prefect_records()
