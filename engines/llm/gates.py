@@ -249,10 +249,12 @@ class Verdict:
 REPLACED_BY_EXTRACT = {"language", "placeholder", "chapters", "highlights", "list"}
 
 
-def enforce(draft: Fields, context: Review, extract: Extract, duration: float, title: str) -> Verdict:
+def enforce(draft: Fields, context: Review, extract: Extract, duration: float, title: str, keep_script: bool = False) -> Verdict:
     """Make ``draft`` (changed in place) pass: failing fields rebuilt from the transcript, unverified script sentences dropped.
 
     Crowded chapters are rebuilt at starts spread over the episode, as many as fit at ``CHAPTER_SECONDS`` each.
+    ``keep_script``: the script's gates are recorded but the script is left as it is (the stage builds it sentence by
+    sentence under the verifier, engines.llm.script).
     """
     verdict = Verdict()
     draft.script = clean_script(draft.script)
@@ -263,6 +265,8 @@ def enforce(draft: Fields, context: Review, extract: Extract, duration: float, t
         chapter_starts = extract.spread(min(len(chapter_starts), max(2, int(duration // CHAPTER_SECONDS))), duration)
     for problem in problems:
         verdict.fired.append(problem.to_dict())
+        if keep_script and problem.field == "script":
+            continue
         if problem.gate == "repeat":  # each sentence kept once (the script is measured again when it is grounded, below)
             glue = "" if context.by_characters else " "
             setattr(draft, problem.field, glue.join(unrepeated(split_sentences(getattr(draft, problem.field)))))
@@ -283,9 +287,23 @@ def enforce(draft: Fields, context: Review, extract: Extract, duration: float, t
         elif problem.field == "script":
             draft.script = extract.script(context.target_size, context.by_characters)
     _quote_missing_names(draft, context, extract, verdict)
-    verdict.dropped_from_script = _ground_script(draft, context, extract, verdict)
-    verdict.dropped_from_script += _unlisted(draft, context, extract, verdict)
+    if not keep_script:
+        verdict.dropped_from_script = _ground_script(draft, context, extract, verdict)
+        verdict.dropped_from_script += _unlisted(draft, context, extract, verdict)
     return verdict
+
+
+_SEPARATOR = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff。，！？；、：])\s*[\uff21-\uff3a\uff41-\uff5a]\s*(?=[\u3400-\u9fff\uf900-\ufaff])")
+_OPEN_END = re.compile(r"[、﹑，]+\s*(?=$|\n)")  # a Chinese sentence left open at its end
+_BEFORE_END = re.compile(r"[、﹑，]+(?=[。！？])")
+
+
+def clean_text(text: str) -> str:
+    """Text fit for the digest: no full-width letter standing as a separator between Chinese sentences ("…电池Ｇ王磊…"),
+    no "﹑" or "、" where a sentence ended, "﹑" written as "、"."""
+    text = _SEPARATOR.sub(lambda m: "" if re.search(r"[。，！？；、：]$", text[: m.start()]) else "。", text)
+    text = _OPEN_END.sub("。", _BEFORE_END.sub("", text))
+    return text.replace("﹑", "、").replace("。。", "。")
 
 
 def _quote_missing_names(draft: Fields, context: Review, extract: Extract, verdict: Verdict) -> None:

@@ -132,14 +132,19 @@ class Extract:
         return starts
 
     def chapters(self, starts: list[float], fallback: str) -> list[tuple[float, str]]:
-        """One title per chapter start: the chapter's most central sentence, its first clause, each title distinct."""
+        """One title per chapter start: the chapter's most central sentence, its first clause, each title distinct.
+
+        A chapter with no sentence of its own to name it is merged into the one before.
+        """
         titles: list[tuple[float, str]] = []
         bounds = [*starts[1:], float("inf")]
         used: set[str] = set()
         for start, end in zip(starts, bounds):
             inside = sorted((i for i, (t, _) in enumerate(self.items) if start <= t < end), key=lambda i: -self.scores[i])
             title = next((t for t in (_headline(self.items[i][1], self.language) for i in inside) if t not in used), "")
-            title = title or f"{fallback} ({len(titles) + 1})"
+            if not title and titles:
+                continue  # nothing new to call it: the chapter runs on into the previous one (never "<episode title> (2)")
+            title = title or fallback
             used.add(title)
             titles.append((start, title))
         return titles

@@ -1,0 +1,391 @@
+"""The presenter's script: an intro built from facts, then verified sentences per section, told in the third person.
+
+The script is a list of beats (text, section, times, speaker, where it came
+from). The first beat is the intro, built deterministically from what the
+pipeline knows (show, host and guests named by diarization, topic from the
+title), each fact kept only where the transcript says it. Every other beat is a
+sentence that passes the verifier (engines.llm.verify): one the model wrote in
+its digest, or, where that breaks a rule, one sampled again for its section
+(another seed and temperature, up to ``attempts`` times); after that, a
+sentence in reported speech built from the section's transcript ("Maria Lopez
+said that …" / "王磊提到，……"), never a bare quote. Nothing is padded to reach
+a length.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.text import CJK
+
+from . import grounding
+from .ranking import _confidence, rank, whole_sentences
+from .verify import COPY_CHARS, COPY_WORDS, Verifier, chars_of
+
+SECTION_SECONDS = 180.0  # about one section per 3 minutes of speech: a 3-minute clip gets one, an hour 20
+MAX_SECTIONS = 25
+PASSAGE_CHARS = {True: 1000, False: 2400}  # of a section's text shown to the model for one sentence (Chinese, other)
+
+
+@dataclass
+class Section:
+    index: int
+    start: float
+    end: float
+    segments: list[Any]
+    speakers: list[str]  # named speakers, most talk first
+
+    def text(self, glue: str, limit: int = 0) -> str:
+        text = glue.join(s.text.strip() for s in self.segments)
+        return text[:limit] if limit else text
+
+
+@dataclass
+class Beat:
+    text: str
+    section: int | None
+    start: float
+    end: float
+    speaker: str | None
+    source: str  # intro, model, resampled, reported
+    origin: str = ""  # the transcript sentence a reported beat comes from (not written)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "section": self.section, "start": round(self.start, 2), "end": round(self.end, 2), "speaker": self.speaker, "source": self.source}
+
+
+@dataclass
+class Facts:
+    """What the pipeline knows about the episode apart from its words."""
+
+    show: str = ""
+    title: str = ""
+    host: str | None = None
+    guests: list[str] = field(default_factory=list)
+
+
+# A writer asks the model for one sentence about a section: (section, attempt, the rejected sentence and why) -> sentence or None.
+Writer = Callable[[Section, int, str], "str | None"]
+
+
+def speaker_names(segments: Sequence[Any], speaker_of: Callable[[Any], str | None]) -> list[str]:
+    """Named speakers of ``segments``, most talk first."""
+    talk: dict[str, float] = {}
+    for segment in segments:
+        name = speaker_of(segment)
+        if name:
+            talk[name] = talk.get(name, 0.0) + segment.end - segment.start
+    return [n for n, _ in sorted(talk.items(), key=lambda item: -item[1])]
+
+
+def sections(segments: Sequence[Any], duration: float, speaker_of: Callable[[Any], str | None]) -> list[Section]:
+    """The episode cut at segment starts into sections of about SECTION_SECONDS each, the cut nearest each even share."""
+    if not segments:
+        return []
+    count = max(1, min(MAX_SECTIONS, round(duration / SECTION_SECONDS)))
+    cuts = [0]
+    for k in range(1, count):
+        nearest = min(range(len(segments)), key=lambda i: abs(segments[i].start - k * duration / count))
+        if nearest > cuts[-1]:
+            cuts.append(nearest)
+    bounds = [*cuts[1:], len(segments)]
+    found = []
+    for index, (a, b) in enumerate(zip(cuts, bounds)):
+        chosen = list(segments[a:b])
+        found.append(Section(index, chosen[0].start, chosen[-1].end, chosen, speaker_names(chosen, speaker_of)))
+    return found
+
+
+# --- the intro -------------------------------------------------------------------------------------
+
+_GUEST_CUE = {
+    False: re.compile(r"\b(?:[Mm]y|[Oo]ur|[Tt]oday's) guests? (?:today )?(?:is|are) ([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?)"),
+    True: re.compile(r"(?:请到了|请来了|邀请到了|邀请了|嘉宾是)"),
+}
+
+
+def guests_said(transcript: str, chinese: bool) -> list[str]:
+    """Guests the host introduces in so many words ("My guest is Maria Lopez", "今天我们请到了王磊"): names no voice said of itself."""
+    if not chinese:
+        return list(dict.fromkeys(m.group(1) for m in _GUEST_CUE[False].finditer(transcript)))
+    import jieba.posseg
+
+    found = []
+    for match in _GUEST_CUE[True].finditer(transcript):
+        words = list(jieba.posseg.cut(transcript[match.end() : match.end() + 20]))
+        name = next((w for w, flag in words[:4] if flag in ("nr", "nrfg", "nrt") and len(w) >= 2), None)
+        if name:
+            found.append(name)
+    return list(dict.fromkeys(found))
+
+
+_EPISODE_NUMBER = re.compile(r"^\s*(?:(?:ep(?:isode)?|no)\.?\s*\d+\s*[.:：\-–—|]?|#\s*\d+\s*[.:：\-–—|]?|第\s*\d+\s*[期集]\s*[.:：\-–—|]?)\s*", re.IGNORECASE)
+_WITH_SUFFIX = re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*\s*$")
+
+
+_TITLE_GUESTS = {
+    False: re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+([A-Z][\w.'’-]*(?:\s+(?:and\s+)?[A-Z][\w.'’-]*)*)\s*$"),
+    True: re.compile(r"和\s*([^：:，,。]{2,40}?)\s*聊\s*"),
+}
+
+
+def guests_in_title(title: str, chinese: bool) -> list[str]:
+    """Guests a title names: "… with Maria Lopez", "和 David、Emily 聊 …"."""
+    match = _TITLE_GUESTS[chinese].search(title)
+    if not match:
+        return []
+    return [n.strip() for n in re.split(r"、|,|，|\band\b|和", match.group(1)) if n.strip()]
+
+
+def topic_of(title: str, transcript: str, show: str = "") -> str:
+    """The episode's topic from its title: episode numbers, the show's name and "with <guest>" left out; empty when it names what the transcript does not say."""
+    topic = _EPISODE_NUMBER.sub("", title.strip())
+    if show:
+        topic = re.sub(r"\s*[|｜\-–—]\s*" + re.escape(show) + r"\s*$", "", topic)
+    topic = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", topic)  # "(sample)", "(Part 2)"
+    topic = _TITLE_GUESTS[True].sub("", _WITH_SUFFIX.sub("", topic)).strip(" .。!！")
+    if not CJK.search(topic):
+        topic = topic.split(", ")[0]  # "Home batteries, explained" -> "Home batteries"
+    if not topic or grounding.ungrounded(topic, transcript) or bool(CJK.search(topic)) != bool(CJK.search(transcript)):
+        return ""  # names what the transcript does not say, or in another language than the episode's
+    first = topic.split()[0]
+    if not CJK.search(first) and first[1:] == first[1:].lower() and first.lower() in re.findall(r"[a-z0-9'’]+", transcript.lower()):
+        topic = topic[0].lower() + topic[1:]  # "Home batteries" -> "home batteries", "ChatGPT" stays
+    return topic
+
+
+def _heard(item: str, transcript: str) -> bool:
+    return bool(item) and not grounding.ungrounded(item, transcript) and grounding.normalise(item) in grounding.normalise(transcript)
+
+
+def intro(facts: Facts, transcript: str, chinese: bool) -> str:
+    """The first sentence: whose show it is, who talks in it, about what; each fact only where the transcript says it."""
+    show = facts.show if _heard(facts.show, transcript) else ""
+    people = [p for p in [facts.host, *facts.guests] if p and _heard(p, transcript)]
+    host, guests = (people[0], people[1:]) if people else (None, [])
+    topic = topic_of(facts.title, transcript, facts.show)
+    if chinese:
+        where = f"在这一期《{show}》里" if show else "在这一期节目里"
+        about = (f"“{topic}”" if re.search(r"[\s，,。：:？?！!]", topic) else topic) if topic else ""
+        if host:
+            who = host + (f"和{'、'.join(guests)}" if guests else "")
+            return f"{where}，{who}聊了{about or '这期的话题'}。"
+        return f"{where}，聊的是{about}。" if about else f"这是一期《{show}》。" if show else "这是一期节目。"
+    where = f"In this episode of {show}" if show else "In this episode"
+    about = f" about {topic}" if topic else ""
+    if host:
+        with_guests = f" talks with {_and(guests)}" if guests else " talks"
+        return f"{where}, {host}{with_guests}{about}."
+    if topic:
+        return f"This episode{' of ' + show if show else ''} is about {topic}."
+    return f"This is an episode of {show}." if show else "Here is this episode."
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# --- reported speech: the deterministic fallback -------------------------------------------------------
+
+_DISCOURSE = {  # words that open a spoken turn, not a statement
+    False: re.compile(r"^(?:(?:yes|yeah|no|so|and|but|well|exactly|right|okay|oh|sure|mostly|also|now)\b[,.!]?\s*)+", re.IGNORECASE),
+    True: re.compile(r"^(?:(?:最后|接着|然后|首先|另外|其实|所以|那么|但是|而且|对|嗯|好|是的)[，,]?\s*)+"),
+}
+_PERSONAL = {
+    False: re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|my|mine|we|we're|we've|us|our|you|you're|your|let's|this|that|these|those|it|they|he|she)\b", re.IGNORECASE),
+    True: re.compile(r"我|你|咱|您|欢迎|吗|呢|吧|这个|那个|他|她|它"),
+}
+_NOT_VOICE = ("language", "ungrounded", "copied", "list", "fragment", "length", "question", "repeat")  # the rules left: first_person, host_voice
+_SAYS = {  # a clause that says who said it: "Maria says ..." / "王磊说，..."; that name reports it
+    False: re.compile(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) (?:says|said|thinks|believes|explains|argues)(?: that)?\s+"),
+    True: re.compile(r"(" + CJK.pattern + r"{2,4}?)(?:说|认为|提到|表示|觉得)[，,：:]?"),
+}
+_CLAUSE = {False: re.compile(r"(?<=[,;:—])\s+"), True: re.compile(r"(?<=[，；：、])")}
+
+
+def _clauses(sentence: str, chinese: bool) -> list[str]:
+    """Runs of consecutive clauses of ``sentence`` short enough to report without copying (<= 12 words, <= 20 characters), longest first."""
+    pieces = [p.strip() for p in _CLAUSE[chinese].split(sentence.strip()) if p.strip()]
+    found = []
+    for i in range(len(pieces)):
+        for j in range(i + 1, len(pieces) + 1):
+            run = ("" if chinese else " ").join(pieces[i:j])
+            run = re.sub(r"[,;:—，；：、.!?。！？…]+$", "", _DISCOURSE[chinese].sub("", run)).strip()
+            if chinese:
+                run = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", run)  # "自己 最近" as the recogniser spaced it
+            size = len(chars_of(run)) if chinese else len(run.split())
+            if (6 if chinese else 5) <= size <= (COPY_CHARS if chinese else COPY_WORDS):
+                found.append(run)
+    return sorted(dict.fromkeys(found), key=lambda r: -len(r))
+
+
+def _lowered(clause: str, transcript: str) -> str:
+    first = clause.split()[0]
+    if first.isupper() or re.search(r"(?<=[a-z] )" + re.escape(first) + r"\b", transcript):
+        return clause  # an acronym, or a word the transcript capitalises mid-sentence: a name
+    return clause[0].lower() + clause[1:]
+
+
+def reported(section: Section, verifier: Verifier, earlier: Sequence[str], speaker_of: Callable[[Any], str | None], used: Sequence[str] = ()) -> Beat | None:
+    """One sentence in reported speech from the section's most central sentences, passing the verifier; None if none does."""
+    chinese = verifier.chinese
+    glue = "" if chinese else " "
+    whole = whole_sentences(section.segments, glue)
+    if not whole:
+        return None
+    scores = [c * _confidence(s) for c, (s, _) in zip(rank([t for _, t in whole], verifier.language), whole)]
+    for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
+        segment, sentence = whole[index]
+        if re.search(r"[?？]\s*$", sentence) or sentence in used or verifier.broken(sentence, skip=_NOT_VOICE):
+            continue  # a question, said already, or the host's own words ("今天我们请到了王磊，聊聊…"): no clause of it stands alone
+        for clause in _clauses(sentence, chinese):
+            name = speaker_of(segment)
+            said = _SAYS[chinese].match(clause)
+            if said and (chinese or said.group(1).lower() not in ("she", "he", "it", "they")):
+                name, clause = said.group(1), clause[said.end() :].strip()
+            if _PERSONAL[chinese].search(clause) or not clause:
+                continue
+            if chinese:
+                text = f"{name}提到，{clause}。" if name else f"节目里提到，{clause}。"
+            else:
+                text = f"{name} said that {_lowered(clause, verifier.transcript)}." if name else f"One of the speakers said that {_lowered(clause, verifier.transcript)}."
+            if verifier.passes(text, earlier):
+                return Beat(text, section.index, section.start, section.end, name, "reported", sentence)
+    return None
+
+
+# --- composition -----------------------------------------------------------------------------------
+
+_INTRO_LIKE = re.compile(r"^(?:(?:in|on) (?:this|today's|the) (?:episode|show)|this episode|today on|welcome)\b|^(?:在)?(?:这一期|本期|这期|今天的)", re.IGNORECASE)
+
+
+def _without_intro(sentence: str, chinese: bool) -> str:
+    """The model's sentence without its own intro ("In this episode of X, ..." / "本期节目，..."): the intro is built from facts."""
+    if not _INTRO_LIKE.search(sentence):
+        return sentence
+    head, comma, rest = sentence.partition("，" if chinese else ",")
+    rest = rest.strip()
+    if not comma or not rest:
+        return sentence  # all intro: the verifier judges it like any other
+    return rest if chinese else rest[0].upper() + rest[1:]
+
+
+@dataclass
+class Script:
+    beats: list[Beat]
+    rejected: list[dict[str, Any]]  # each sentence not spoken: its text, where it came from and the rules it broke
+
+    def text(self, chinese: bool) -> str:
+        return ("" if chinese else " ").join(b.text for b in self.beats)
+
+    def sources(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for beat in self.beats:
+            counts[beat.source] = counts.get(beat.source, 0) + 1
+        return counts
+
+
+def _section_of(sentence: str, found: list[Section], glue: str) -> Section:
+    """The section whose words the sentence shares most (the first on a tie)."""
+    said = set(chars_of(sentence)) if glue == "" else set(re.findall(r"[a-z0-9]+", sentence.lower()))
+    if len(found) == 1 or not said:
+        return found[0]
+
+    def overlap(section: Section) -> float:
+        text = section.text(glue)
+        words = set(chars_of(text)) if glue == "" else set(re.findall(r"[a-z0-9]+", text.lower()))
+        return len(said & words) / len(said)
+
+    return max(found, key=overlap)
+
+
+def _speaker_in(sentence: str, section: Section, names: Sequence[str], before: Sequence[Beat] = ()) -> str | None:
+    """The person the sentence names; else the one the sentence before it in the section reported on ("She also …"); else the section's main voice."""
+    named = next((n for n in names if n and n.casefold() in sentence.casefold()), None)
+    if named:
+        return named
+    previous = next((b.speaker for b in reversed(before) if b.section == section.index and b.speaker), None)
+    return previous or (section.speakers[0] if section.speakers else None)
+
+
+def compose(
+    facts: Facts, segments: Sequence[Any], duration: float, verifier: Verifier, candidates: Sequence[str], *,
+    speaker_of: Callable[[Any], str | None], writer: Writer | None = None, attempts: int = 3, target_size: int = 0,
+) -> Script:
+    """The script's beats: the intro, then per section the model's sentences that pass, resampled or reported where they fail."""
+    chinese = verifier.chinese
+    glue = "" if chinese else " "
+    found = sections(segments, duration, speaker_of)
+    beats = [Beat(intro(facts, verifier.transcript, chinese), None, 0.0, duration, facts.host if facts.host and _heard(facts.host, verifier.transcript) else None, "intro")]
+    rejected: list[dict[str, Any]] = []
+    names = [n for n in [facts.host, *facts.guests] if n]
+    if not found:
+        return Script(beats, rejected)
+    spoken = lambda: [b.text for b in beats]
+    size = lambda: sum(verifier.size(b.text) for b in beats)
+    longest = 1.5 * target_size if target_size else math.inf
+
+    by_section: dict[int, list[str]] = {s.index: [] for s in found}
+    for sentence in candidates:
+        sentence = _without_intro(sentence.strip(), chinese)
+        if sentence:
+            by_section[_section_of(sentence, found, glue).index].append(sentence)
+
+    def resample(section: Section, avoid: str) -> bool:
+        for attempt in range(1, attempts + 1) if writer else ():
+            assert writer is not None
+            text = (writer(section, attempt, avoid) or "").strip()
+            if not text:
+                continue
+            broken = verifier.broken(text, spoken())
+            if not broken:
+                beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "resampled"))
+                return True
+            rejected.append({"text": text, "source": "resampled", "rules": broken})
+            avoid = f"{text} ({', '.join(broken)})"
+        fallback = reported(section, verifier, spoken(), speaker_of)
+        if fallback:
+            beats.append(fallback)
+        return fallback is not None
+
+    for section in found:
+        if size() >= longest:
+            break
+        own = by_section[section.index]
+        for sentence in own:
+            if size() >= longest:
+                break
+            broken = verifier.broken(sentence, spoken())
+            if not broken:
+                beats.append(Beat(sentence.strip(), section.index, section.start, section.end, _speaker_in(sentence, section, names, beats), "model"))
+                continue
+            rejected.append({"text": sentence, "source": "model", "rules": broken})
+            if broken != ["repeat"]:  # a sentence said twice is said once: nothing to replace
+                resample(section, f"{sentence} ({', '.join(broken)})")
+        if not any(b.section == section.index for b in beats):
+            if writer:
+                text = (writer(section, 0, "") or "").strip()
+                broken = verifier.broken(text, spoken()) if text else ["empty"]
+                if not broken:
+                    beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
+                    continue
+                if text:
+                    rejected.append({"text": text, "source": "model", "rules": broken})
+                resample(section, f"{text} ({', '.join(broken)})" if text else "")
+            else:
+                fallback = reported(section, verifier, spoken(), speaker_of)
+                if fallback:
+                    beats.append(fallback)
+    if not writer:  # no model: below half the target, each section's next sentence in reported speech (never a quote)
+        for _ in range(2):
+            for section in found:
+                if target_size and size() < 0.5 * target_size:
+                    more = reported(section, verifier, spoken(), speaker_of, [b.origin for b in beats])
+                    if more:
+                        beats.append(more)
+    beats[1:] = sorted(beats[1:], key=lambda b: b.start)
+    return Script(beats, rejected)
