@@ -3,6 +3,7 @@
 - ``script``: every sentence after the intro passes the verifier (engines.llm.verify); the intro is the first sentence;
 - ``clean``: no separator letter ("Ｇ"), no "﹑" or "、" where a sentence ends, no chapter titled "<episode title> (n)";
 - ``chapters``: distinct titles;
+- ``summary``, ``highlights``: every sentence passes the verifier, like the script's;
 - ``highlights``: whole sentences, distinct from each other and from the summary;
 - ``title``: grounded in the transcript and short (at most 12 words or 24 characters).
 
@@ -41,7 +42,10 @@ def check(summary: dict[str, Any], transcript: str) -> list[tuple[str, str, str]
     if len({t.lower() for t in titles}) < len(titles):
         found.append(("chapters", "distinct", " | ".join(titles)))
     summary_sentences = split_sentences(summary["summary"])
+    for i, sentence in enumerate(summary_sentences):
+        found += [("summary", rule, sentence) for rule in verifier.broken(sentence, summary_sentences[:i])]
     for i, highlight in enumerate(summary["highlights"]):
+        found += [("highlights", rule, highlight) for rule in verifier.broken(highlight, summary["highlights"][:i])]
         if not FINISHED.search(highlight):
             found.append(("highlights", "sentence", highlight))
         if any(gates.similar(highlight, h) for h in summary["highlights"][:i]) or any(gates.similar(highlight, s) for s in summary_sentences):

@@ -112,8 +112,11 @@ def summarize(
     beats, rejected = _unlisted_beats(written, fields, transcript.text, language)
     fields.script = joiner(language).join(b.text for b in beats)
     body = [b for b in beats if b.source != "intro"]
-    if body and all(b.source == "reported" for b in body) and "script" not in verdict.extractive_fields:
-        verdict.extractive_fields.append("script")
+    told = script.prose(split_sentences(fields.summary), fields.highlights, beats, Verifier(transcript.text, language, request.glossary))
+    fields.summary, fields.highlights = joiner(language).join(told.summary), told.highlights
+    from_transcript = ["script"] if body and all(b.source in ("reported", "quoted") for b in body) else []
+    from_transcript += [f for f in told.from_script if from_transcript]  # the script's sentences are the transcript's where the script is
+    verdict.extractive_fields = [*verdict.extractive_fields, *(f for f in from_transcript if f not in verdict.extractive_fields)]
     summary = Summary(
         title=fields.title, summary=fields.summary, highlights=fields.highlights, chapters=fields.chapters, script=fields.script,
         engine=engine.name, model=engine.model, extractive=engine.extractive, language=language,
@@ -125,8 +128,8 @@ def summarize(
     )
     sources = written.sources()
     log.info(
-        "script: %d sentences (intro %d, model %d, sampled again %d, reported speech %d); %d not spoken",
-        len(beats), sources.get("intro", 0), sources.get("model", 0), sources.get("resampled", 0), sources.get("reported", 0), len(rejected),
+        "script: %d sentences (intro %d, model %d, sampled again %d, reported speech %d, quoted %d); %d not spoken",
+        len(beats), sources.get("intro", 0), sources.get("model", 0), sources.get("resampled", 0), sources.get("reported", 0), sources.get("quoted", 0), len(rejected),
     )
     if summary.ungrounded:
         log.warning("The written summary mentions items the transcript does not contain: %s (listed in summary.md; none is spoken).", ", ".join(summary.ungrounded))
@@ -144,11 +147,12 @@ def summarize(
 
 
 def facts_of(transcript: Transcript, speaker_of: Any, title: str, show: str) -> script.Facts:
-    """Show and title from the feed; the host is the first named voice to speak, the guests the other named voices and those the host introduces."""
+    """Show and title from the feed; the host is the first named voice to speak (or who says "I'm your host, …"), the guests the other named voices and those the host introduces."""
     named = [n for n in dict.fromkeys(speaker_of(s) for s in transcript.segments) if n]
     chinese = unspaced(transcript.language)
-    introduced = [g for g in dict.fromkeys([*script.guests_in_title(title, chinese), *script.guests_said(transcript.text, chinese)]) if g not in named]
-    return script.Facts(show=show, title=title, host=named[0] if named else None, guests=[*named[1:], *introduced])
+    host = named[0] if named else script.host_said(transcript.text, chinese)
+    introduced = [g for g in dict.fromkeys([*script.guests_in_title(title, chinese), *script.guests_said(transcript.text, chinese)]) if g not in named and g != host]
+    return script.Facts(show=show, title=title, host=host, guests=[*named[1:], *introduced], voices=len(transcript.speakers))
 
 
 def presenter_script(

@@ -188,8 +188,18 @@ def _confidence(segment: Any) -> float:
     return sum(probabilities) / len(probabilities) if probabilities else 1.0
 
 
+_SPEAKERS_VOICE = {  # a clause in someone's own voice names no chapter: "I'm your host", "欢迎收听"
+    False: re.compile(r"\b(?:I|I'm|I've|me|my|we|we're|our|us|you|you're|your|let's|thanks|welcome)\b", re.IGNORECASE),
+    True: re.compile(r"我|你|咱|您|欢迎|谢谢"),
+}
+
+
 def _headline(sentence: str, language: str) -> str:
-    """A chapter title from a sentence: its first clause, short."""
-    clause = re.split(r"[,;:，；：。！？.!?]", sentence)[0].strip() or sentence
-    limit = 16 if unspaced(language) else 60
+    """A chapter title from a sentence: its first clause of two words or more, not a bare name, in no one's own voice, short; empty for a question."""
+    chinese = unspaced(language)
+    if re.search(r"[?？]\s*$", sentence):
+        return ""
+    clauses = [c.strip() for c in re.split(r"[,;:，；：。！？.!?]", sentence) if c.strip()]
+    clause = next((c for c in clauses if not _SPEAKERS_VOICE[chinese].search(c) and (chinese or (len(c.split()) > 1 and re.search(r"\b[a-z]{3,}", c)))), "")  # not a bare name
+    limit = 16 if chinese else 60
     return clause if len(clause) <= limit else clause[:limit].rstrip() + "…"

@@ -51,7 +51,7 @@ class Beat:
     start: float
     end: float
     speaker: str | None
-    source: str  # intro, model, resampled, reported
+    source: str  # intro, model, resampled, reported, quoted
     origin: str = ""  # the transcript sentence a reported beat comes from (not written)
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,6 +66,7 @@ class Facts:
     title: str = ""
     host: str | None = None
     guests: list[str] = field(default_factory=list)
+    voices: int = 0  # how many voices diarization heard (0: unknown)
 
 
 # A writer asks the model for one sentence about a section: (section, attempt, the rejected sentence and why) -> sentence or None.
@@ -127,10 +128,34 @@ _EPISODE_NUMBER = re.compile(r"^\s*(?:(?:ep(?:isode)?|no)\.?\s*\d+\s*[.:：\-–
 _WITH_SUFFIX = re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*\s*$")
 
 
+_HEADLINE = re.compile(r"[A-Z0-9][\w'’-]*(?:\s+(?:[A-Z0-9][\w'’-]*|a|an|the|and|or|of|on|in|to|for|with|at|by|vs\.?))*\s+[A-Z0-9][\w'’-]*")
+
 _TITLE_GUESTS = {
     False: re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+([A-Z][\w.'’-]*(?:\s+(?:and\s+)?[A-Z][\w.'’-]*)*)\s*$"),
     True: re.compile(r"和\s*([^：:，,。]{2,40}?)\s*聊\s*"),
 }
+
+
+_HOST_CUE = {
+    False: re.compile(r"\bI['’]m your host,? ([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?)|\b([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) here,? (?:your|and this is)"),
+    True: re.compile(r"我是(?:主持人|你们的主持人|本期主持人)?"),
+}
+
+
+def host_said(transcript: str, chinese: bool) -> str | None:
+    """The host who says who they are in the episode's first minute or so ("I'm your host, Dana Whitfield", "我是主持人王磊")."""
+    opening = transcript[: 400 if chinese else 1200]
+    if not chinese:
+        match = _HOST_CUE[False].search(opening)
+        return next((g for g in match.groups() if g), None) if match else None
+    import jieba.posseg
+
+    for match in _HOST_CUE[True].finditer(opening):
+        words = list(jieba.posseg.cut(opening[match.end() : match.end() + 12]))
+        name = next((w for w, flag in words[:2] if flag in ("nr", "nrfg", "nrt") and len(w) >= 2), None)
+        if name:
+            return name
+    return None
 
 
 def guests_in_title(title: str, chinese: bool) -> list[str]:
@@ -152,6 +177,8 @@ def topic_of(title: str, transcript: str, show: str = "") -> str:
         topic = topic.split(", ")[0]  # "Home batteries, explained" -> "Home batteries"
     if not topic or grounding.ungrounded(topic, transcript) or bool(CJK.search(topic)) != bool(CJK.search(transcript)):
         return ""  # names what the transcript does not say, or in another language than the episode's
+    if _HEADLINE.fullmatch(topic):
+        return ""  # "Ask Not", "Why Batteries Last": a headline in title case is a name for the episode, not a topic to talk about
     first = topic.split()[0]
     if not CJK.search(first) and first[1:] == first[1:].lower() and first.lower() in re.findall(r"[a-z0-9'’]+", transcript.lower()):
         topic = topic[0].lower() + topic[1:]  # "Home batteries" -> "home batteries", "ChatGPT" stays
@@ -174,7 +201,12 @@ def intro(facts: Facts, transcript: str, chinese: bool) -> str:
         if host:
             who = host + (f"和{'、'.join(guests)}" if guests else "")
             return f"{where}，{who}聊了{about or '这期的话题'}。"
-        return f"{where}，聊的是{about}。" if about else f"这是一期《{show}》。" if show else "这是一期节目。"
+        if about:
+            return f"{where}，聊的是{about}。"
+        title = f"“{facts.title.strip()}”" if _heard(facts.title.strip(), transcript) else ""
+        voices = f"，有{_CHINESE_COUNT.get(facts.voices, str(facts.voices))}位讲话人" if facts.voices else ""
+        said = f"这期节目{title}" + (f"来自《{show}》" if show else "") + voices
+        return said + "。" if said != "这期节目" else "这是一期节目。"
     where = f"In this episode of {show}" if show else "In this episode"
     about = f" about {topic}" if topic else ""
     if host:
@@ -182,7 +214,13 @@ def intro(facts: Facts, transcript: str, chinese: bool) -> str:
         return f"{where}, {host}{with_guests}{about}."
     if topic:
         return f"This episode{' of ' + show if show else ''} is about {topic}."
-    return f"This is an episode of {show}." if show else "Here is this episode."
+    title = f"“{facts.title.strip()}”" if _heard(facts.title.strip(), transcript) else "this episode"
+    voices = f" with {_COUNT.get(facts.voices, str(facts.voices))} speaker{'s' if facts.voices > 1 else ''}" if facts.voices else ""
+    return f"This digest is about {title}, an episode{' of ' + show if show else ''}{voices}."
+
+
+_COUNT = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+_CHINESE_COUNT = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五", 6: "六"}
 
 
 def _and(names: list[str]) -> str:
@@ -230,32 +268,56 @@ def _lowered(clause: str, transcript: str) -> str:
     return clause[0].lower() + clause[1:]
 
 
-def reported(section: Section, verifier: Verifier, earlier: Sequence[str], speaker_of: Callable[[Any], str | None], used: Sequence[str] = ()) -> Beat | None:
-    """One sentence in reported speech from the section's most central sentences, passing the verifier; None if none does."""
+def reported(
+    section: Section, verifier: Verifier, earlier: Sequence[str], speaker_of: Callable[[Any], str | None], used: Sequence[str] = (), *, voices: int = 0,
+) -> Beat | None:
+    """One sentence in reported speech from the section's most central sentences, passing the verifier; None if none does.
+
+    Where no clause can be told without its "you" or "I", the best clause is
+    quoted instead, in quotation marks and attributed ("source": "quoted").
+    ``voices`` (1: the only voice) says how to name a speaker diarization did not name.
+    """
     chinese = verifier.chinese
     glue = "" if chinese else " "
     whole = whole_sentences(section.segments, glue)
     if not whole:
         return None
     scores = [c * _confidence(s) for c, (s, _) in zip(rank([t for _, t in whole], verifier.language), whole)]
+    quotes: list[Beat] = []  # attributed quotations, the last resort where no clause can be reported without its "you" or "I"
     for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
         segment, sentence = whole[index]
-        if re.search(r"[?？]\s*$", sentence) or sentence in used or verifier.broken(sentence, skip=_NOT_VOICE):
+        voice = verifier.broken(sentence, skip=_NOT_VOICE)
+        if re.search(r"[?？]\s*$", sentence) or sentence in used or "host_voice" in voice:
             continue  # a question, said already, or the host's own words ("今天我们请到了王磊，聊聊…"): no clause of it stands alone
         for clause in _clauses(sentence, chinese):
             name = speaker_of(segment)
             said = _SAYS[chinese].match(clause)
             if said and (chinese or said.group(1).lower() not in ("she", "he", "it", "they")):
                 name, clause = said.group(1), clause[said.end() :].strip()
-            if _PERSONAL[chinese].search(clause) or not clause:
+            if not clause:
+                continue
+            if voice or _PERSONAL[chinese].search(clause):
+                quote = _quotation(clause, name, chinese, voices)
+                if not quotes and verifier.passes(quote, earlier):
+                    quotes.append(Beat(quote, section.index, section.start, section.end, name, "quoted", sentence))
                 continue
             if chinese:
-                text = f"{name}提到，{clause}。" if name else f"节目里提到，{clause}。"
+                text = f"{name or _NOBODY[True][voices == 1]}提到，{clause}。"
             else:
-                text = f"{name} said that {_lowered(clause, verifier.transcript)}." if name else f"One of the speakers said that {_lowered(clause, verifier.transcript)}."
+                text = f"{name or _NOBODY[False][voices == 1]} said that {_lowered(clause, verifier.transcript)}."
             if verifier.passes(text, earlier):
                 return Beat(text, section.index, section.start, section.end, name, "reported", sentence)
-    return None
+    return quotes[0] if quotes else None
+
+
+_NOBODY = {False: ("One of the speakers", "The speaker"), True: ("节目里", "讲话人")}  # [chinese][the only voice]
+
+
+def _quotation(clause: str, name: str | None, chinese: bool, voices: int) -> str:
+    """A clause as the speaker's own words, in quotation marks and attributed: "Maria said: “Ask what you can do.”"."""
+    if chinese:
+        return f"{name or ('讲话人' if voices == 1 else '节目里有人')}说：“{clause}。”"
+    return f"{name or _NOBODY[False][voices == 1]} said: “{clause[0].upper() + clause[1:]}.”"
 
 
 # --- composition -----------------------------------------------------------------------------------
@@ -347,7 +409,7 @@ def compose(
                 return True
             rejected.append({"text": text, "source": "resampled", "rules": broken})
             avoid = f"{text} ({', '.join(broken)})"
-        fallback = reported(section, verifier, spoken(), speaker_of)
+        fallback = reported(section, verifier, spoken(), speaker_of, voices=facts.voices)
         if fallback:
             beats.append(fallback)
         return fallback is not None
@@ -377,15 +439,49 @@ def compose(
                     rejected.append({"text": text, "source": "model", "rules": broken})
                 resample(section, f"{text} ({', '.join(broken)})" if text else "")
             else:
-                fallback = reported(section, verifier, spoken(), speaker_of)
+                fallback = reported(section, verifier, spoken(), speaker_of, voices=facts.voices)
                 if fallback:
                     beats.append(fallback)
     if not writer:  # no model: below half the target, each section's next sentence in reported speech (never a quote)
         for _ in range(2):
             for section in found:
                 if target_size and size() < 0.5 * target_size:
-                    more = reported(section, verifier, spoken(), speaker_of, [b.origin for b in beats])
+                    more = reported(section, verifier, spoken(), speaker_of, [b.origin for b in beats], voices=facts.voices)
                     if more:
                         beats.append(more)
     beats[1:] = sorted(beats[1:], key=lambda b: b.start)
     return Script(beats, rejected)
+
+
+@dataclass
+class Prose:
+    """The written summary and highlights, each sentence verified like the script's."""
+
+    summary: list[str]
+    highlights: list[str]
+    from_script: list[str]  # the fields that took the script's sentences because none of the model's passed
+
+
+def prose(summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Beat], verifier: Verifier, count: int = 3) -> Prose:
+    """The model's summary and highlight sentences that pass the verifier; where none does, the script's own (verified) sentences.
+
+    Highlights are whole sentences, distinct from each other and from the summary; fewer than ``count`` where nothing else passes.
+    """
+    kept: list[str] = []
+    for sentence in summary:
+        if sentence.strip() and not verifier.broken(sentence.strip(), kept):
+            kept.append(sentence.strip())
+    body = [b.text for b in beats if b.source != "intro"]
+    from_script = []
+    if not kept:
+        kept, from_script = (body[:count] or [b.text for b in beats[:1]]), ["summary"]
+    chosen: list[str] = []
+    for sentence in highlights:
+        if sentence.strip() and len(chosen) < count and not verifier.broken(sentence.strip(), [*kept, *chosen]):
+            chosen.append(sentence.strip())
+    if not chosen:
+        for text in body:
+            if len(chosen) < count and text not in kept and not verifier.broken(text, [*kept, *chosen]):
+                chosen.append(text)
+        from_script.append("highlights")
+    return Prose(kept, chosen, from_script)

@@ -13,7 +13,12 @@ rules each digest breaks). The rules:
 - ``fragment``: a whole sentence: it ends like one and has no speaker label ("Maria:");
 - ``length``: within the length band (6 to 40 words, 8 to 90 Chinese characters);
 - ``question``: not a question (the presenter asks nothing nobody answers);
-- ``repeat``: not what an earlier sentence said (most of the shorter one's words in the other).
+- ``repeat``: not what an earlier sentence said (most of the shorter one's words in the other);
+- ``quote``: words in quotation marks are the transcript's own, word for word, at most 12 words (20 characters).
+
+A quotation, attributed ("Maria said: “…”"), is someone else's words: the
+presenter's voice rules (first person, host's voice, question, list) read
+only what is outside it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from core.text import CJK, FINISHED, LATIN_WORD, cjk_count, unspaced
 
 from . import grounding
 
-RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "list", "fragment", "length", "question", "repeat")
+RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "list", "fragment", "length", "question", "repeat", "quote")
 COPY_WORDS, COPY_CHARS = 12, 20  # the longest run a sentence may share with the transcript
 WORD_BAND, CHAR_BAND = (6, 40), (8, 90)
 REPEAT_SHARE = 0.8  # of the shorter sentence's words found in an earlier one: said already
@@ -46,6 +51,16 @@ _HOST_VOICE = {
 _LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*\S")
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
 _QUESTION = re.compile(r"[?？]|吗[。！]?$")
+_QUOTED = re.compile(r"“([^”]*)”|「([^」]*)」|\"([^\"]*)\"")
+
+
+def quotations(text: str) -> list[str]:
+    return [next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(text)]
+
+
+def unquoted(text: str) -> str:
+    """The presenter's own words: ``text`` with each quotation replaced by a placeholder."""
+    return _QUOTED.sub("“…”", text)
 
 
 def _contained(a: str, b: str) -> bool:
@@ -97,6 +112,19 @@ class Verifier:
         words = words_of(sentence)
         return any(tuple(words[i : i + COPY_WORDS + 1]) in runs for i in range(max(0, len(words) - COPY_WORDS)))
 
+    def misquoted(self, sentence: str) -> bool:
+        """Whether a quotation is not the transcript's words, word for word, or longer than a copied run may be."""
+        for quote in quotations(sentence):
+            if self.chinese:
+                said = chars_of(quote)
+                if not said or len(said) > COPY_CHARS or said not in chars_of(self.transcript):
+                    return True
+            else:
+                said = " ".join(words_of(quote))
+                if not said or len(said.split()) > COPY_WORDS or f" {said} " not in f" {' '.join(words_of(self.transcript))} ":
+                    return True
+        return False
+
     def size(self, sentence: str) -> int:
         """Chinese characters (and Latin words) for Chinese, words for the others."""
         return cjk_count(sentence) + len(LATIN_WORD.findall(sentence)) if self.chinese else len(sentence.split())
@@ -107,17 +135,19 @@ class Verifier:
 
         key = _language_of(self.language)
         text = sentence.strip()
+        own = unquoted(text)
         checks = {
             "language": lambda: language_share(text, self.language, self.transcript, self.glossary) < 0.9,
             "ungrounded": lambda: bool(grounding.ungrounded(text, self.transcript)),
-            "first_person": lambda: bool(_FIRST_PERSON[key].search(text)),
-            "host_voice": lambda: bool(_HOST_VOICE[key].search(text)),
+            "first_person": lambda: bool(_FIRST_PERSON[key].search(own)),
+            "host_voice": lambda: bool(_HOST_VOICE[key].search(own)),
             "copied": lambda: self.copied(text),
-            "list": lambda: bool(_LISTED.search(text)),
+            "list": lambda: bool(_LISTED.search(own)),
             "fragment": lambda: not FINISHED.search(text) or bool(_LABEL.match(text)),
             "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
-            "question": lambda: bool(_QUESTION.search(text)),
+            "question": lambda: bool(_QUESTION.search(own)),
             "repeat": lambda: any(similar(text, e) or _contained(text, e) for e in earlier),
+            "quote": lambda: self.misquoted(text),
         }
         return [name for name in RULES if name not in skip and checks[name]()]
 
