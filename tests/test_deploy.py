@@ -8,12 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from tenacity import retry, retry_if_result, stop_after_attempt, wait_fixed
+
+from presenter.cluster import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.flow]
 
@@ -69,25 +70,12 @@ class Api(httpx.Client):
         return response.json()
 
 
-def _wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _finish(api: Api, run_id: str, timeout: float = 420) -> dict:
     def final():
         run = api.read(f"/flow_runs/{run_id}")
         return run if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
 
-    return _wait_for(final, timeout, f"flow run {run_id}")
+    return wait_for(final, timeout, f"flow run {run_id}")
 
 
 def _run_deployment(started: Started, name: str, *params: str) -> str:
@@ -112,7 +100,7 @@ def test_server_deploy_worker_and_serve(tmp_path, jfk_flac):
     try:
         server = started.start("server", str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port))
         api = Api(base_url=env["PREFECT_API_URL"], timeout=30)
-        _wait_for(lambda: api.get("/health").status_code == 200, 180, "the Prefect server")
+        wait_for(lambda: api.get("/health").status_code == 200, 180, "the Prefect server")
 
         started.run(str(BIN / "prefect"), "work-pool", "create", "presenter", "--type", "process")
         started.run(str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
@@ -126,7 +114,7 @@ def test_server_deploy_worker_and_serve(tmp_path, jfk_flac):
         assert list((tmp_path / "outputs").glob("*/presenter.mp4")), "the worker made the video"
 
         started.start("serve", str(BIN / "presenter"), "serve")
-        served = _wait_for(lambda: api.read("/deployments/name/watch-feeds/watch-feeds-serve"), 120, "presenter serve")
+        served = wait_for(lambda: api.read("/deployments/name/watch-feeds/watch-feeds-serve"), 120, "presenter serve")
         assert [s["schedule"]["cron"] for s in served["schedules"]] == ["*/5 * * * *"], "serve uses PRESENTER_WATCH__CRON"
         assert _finish(api, _run_deployment(started, "watch-feeds/watch-feeds-serve"), 180)["state"]["type"] == "COMPLETED"
         assert (tmp_path / "outputs" / "index.html").is_file() and (tmp_path / "outputs" / "feed.xml").is_file()
