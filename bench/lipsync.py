@@ -115,8 +115,7 @@ def amplitude(folder: Path, narration, portrait: Path | None) -> dict:
     import numpy as np
     from PIL import Image
 
-    from evaluation import lipmetrics
-    from tests import lipviews
+    from evaluation import lipmetrics, lipviews
 
     frames, fps = lipmetrics.read_frames(folder / "lipsync.mp4")
     opening, _ = lipmetrics.mouth_openings(frames)

@@ -113,7 +113,7 @@ def score(video: Path, narration: Narration, portrait_crop: np.ndarray | None = 
     )
 
 
-def _inner_mouth(face: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def inner_mouth(face: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     import cv2
 
     mask = np.zeros(shape, np.uint8)
@@ -140,7 +140,7 @@ def teeth_share(frames: np.ndarray, faces: list[np.ndarray | None], wide: list[i
         face = faces[i]
         if face is None:
             continue
-        inside = _inner_mouth(face, frames[i].shape[:2])
+        inside = inner_mouth(face, frames[i].shape[:2])
         bright += int((luminance(frames[i])[inside] > 0.9 * cheek_luminance(frames[i], face)).sum())
         total += int(inside.sum())
     return round(bright / total, 3) if total else None
@@ -153,7 +153,7 @@ def teeth_band_difference(frames: np.ndarray, faces: list[np.ndarray | None], wi
         return None
     reference, ref = framed
     height, width = frames.shape[1:3]
-    inside = _inner_mouth(ref, (height, width))
+    inside = inner_mouth(ref, (height, width))
     if not inside.any() or (luminance(reference)[inside] > 0.9 * cheek_luminance(reference, ref)).mean() < 0.3:
         return None  # no teeth to keep
     top = int(ref[INNER_TOP, 1])

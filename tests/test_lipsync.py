@@ -17,10 +17,8 @@ from engines.lipsync import portrait as P
 from engines.lipsync.animator import Animator
 from engines.lipsync.base import sheet_picks
 from engines.lipsync.face import CHIN, FOREHEAD
-from evaluation import lipmetrics
+from evaluation import lipmetrics, lipviews
 from stages import lipsync as L
-
-from . import lipviews
 
 ROOT = Path(__file__).resolve().parents[1]
 

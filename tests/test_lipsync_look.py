@@ -13,8 +13,7 @@ from engines.lipsync import portrait as P
 from engines.lipsync import visemes
 from engines.lipsync.animator import Animator
 from engines.lipsync.face import LOWER_INNER, LOWER_OUTER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_OUTER
-
-from . import lipviews as V
+from evaluation import lipviews as V
 
 
 def grace_hopper() -> Path:

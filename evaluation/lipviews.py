@@ -18,6 +18,7 @@ import numpy as np
 
 from core.artifacts import Narration
 from engines.lipsync.face import CHIN, FOREHEAD, INNER_BOTTOM, INNER_TOP, LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER, face_landmarks, luminance
+from evaluation.lipmetrics import inner_mouth
 
 PAUSE = 0.12  # seconds: a gap between phonemes this long must show the mouth at rest
 REST_TOLERANCE = 0.012  # of face height: how far above its rest gap a mouth still counts as closed
@@ -69,14 +70,6 @@ def eye_white_luminance(image: np.ndarray, face: np.ndarray) -> float:
         lumas = luminance(image)[mask.astype(bool)]
         values.append(lumas[lumas >= np.percentile(lumas, 90)])
     return float(np.median(np.concatenate(values)))
-
-
-def inner_mouth(face: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    import cv2
-
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [np.concatenate([face[UPPER_INNER], face[LOWER_INNER][::-1]]).astype(np.int32)], (1,))
-    return mask.astype(bool)
 
 
 def mouth_brightest(image: np.ndarray, face: np.ndarray) -> float:
