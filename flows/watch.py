@@ -57,6 +57,18 @@ def digest_episode(feed: str, selector: str, title: str, overrides: dict[str, An
     return digest.with_options(task_runner=runner)(source=feed, episode=selector, overrides=overrides)
 
 
+def _finished(settings: Settings, catalog: Catalog, report: dict[str, Any], feed: str, episode: Episode, folder: str, attempts: int | None = None) -> None:
+    """A finished digest: recorded, reported, and the site published again (this flow is their one writer)."""
+    catalog.done(feed, episode.guid, episode.audio_url, episode.published, episode.title, folder, attempts=attempts)
+    report["done"].append(folder)
+    publish(settings.output_dir, catalog, settings.watch.title, settings.watch.base_url)
+
+
+def _failed(catalog: Catalog, report: dict[str, Any], feed: str, episode: Episode, reason: str, attempts: int | None = None) -> None:
+    catalog.failed(feed, episode.guid, episode.audio_url, episode.published, episode.title, reason, attempts=attempts)
+    report["failed"][episode.title] = reason
+
+
 def _digest_here(settings: Settings, fields: dict[str, Any], catalog: Catalog, todo: list[tuple[str, Episode, str]], report: dict[str, Any]) -> None:
     """Each episode as a nested flow run in this process, ``watch.concurrency`` at once."""
     logger = get_run_logger()
@@ -69,13 +81,10 @@ def _digest_here(settings: Settings, fields: dict[str, Any], catalog: Catalog, t
             outcome = future.state.result(raise_on_failure=False)
             video = Path(outcome) / "presenter.mp4" if isinstance(outcome, str) else None
             if video and video.is_file():
-                catalog.done(url, episode.guid, episode.audio_url, episode.published, episode.title, str(outcome))
-                report["done"].append(outcome)
-                publish(settings.output_dir, catalog, options.title, options.base_url)
+                _finished(settings, catalog, report, url, episode, str(outcome))
             else:
                 reason = str(outcome) if isinstance(outcome, BaseException) else f"no presenter video in {outcome}"
-                catalog.failed(url, episode.guid, episode.audio_url, episode.published, episode.title, reason)
-                report["failed"][episode.title] = reason
+                _failed(catalog, report, url, episode, reason)
                 logger.error("Episode %r failed (%s); it will be retried on the next run.", episode.title, reason)
 
 
@@ -90,16 +99,13 @@ def _dispatch(settings: Settings, catalog: Catalog, todo: list[tuple[str, Episod
         episode = item.episode
         folder = episode_dir(settings.output_dir, episode.key, episode.title)
         if item.outcome == "done" and (folder / "presenter.mp4").is_file():
-            catalog.done(item.feed, episode.guid, episode.audio_url, episode.published, episode.title, str(folder), attempts=item.attempts)
-            report["done"].append(str(folder))
-            publish(settings.output_dir, catalog, options.title, options.base_url)
+            _finished(settings, catalog, report, item.feed, episode, str(folder), item.attempts)
             return
         state = run.state
         reason = f"run {run.name} {state.name.lower() if state else 'ended'}: {state.message if state else ''}".strip()
         if item.outcome == "done":
             reason = f"no presenter video in {folder} after run {run.name}"
-        catalog.failed(item.feed, episode.guid, episode.audio_url, episode.published, episode.title, reason, attempts=item.attempts)
-        report["failed"][episode.title] = reason
+        _failed(catalog, report, item.feed, episode, reason, item.attempts)
         logger.error("Episode %r failed (%s); %s", episode.title, reason,
                      "it will be retried on the next run." if item.attempts < options.max_attempts else f"it has failed {item.attempts} times and is not tried again.")
 
@@ -108,8 +114,7 @@ def _dispatch(settings: Settings, catalog: Catalog, todo: list[tuple[str, Episod
     locked = [(feed, episode) for feed, episode, _, _ in todo if has_credentials(real(feed)) or has_credentials(real(episode.audio_url))]
     for feed, episode in locked:  # a worker elsewhere would get only the hidden form (***): refuse clearly instead
         reason = "its feed or audio URL holds a user name or password, which would have to be stored in Prefect to reach a worker; watch this feed without PRESENTER_WATCH__DEPLOYMENT"
-        catalog.failed(feed, episode.guid, episode.audio_url, episode.published, episode.title, reason, attempts=options.max_attempts)
-        report["failed"][episode.title] = reason
+        _failed(catalog, report, feed, episode, reason, options.max_attempts)
         logger.error("Episode %r not dispatched: %s", episode.title, reason)
     todo = [item for item in todo if (item[0], item[1]) not in locked]
     items = Pool(settings).digest(todo, finished) if todo else []
