@@ -24,6 +24,53 @@ def test_short_turns_join_the_longer_neighbour():
     assert Z.smooth([3], [(0, 0.2)], 1.0) == [3], "a lone short turn stays"
 
 
+def test_a_voice_with_little_talk_time_joins_its_nearest_speaker_when_near_enough():
+    rng = np.random.default_rng(1)
+    host, guest, stranger = rng.normal(size=(3, 192))
+    unit = lambda m: m / np.linalg.norm(m, axis=-1, keepdims=True)
+    vectors = unit(np.concatenate([host + 0.3 * rng.normal(size=(10, 192)), guest + 0.3 * rng.normal(size=(8, 192)), host + 0.9 * rng.normal(size=(1, 192)), stranger[None]]))
+    labels = np.array([0] * 10 + [1] * 8 + [2, 3])
+    talk = lambda found: {int(k): float((found == k).sum()) for k in np.unique(found)}
+    merged = Z.merge_small(vectors, labels, talk, 3.0, 0.05, 0.6)
+    assert merged[18] == 0, "a second of the host's voice, split off, is the host again"
+    assert merged[19] == 3 and set(merged[:18]) == {0, 1}, "a voice far from everyone stays a speaker, however briefly heard"
+    assert set(Z.merge_small(vectors, labels, talk, 0.5, 0.0, 0.6)) == {0, 1, 2, 3}, "nothing is small: nothing joins"
+
+
+def _words(spoken: str, start: float = 0.0) -> list[Word]:
+    """Words "text@start-end" separated by spaces, or plain words 0.3 s each, back to back."""
+    words, clock = [], start
+    for item in spoken.split():
+        text, _, times = item.partition("@")
+        begin, end = (float(t) for t in times.split("-")) if times else (clock, clock + 0.3)
+        words.append(Word(begin, end, text.replace("_", " ")))
+        clock = end
+    return words
+
+
+def test_a_change_of_voice_inside_a_sentence_moves_to_its_end():
+    words = _words("That is all. Yes indeed it is.")
+    assert Z.to_sentence_ends(words, [1, 1, 2, 2, 2, 2, 2], 1.0) == [1, 1, 1, 2, 2, 2, 2], "one word early: back to the full stop"
+    assert Z.to_sentence_ends(words, [1, 1, 1, 1, 2, 2, 2], 1.0) == [1, 1, 1, 2, 2, 2, 2], "one word late: forward to it"
+    assert Z.to_sentence_ends(words, [1, 1, 1, 2, 2, 2, 2], 1.0) == [1, 1, 1, 2, 2, 2, 2], "at the full stop: it stays"
+    far = _words("That is all. Yes indeed it is certainly so.")
+    assert Z.to_sentence_ends(far, [1] * 7 + [2, 2], 1.0) == [1] * 7 + [2, 2], "no sentence end within reach: it stays"
+    paused = _words("and@0-0.3 so@0.3-0.6 on@1.2-1.5 we@1.5-1.8 go@1.8-2.1")
+    assert Z.to_sentence_ends(paused, [1, 2, 2, 2, 2], 1.0) == [1, 1, 2, 2, 2], "no mark: the pause between words"
+    assert Z.to_sentence_ends(_words("Yes. No and so"), [1, 2, 2, 3], 1.0) == [1, 2, 2, 3], "every turn keeps a word"
+
+
+def test_a_name_is_not_taken_from_the_end_of_the_previous_speakers_sentence():
+    """The real transcript read "高尼: Monica﹑我是高尼…": "Monica" ended the previous sentence, Whisper wrote "﹑" after it,
+    and the voice change, placed from two-second windows, fell before "Monica"."""
+    words = _words("今天@0-0.3 的@0.3-0.4 嘉宾@0.4-0.8 是@0.8-1.0 _Monica@1.0-1.5 ﹑@1.5-1.55 我是@1.9-2.2 高尼，@2.2-2.5 欢迎@2.5-2.9 收听。@2.9-3.3")
+    segments = T.to_chinese_script([Segment(0.0, 3.3, "今天的嘉宾是 Monica﹑我是高尼，欢迎收听。", words)], "simplified")
+    labelled = Z.label(segments, lambda times: [1 if t < 1.0 else 2 for t in times], min_turn=0.5, reach=1.0)
+    assert [(s.speaker, s.text) for s in labelled] == [(1, "今天的嘉宾是 Monica。"), (2, "我是高尼，欢迎收听。")]
+    speakers = Z.speakers_of(labelled, Glossary(["高尼"]))
+    assert [s.label for s in speakers] == ["Speaker 1", "高尼"]
+
+
 def test_the_embedder_gets_the_users_endpoint_and_is_shared_per_settings(tmp_path):
     """Diarize builds its engine with the user's OpenAI settings (not fresh defaults), once per settings and key."""
     from core.context import Context
