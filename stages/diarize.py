@@ -221,7 +221,7 @@ def _closed(segments: list[Segment]) -> list[Segment]:
     return closed
 
 
-def label(segments: list[Segment], labels_at: Callable[[list[float]], list[int]], min_turn: float, reach: float = 2.0) -> list[Segment]:
+def label(segments: list[Segment], labels_at: Callable[[list[float]], list[int]], min_turn: float, reach: float = HOP) -> list[Segment]:
     """Every word and segment labelled, short turns smoothed away, changes of speaker moved to sentence ends, mixed segments cut."""
     items = [(s, w) for s in segments for w in (s.words or [Word(s.start, s.end, s.text)])]
     if not items:
