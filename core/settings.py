@@ -126,6 +126,11 @@ class DiarizeSettings(EngineSection):
     speakers: int = Field(0, ge=0, le=20, description="How many people speak; 0 finds out.")
     threshold: float = Field(0.42, gt=0, lt=2, description="Average cosine distance under which two voices are one speaker (higher merges more).")
     min_turn: float = Field(1.0, ge=0, description="A turn shorter than this (seconds) joins its neighbours: music beds and overlaps make no speaker.")
+    min_speaker_seconds: float = Field(3.0, ge=0, description="A voice heard for less than this (seconds) joins the nearest speaker when merge_distance allows.")
+    min_speaker_share: float = Field(0.05, ge=0, lt=1, description="A voice heard for less than this share of the speech joins the nearest speaker when merge_distance allows.")
+    merge_distance: float = Field(
+        0.6, gt=0, lt=2, description="Average cosine distance under which a voice with little talk time joins its nearest speaker (above: it stays a speaker)."
+    )
     threads: int = Field(0, ge=0, description="CPU threads; 0 = all cores.")
 
 

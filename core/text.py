@@ -30,9 +30,22 @@ _FULL_WIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
 _ASCII_MARK_BY_CJK = re.compile(r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])\s*([,?!:;])\s*|\s*([,?!:;])\s*(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
 
 
+# The "small form variants" (U+FE50-FE57) of Big5-era traditional text: Whisper learned them from such subtitles and writes
+# "﹑" (three byte tokens; OpenCC keeps it) where a clause or a sentence ended. They are the ordinary marks, written small.
+_SMALL_FORMS = str.maketrans("﹐﹑﹒﹔﹕﹖﹗", "，、。；：？！")
+
+
+def small_forms(text: str) -> str:
+    """The small-form marks ﹐﹑﹒﹔﹕﹖﹗ written as the ordinary full-width ones (，、。；：？！)."""
+    return text.translate(_SMALL_FORMS)
+
+
 def chinese_punctuation(text: str) -> str:
-    """ASCII , ? ! : ; next to a Chinese character become their full-width forms (Whisper mixes both); 4,680 and "Hi, Bob" stay."""
-    return _ASCII_MARK_BY_CJK.sub(lambda m: _FULL_WIDTH[m.group(1) or m.group(2)], text.replace("\ufffd", ""))
+    """ASCII , ? ! : ; next to a Chinese character become their full-width forms (Whisper mixes both); 4,680 and "Hi, Bob" stay.
+
+    The small forms (﹑﹐…) become the ordinary full-width marks too.
+    """
+    return _ASCII_MARK_BY_CJK.sub(lambda m: _FULL_WIDTH[m.group(1) or m.group(2)], small_forms(text.replace("\ufffd", "")))
 
 
 def unspaced(language: str | None) -> bool:

@@ -2,10 +2,12 @@
 
 Speech is where Whisper heard words. Windows of speech (2 s, 1 s hop)
 become voice embeddings, clustered by average-linkage cosine distance under a
-threshold (or into a forced number of speakers). Each word takes the label of
-the nearest window; turns shorter than ``min_turn`` join their neighbours, so
-a music bed or an overlap makes no phantom speaker; a segment that holds two
-speakers is cut where the voice changes. A speaker is named only by their own
+threshold (or into a forced number of speakers); a voice heard for only a few
+seconds joins its nearest speaker when it is near enough. Each word takes the
+label of the nearest window; turns shorter than ``min_turn`` join their
+neighbours, so a music bed or an overlap makes no phantom speaker; a change of
+voice moves to the nearest sentence end, clause end or pause within a second;
+a segment that holds two speakers is cut there. A speaker is named only by their own
 self-introduction ("我是…", "I'm …"), confirmed where the show notes or the
 user's terms hold the name, or by the voice of a feed's host named in an
 earlier episode; anyone else stays "Speaker N".
@@ -43,6 +45,9 @@ HOP = 1.0
 BATCH = 64  # windows embedded at a time, between progress reports
 JOIN_GAP = 0.3  # words closer than this are one stretch of speech
 SHORTEST_CLIP = 0.5  # a stretch of speech shorter than this is too short to embed; it takes its neighbours' label
+PAUSE = 0.3  # a gap between words this long is a place a turn can end
+SENTENCE_MARK = re.compile(r"[.!?。！？…][\"'”’」』)）]*$")  # a word that ends a sentence
+CLAUSE_MARK = re.compile(r"[,;:，、；：—][\"'”’」』)）]*$")  # a word that ends a clause
 AudioChunk = tuple[float, Path]  # (offset in the episode, 16 kHz WAV)
 
 INTRODUCTION = re.compile(r"(?:我是|我叫|我的名字是|我的名字叫|本期主持人|主持人)")
@@ -106,6 +111,32 @@ def cluster(vectors: np.ndarray, threshold: float, speakers: int = 0) -> np.ndar
     return np.asarray(labels) - 1
 
 
+def merge_small(
+    vectors: np.ndarray, labels: np.ndarray, talk: Callable[[np.ndarray], dict[int, float]], min_seconds: float, min_share: float, limit: float
+) -> np.ndarray:
+    """Window labels with each voice heard for less than ``min_seconds`` or ``min_share`` of the speech (``talk``: seconds per
+    label) joined to its nearest other voice, by average cosine distance, where that distance is under ``limit``; least heard first.
+
+    A real call splits off a third "voice" from a second of crosstalk or a cough; a guest with one answer at a distance
+    above ``limit`` stays a speaker of their own.
+    """
+    labels = labels.copy()
+    while len(np.unique(labels)) > 1:
+        seconds = talk(labels)
+        total = sum(seconds.values())
+        for small in sorted((k for k in seconds if seconds[k] < max(min_seconds, min_share * total)), key=seconds.__getitem__):
+            own = vectors[labels == small]
+            near = {int(k): 1.0 - float((own @ vectors[labels == k].T).mean()) for k in np.unique(labels) if k != small}
+            nearest = min(near, key=near.__getitem__)
+            if near[nearest] < limit:
+                log.info("A voice heard for %.1f s of %.1f s joins its nearest speaker (distance %.2f)", seconds[small], total, near[nearest])
+                labels[labels == small] = nearest
+                break
+        else:
+            break
+    return labels
+
+
 def smooth(labels: list[int], times: list[tuple[float, float]], min_turn: float) -> list[int]:
     """Turns (runs of one label) shorter than ``min_turn`` take the label of the longer neighbouring turn, shortest first."""
     runs = [[label, start, end, 1] for label, (start, end) in zip(labels, times)]
@@ -144,13 +175,60 @@ def _split(segment: Segment, words: list[Word]) -> list[Segment]:
     return [Segment(g[0].start, g[-1].end, chinese_punctuation("".join(w.word for w in g).strip()), g, g[0].speaker) for g in groups]
 
 
-def label(segments: list[Segment], labels_at: Callable[[list[float]], list[int]], min_turn: float) -> list[Segment]:
-    """Every word and segment labelled, short turns smoothed away, mixed segments cut."""
+def strength(words: list[Word], k: int) -> int:
+    """How clean a cut before ``words[k]`` is: 3 after a sentence, 2 after a clause, 1 at a pause, 0 mid-phrase.
+
+    Where Whisper starts a segment says nothing by itself: it cuts "no longer | true for speech" as readily as at a full stop.
+    """
+    before = words[k - 1].word.strip()
+    if SENTENCE_MARK.search(before):
+        return 3
+    if CLAUSE_MARK.search(before):
+        return 2
+    return 1 if words[k].start - words[k - 1].end >= PAUSE else 0
+
+
+def to_sentence_ends(words: list[Word], labels: list[int], reach: float) -> list[int]:
+    """Each change of speaker moved to the cleanest cut within ``reach`` seconds of where the voices changed.
+
+    A sentence's end beats a clause's end, which beats a pause between words; among equals the
+    nearest wins, and a change already at a cut as clean as any near it stays. The voice labels come from windows of
+    two seconds, so they place a change to within about a second; the words say where it can be. Each turn keeps a word.
+    """
+    labels = list(labels)
+    changes = [k for k in range(1, len(labels)) if labels[k] != labels[k - 1]]
+    at = lambda k: (words[k - 1].end + words[k].start) / 2
+    previous = 0
+    for n, change in enumerate(changes):
+        following = changes[n + 1] if n + 1 < len(changes) else len(labels)
+        near = [k for k in range(previous + 1, following) if abs(at(k) - at(change)) <= reach]
+        best = max(near, key=lambda k: (strength(words, k), -abs(at(k) - at(change))))
+        if strength(words, best) > strength(words, change):
+            left, right = labels[change - 1], labels[change]
+            for k in range(min(best, change), max(best, change)):
+                labels[k] = left if k < best else right
+        previous = best if strength(words, best) > strength(words, change) else change
+    return labels
+
+
+def _closed(segments: list[Segment]) -> list[Segment]:
+    """A Chinese turn that ends on "、" or "，" ends on "。": the next voice shows the sentence was over."""
+    closed = list(segments)
+    for i in range(len(closed) - 1):
+        text = closed[i].text.rstrip()
+        if closed[i].speaker != closed[i + 1].speaker and text[-1:] in ("、", "，") and CJK.search(text):
+            closed[i] = replace(closed[i], text=text[:-1] + "。")
+    return closed
+
+
+def label(segments: list[Segment], labels_at: Callable[[list[float]], list[int]], min_turn: float, reach: float = HOP) -> list[Segment]:
+    """Every word and segment labelled, short turns smoothed away, changes of speaker moved to sentence ends, mixed segments cut."""
     items = [(s, w) for s in segments for w in (s.words or [Word(s.start, s.end, s.text)])]
     if not items:
         return segments
     raw = labels_at([(w.start + w.end) / 2 for _, w in items])
     smoothed = smooth(raw, [(w.start, w.end) for _, w in items], min_turn)
+    smoothed = to_sentence_ends([w for _, w in items], smoothed, reach)
     labelled: dict[int, list[Word]] = {}
     for (segment, word), speaker in zip(items, smoothed):
         labelled.setdefault(id(segment), []).append(replace(word, speaker=speaker))
@@ -161,7 +239,7 @@ def label(segments: list[Segment], labels_at: Callable[[list[float]], list[int]]
             result += _split(segment, words)
         else:
             result.append(replace(segment, speaker=words[0].speaker if words else None))
-    return result
+    return _closed(result)
 
 
 def _numbered(segments: list[Segment]) -> tuple[list[Segment], dict[int, int]]:
@@ -285,11 +363,20 @@ def diarize(
         return labelled, speakers_of(labelled, glossary, prints, host, section.threshold)
     window_labels = cluster(vectors, section.threshold, section.speakers)
     centres = np.array([(a + b) / 2 for a, b in windows])
+    if not section.speakers:
+        words = [w for s in segments for w in (s.words or [Word(s.start, s.end, s.text)])]
+        heard = _nearest(centres, [(w.start + w.end) / 2 for w in words])
+        lengths = np.array([w.end - w.start for w in words])
+
+        def talk(labels: np.ndarray) -> dict[int, float]:
+            return {int(k): float(lengths[labels[heard] == k].sum()) for k in np.unique(labels)}
+
+        window_labels = merge_small(vectors, window_labels, talk, section.min_speaker_seconds, section.min_speaker_share, section.merge_distance)
 
     def labels_at(times: list[float]) -> list[int]:
         return [int(window_labels[i]) for i in _nearest(centres, times)]
 
-    labelled, order = _numbered(label(segments, labels_at, section.min_turn))
+    labelled, order = _numbered(label(segments, labels_at, section.min_turn, HOP))
     return labelled, speakers_of(labelled, glossary, voiceprints(vectors, window_labels, order), host, section.threshold)
 
 

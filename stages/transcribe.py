@@ -7,7 +7,9 @@ transcript.json/.txt/.srt/.vtt.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from core.artifacts import TRANSCRIPT_FILES, ChunkTranscript, Segment, Speaker, Transcript, Word
@@ -17,7 +19,7 @@ from core.media.ffmpeg import read_chunk
 from core.media.subtitles import to_srt, to_vtt
 from core.registry import TRANSCRIBERS
 from core.settings import SplitSettings, TranscribeSettings
-from core.text import chinese_punctuation, joiner
+from core.text import chinese_punctuation, joiner, small_forms
 from core.workspace import write_text
 from engines.asr.base import OnProgress, Transcriber
 from engines.asr.termrepair import repair
@@ -45,10 +47,22 @@ def to_chinese_script(segments: list[Segment], script: str) -> list[Segment]:
         import opencc
 
         convert = opencc.OpenCC("t2s" if script == "simplified" else "s2t").convert
-    return [
-        Segment(s.start, s.end, chinese_punctuation(convert(s.text)), [Word(w.start, w.end, convert(w.word), w.probability) for w in s.words])
-        for s in segments
-    ]
+    return [Segment(s.start, s.end, chinese_punctuation(convert(s.text)), _marks_on_their_words([Word(w.start, w.end, small_forms(convert(w.word)), w.probability) for w in s.words])) for s in segments]
+
+
+def _marks_on_their_words(words: list[Word]) -> list[Word]:
+    """A word that is only closing punctuation joins the word before it, as faster-whisper joins "、" and "。" itself.
+
+    Whisper writes "﹑" as three byte tokens, which faster-whisper leaves as a word of its own (its list of marks to
+    append has "、", not "﹑"); alone, the mark could go to the next speaker: "Monica﹑我是高尼".
+    """
+    joined: list[Word] = []
+    for word in words:
+        if joined and word.word.strip() and all(unicodedata.category(c) in ("Po", "Pe", "Pf") for c in word.word.strip()):
+            joined[-1] = replace(joined[-1], word=joined[-1].word + word.word.strip())
+        else:
+            joined.append(word)
+    return joined
 
 
 def transcribe_chunk(

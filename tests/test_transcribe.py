@@ -143,3 +143,17 @@ def test_chinese_transcripts_use_the_configured_script(script, expected):
     assert converted[0].text == expected
     assert "".join(w.word for w in converted[0].words) == expected
     assert (converted[0].start, converted[0].words[1].end) == (0.0, 1.0)
+
+
+def test_the_small_ideographic_comma_whisper_writes_is_the_ordinary_one_on_the_word_it_closes():
+    """Whisper writes "﹑" (U+FE51, three byte tokens, from Big5-era subtitles); OpenCC keeps it and faster-whisper leaves it a word
+    of its own, so it could open the next speaker's turn ("高尼: Monica﹑我是高尼"). It becomes "、" on the word before it."""
+    words = [T.Word(0.0, 0.4, " Monica"), T.Word(0.4, 0.5, "﹑"), T.Word(1.1, 1.3, "我是"), T.Word(1.3, 1.6, "高尼"), T.Word(1.6, 1.7, "﹒")]
+    segments = [T.Segment(0.0, 1.7, " Monica﹑我是高尼﹒", words)]
+    for script in ("simplified", "traditional", "original"):
+        [converted] = T.to_chinese_script(segments, script)
+        assert converted.text == " Monica、我是高尼。"
+        assert [(w.start, w.end, w.word) for w in converted.words] == [(0.0, 0.4, " Monica、"), (1.1, 1.3, "我是"), (1.3, 1.6, "高尼。")]
+    from core.text import chinese_punctuation
+
+    assert chinese_punctuation("电池﹐快充﹔对吗﹖好﹗时间﹕") == "电池，快充；对吗？好！时间："
