@@ -167,7 +167,13 @@ class Beat(BaseModel):
     start: float = 0.0
     end: float = 0.0
     speaker: str | None = None
-    source: str = "model"  # intro, model, resampled (the model, asked again), reported (reported speech built from the transcript)
+    source: str = "model"  # intro, model, resampled (the model, asked again), reported (reported speech built from the transcript), link (the line before a soundbite), soundbite
+    words: list[Word] = []  # a soundbite's words with their episode times; ``start``/``end`` are then the span cut from the episode
+
+    @property
+    def kind(self) -> str:
+        """'soundbite' (the episode's own audio) or 'narration' (the presenter speaks it)."""
+        return "soundbite" if self.source == "soundbite" else "narration"
 
 
 class Written(BaseModel):
@@ -229,11 +235,24 @@ class VoiceRun(BaseModel):
 
 
 class NarratedSentence(BaseModel):
+    """A sentence of narration.wav, or (``kind`` 'soundbite') a span of the episode's own audio played in it."""
+
     text: str
     start: float
     end: float | None = None
     runs: list[VoiceRun] = []
     units: list[Unit] = []
+    kind: str = "narration"  # narration (the presenter's voice) or soundbite (cut from the episode)
+    source: str | None = None  # the script beat's source (intro, model, reported, link, soundbite...)
+    speaker: str | None = None  # a soundbite's speaker, as the link line names them ("a guest" when unnamed)
+    source_start: float | None = None  # a soundbite's span in the episode, seconds
+    source_end: float | None = None
+    words: list[Word] = []  # a soundbite's words, timed on narration.wav
+
+    @property
+    def caption(self) -> str:
+        """What the subtitles show: a soundbite's words with its speaker's name."""
+        return f"{self.speaker}: “{self.text}”" if self.kind == "soundbite" and self.speaker else self.text
 
 
 class Narration(Artifact):

@@ -150,6 +150,11 @@ class SummarizeSettings(EngineSection):
     seed: int | None = Field(0, description="Sampling seed: the same transcript gives the same summary.")
     min_words: int = Field(12, ge=1, description="Shorter transcripts are refused instead of summarized.")
     resample: int = Field(3, ge=0, description="Times a script sentence that fails the verifier is sampled again before reported speech replaces it.")
+    soundbites: int | None = Field(
+        None, ge=0, le=6,
+        description="Soundbites (5-15 s of the episode's own voices, each after a link line naming the speaker) in the digest; "
+        "default: 2 for episodes of 3 minutes or more, 1 for shorter ones; 0 turns them off.",
+    )
 
     @field_validator("engines")
     @classmethod

@@ -92,6 +92,7 @@ def run(
     terms_file: Optional[Path] = typer.Option(None, "--terms-file", help="A text file of names and terms, one per line."),
     speakers: Optional[int] = typer.Option(None, "--speakers", "-s", min=0, help="How many people speak (0 = find out, the default); --no-speakers turns speaker labels off."),
     no_speakers: bool = typer.Option(False, "--no-speakers", help="Do not tell speakers apart."),
+    soundbites: Optional[int] = typer.Option(None, "--soundbites", min=0, max=6, help="Soundbites of the episode's own voices in the digest (default: 2 from 3 minutes, else 1; 0 = none)."),
     pull: bool = typer.Option(False, "--pull", help="First pull the weights the chosen engines lack ('presenter weights list')."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML settings file (see README)."),
 ) -> None:
@@ -110,6 +111,8 @@ def run(
         overrides["transcribe"] = {k: v for k, v in {"engine": engine, "model": model}.items() if v}
     if summarizer:
         overrides["summarize"] = {"engines": [summarizer]}
+    if soundbites is not None:
+        overrides.setdefault("summarize", {})["soundbites"] = soundbites
     if portrait:
         overrides["lipsync"] = {"portrait": str(portrait.expanduser().resolve())}
     if voice:

@@ -1,0 +1,302 @@
+"""Soundbites: the episode's own voices in the digest, chosen, linked and placed among the script's beats (issue 26).
+
+A soundbite is 5 to 15 seconds of one speaker's own turn (diarization), with
+no other voice in it or within its margins, from the first word of a sentence
+to the last word of a sentence (Whisper's word times). It must stand on its
+own: it does not open with a word that needs what came before ("And", "He",
+"所以", "他"), and holds no question. Candidates are ranked by centrality (the
+extractive ranker's TF-IDF similarity) to the whole episode and to their own
+section, named speakers first; no two come from the same minute.
+
+Before each soundbite the presenter says a link line that names the speaker
+("Here is how Maria Lopez puts it:", "下面听听雪芝怎么说："); a speaker nobody
+named is "a guest" / "一位嘉宾", never a guessed name. The link passes the
+sentence verifier like every script sentence, or the soundbite is not used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.artifacts import Beat, Speaker, Transcript, Word
+from core.text import unspaced
+
+from . import grounding
+from .verify import Verifier
+
+SHORTEST, LONGEST = 5.0, 15.0  # seconds of a soundbite, first word's start to last word's end
+MARGIN = 0.08  # seconds cut around the words: no other voice may speak there
+SPACING = 60.0  # seconds between the starts of two soundbites: never two from the same minute
+LONG_EPISODE = 180.0  # from this length an episode gets two soundbites by default, else one
+NAMED_BONUS = 1.5  # a named speaker's soundbite outranks an unnamed one's of nearly the same centrality
+UNNAMED = {False: "a guest", True: "一位嘉宾"}
+_NOT_A_NAME = {"guest", "a guest", "嘉宾", "一位嘉宾"}
+
+_ENDS = re.compile(r"[.!?。！？…][\"'”’」』)）]*$")
+_QUESTION = re.compile(r"[?？]|吗[\"'”’」』)）]*$")
+# openers that need what came before: conjunctions, pronouns, answers
+_OPENERS_EN = {
+    "and", "but", "so", "or", "because", "then", "also", "which", "who", "that", "this", "these", "those", "it", "its", "it's",
+    "he", "she", "they", "them", "his", "her", "their", "him", "there", "yes", "no", "yeah", "well", "oh", "right", "okay", "ok",
+    "exactly", "anyway", "plus", "though", "although", "however", "still", "otherwise", "actually", "um", "uh",
+}
+_OPENERS_ZH = (
+    "所以", "但是", "但", "可是", "而且", "而", "然后", "因为", "并且", "还有", "另外", "那么", "那", "这", "他", "她", "它",
+    "对", "是的", "嗯", "啊", "呃", "就是", "其实", "不过", "然而", "因此", "于是", "或者", "也",
+)
+_CEREMONY = {  # greetings, introductions, thanks and sign-offs: the talk around the content, never worth quoting
+    False: re.compile(r"\b(?:welcome|hello|hi|thanks|thank you|goodbye|bye|my name is|I['’]m [A-Z]|this is [A-Z]\w+ (?:from|with|and)|see you)\b", re.IGNORECASE),
+    True: re.compile(r"欢迎|谢谢|感谢|我是|大家好|你好|再见|下期|收听"),
+}
+LINKS = {  # the link line's wordings, tried in turn until one passes the verifier (two links never read alike)
+    False: ("Here is how {name} puts it:", "Now listen to {name} in the episode:", "This is {name}, in the episode's own words:"),
+    True: ("下面听听{name}怎么说：", "再来听一段{name}在节目里的原话：", "接下来是{name}在节目中的一段话："),
+}
+
+
+@dataclass
+class Soundbite:
+    """A span of the episode to play as it is: its words (episode times), its speaker (None: unnamed), its rank."""
+
+    words: list[Word]
+    text: str
+    label: str | None = None  # the speaker's label in the transcript ("Maria Lopez", "Speaker 2")
+    name: str | None = None  # the name the speaker gave; None: "a guest"
+    score: float = 0.0
+    link: str = ""
+    sentences: list[str] = field(default_factory=list)
+
+    @property
+    def start(self) -> float:
+        return self.words[0].start
+
+    @property
+    def end(self) -> float:
+        return self.words[-1].end
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+def count_for(duration: float, setting: int | None) -> int:
+    """How many soundbites: the setting, else 2 for an episode of 3 minutes or more and 1 for a shorter one."""
+    return setting if setting is not None else (2 if duration >= LONG_EPISODE else 1)
+
+
+def _text(words: Sequence[Word], chinese: bool) -> str:
+    text = "".join(w.word for w in words) if chinese or any(w.word.startswith(" ") for w in words[1:]) else " ".join(w.word.strip() for w in words)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _opens_badly(text: str, chinese: bool) -> bool:
+    if chinese:
+        return text.lstrip("“「\"'").startswith(_OPENERS_ZH)
+    first = re.match(r"[\W_]*([A-Za-z']+)", text)
+    return bool(first) and first.group(1).lower() in _OPENERS_EN  # type: ignore[union-attr]
+
+
+def _turns(transcript: Transcript) -> list[tuple[int | None, list[Word]]]:
+    """Consecutive segments of one speaker, as (speaker number, their words); a word another voice was heard in splits a turn."""
+    turns: list[tuple[int | None, list[Word]]] = []
+    for segment in transcript.segments:
+        for word in segment.words:
+            who = word.speaker if word.speaker is not None else segment.speaker
+            if turns and turns[-1][0] == who:
+                turns[-1][1].append(word)
+            else:
+                turns.append((who, [word]))
+    return turns
+
+
+def _sentences(words: list[Word]) -> list[list[Word]]:
+    """A turn's whole sentences: each from a word after a sentence end to a word that ends one; an unfinished tail is dropped."""
+    found: list[list[Word]] = []
+    current: list[Word] = []
+    for word in words:
+        current.append(word)
+        if _ENDS.search(word.word.strip()):
+            found.append(current)
+            current = []
+    return found
+
+
+def _clear(start: float, end: float, speaker: int | None, transcript: Transcript) -> bool:
+    """No other voice in [start - MARGIN, end + MARGIN]: no segment or word of another speaker overlaps it."""
+    for segment in transcript.segments:
+        if segment.end <= start - MARGIN or segment.start >= end + MARGIN:
+            continue
+        for word in segment.words or []:
+            who = word.speaker if word.speaker is not None else segment.speaker
+            if who != speaker and word.end > start - MARGIN and word.start < end + MARGIN:
+                return False
+        if not segment.words and segment.speaker != speaker:
+            return False
+    return True
+
+
+def candidates(transcript: Transcript, language: str) -> list[Soundbite]:
+    """Every span of whole sentences of one turn, 5 to 15 s, standing on its own, with no question and no other voice."""
+    chinese = unspaced(language)
+    voices = len(transcript.speakers)
+    found: list[Soundbite] = []
+    for who, words in _turns(transcript):
+        if voices > 1 and who is None:
+            continue  # a stretch diarization gave no speaker: whose voice it is is not known
+        speaker: Speaker | None = transcript.speakers[who - 1] if who and who <= voices else None
+        sentences = _sentences(words)
+        for i in range(len(sentences)):
+            if _opens_badly(_text(sentences[i], chinese), chinese):
+                continue
+            for j in range(i, len(sentences)):
+                span = [w for s in sentences[i : j + 1] for w in s]
+                seconds = span[-1].end - span[0].start
+                if seconds > LONGEST:
+                    break
+                said = [_text(s, chinese) for s in sentences[i : j + 1]]
+                if any(_QUESTION.search(s) or _CEREMONY[chinese].search(s) for s in said):
+                    break
+                if seconds < SHORTEST or not _clear(span[0].start, span[-1].end, who, transcript):
+                    continue
+                found.append(Soundbite(
+                    words=[Word(w.start, w.end, w.word, w.probability, w.speaker) for w in span], text=_text(span, chinese),
+                    label=speaker.label if speaker else None, name=speaker.name if speaker else None, sentences=said,
+                ))
+    return found
+
+
+def centrality(texts: Sequence[str], pool: Sequence[str], language: str) -> list[float]:
+    """Each text's summed TF-IDF cosine similarity to the pool's sentences (the ranker's measure, the pool alone weighing the words)."""
+    from collections import Counter
+
+    import numpy as np
+
+    from .ranking import _words
+
+    chinese = unspaced(language)
+    bags = [Counter(_words(t, chinese)) for t in pool]
+    documents = Counter(w for bag in bags for w in bag)
+    if not texts or not documents:
+        return [0.0] * len(texts)
+    index = {w: i for i, w in enumerate(sorted(documents))}
+
+    def vectors(items: list[Counter[str]]) -> Any:
+        matrix = np.zeros((len(items), len(index)), np.float32)
+        for row, bag in enumerate(items):
+            for word, n in bag.items():
+                if word in index:
+                    matrix[row, index[word]] = n * np.log(1 + len(pool) / documents[word])
+        return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+
+    return (vectors([Counter(_words(t, chinese)) for t in texts]) @ vectors(bags).T).sum(axis=1).tolist()
+
+
+def _scores(bites: list[Soundbite], transcript: Transcript, language: str, sections: Sequence[tuple[float, float]]) -> list[float]:
+    """Centrality to the episode and to the soundbite's own section (each scaled to its best), named speakers lifted, misheard ones lowered."""
+    chinese = unspaced(language)
+    pool = [(s.start, s.text) for s in transcript.segments if s.text.strip()]
+    episode = centrality([b.text for b in bites], [t for _, t in pool], language)
+    best = max(episode, default=0.0) or 1.0
+    local = [0.0] * len(bites)
+    for start, end in sections or [(0.0, float("inf"))]:
+        inside = [k for k, b in enumerate(bites) if start <= b.start < end]
+        said = [t for t0, t in pool if start <= t0 < end]
+        if inside and said:
+            near = centrality([bites[k].text for k in inside], said, language)
+            top = max(near) or 1.0
+            for k, value in zip(inside, near):
+                local[k] = value / top
+    scores = []
+    for k, bite in enumerate(bites):
+        sure = [w.probability for w in bite.words if w.probability is not None]
+        confidence = sum(sure) / len(sure) if sure else 1.0
+        fuller = 1.0 if chinese or len(bite.text.split()) > 6 else 0.8
+        scores.append((0.5 * episode[k] / best + 0.5 * local[k]) * confidence * (NAMED_BONUS if bite.name else 1.0) * fuller)
+    return scores
+
+
+def link(bite: Soundbite, language: str, verifier: Verifier, earlier: Sequence[str]) -> str | None:
+    """The first link wording that passes the verifier (the colon read as a full stop), or None."""
+    chinese = unspaced(language)
+    name = bite.name or UNNAMED[chinese]
+    for wording in LINKS[chinese]:
+        text = wording.format(name=name)
+        said = re.sub(r"[:：]$", "。" if chinese else ".", text)
+        broken = verifier.broken(said, earlier)
+        if "ungrounded" in broken and not bite.name and not set(grounding.ungrounded(said, verifier.transcript)) - _NOT_A_NAME:
+            broken.remove("ungrounded")  # "一位嘉宾" is how the digest says that no one named the speaker, not a name it claims
+        if not broken:
+            return text
+    return None
+
+
+def choose(
+    transcript: Transcript, count: int, language: str, verifier: Verifier, *,
+    sections: Sequence[tuple[float, float]] = (), earlier: Sequence[str] = (),
+) -> list[Soundbite]:
+    """Up to ``count`` soundbites, best first, each with a verified link line; none two from the same minute."""
+    if count <= 0:
+        return []
+    bites = candidates(transcript, language)
+    if not bites:
+        return []
+    scores = _scores(bites, transcript, language, sections)
+    chosen: list[Soundbite] = []
+    said = list(earlier)
+    for k in sorted(range(len(bites)), key=lambda k: -scores[k]):
+        bite = bites[k]
+        if any(abs(bite.start - c.start) < SPACING or (bite.start < c.end and c.start < bite.end) for c in chosen):
+            continue
+        line = link(bite, language, verifier, said)
+        if line is None:
+            continue
+        bite.link, bite.score = line, round(scores[k], 4)
+        chosen.append(bite)
+        said.append(line)
+        if len(chosen) == count:
+            break
+    return sorted(chosen, key=lambda b: b.start)
+
+
+def placed(beats: list[Beat], bites: list[Soundbite], language: str) -> list[Beat]:
+    """The beats with each soundbite (after its link line) placed after the last beat of the section it comes from.
+
+    A beat's start is its section's start; a soundbite before every body beat's section comes right after the intro.
+    """
+    chinese = unspaced(language)
+    out = list(beats)
+    for bite in sorted(bites, key=lambda b: b.start, reverse=True):  # from the last: earlier insertions keep their places
+        body = [i for i, b in enumerate(out) if b.source not in ("intro", "link", "soundbite") and b.start <= bite.start]
+        intro = [i for i, b in enumerate(out) if b.source == "intro"]
+        at = (body[-1] + 1) if body else (intro[-1] + 1 if intro else 0)
+        at = next((i for i in range(at, len(out)) if out[i].source not in ("link", "soundbite")), len(out)) if at < len(out) and out[at].source == "soundbite" else at
+        section = out[at - 1].section if at and out[at - 1].source != "intro" else None
+        speaker = bite.name or UNNAMED[chinese]
+        out[at:at] = [
+            Beat(text=bite.link, section=section, start=round(bite.start, 3), end=round(bite.end, 3), speaker=speaker, source="link"),
+            Beat(text=bite.text, section=section, start=round(bite.start, 3), end=round(bite.end, 3), speaker=speaker, source="soundbite", words=bite.words),
+        ]
+    return out
+
+
+def add_to(summary: Any, transcript: Transcript, setting: int | None, verifier: Verifier, log: Callable[..., Any] | None = None) -> Any:
+    """The summary with its soundbites among its beats (and their link lines in its script); unchanged when none is found."""
+    from core.text import joiner
+
+    duration = transcript.duration or (transcript.segments[-1].end if transcript.segments else 0.0)
+    count = count_for(duration, setting)
+    beats: list[Beat] = list(summary.beats)
+    starts = sorted({b.start for b in beats if b.section is not None})
+    ends = sorted({b.end for b in beats if b.section is not None})
+    sections = list(zip(starts, ends)) if len(starts) == len(ends) else []
+    bites = choose(transcript, count, summary.language, verifier, sections=sections, earlier=[b.text for b in beats])
+    if log:
+        log("soundbites: %d of %d chosen: %s", len(bites), count, "; ".join(f"{b.name or 'unnamed'} {b.start:.2f}-{b.end:.2f} s" for b in bites) or "none fits")
+    if not bites:
+        return summary
+    program = placed(beats, bites, summary.language)
+    script = joiner(summary.language).join(b.text for b in program if b.source != "soundbite")
+    return summary.model_copy(update={"beats": program, "script": script})
