@@ -28,7 +28,7 @@ from core.settings import SummarizeSettings
 from core.text import joiner, seconds_of, split_sentences, unspaced, word_count
 from core.workspace import write_text
 from engines.base import Chain
-from engines.llm import gates, script
+from engines.llm import gates, script, soundbites
 from engines.llm.base import LOGGER as LLM_LOGGER
 from engines.llm.base import Request, Summarizer, split_transcript
 from engines.llm.ranking import Extract
@@ -141,6 +141,9 @@ def summarize(
         dropped_from_script=[r["text"] for r in rejected if {"ungrounded", "listed"} & set(r["rules"])],
         quoted_for_names=[n for n in named if n.casefold() in fields.summary.casefold()], beats=[Beat(**b.to_dict()) for b in beats], rejected=rejected,
     )
+    # --- issue 26: soundbites (engines.llm.soundbites) placed among the beats, their link lines in the script ---
+    summary = soundbites.add_to(summary, transcript, section.soundbites, verifier, log.info)
+    # --- end of the soundbites hook ---
     sources = told_script.sources()
     log.info(
         "script: %d sentences (intro %d, model %d, sampled again %d, reported speech %d, quoted %d); %d not spoken",
