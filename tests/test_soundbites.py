@@ -3,7 +3,7 @@ cut from the episode audio into the narration, and the presenter silent while so
 
 from __future__ import annotations
 
-from core.artifacts import Beat, Segment, Speaker, Transcript, Word
+from core.artifacts import Beat, Segment, Speaker, Summary, Transcript, Word
 from engines.llm import soundbites as B
 from engines.llm.verify import Verifier
 
@@ -89,3 +89,26 @@ def test_soundbites_are_placed_after_their_section_with_their_link():
     sound = program[3]
     assert (sound.speaker, sound.start, sound.end, sound.kind) == ("Maria Lopez", bite.start, bite.end, "soundbite")
     assert [w.word.strip() for w in sound.words][:2] == ["Battery", "cells"]
+
+
+def test_the_summarize_stage_puts_soundbites_into_summary_json(tmp_path):
+    from core.settings import Settings
+    from stages import summarize as S
+
+    transcript = transcript_of(EPISODE, [HOST, MARIA])
+    transcript.write(tmp_path)
+    settings = Settings(summarize={"engines": ["extractive"]})
+    S.summarize(tmp_path / "transcript.json", tmp_path, settings.summarize, settings.context, title="Home batteries", show="Tech Weekly")
+    summary = Summary.read(tmp_path)
+    kinds = [(b.source, b.speaker) for b in summary.beats if b.source in ("link", "soundbite")]
+    assert kinds == [("link", "Maria Lopez"), ("soundbite", "Maria Lopez")], [b.model_dump() for b in summary.beats]
+    bite = next(b for b in summary.beats if b.kind == "soundbite")
+    assert bite.words and bite.start == bite.words[0].start and bite.end == bite.words[-1].end
+    script = (tmp_path / "script.txt").read_text()
+    assert "Here is how Maria Lopez puts it:" in script and bite.text not in script, "the presenter says the link, never the quote"
+    off = tmp_path / "off"
+    off.mkdir()
+    transcript.write(off)
+    none = Settings(summarize={"engines": ["extractive"], "soundbites": 0})
+    S.summarize(off / "transcript.json", off, none.summarize, none.context, title="Home batteries", show="Tech Weekly")
+    assert not any(b.source in ("link", "soundbite") for b in Summary.read(off).beats)
