@@ -170,7 +170,7 @@ STEPS: dict[str, Step] = {
             lambda job: {"title": job.title, "show": job.show, "glossary": job.glossary}, _summarize,
         ),
         Step(
-            "narrate", "2", lambda job: {"script": job.file(SCRIPT)}, lambda s: {"narrate": s.narrate, **_endpoint(s)},
+            "narrate", "3", lambda job: {"script": job.file(SCRIPT), "summary": job.file(Summary.file)}, lambda s: {"narrate": s.narrate, **_endpoint(s)},
             lambda job: {"language": Summary.read(job.folder).language}, _narrate,
         ),
         Step(

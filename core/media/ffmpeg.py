@@ -162,6 +162,20 @@ def decode_audio(path: Path, rate: int) -> np.ndarray:
     return np.frombuffer(done.stdout, dtype="<i2")
 
 
+def decode_span(path: Path, rate: int, start: float, seconds: float) -> np.ndarray:
+    """``seconds`` of the file from ``start``, as mono float32 at ``rate``: any channel count and rate folded in (ffmpeg's downmix)."""
+    done = subprocess.run(
+        [
+            require_tool("ffmpeg"), "-v", "error", "-nostdin", *SAFE_INPUT, "-ss", f"{max(0.0, start):.4f}", "-i", str(path), "-t", f"{seconds:.4f}",
+            "-vn", "-ac", "1", "-ar", str(rate), "-f", "f32le", "-",
+        ],
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        raise AudioError(f"{path} could not be decoded from {start:.2f} s ({_last_line(done.stderr)}).", "The file is damaged or not audio; re-download it.")
+    return np.frombuffer(done.stdout, dtype="<f4").copy()
+
+
 def decoded_seconds(path: Path) -> float:
     """How many seconds of the file's audio actually decode (a truncated file decodes less than it claims)."""
     done = subprocess.run(
