@@ -37,6 +37,7 @@ from core.workspace import atomic_path, write_bytes, write_text
 FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FONT_NAME = "WenQuanYi Micro Hei"
 TITLE_FILE, SUBTITLE_FILE = ".title.txt", "narration.ass"
+LOWER_THIRD_FILE = ".speaker{}.txt"  # the name shown while a soundbite plays
 TITLE_LINES, SHOW_LINES = 3, 2
 log = logging.getLogger(__name__)
 _FILTER_WARNING = re.compile(r"\[(?:Parsed_\w+|AVFilterGraph|drawtext|subtitles|libass)[^\]]*\]|Stray %|Error", re.IGNORECASE)
@@ -162,7 +163,7 @@ def compose(
     width = height * 16 // 9
     narration = Narration.model_validate_json(Path(narration_json).read_text(encoding="utf-8"))
     video_name, srt_name, thumbnail_name = VIDEO_FILES
-    cues = [cue for s in narration.sentences for cue in split_cue(s.start, s.end or s.start, s.text)]
+    cues = [cue for s in narration.sentences for cue in split_cue(s.start, s.end or s.start, s.caption)]  # a soundbite's words with its speaker's name
     srt = write_text(folder / srt_name, to_srt(cues))
     burned = section.subtitles == "burn"  # soft subtitles are drawn by the player, with its own fonts
     drawn = [(start, end, *(_drawable(text) if burned else (text, ""))) for start, end, text in cues]  # what libass can draw with some installed font
@@ -181,6 +182,16 @@ def compose(
             textfile=TITLE_FILE, expansion="none", fontfile=font_file(), fontsize=height // 16, fontcolor="white", line_spacing=height // 60,
             x="(w-text_w)/2", y="(h-text_h)/2", enable=f"lt(t,{t})", alpha=f"if(lt(t,{t - 0.5}),1,max(0,({t}-t)/0.5))",
         )
+    bites = [s for s in narration.sentences if s.kind == "soundbite" and s.speaker]
+    for k, bite in enumerate(bites):  # the lower third: who speaks while the presenter listens
+        name, _ = _drawable(bite.speaker or "", card_font or font_file())
+        write_text(folder / LOWER_THIRD_FILE.format(k), name)
+        shown = f"between(t,{bite.start:.3f},{bite.end or bite.start:.3f})"
+        video = video.drawbox(x=width // 16, y=height * 62 // 100, width=width * 3 // 8, height=height // 11, color="black@0.6", thickness="fill", enable=shown)
+        video = video.drawtext(
+            textfile=LOWER_THIRD_FILE.format(k), expansion="none", fontfile=card_font or font_file(), fontsize=height // 22, fontcolor="white",
+            x=width // 16 + height // 40, y=height * 62 // 100 + (height // 11 - height // 22) // 2, enable=shown,
+        )
     outputs = {"vcodec": "libx264", "pix_fmt": "yuv420p", "preset": section.preset, "crf": section.crf, "acodec": "aac", "audio_bitrate": "128k", "movflags": "+faststart"}
     if section.x264_params:
         outputs["x264-params"] = section.x264_params
@@ -194,6 +205,8 @@ def compose(
     with atomic_path(out) as tmp:
         _ffmpeg(ffmpeg.output(*streams, tmp.name, format="mp4", **outputs).overwrite_output().get_args(), folder, f"compose {out}", seconds=narration.duration, progress=progress)
     (folder / TITLE_FILE).unlink(missing_ok=True)
+    for k in range(len(bites)):
+        (folder / LOWER_THIRD_FILE.format(k)).unlink(missing_ok=True)
     at = min(section.title_seconds / 2 if section.title_seconds else 1.0, max(0.0, narration.duration - 0.1))
     animation = Path(lipsync_mp4).with_name(Animation.file)
     if animation.is_file():  # the poster: a frame with the mouth closed and the eyes open (under the title card, if any)
