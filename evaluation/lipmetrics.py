@@ -95,6 +95,19 @@ def pauses_of(narration: Narration, duration: float) -> list[tuple[float, float]
     return gaps
 
 
+def closure_during(video: Path, spans: list[tuple[float, float]]) -> float:
+    """The share of frames inside ``spans`` (a frame's grace at each edge) whose mouth is near closed, as the pause measure reads it:
+    1.0 when the presenter never moves their lips while a soundbite plays."""
+    frames, fps = read_frames(video)
+    opening, _ = mouth_openings(frames)
+    return round(_rates(opening, [], [(start + 0.04, end - 0.04) for start, end in spans], fps, 0)[2], 3)
+
+
+def soundbite_spans(narration: Narration) -> list[tuple[float, float]]:
+    """Where narration.wav plays the episode's own voices."""
+    return [(s.start, s.end or s.start) for s in narration.sentences if s.kind == "soundbite"]
+
+
 def score(video: Path, narration: Narration, portrait_crop: np.ndarray | None = None) -> LipsyncScore:
     frames, fps = read_frames(video)
     opening, faces = mouth_openings(frames)
