@@ -10,7 +10,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 from pydantic.dataclasses import dataclass
 
 from .workspace import write_text
@@ -170,6 +170,7 @@ class Beat(BaseModel):
     source: str = "model"  # intro, model, resampled (the model, asked again), reported (reported speech built from the transcript), link (the line before a soundbite), soundbite
     words: list[Word] = []  # a soundbite's words with their episode times; ``start``/``end`` are then the span cut from the episode
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def kind(self) -> str:
         """'soundbite' (the episode's own audio) or 'narration' (the presenter speaks it)."""

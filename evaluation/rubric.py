@@ -23,7 +23,7 @@ def check(summary: dict[str, Any], transcript: str, duration: float = 0.0) -> li
 
     ``duration``: the episode's, in seconds, for the chapter count (0: not checked).
     """
-    from engines.llm import gates, grounding, script
+    from engines.llm import gates, grounding, script, soundbites
     from engines.llm.verify import Verifier
 
     found: list[tuple[str, str, str]] = []
@@ -33,7 +33,11 @@ def check(summary: dict[str, Any], transcript: str, duration: float = 0.0) -> li
         found.append(("script", "intro", beats[0]["text"]))
     said: list[str] = []
     for beat in beats:
-        if beat.get("source") != "intro":
+        if beat.get("source") == "soundbite":
+            continue  # the episode's own voice, played as it is: not the presenter's sentence
+        if beat.get("source") == "link":
+            found += [("script", rule, beat["text"]) for rule in soundbites.link_broken(beat["text"], verifier, said)]
+        elif beat.get("source") != "intro":
             found += [("script", rule, beat["text"]) for rule in verifier.broken(beat["text"], said)]
         said.append(beat["text"])
     fields = {"title": [summary["title"]], "summary": [summary["summary"]], "highlights": summary["highlights"], "chapters": [c["title"] for c in summary["chapters"]], "script": [summary["script"]]}
@@ -69,5 +73,5 @@ def report(found: list[tuple[str, str, str]]) -> str:
 
 def model_share(summary: dict[str, Any]) -> float:
     """The share of the script's sentences after the intro that the model wrote (verified), not a fallback."""
-    body = [b for b in summary.get("beats", []) if b.get("source") != "intro"]
+    body = [b for b in summary.get("beats", []) if b.get("source") not in ("intro", "link", "soundbite")]
     return sum(b["source"] in ("model", "resampled") for b in body) / len(body) if body else 0.0

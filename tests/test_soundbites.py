@@ -111,6 +111,10 @@ def test_the_summarize_stage_puts_soundbites_into_summary_json(tmp_path):
     assert bite.words and bite.start == bite.words[0].start and bite.end == bite.words[-1].end
     script = (tmp_path / "script.txt").read_text()
     assert "Here is how Maria Lopez puts it:" in script and bite.text not in script, "the presenter says the link, never the quote"
+    from evaluation import rubric
+
+    found = rubric.check(summary.model_dump(), transcript.text)
+    assert not [f for f in found if f[2] in (bite.text, "Here is how Maria Lopez puts it:")], "the rubric reads a link as a sentence and a soundbite as no one's script"
     off = tmp_path / "off"
     off.mkdir()
     transcript.write(off)

@@ -739,7 +739,7 @@ def test_the_script_is_kept_as_beats_in_summary_json(server, tmp_path):
     assert all(b.end > b.start for b in body) and [b.start for b in body] == sorted(b.start for b in body)
     assert body[0].speaker == "Maria Lopez" and body[0].source == "model"
     raw = json.loads((tmp_path / "summary.json").read_text())
-    assert set(raw["beats"][1]) == {"text", "section", "start", "end", "speaker", "source"}
+    assert set(raw["beats"][1]) == {"text", "section", "start", "end", "speaker", "source", "kind", "words"}
 
 
 def test_separators_and_open_enumerations_never_reach_the_digest():

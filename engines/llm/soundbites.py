@@ -224,13 +224,18 @@ def link(bite: Soundbite, language: str, verifier: Verifier, earlier: Sequence[s
     name = bite.name or UNNAMED[chinese]
     for wording in LINKS[chinese]:
         text = wording.format(name=name)
-        said = re.sub(r"[:：]$", "。" if chinese else ".", text)
-        broken = verifier.broken(said, earlier)
-        if "ungrounded" in broken and not bite.name and not set(grounding.ungrounded(said, verifier.transcript)) - _NOT_A_NAME:
-            broken.remove("ungrounded")  # "一位嘉宾" is how the digest says that no one named the speaker, not a name it claims
-        if not broken:
+        if not link_broken(text, verifier, earlier):
             return text
     return None
+
+
+def link_broken(text: str, verifier: Verifier, earlier: Sequence[str] = ()) -> list[str]:
+    """The verifier's rules a link line breaks, its closing colon read as a full stop; "a guest"/"一位嘉宾" is no claimed name."""
+    said = re.sub(r"[:：]\s*$", "。" if verifier.chinese else ".", text.strip())
+    broken = verifier.broken(said, earlier)
+    if "ungrounded" in broken and not set(grounding.ungrounded(said, verifier.transcript)) - _NOT_A_NAME:
+        broken.remove("ungrounded")  # how the digest says that no one named the speaker, not a name it claims
+    return broken
 
 
 def choose(
