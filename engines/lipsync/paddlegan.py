@@ -102,7 +102,11 @@ class PaddleGANWav2Lip(LipSync, name="paddlegan", summary="PaddleGAN Wav2Lip fro
         with tempfile.TemporaryDirectory(prefix="wav2lip-") as work:
             folder = Path(work)
             cv2.imwrite(str(folder / "face.png"), scene.crop[..., ::-1])
-            write_wav(folder / "speech.wav", resample(scene.audio, scene.rate, 16_000), 16_000)
+            speech = scene.audio.copy()
+            for sentence in narration.sentences:  # Wav2Lip moves the lips to any voice: a soundbite (someone else speaking) is silence to it
+                if sentence.kind == "soundbite":
+                    speech[int(sentence.start * scene.rate) : int((sentence.end or sentence.start) * scene.rate)] = 0
+            write_wav(folder / "speech.wav", resample(speech, scene.rate, 16_000), 16_000)
             with self._cwd_lock:
                 previous = os.getcwd()
                 os.chdir(folder)
