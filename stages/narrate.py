@@ -83,6 +83,19 @@ class _Timeline:
         self.rate = rate
         self.pieces = [np.zeros(int(EDGE_SILENCE * rate), np.float32)]
         self.t = EDGE_SILENCE
+        self.bites: set[int] = set()  # the pieces that are soundbites, already at the loudness target
+
+    def loudness_normalized(self, lufs: float) -> tuple[np.ndarray, float | None]:
+        """The whole program, the presenter's voice brought to ``lufs`` (the soundbites were, each on its own); and the voice's loudness before."""
+        voice, loudness = normalize_loudness(np.concatenate([p for i, p in enumerate(self.pieces) if i not in self.bites]), self.rate, lufs)
+        out, at = [], 0
+        for i, piece in enumerate(self.pieces):
+            if i in self.bites:
+                out.append(piece)
+            else:
+                out.append(voice[at : at + len(piece)])
+                at += len(piece)
+        return np.concatenate(out), loudness
 
     def add(self, entry: NarratedSentence, speech: Speech, voice: Voice, runs: list[Run]) -> None:
         """Place ``speech`` (one run, or a whole sentence whose ``spans`` time each run) at the current time."""
@@ -106,6 +119,7 @@ class _Timeline:
         self.pause(BITE_PAUSE[0])
         entry.start = round(self.t, 3)
         entry.words = [Word(round(w.start - cut + self.t, 3), round(w.end - cut + self.t, 3), w.word, w.probability, w.speaker) for w in entry.words]
+        self.bites.add(len(self.pieces))
         self.pieces.append(clip.astype(np.float32))
         self.t += len(clip) / self.rate
         entry.end = round(self.t, 3)
@@ -230,7 +244,7 @@ def narrate(
         reasons = chain.reasons() or "no voice speaks the script's language"
         raise NarrationError(f"No voice could read {script_path} ({reasons}).", "Fix the first engine's problem, or add 'espeak' to PRESENTER_NARRATE__ENGINES.")
     timeline.pieces.append(np.zeros(int(EDGE_SILENCE * rate), np.float32))
-    sound, loudness = normalize_loudness(np.concatenate(timeline.pieces), rate, section.loudness_lufs)
+    sound, loudness = timeline.loudness_normalized(section.loudness_lufs)
     duration = len(sound) / rate
     runs = [r for s in spoken for r in s.runs]
     narration = Narration(

@@ -207,6 +207,15 @@ def test_the_link_names_the_speaker_heard_in_the_soundbite(episode):
     assert link.source == "link" and bite.speaker == heard and heard in link.text, (heard, link.text, bite.text)
 
 
+def _loudness(wav: Path, start: float, end: float) -> float:
+    import pyloudnorm
+
+    from core.media.ffmpeg import read_wav
+
+    audio, rate = read_wav(wav)
+    return float(pyloudnorm.Meter(rate).integrated_loudness(audio[int(start * rate) : int(end * rate)].astype(np.float64)))
+
+
 @pytest.mark.slow
 def test_the_soundbite_in_the_video_is_the_episode_itself(episode):
     """presenter.mp4's audio over each soundbite correlates ≥ 0.9 with the episode's span, is heard back as the chosen words
@@ -233,6 +242,9 @@ def test_the_soundbite_in_the_video_is_the_episode_itself(episode):
         lead, tail = bite.words[0].start - bite.start, bite.end - bite.words[-1].end
         print(f"soundbite {bite.speaker}: ncc {correlation:.3f}, WER {error:.3f}, lead {lead:.3f} s, tail {tail:.3f} s: {said!r}")
         assert correlation >= 0.9
+        loudness = _loudness(folder / "narration.wav", bite.start, bite.end)
+        print(f"soundbite loudness {loudness:.2f} LUFS in narration.wav (target {narration.loudness_lufs})")
+        assert abs(loudness - narration.loudness_lufs) <= 1.5, "brought to the narration's loudness"
         assert error <= 0.15, (said, bite.text)
         assert 0 <= lead <= 0.1 and 0 <= tail <= 0.1
         first = heard.segments[0].words[0].start if heard.segments and heard.segments[0].words else None
