@@ -66,3 +66,30 @@ def test_a_damaged_episode_folder_is_left_out_and_the_others_publish(tmp_path, c
     feed_path, page_path = publish(tmp_path, catalog)
     assert [e.title for e in feedparser.parse(feed_path.read_bytes()).entries] == ["Show – Good"]
     assert "broken" in caplog.text and "cannot be read" in caplog.text
+
+
+def test_soundbites_are_listed_with_their_speaker_and_a_link_into_the_episode(tmp_path):
+    """Issue 26: summary.md and index.html list each soundbite, its speaker and "listen at m:ss", linked into the enclosure when on the web."""
+    from core.artifacts import Beat, Word
+    from core.publish.render import render
+
+    folder = digest_folder(tmp_path, "bites", "Batteries")
+    summary = Summary.read(folder)
+    words = [Word(83.2, 83.6, " Cells"), Word(83.6, 84.1, " got"), Word(84.1, 90.4, " cheaper.")]
+    summary.beats = [
+        Beat(text="Here is how Maria <b>Lopez</b> puts it:", source="link", speaker="Maria <b>Lopez</b>", start=83.2, end=90.4),
+        Beat(text="Cells got cheaper.", source="soundbite", speaker="Maria <b>Lopez</b>", start=83.2, end=90.4, words=words),
+    ]
+    summary.write(folder)
+    markdown = render("summary.md.j2", summary=summary)
+    assert "## Soundbites" in markdown and "listen at 01:23 in the episode: “Cells got cheaper.”" in markdown
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    catalog.done("f", "g", "https://cdn.example.org/ep1.mp3", None, "Batteries", str(folder))
+    _, page_path = publish(tmp_path, catalog, title="Digests", base_url=None)
+    page = page_path.read_text(encoding="utf-8")
+    assert '<a href="https://cdn.example.org/ep1.mp3#t=83.2">listen at 1:23</a>' in page
+    assert "<b>Maria &lt;b&gt;Lopez&lt;/b&gt;</b>" in page
+    local = Catalog(tmp_path / "local.sqlite")
+    local.done("f", "g", "/home/me/ep1.mp3", None, "Batteries", str(folder))
+    _, page_path = publish(tmp_path, local, title="Digests", base_url=None)
+    assert "listen at 1:23" in page_path.read_text(encoding="utf-8") and "#t=" not in page_path.read_text(encoding="utf-8"), "no link to a file on this machine"

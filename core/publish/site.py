@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -43,6 +43,12 @@ class Digest:
     speakers: list[tuple[str, float]]  # (label, seconds of talk) in the episode, when more than one voice
     video_href: str = ""
     thumbnail_href: str = ""
+    soundbites: list[tuple[str, float, str]] = field(default_factory=list)  # (speaker, start in the episode, words)
+    audio_url: str | None = None  # the episode's enclosure, when it is on the web: "listen at" links into it
+
+
+def _web(url: str | None) -> str | None:
+    return url if url and url.startswith(("http://", "https://")) else None
 
 
 def collect(catalog: Catalog) -> list[Digest]:
@@ -77,6 +83,8 @@ def collect(catalog: Catalog) -> list[Digest]:
             duration=narration.duration,
             published=datetime.fromisoformat(entry.updated_at).astimezone(UTC),
             size=video.stat().st_size,
+            soundbites=[(clean(b.speaker or ""), b.start, clean(b.text)) for b in summary.beats if b.source == "soundbite"],
+            audio_url=_web(entry.enclosure),
         ))
     return digests
 
