@@ -262,3 +262,16 @@ def test_the_presenter_listens_with_a_closed_mouth_while_a_soundbite_plays(episo
     assert closed == 1.0
     srt = (folder / "narration.srt").read_text()
     assert f"{bites[0].speaker}: “" in srt, "the subtitles carry the quote with the speaker's name"
+
+
+def test_a_turn_that_begins_inside_a_sentence_or_with_a_short_answer_starts_no_soundbite():
+    """On the sample, a change of voice put mid-sentence gave "the refrigerator running through the night. …", and an answer gave "Mostly price. …"."""
+    turns = [
+        (1, "Most of our customers choose about thirteen kilowatt hours, and that covers the evening peak with", 0.0),
+        (2, "the refrigerator running through the night. People with electric cars or heat pumps often need twenty or more of them.", 6.0),
+        (1, "What changed?", 20.0),
+        (2, "Mostly price. The cost of lithium iron phosphate cells fell by about forty percent in four years.", 22.0),
+    ]
+    said = [b.text for b in B.candidates(transcript_of(turns, [HOST, MARIA]), "en")]
+    assert said and not [t for t in said if t.startswith(("the refrigerator", "Mostly"))], said
+    assert "People with electric cars or heat pumps often need twenty or more of them." in said

@@ -33,6 +33,7 @@ SPACING = 60.0  # seconds between the starts of two soundbites: never two from t
 LONG_EPISODE = 180.0  # from this length an episode gets two soundbites by default, else one
 NAMED_BONUS = 1.5  # a named speaker's soundbite outranks an unnamed one's of nearly the same centrality
 UNNAMED = {False: "a guest", True: "一位嘉宾"}
+SHORTEST_OPENING = {False: 4, True: 6}  # words (characters in Chinese) of a soundbite's first sentence
 _NOT_A_NAME = {"guest", "a guest", "嘉宾", "一位嘉宾"}
 
 _ENDS = re.compile(r"[.!?。！？…][\"'”’」』)）]*$")
@@ -48,8 +49,11 @@ _OPENERS_ZH = (
     "对", "是的", "嗯", "啊", "呃", "就是", "其实", "不过", "然而", "因此", "于是", "或者", "也",
 )
 _CEREMONY = {  # greetings, introductions, thanks and sign-offs: the talk around the content, never worth quoting
-    False: re.compile(r"\b(?:welcome|hello|hi|thanks|thank you|goodbye|bye|my name is|I['’]m [A-Z]|this is [A-Z]\w+ (?:from|with|and)|see you)\b", re.IGNORECASE),
-    True: re.compile(r"欢迎|谢谢|感谢|我是|大家好|你好|再见|下期|收听"),
+    False: re.compile(
+        r"\b(?:welcome|hello|hi|thanks|thank you|goodbye|bye|my name is|I['’]m (?-i:[A-Z])|your host|(?:my|our) guests?|joining (?:me|us)|this is (?-i:[A-Z])\w+ (?:from|with|and)|see you)\b",
+        re.IGNORECASE,
+    ),
+    True: re.compile(r"欢迎|谢谢|感谢|我是|大家好|你好|再见|下期|收听|主持人|嘉宾"),
 }
 LINKS = {  # the link line's wordings, tried in turn until one passes the verifier (two links never read alike)
     False: ("Here is how {name} puts it:", "Now listen to {name} in the episode:", "This is {name}, in the episode's own words:"),
@@ -138,10 +142,22 @@ def _clear(start: float, end: float, speaker: int | None, transcript: Transcript
     return True
 
 
+def _sentence_starts(transcript: Transcript) -> set[int]:
+    """The words (by id) that open a sentence of the whole transcript: the first, and each after a word that ends one, whoever said it."""
+    starts, after_end = set(), True
+    for segment in transcript.segments:
+        for word in segment.words:
+            if after_end:
+                starts.add(id(word))
+            after_end = bool(_ENDS.search(word.word.strip()))
+    return starts
+
+
 def candidates(transcript: Transcript, language: str) -> list[Soundbite]:
     """Every span of whole sentences of one turn, 5 to 15 s, standing on its own, with no question and no other voice."""
     chinese = unspaced(language)
     voices = len(transcript.speakers)
+    opening = _sentence_starts(transcript)  # a turn that begins inside a sentence (a change of voice put mid-sentence) starts nothing
     found: list[Soundbite] = []
     for who, words in _turns(transcript):
         if voices > 1 and who is None:
@@ -149,8 +165,11 @@ def candidates(transcript: Transcript, language: str) -> list[Soundbite]:
         speaker: Speaker | None = transcript.speakers[who - 1] if who and who <= voices else None
         sentences = _sentences(words)
         for i in range(len(sentences)):
-            if _opens_badly(_text(sentences[i], chinese), chinese):
+            first = _text(sentences[i], chinese)
+            if id(sentences[i][0]) not in opening or _opens_badly(first, chinese) or (not chinese and not re.match(r"[\W_]*[A-Z0-9]", first)):
                 continue
+            if (len(re.findall(r"\w", first)) if chinese else len(first.split())) < SHORTEST_OPENING[chinese]:
+                continue  # "Mostly price.", "对。": an answer, which needs its question
             for j in range(i, len(sentences)):
                 span = [w for s in sentences[i : j + 1] for w in s]
                 seconds = span[-1].end - span[0].start
