@@ -22,6 +22,13 @@ astronaut, Grace Hopper and a closed-mouth illustration (Grace Hopper through
 OpenCV's stylization filter: no third portrait ships offline), at 100 % scale.
 
 Prints a Markdown table and writes bench/results/lipsync.json.
+
+Issue 26: ``--soundbites`` measures instead what soundbites add to the sample
+run (assets/sample/field-notes-batteries.mp3): the sample is transcribed
+(Whisper base), diarized and summarized (extractive) once, then narrated,
+animated (embedded, 720) and composed (720p) with soundbites off and at their
+default; it prints each stage's seconds both ways, the difference, and the
+soundbites chosen, and writes bench/results/soundbites.json.
 """
 
 from __future__ import annotations
@@ -79,7 +86,10 @@ def paddlegan_rows(folder: Path) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--language", default="en", choices=["en", "zh"])
+    parser.add_argument("--soundbites", action="store_true", help="Measure what soundbites add to the sample run (issue 26) instead.")
     args = parser.parse_args()
+    if args.soundbites:
+        return soundbite_cost(ROOT / "assets" / "sample" / "field-notes-batteries.mp3")
     from core.settings import Settings
     from evaluation import lipmetrics
     from stages import compose as C
@@ -211,6 +221,74 @@ def crop_of(portrait: Path | None):
 
     image, face = P.load_portrait(portrait or P.default_portrait())
     return P.frame_portrait(image, face, 720)[0]
+
+
+
+def soundbite_cost(sample: Path) -> None:
+    """Seconds per stage of the sample run with soundbites off and at their default, and what they add."""
+    import shutil
+
+    from core.artifacts import Summary, Transcript
+    from core.glossary import Glossary
+    from core.media.ffmpeg import decode_audio, write_wav
+    from core.settings import Settings
+    from evaluation import diarization as D
+    from stages import diarize as Z
+
+    with TemporaryDirectory() as tmp:
+        base = Path(tmp) / "transcript"
+        base.mkdir()
+        audio = decode_audio(sample, D.RATE).astype("float32") / 32768
+        settings = Settings()
+        started = time.perf_counter()
+        segments = D.transcribe(audio, "en", settings)
+        labelled, speakers = Z.diarize(segments, [(0.0, write_wav(base / "audio.wav", audio, D.RATE))], settings.diarize, settings.context, Glossary())
+        prepared = round(time.perf_counter() - started, 2)
+        Transcript(language="en", duration=len(audio) / D.RATE, text=" ".join(s.text.strip() for s in labelled), segments=labelled, speakers=speakers).write(base)
+        runs: dict[str, dict] = {}
+        for label, count in (("off", 0), ("default", None)):
+            folder = Path(tmp) / label
+            folder.mkdir()
+            shutil.copy(base / "transcript.json", folder)
+            options = Settings(summarize={"engines": ["extractive"], "soundbites": count})
+            times = _timed_stages(folder, options, sample)
+            summary = Summary.read(folder)
+            from core.artifacts import Narration
+
+            narration = Narration.read(folder)
+            runs[label] = {
+                "seconds": times, "total": round(sum(times.values()), 2), "narration_seconds": narration.duration,
+                "soundbites": [{"speaker": b.speaker, "start": b.start, "end": b.end, "text": b.text} for b in summary.beats if b.source == "soundbite"],
+            }
+    print(f"Sample: {sample.name}, {len(speakers)} speaker(s) found; transcribe and diarize once: {prepared} s; 2 cores (shared)\n")
+    stages = [*runs["off"]["seconds"], "total"]
+    row = lambda stage, run: run["total"] if stage == "total" else run["seconds"][stage]
+    table(["stage", "soundbites off (s)", "default (s)", "added (s)"], [[s, row(s, runs["off"]), row(s, runs["default"]), round(row(s, runs["default"]) - row(s, runs["off"]), 2)] for s in stages])
+    print(f"\nnarration: {runs['off']['narration_seconds']} s without, {runs['default']['narration_seconds']} s with soundbites")
+    for bite in runs["default"]["soundbites"]:
+        print(f"soundbite: {bite['speaker']}, {bite['start']:.2f}-{bite['end']:.2f} s of the episode: {bite['text']}")
+    save("soundbites.json", {"sample": sample.name, "speakers": len(speakers), "prepare_seconds": prepared, **runs})
+
+
+def _timed_stages(folder: Path, options, sample: Path) -> dict[str, float]:
+    """Summarize (extractive), narrate, lipsync at 720 and compose the episode in ``folder``: seconds per stage."""
+    from stages import compose as C
+    from stages import lipsync as L
+    from stages import narrate as N
+    from stages import summarize as S
+
+    title, show = "Home batteries, explained", "Field Notes"
+    times = {}
+    for stage, run in (
+        ("summarize", lambda: S.summarize(folder / "transcript.json", folder, options.summarize, options.context, title=title, show=show)),
+        ("narrate", lambda: N.narrate(folder / "script.txt", folder, options.narrate, options.context, language="en", audio=sample)),
+        ("lipsync", lambda: L.lipsync(folder / "narration.wav", folder / "narration.json", folder, options.lipsync, options.context, size=720)),
+        ("compose", lambda: C.compose(folder / "lipsync.mp4", folder / "narration.json", folder, options.compose, title=title, show=show)),
+    ):
+        started = time.perf_counter()
+        run()
+        times[stage] = round(time.perf_counter() - started, 2)
+    return times
 
 
 if __name__ == "__main__":
