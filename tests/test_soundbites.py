@@ -275,3 +275,35 @@ def test_a_turn_that_begins_inside_a_sentence_or_with_a_short_answer_starts_no_s
     said = [b.text for b in B.candidates(transcript_of(turns, [HOST, MARIA]), "en")]
     assert said and not [t for t in said if t.startswith(("the refrigerator", "Mostly"))], said
     assert "People with electric cars or heat pumps often need twenty or more of them." in said
+
+
+def test_a_named_chinese_speaker_is_named_in_a_verified_link():
+    said = [
+        (1, "欢迎收听科技早知道，我是王立。", 0.0),
+        (2, "大家好，我是雪芝。", 5.0),
+        (1, "电池为什么便宜了这么多？", 9.0),
+        (2, "电池的成本在过去三年下降了很多，工厂的规模越来越大，价格自然就降下来了。", 13.0),
+    ]
+    zh = transcript_of(said, [Speaker(label="王立", name="王立"), Speaker(label="雪芝", name="雪芝")], "zh", 0.3)
+    [bite] = B.choose(zh, 1, "zh", Verifier(zh.text, "zh"))
+    assert (bite.name, bite.link) == ("雪芝", "下面听听雪芝怎么说：") and bite.text.startswith("电池的成本")
+
+
+def test_a_soundbite_that_cannot_be_cut_is_left_out_with_its_link(tmp_path, caplog):
+    """No episode audio to cut from: narration.wav holds the presenter's other lines, never a link to nothing."""
+    from core.artifacts import Narration
+    from core.settings import Settings
+    from stages import narrate as N
+
+    transcript = transcript_of(EPISODE, [HOST, MARIA])
+    transcript.write(tmp_path)
+    settings = Settings(summarize={"engines": ["extractive"]}, narrate={"engines": ["espeak"]})
+    from stages import summarize as S
+
+    S.summarize(tmp_path / "transcript.json", tmp_path, settings.summarize, settings.context, title="Home batteries", show="Tech Weekly")
+    assert any(b.kind == "soundbite" for b in Summary.read(tmp_path).beats)
+    N.narrate(tmp_path / "script.txt", tmp_path, settings.narrate, settings.context, language="en")
+    narration = Narration.read(tmp_path)
+    assert "left out with its link line" in caplog.text
+    assert not [s for s in narration.sentences if s.kind == "soundbite" or s.source == "link"]
+    assert narration.sentences and all(s.source in ("intro", "model", "reported", "resampled", "quoted") for s in narration.sentences)
