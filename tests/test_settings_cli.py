@@ -40,7 +40,7 @@ def test_example_config_is_valid(monkeypatch):
 
 def test_help_lists_commands_and_options():
     result = subprocess.run([sys.executable, "-m", "presenter.cli", "run", "--help"], capture_output=True, text=True, check=True)
-    for option in ("--episode", "--language", "--until", "--output", "--engine", "--model", "--config"):
+    for option in ("--episode", "--language", "--until", "--output", "--engine", "--model", "--config", "--soundbites"):
         assert option in result.stdout
     # --help stays fast: no Prefect, no model runtime imported by the CLI module
     probe = "import sys, presenter.cli; print(any(m.startswith(('prefect', 'faster_whisper', 'torch')) for m in sys.modules))"
