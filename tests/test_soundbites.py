@@ -307,3 +307,23 @@ def test_a_soundbite_that_cannot_be_cut_is_left_out_with_its_link(tmp_path, capl
     assert "left out with its link line" in caplog.text
     assert not [s for s in narration.sentences if s.kind == "soundbite" or s.source == "link"]
     assert narration.sentences and all(s.source in ("intro", "model", "reported", "resampled", "quoted") for s in narration.sentences)
+
+
+@pytest.mark.parametrize(
+    ("opening", "language", "needs_context"),
+    [
+        ("And the grid is the real problem now.", "en", True),
+        ("He thinks prices will fall.", "en", True),
+        ("At the same time, inverters got cheaper.", "en", True),
+        ("Without it, the inverter shuts down for safety.", "en", True),
+        ("I think that's why people buy them.", "en", True),
+        ("For home, space matters less than safety and lifetime.", "en", False),
+        ("Battery cells got much cheaper.", "en", False),
+        ("所以电池的价格降下来了。", "zh", True),
+        ("他认为快充是下一个重点。", "zh", True),
+        ("对于他来说，这很重要。", "zh", True),
+        ("电池的成本下降了很多。", "zh", False),
+    ],
+)
+def test_a_soundbite_never_opens_on_words_that_need_what_came_before(opening, language, needs_context):
+    assert B._opens_badly(opening, language == "zh") is needs_context

@@ -28,6 +28,7 @@ from . import grounding
 from .verify import Verifier
 
 SHORTEST, LONGEST = 5.0, 15.0  # seconds of a soundbite, first word's start to last word's end
+BRIEF = 10.0  # seconds beyond which a longer soundbite must be that much more central to win
 MARGIN = 0.08  # seconds cut around the words: no other voice may speak there
 SPACING = 60.0  # seconds between the starts of two soundbites: never two from the same minute
 LONG_EPISODE = 180.0  # from this length an episode gets two soundbites by default, else one
@@ -96,9 +97,23 @@ def _text(words: Sequence[Word], chinese: bool) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_OPENING_PHRASES_EN = re.compile(  # phrases that point back at what was said before
+    r"[\W_]*(?:at the same time|on the other hand|in that case|in this case|(?:and )?that['’]?s (?:why|how|what|because)|that is (?:why|how|what)|because of (?:that|this)"
+    r"|for example|for instance|in fact|of course|as (?:i|you) said|like (?:i|you) said|after that|before that|even so|in other words|i think (?:that|this|it)['’]?s?\b)",
+    re.IGNORECASE,
+)
+
+
+_POINTING_BACK = {"it", "its", "this", "that", "these", "those", "they", "them", "their", "he", "she", "him", "his", "her"}
+
+
 def _opens_badly(text: str, chinese: bool) -> bool:
     if chinese:
-        return text.lstrip("“「\"'").startswith(_OPENERS_ZH)
+        return text.lstrip("“「\"'").startswith(_OPENERS_ZH) or bool(re.search(r"[他她它]", text[:3]))
+    if _OPENING_PHRASES_EN.match(text):
+        return True
+    if any(w in _POINTING_BACK for w in re.findall(r"[a-z']+", text.lower())[:3]):
+        return True  # "Without it, …", "For them, …": a pronoun in the first words refers to what came before
     first = re.match(r"[\W_]*([A-Za-z']+)", text)
     return bool(first) and first.group(1).lower() in _OPENERS_EN  # type: ignore[union-attr]
 
@@ -233,7 +248,8 @@ def _scores(bites: list[Soundbite], transcript: Transcript, language: str, secti
         sure = [w.probability for w in bite.words if w.probability is not None]
         confidence = sum(sure) / len(sure) if sure else 1.0
         fuller = 1.0 if chinese or len(bite.text.split()) > 6 else 0.8
-        scores.append((0.5 * episode[k] / best + 0.5 * local[k]) * confidence * (NAMED_BONUS if bite.name else 1.0) * fuller)
+        brief = min(1.0, (BRIEF / bite.seconds) ** 0.5)  # summed similarity grows with length; every second also costs a second of video
+        scores.append((0.5 * episode[k] / best + 0.5 * local[k]) * confidence * (NAMED_BONUS if bite.name else 1.0) * fuller * brief)
     return scores
 
 
