@@ -327,3 +327,19 @@ def test_a_soundbite_that_cannot_be_cut_is_left_out_with_its_link(tmp_path, capl
 )
 def test_a_soundbite_never_opens_on_words_that_need_what_came_before(opening, language, needs_context):
     assert B._opens_badly(opening, language == "zh") is needs_context
+
+
+def test_one_voice_heard_though_a_guest_was_introduced_names_no_one(tmp_path):
+    """The sample is read by one voice: diarization names it after the host, yet the guest's words are in it. The link names no one."""
+    turns = [
+        (1, "Welcome to Tech Weekly. I'm your host, Tom. My guest is Maria Lopez, who builds home batteries.", 0.0),
+        (1, "Battery cells got much cheaper because factories learned to build them at scale. A home battery now costs half of what it did in 2020.", 8.0),
+    ]
+    transcript = transcript_of(turns, [HOST])
+    [bite] = B.choose(transcript, 1, "en", Verifier(transcript.text, "en"))
+    assert bite.anonymous and bite.link == "Here is a moment from the episode itself:"
+    [link, sound] = B.placed([], [bite], "en")
+    assert (link.speaker, sound.speaker) == (None, None)
+    monologue = transcript_of([(1, "Welcome to Tech Weekly. I'm your host, Tom.", 0.0), turns[1]], [HOST])
+    [bite] = B.choose(monologue, 1, "en", Verifier(monologue.text, "en"))
+    assert bite.link == "Here is how Tom puts it:", "a monologue's one voice is its host's"

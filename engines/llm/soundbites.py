@@ -62,6 +62,12 @@ LINKS = {  # the link line's wordings, tried in turn until one passes the verifi
 }
 
 
+NO_ONE = {  # one voice heard, yet others introduced: whose words these are is not known, so no one is named
+    False: ("Here is a moment from the episode itself:", "Now listen to the episode's own audio:"),
+    True: ("下面听一段节目里的原声：", "再来听一段节目原声："),
+}
+
+
 @dataclass
 class Soundbite:
     """A span of the episode to play as it is: its words (episode times), its speaker (None: unnamed), its rank."""
@@ -73,6 +79,7 @@ class Soundbite:
     score: float = 0.0
     link: str = ""
     sentences: list[str] = field(default_factory=list)
+    anonymous: bool = False  # one voice heard though others were introduced: no one is named, "a guest" included
 
     @property
     def start(self) -> float:
@@ -253,11 +260,19 @@ def _scores(bites: list[Soundbite], transcript: Transcript, language: str, secti
     return scores
 
 
+def _others_introduced(transcript: Transcript, language: str) -> bool:
+    """Whether the episode introduces a guest by name although diarization heard one voice (a show read by one voice, voices too alike)."""
+    from .script import guests_said
+
+    one = transcript.speakers[0].name if transcript.speakers else None
+    return any(g != one for g in guests_said(transcript.text, unspaced(language)))
+
+
 def link(bite: Soundbite, language: str, verifier: Verifier, earlier: Sequence[str]) -> str | None:
     """The first link wording that passes the verifier (the colon read as a full stop), or None."""
     chinese = unspaced(language)
     name = bite.name or UNNAMED[chinese]
-    for wording in LINKS[chinese]:
+    for wording in NO_ONE[chinese] if bite.anonymous else LINKS[chinese]:
         text = wording.format(name=name)
         if not link_broken(text, verifier, earlier):
             return text
@@ -283,6 +298,9 @@ def choose(
     bites = candidates(transcript, language)
     if not bites:
         return []
+    if len(transcript.speakers) <= 1 and _others_introduced(transcript, language):
+        for bite in bites:
+            bite.anonymous, bite.name = True, None  # not named at all, not even "a guest": it may be the host
     scores = _scores(bites, transcript, language, sections)
     chosen: list[Soundbite] = []
     said = list(earlier)
@@ -314,7 +332,7 @@ def placed(beats: list[Beat], bites: list[Soundbite], language: str) -> list[Bea
         at = (body[-1] + 1) if body else (intro[-1] + 1 if intro else 0)
         at = next((i for i in range(at, len(out)) if out[i].source not in ("link", "soundbite")), len(out)) if at < len(out) and out[at].source == "soundbite" else at
         section = out[at - 1].section if at and out[at - 1].source != "intro" else None
-        speaker = bite.name or UNNAMED[chinese]
+        speaker = None if bite.anonymous else bite.name or UNNAMED[chinese]
         out[at:at] = [
             Beat(text=bite.link, section=section, start=round(bite.start, 3), end=round(bite.end, 3), speaker=speaker, source="link"),
             Beat(text=bite.text, section=section, start=round(bite.start, 3), end=round(bite.end, 3), speaker=speaker, source="soundbite", words=bite.words),
