@@ -253,7 +253,9 @@ class NarratedSentence(BaseModel):
     @property
     def caption(self) -> str:
         """What the subtitles show: a soundbite's words with its speaker's name."""
-        return f"{self.speaker}: “{self.text}”" if self.kind == "soundbite" and self.speaker else self.text
+        if self.kind != "soundbite":
+            return self.text
+        return f"{self.speaker}: “{self.text}”" if self.speaker else f"“{self.text}”"
 
 
 class Narration(Artifact):
