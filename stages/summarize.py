@@ -125,7 +125,9 @@ def summarize(
     if not engine.extractive:  # the extractive engine's summary and highlights are the transcript's sentences, labelled so in summary.md
         told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier)
         fields.summary, fields.highlights, from_script = joiner(language).join(told.summary), told.highlights, told.from_script
-    named = gates.missing_names(fields.summary, request.review)  # central names the written summary leaves out: told in reported speech, never quoted
+    # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
+    # name that the episode says and the digest does not
+    named = list(dict.fromkeys([*gates.missing_names(fields.summary, request.review), *gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)]))
     if named:
         said = split_sentences(fields.summary)
         fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said, speaker_of, voices=len(transcript.speakers))])

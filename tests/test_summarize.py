@@ -650,14 +650,12 @@ def test_a_sentence_that_fails_every_time_becomes_reported_speech(server, tmp_pa
     """N bad answers: a deterministic sentence in reported speech from the section, never a bare quote."""
     copying = {**DIGEST, "script": "Maria says battery prices fell by forty percent since 2020, which changed the market."}
     chat = ChatServer(server, {"Notes": [NOTES], "Digest": [copying], "Sentence": [_sentence("We love batteries, I think.")]})
-    result = run(remote(server, resample=2), tmp_path)
-    assert len(chat.prompts("Sentence")) == 2
+    result = run(remote(server, resample=3), tmp_path)
+    assert len(chat.prompts("Sentence")) == 2, "the same rejected answer twice: a third draw is not asked for"
     reported = result["beats"][1]
     assert reported["source"] == "reported" and reported["section"] == 0 and reported["start"] == 0 and reported["end"] == 210
     assert reported["text"].startswith("One of the speakers said that "), "no voice is named: none is made up"
     assert reported["text"] not in ENGLISH_TEXT and reported["speaker"] is None
-
-
     assert Verifier(ENGLISH_TEXT, "en").broken(reported["text"]) == [], "the fallback passes the verifier too"
 
 

@@ -280,7 +280,11 @@ _PERSONAL = {
 _NOT_VOICE = ("language", "ungrounded", "copied", "list", "fragment", "length", "question", "repeat")  # the rules left: first_person, host_voice
 _SAYS = {  # a clause that says who said it: "Maria says ..." / "王磊说，..."; that name reports it
     False: re.compile(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) (?:says|said|thinks|believes|explains|argues)(?: that)?\s+"),
-    True: re.compile(r"(" + CJK.pattern + r"{2,4}?)(?:说|认为|提到|表示|觉得)[，,：:]?"),
+    True: re.compile(r"([A-Z][A-Za-z0-9'’-]+(?: [A-Z][A-Za-z0-9'’-]+)?|" + CJK.pattern + r"{2,4}?)\s*(?:说|认为|提到|表示|觉得)[，,：:]?"),
+}
+_SPEECH_TAG = {  # a clause that only says someone spoke ("Emily 补充说"): nothing to report
+    False: re.compile(r"\b(?:says|said|adds|added|asks|asked|explains|explained)$"),
+    True: re.compile(r"(?:说|认为|提到|表示|觉得|补充|指出)$"),
 }
 _CLAUSE = {False: re.compile(r"(?<=[,;:—])\s+"), True: re.compile(r"(?<=[，；：、])")}
 _CONTINUES = {  # a clause opening with one of these goes on from what came before it: "而是数据质量" cannot stand alone
@@ -300,7 +304,7 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
             run = re.sub(r"[,;:—，；：、.!?。！？…]+$", "", _DISCOURSE[chinese].sub("", run)).strip()
             if chinese:
                 run = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", run)  # "自己 最近" as the recogniser spaced it
-            if _CONTINUES[chinese].match(run):
+            if _CONTINUES[chinese].match(run) or _SPEECH_TAG[chinese].search(run):
                 continue
             size = len(chars_of(run)) if chinese else len(run.split())
             if (6 if chinese else 5) <= size <= (COPY_CHARS if chinese else COPY_WORDS):
@@ -383,6 +387,7 @@ def naming(
             told.append(beat.text)
         else:
             left.append(name)
+    left = left[:3]  # more would be a list
     if left:
         chinese = verifier.chinese
         listed = "、".join(left[:-1]) + "和" + left[-1] if chinese and len(left) > 1 else (left[0] if len(left) == 1 else ", ".join(left[:-1]) + " and " + left[-1])
@@ -490,7 +495,10 @@ def compose(
             if not broken:
                 beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "resampled"))
                 return True
+            stuck = any(r["text"] == text for r in rejected)
             rejected.append({"text": text, "source": "resampled", "rules": broken})
+            if stuck:
+                break  # the same rejected sentence again: another draw would cost as much and say it once more
             avoid = f"{text} ({', '.join(broken)})"
         fallback = reported(section, verifier, spoken(), speaker_of, voices=facts.voices)
         if fallback:
