@@ -28,7 +28,7 @@ from core.settings import SummarizeSettings
 from core.text import joiner, seconds_of, split_sentences, unspaced, word_count
 from core.workspace import write_text
 from engines.base import Chain
-from engines.llm import gates, script
+from engines.llm import gates, grounding, script
 from engines.llm.base import LOGGER as LLM_LOGGER
 from engines.llm.base import Request, Summarizer, split_transcript
 from engines.llm.ranking import Extract
@@ -126,8 +126,9 @@ def summarize(
         told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier)
         fields.summary, fields.highlights, from_script = joiner(language).join(told.summary), told.highlights, told.from_script
     # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
-    # name that the episode says and the digest does not
-    named = list(dict.fromkeys([*gates.missing_names(fields.summary, request.review), *gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)]))
+    # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
+    once = gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)
+    named = list(dict.fromkeys([*gates.missing_names(fields.summary, request.review), *sorted(once, key=lambda n: grounding.first_said(n, transcript.text))]))
     if named:
         said = split_sentences(fields.summary)
         fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said, speaker_of, voices=len(transcript.speakers))])

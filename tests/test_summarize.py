@@ -676,6 +676,18 @@ def test_sections_are_cut_where_the_topic_changes_not_at_the_even_share(language
     assert found[1].speakers == ["voice 2"]
 
 
+def test_who_is_from_where_comes_from_the_opening_and_the_glossary_only():
+    from engines.llm import script
+
+    chinese = "大家好，欢迎收听本期的 Tech Weekly。一位是在 Microsoft Research 做语音识别的研究员 David，另一位是 Databricks 的产品经理 Emily。Emily 说 Google 的模型很大。"
+    pairs = script.affiliations(["David", "Emily"], ["Tech Weekly", "Microsoft Research", "Databricks", "Google"], chinese, True)
+    assert pairs == [("David", "Microsoft Research"), ("Emily", "Databricks")]
+    assert script.who_is_who(pairs, True) == "David来自Microsoft Research，Emily来自Databricks。"
+    english = "Welcome to Field Notes. My guest is Maria Lopez, an engineer from Solar Grid. Dana Whitfield hosts. Tesla makes cars."
+    assert script.affiliations(["Maria Lopez", "Dana Whitfield"], ["Solar Grid", "Tesla"], english, False) == [("Maria Lopez", "Solar Grid")], "Dana: no organisation said, none guessed"
+    assert script.who_is_who([("Maria Lopez", "Solar Grid")], False) == "Maria Lopez is from Solar Grid."
+
+
 def test_reported_speech_in_both_languages_names_who_said_it():
     from core.artifacts import Segment
     from engines.llm import script
