@@ -58,9 +58,15 @@ def llama_speed(settings) -> dict[str, float]:
     return {"prompt_tps": timings["prompt_per_second"], "generated_tps": timings["predicted_per_second"]}
 
 
+def _text_and_duration(transcript: str) -> tuple[str, float]:
+    data = json.loads(Path(transcript).read_text())
+    return data["text"], data.get("duration") or 0.0
+
+
 def worker(config: str, transcript: str) -> None:
     from core.artifacts import Summary
     from core.settings import Settings
+    from evaluation import rubric
     from stages import summarize as S
 
     engine, _, threads = config.partition("-")
@@ -75,12 +81,14 @@ def worker(config: str, transcript: str) -> None:
     report({
         "wall_s": wall, "peak_mb": peak_mb(), "usage": summary.usage, "parts": summary.parts, "levels": summary.reduce_levels,
         "ungrounded": summary.ungrounded, "script_words": len(summary.script.split()), "llama": speed, "gates": [g["gate"] for g in summary.gates],
+        "rubric": [list(f) for f in rubric.check(summary.model_dump(mode="json"), *_text_and_duration(transcript))],
+        "model_share": rubric.model_share(summary.model_dump(mode="json")),
     })
 
 
 def chinese(configs: list[str]) -> None:
     from core.settings import Settings
-    from evaluation import zhset
+    from evaluation import rubric, zhset
     from stages import summarize as S
 
     rows, transcripts = [], []
@@ -99,15 +107,22 @@ def chinese(configs: list[str]) -> None:
                     title=episode.title, show=episode.show, glossary=zhset.glossary_of(episode),
                 )
                 summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-                rows.append({"episode": episode.id, "config": config, "wall_s": time.perf_counter() - started, **zhset.score(episode, with_notes, summary), "digest": summary})
+                found = rubric.check(summary, with_notes["text"], with_notes.get("duration") or 0.0)
+                print(f"{episode.id} {config} rubric:\n{rubric.report(found)}")
+                rows.append({
+                    "episode": episode.id, "config": config, "wall_s": time.perf_counter() - started, **zhset.score(episode, with_notes, summary), "digest": summary,
+                    "rubric": [list(f) for f in found], "model_share": rubric.model_share(summary),
+                })
     print("\nTranscripts of evaluation/zh (Whisper base), character error rate\n")
     table(["episode", "CER without show notes", "CER with show notes", "terms repaired"], transcripts, "lrrr")
     print("\nDigests from the transcript with show notes\n")
     table(
-        ["episode", "engine", "wall s", "Chinese share", "stray English", "names kept", "chapters distinct", "unverified spoken", "gates fired", "extractive fields"],
+        ["episode", "engine", "wall s", "Chinese share", "stray English", "names kept", "chapters distinct", "unverified spoken", "gates fired", "extractive fields",
+         "script from the model", "rubric failures"],
         [[r["episode"], r["config"], f"{r['wall_s']:.0f}", f"{r['chinese_share']:.2f}", len(r["foreign_words"]), f"{len(r['names_kept'])}/{r['names_total']}",
-          "yes" if r["chapters_distinct"] else "no", len(r["unverified_spoken"]), ", ".join(r["gates"]) or "-", ", ".join(r["extractive_fields"]) or "-"] for r in rows],
-        "llrrrrlrll",
+          "yes" if r["chapters_distinct"] else "no", len(r["unverified_spoken"]), ", ".join(r["gates"]) or "-", ", ".join(r["extractive_fields"]) or "-",
+          f"{r['model_share']:.0%}", ", ".join(sorted({f"{w}:{rule}" for w, rule, _ in r["rubric"]})) or "-"] for r in rows],
+        "llrrrrlrllrl",
     )
     save("summarize-zh.json", {"transcripts": transcripts, "rows": rows})
 
@@ -143,12 +158,13 @@ def main() -> None:
             engine, threads or "-", f"{r['wall_s']:.1f}", r["parts"], u["calls"], u["prompt_tokens"], u["completion_tokens"],
             f"{rate:.1f}", f"{gen:.1f}", f"{r['llama']['prompt_tps']:.0f} / {r['llama']['generated_tps']:.1f}" if r["llama"] else "-",
             f"{r['peak_mb']:.0f}", ", ".join(r["ungrounded"]) or "-", ", ".join(r["gates"]) or "-",
+            f"{r['model_share']:.0%}", ", ".join(sorted({f"{w}:{rule}" for w, rule, _ in r["rubric"]})) or "-",
         ])
     headers = [
         "engine", "threads", "wall s", "parts", "LLM calls", "prompt tok", "generated tok", "prompt+gen tok/s", "generated tok/s of LLM time",
-        "llama.cpp prompt / generation tok/s", "peak MB", "ungrounded", "gates fired",
+        "llama.cpp prompt / generation tok/s", "peak MB", "ungrounded", "gates fired", "script from the model", "rubric failures",
     ]
-    table(headers, lines, "lrrrrrrrrrrll")
+    table(headers, lines, "lrrrrrrrrrrllrl")
     save(f"summarize-{args.repeat}x.json", {"minutes": minutes, "rows": rows})
 
 

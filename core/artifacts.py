@@ -159,6 +159,17 @@ class Chapter(BaseModel):
     speakers: list[str] = []  # filled where the page is made, from the transcript's speakers
 
 
+class Beat(BaseModel):
+    """One sentence of the presenter's script: its text, the section it tells of (None: the intro), that section's times, who it reports on, where it came from."""
+
+    text: str
+    section: int | None = None
+    start: float = 0.0
+    end: float = 0.0
+    speaker: str | None = None
+    source: str = "model"  # intro, model, resampled (the model, asked again), reported (reported speech built from the transcript)
+
+
 class Written(BaseModel):
     """The digest as a listener reads and hears it: what the gates judge and repair, and what summary.json keeps."""
 
@@ -192,7 +203,9 @@ class Summary(Written, Artifact):
     gates: list[dict[str, Any]] = []  # every quality gate that fired on the model's answer: field, gate, values
     extractive_fields: list[str] = []  # fields built from the transcript because the model's failed a gate
     dropped_from_script: list[str] = []  # script sentences not spoken: they held an item the transcript does not contain
-    quoted_for_names: list[str] = []  # central names the model left out, for which the summary quotes the transcript
+    quoted_for_names: list[str] = []  # central names the model left out, which the summary tells in reported speech from the transcript
+    beats: list[Beat] = []  # the script sentence by sentence; ``script`` is their texts joined
+    rejected: list[dict[str, Any]] = []  # script sentences not spoken: text, source, the verifier's rules they broke
 
 
 # --- narrate ----------------------------------------------------------------------------

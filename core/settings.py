@@ -149,6 +149,7 @@ class SummarizeSettings(EngineSection):
     temperature: float = 0.2
     seed: int | None = Field(0, description="Sampling seed: the same transcript gives the same summary.")
     min_words: int = Field(12, ge=1, description="Shorter transcripts are refused instead of summarized.")
+    resample: int = Field(3, ge=0, description="Times a script sentence that fails the verifier is sampled again before reported speech replaces it.")
 
     @field_validator("engines")
     @classmethod

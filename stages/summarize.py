@@ -2,30 +2,37 @@
 
 The configured engines are tried in order (an unavailable one hands over to
 the next); the winner's digest is cleaned, its chapters clamped to the
-episode, and written as summary.json, summary.md and script.txt.
+episode. The presenter's script is then built sentence by sentence
+(engines.llm.script): an intro from the facts the pipeline knows, then the
+model's sentences that pass the verifier (engines.llm.verify), each failing one
+sampled again from the model and otherwise told in reported speech. All is
+written as summary.json (with the script's beats), summary.md and script.txt.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
-from core.artifacts import LLM_LOG, NOTES_DIR, SCRIPT, Chapter, StageRecord, Summary, Transcript, Written
+from core.artifacts import LLM_LOG, NOTES_DIR, SCRIPT, Beat, Chapter, StageRecord, Summary, Transcript, Written
 from core.context import Context
 from core.errors import EngineUnavailable, PresenterError
 from core.logs import Progress, engine_log
 from core.publish.render import render
 from core.registry import SUMMARIZERS
 from core.settings import SummarizeSettings
-from core.text import seconds_of, word_count
+from core.text import joiner, seconds_of, split_sentences, unspaced, word_count
 from core.workspace import write_text
 from engines.base import Chain
-from engines.llm import gates
+from engines.llm import gates, grounding, script
 from engines.llm.base import LOGGER as LLM_LOGGER
 from engines.llm.base import Request, Summarizer, split_transcript
 from engines.llm.ranking import Extract
+from engines.llm.verify import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -72,34 +79,75 @@ def summarize(
         lambda segment: speaker.name if (speaker := transcript.speaker_of(segment)) else None,
     )
 
+    speaker_of = lambda segment: speaker.name if (speaker := transcript.speaker_of(segment)) else None
     chain: Chain[Summarizer] = Chain("summary", engine_order(section, context), lambda name: make_engine(name, section, context))
     with engine_log(Path(folder) / LLM_LOG, LLM_LOGGER), closing(chain):
         for name, engine in chain:
             try:
                 started = time.perf_counter()
                 result = engine.summarize(parts, transcript.text, request, Path(folder) / NOTES_DIR, progress)
-                elapsed = time.perf_counter() - started
                 break
             except EngineUnavailable as error:
                 chain.failed(name, error)
         else:
             raise SummaryError("No summary engine could run: " + chain.reasons(), "Fix the first engine's problem, or add 'extractive' to PRESENTER_SUMMARIZE__ENGINES.")
 
-    digest = result.digest
-    chapters: list[Chapter] = []
-    for chapter in sorted(digest.chapters, key=lambda c: seconds_of(c.start, parts[0].start)):
-        start = min(max(0.0, seconds_of(chapter.start, parts[0].start)), duration)
-        if not chapters or start > chapters[-1].start:  # one chapter per start time
-            chapters.append(Chapter(start=start, title=chapter.title))
-    written = Written(title=digest.title, summary=digest.summary, highlights=digest.highlights, chapters=chapters, script=digest.script)
-    verdict = gates.enforce(written, request.review, Extract(transcript.segments, source, glossary or []), duration, title or show)
+        digest = result.digest
+        chapters: list[Chapter] = []
+        numbered = re.compile(re.escape((title or show).strip()) + r"\s*[(（]\d+[)）]") if (title or show).strip() else None
+        for chapter in sorted(digest.chapters, key=lambda c: seconds_of(c.start, parts[0].start)):
+            if numbered and numbered.fullmatch(chapter.title.strip()) or not gates.fit_headline(chapter.title):
+                continue  # the episode's title and a number, "David说", "感谢收听": nothing about the chapter
+            start = min(max(0.0, seconds_of(chapter.start, parts[0].start)), duration)
+            if not chapters or start > chapters[-1].start:  # one chapter per start time
+                chapters.append(Chapter(start=start, title=gates.clean_text(chapter.title)))
+        candidates = [] if engine.extractive else [gates.clean_text(s) for s in split_sentences(gates.clean_script(digest.script))]
+        fields = Written(title=digest.title, summary=digest.summary, highlights=digest.highlights, chapters=chapters or [Chapter(start=0.0, title=title or show)], script=digest.script)
+        extract = Extract(transcript.segments, source, glossary or [])
+        verdict = gates.enforce(fields, request.review, extract, duration, title or show)
+        fields.title, fields.summary = gates.clean_text(fields.title), gates.clean_text(fields.summary)
+        fields.highlights = [gates.clean_text(h) for h in fields.highlights]
+        fields.chapters = [Chapter(start=c.start, title=gates.clean_text(c.title)) for c in fields.chapters]
+        told_script = presenter_script(transcript, request, section, engine, result, candidates, speaker_of, duration, title=title, show=show)
+        starts = [s.start for s in told_script.sections]
+        titled, from_extract = script.chapters(told_script.sections, [(c.start, c.title) for c in fields.chapters], {start: text for start, text in extract.chapters(starts, title or show) if gates.fit_headline(text)})
+        if titled:
+            fields.chapters = [Chapter(start=start, title=gates.clean_text(text)) for start, text in titled]
+            if from_extract and "chapters" not in verdict.extractive_fields:
+                verdict.extractive_fields.append("chapters")
+        elapsed = time.perf_counter() - started
+    beats, rejected = _unlisted_beats(told_script, fields, transcript.text, language)
+    fields.script = joiner(language).join(b.text for b in beats)
+    body = [b for b in beats if b.source != "intro"]
+    claimed = gates.ungrounded(fields, transcript.text)  # what the model's answer said that the transcript does not: listed, never spoken
+    verifier = Verifier(transcript.text, language, request.glossary)
+    from_script: list[str] = []
+    if not engine.extractive:  # the extractive engine's summary and highlights are the transcript's sentences, labelled so in summary.md
+        told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier)
+        fields.summary, fields.highlights, from_script = joiner(language).join(told.summary), told.highlights, told.from_script
+    # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
+    # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
+    once = gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)
+    named = list(dict.fromkeys([*gates.missing_names(fields.summary, request.review), *sorted(once, key=lambda n: grounding.first_said(n, transcript.text))]))
+    if named:
+        said = split_sentences(fields.summary)
+        fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said, speaker_of, voices=len(transcript.speakers))])
+    from_transcript = ["script"] if body and all(b.source in ("reported", "quoted") for b in body) else []
+    from_transcript += [f for f in from_script if from_transcript]  # the script's sentences are the transcript's where the script is
+    verdict.extractive_fields = [*verdict.extractive_fields, *(f for f in from_transcript if f not in verdict.extractive_fields)]
     summary = Summary(
-        **written.model_dump(),
+        **fields.model_dump(),
         engine=engine.name, model=engine.model, extractive=engine.extractive, language=language,
-        ungrounded=gates.ungrounded(written, transcript.text), parts=len(parts), reduce_levels=result.levels, usage=result.usage.to_dict(),
+        ungrounded=list(dict.fromkeys([*claimed, *gates.ungrounded(fields, transcript.text)])), parts=len(parts), reduce_levels=result.levels, usage=result.usage.to_dict(),
         seconds=round(elapsed, 2), episode_title=title, show=show, target_seconds=target, fallbacks=[f"{n}: {why}" for n, why in chain.unavailable.items()],
-        glossary=request.glossary, gates=verdict.fired, extractive_fields=verdict.extractive_fields, dropped_from_script=verdict.dropped_from_script,
-        quoted_for_names=verdict.quoted_for_names,
+        glossary=request.glossary, gates=verdict.fired, extractive_fields=verdict.extractive_fields,
+        dropped_from_script=[r["text"] for r in rejected if {"ungrounded", "listed"} & set(r["rules"])],
+        quoted_for_names=[n for n in named if n.casefold() in fields.summary.casefold()], beats=[Beat(**b.to_dict()) for b in beats], rejected=rejected,
+    )
+    sources = told_script.sources()
+    log.info(
+        "script: %d sentences (intro %d, model %d, sampled again %d, reported speech %d, quoted %d); %d not spoken",
+        len(beats), sources.get("intro", 0), sources.get("model", 0), sources.get("resampled", 0), sources.get("reported", 0), sources.get("quoted", 0), len(rejected),
     )
     if summary.ungrounded:
         log.warning("The written summary mentions items the transcript does not contain: %s (listed in summary.md; none is spoken).", ", ".join(summary.ungrounded))
@@ -114,3 +162,39 @@ def summarize(
         outputs=outputs, engine=summary.engine, model=summary.model, seconds=summary.seconds,
         language=language, ungrounded=len(summary.ungrounded), usage=summary.usage, extractive_fields=summary.extractive_fields,
     )
+
+
+def facts_of(transcript: Transcript, speaker_of: Any, title: str, show: str) -> script.Facts:
+    """Show and title from the feed; the host is the first named voice to speak (or who says "I'm your host, …"), the guests the other named voices and those the host introduces."""
+    named = [n for n in dict.fromkeys(speaker_of(s) for s in transcript.segments) if n]
+    chinese = unspaced(transcript.language)
+    host = named[0] if named else script.host_said(transcript.text, chinese)
+    introduced = [g for g in dict.fromkeys([*script.guests_in_title(title, chinese), *script.guests_said(transcript.text, chinese)]) if g not in named and g != host]
+    return script.Facts(show=show, title=title, host=host, guests=[*named[1:], *introduced], voices=len(transcript.speakers))
+
+
+def presenter_script(
+    transcript: Transcript, request: Request, section: SummarizeSettings, engine: Summarizer, result: Any,
+    candidates: list[str], speaker_of: Any, duration: float, *, title: str, show: str,
+) -> script.Script:
+    """The intro and verified sentences (engines.llm.script), the engine asked again for a sentence that fails."""
+    verifier = Verifier(transcript.text, request.language, request.glossary)
+    write = engine.writer(request, result.usage)
+    writer = (lambda part, attempt, avoid: gates.clean_text(write(part, attempt, avoid) or "")) if write else None
+    return script.compose(
+        facts_of(transcript, speaker_of, title, show), transcript.segments, duration, verifier, candidates,
+        speaker_of=speaker_of, writer=writer, attempts=section.resample, target_size=request.target_size,
+    )
+
+
+def _unlisted_beats(written: script.Script, fields: Written, transcript: str, language: str) -> tuple[list[script.Beat], list[dict[str, Any]]]:
+    """The last word on the script: no beat says an item another field lists as unverified (repeated until none does)."""
+    beats, rejected = list(written.beats), list(written.rejected)
+    while True:
+        fields.script = joiner(language).join(b.text for b in beats)
+        listed = gates.ungrounded(fields, transcript)
+        unverified = [b for b in beats if gates.spoken_unverified(b.text, listed, transcript)]
+        if not unverified:
+            return beats, rejected
+        rejected += [{"text": b.text, "source": b.source, "rules": ["listed"]} for b in unverified]
+        beats = [b for b in beats if b not in unverified]

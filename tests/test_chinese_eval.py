@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation import zhset
+from evaluation import rubric, zhset
 
 from .support import LocalServer, Route
 
@@ -102,6 +102,11 @@ def check_chapters_and_spoken(runs: list[dict]) -> None:
         assert r["with_notes"]["chapters_distinct"], r["summary"]["chapters"]
         # by the product's rule: no script sentence holds an ungrounded item, nor says (as whole words) one the digest lists
         assert r["with_notes"]["unverified_spoken"] == [], (r["summary"]["script"], r["summary"]["ungrounded"])
+        # issue 25's rubric, printed whole; what the stage guarantees is asserted: the intro first, every other script
+        # sentence passing the verifier, and clean text in every field
+        found = rubric.check(r["summary"], r["transcript"]["text"], r["transcript"].get("duration") or 0.0)
+        print(r["episode"].id, "rubric:\n" + rubric.report(found), f"\nmodel share of the script: {rubric.model_share(r['summary']):.0%}")
+        assert [f for f in found if f[0] == "script" or f[1] == "clean"] == [], rubric.report(found)
 
 
 def test_one_chinese_episode_end_to_end(one_episode):

@@ -223,3 +223,7 @@ class Summarizer(Engine, registry=SUMMARIZERS):
             The digest (title, summary, highlights, chapters, script), how many levels of map-reduce made it, and the token usage.
         """
         raise NotImplementedError
+
+    def writer(self, request: Request, usage: Usage) -> Any:
+        """A ``script.Writer`` that asks the model for one sentence about a section (usage added to ``usage``), or None: no model."""
+        return None

@@ -23,15 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from core.errors import EngineUnavailable
+from core.errors import EngineError, EngineUnavailable
 from core.text import clock
 from core.workspace import write_json
 
 from ..openai_client import engine_error
 from . import gates
 from .base import DETAIL_LOGGER, LANGUAGES, MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Notes, Part, Request, Result, Summarizer, Usage, estimate_tokens
+from .script import PASSAGE_CHARS, Section, Writer
 
 PROMPTS = Path(__file__).resolve().parents[2] / "assets" / "prompts"
 PROMPT_VERSION = "2"
@@ -87,6 +88,16 @@ class RateLimiter:
             time.sleep(delay)
 
 
+RESAMPLE_TEMPERATURE = 0.7  # a sentence sampled again: another seed, and hotter, so it is not the same sentence
+SENTENCE_TOKENS = 160  # one sentence's reply, JSON included
+
+
+class Sentence(BaseModel):
+    """One sentence the presenter says about a section."""
+
+    sentence: str = Field(json_schema_extra={"maxLength": 300})
+
+
 LOOP_SHOWN = 600  # characters of a cut-off reply shown back to the model
 LOOP_PENALTY = 0.5  # frequency penalty of the retry after a cut-off reply
 
@@ -109,15 +120,22 @@ class ChatSummarizer(Summarizer):
     def timeout(self) -> float | None:
         return self.context.openai.timeout
 
-    def _call(self, messages: list[dict], schema: type[BaseModel], usage: Usage, penalty: float = 0.0) -> tuple[str, bool]:
-        """The reply's text, and whether it was cut off at max_tokens; ``penalty`` (frequency) breaks a reply that loops."""
+    def _call(
+        self, messages: list[dict], schema: type[BaseModel], usage: Usage, penalty: float = 0.0, *,
+        temperature: float | None = None, seed: int | None = None, max_tokens: int | None = None,
+    ) -> tuple[str, bool]:
+        """The reply's text, and whether it was cut off at max_tokens; ``penalty`` (frequency) breaks a reply that loops.
+
+        ``temperature``, ``seed`` and ``max_tokens`` replace the settings' for one call (a sentence sampled again).
+        """
         import openai
 
         if self.limiter:
             self.limiter.wait()
         options = self.section
         request = {
-            "model": self.model, "messages": messages, "max_tokens": options.max_tokens, "temperature": options.temperature, "seed": options.seed,
+            "model": self.model, "messages": messages, "max_tokens": max_tokens or options.max_tokens,
+            "temperature": options.temperature if temperature is None else temperature, "seed": options.seed if seed is None else seed,
             "response_format": {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()}},
         }
         if penalty:
@@ -200,6 +218,28 @@ class ChatSummarizer(Summarizer):
         if progress:
             progress(steps, steps, _rate(usage))
         return Result(digest, levels, usage)
+
+    def writer(self, request: Request, usage: Usage) -> Writer:
+        """One third-person sentence about a section, asked of the model: attempt 0 with the settings' sampling, each next one hotter and with another seed.
+
+        The section's passage comes first in the prompt, so llama.cpp reuses its cache across attempts.
+        """
+        prompts = Prompts(request.language)
+        chinese = request.by_characters
+
+        def write(section: Section, attempt: int, avoid: str) -> str | None:
+            passage = section.text("" if chinese else " ", PASSAGE_CHARS[chinese])
+            text = prompts("sentence", title=request.title, show=request.show, passage=passage, speakers=section.speakers, avoid=avoid)
+            seed = (self.section.seed or 0) + attempt
+            temperature = self.section.temperature if attempt == 0 else round(min(1.0, RESAMPLE_TEMPERATURE + 0.1 * (attempt - 1)), 2)
+            messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]
+            try:
+                reply, _ = self._call(messages, Sentence, usage, temperature=temperature, seed=seed, max_tokens=SENTENCE_TOKENS)
+                return Sentence.model_validate_json(json_block(reply)).sentence
+            except (ValidationError, EngineError):  # a sentence the model cannot give falls back to reported speech
+                return None
+
+        return write
 
     def _notes(self, notes: list[tuple[Part, Notes]], request: Request) -> str:
         return Prompts(request.source_language)("notes", notes=notes)

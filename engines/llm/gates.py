@@ -76,8 +76,12 @@ class Review:
     @property
     def central_names(self) -> list[str]:
         """Glossary terms the transcript says at least twice: the names a digest should keep."""
+        return self.names_heard(2)
+
+    def names_heard(self, times: int = 1) -> list[str]:
+        """Glossary terms the transcript says at least ``times`` times."""
         heard = grounding.normalise(self.transcript)
-        return [term for term in self.glossary if heard.count(grounding.normalise(term)) >= 2]
+        return [term for term in self.glossary if heard.count(grounding.normalise(term)) >= times]
 
 
 # --- single checks -----------------------------------------------------------------------------------
@@ -175,10 +179,10 @@ def spoken_unverified(script: str, listed: list[str], transcript: str) -> list[s
     return sorted(found)
 
 
-def missing_names(draft: Draft, review: Review) -> list[str]:
-    """Central names (said at least twice) that the summary and script leave out."""
-    said = grounding.normalise(draft.summary + "\n" + draft.script)
-    return [term for term in review.central_names if grounding.normalise(term) not in said]
+def missing_names(text: str, review: Review, times: int = 2) -> list[str]:
+    """Glossary names the transcript says at least ``times`` times (2: the central ones) that ``text`` leaves out."""
+    said = grounding.normalise(text)
+    return [term for term in review.names_heard(times) if grounding.normalise(term) not in said]
 
 
 # --- all of them -------------------------------------------------------------------------------------
@@ -217,7 +221,7 @@ def review(draft: Draft, context: Review) -> list[Problem]:
     missing = ungrounded(draft, context.transcript)
     if missing:
         problems.append(Problem("digest", "ungrounded", {"items": missing}))
-    absent = missing_names(draft, context)
+    absent = missing_names(draft.summary + "\n" + draft.script, context)
     if absent:
         problems.append(Problem("digest", "missing_names", {"names": absent}))
     return problems
@@ -229,17 +233,17 @@ class Verdict:
 
     fired: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     extractive_fields: list[str] = dataclasses.field(default_factory=list)
-    dropped_from_script: list[str] = dataclasses.field(default_factory=list)
-    quoted_for_names: list[str] = dataclasses.field(default_factory=list)  # names the model left out, quoted into the summary
 
 
 REPLACED_BY_EXTRACT = {"language", "placeholder", "chapters", "highlights", "list"}
 
 
 def enforce(draft: Written, context: Review, extract: Extract, duration: float, title: str) -> Verdict:
-    """Make ``draft`` (changed in place) pass: failing fields rebuilt from the transcript, unverified script sentences dropped.
+    """Make ``draft`` (changed in place) pass: failing fields rebuilt from the transcript.
 
     Crowded chapters are rebuilt at starts spread over the episode, as many as fit at ``CHAPTER_SECONDS`` each.
+    The script's gates are recorded, its sentences left as they are: the stage builds the script sentence by
+    sentence under the verifier (engines.llm.script).
     """
     verdict = Verdict()
     draft.script = clean_script(draft.script)
@@ -250,14 +254,14 @@ def enforce(draft: Written, context: Review, extract: Extract, duration: float, 
         chapter_starts = extract.spread(min(len(chapter_starts), max(2, int(duration // CHAPTER_SECONDS))), duration)
     for problem in problems:
         verdict.fired.append(problem.to_dict())
-        if problem.gate == "repeat":  # each sentence kept once (the script is measured again when it is grounded, below)
+        if problem.field == "script":
+            continue
+        if problem.gate == "repeat":  # each sentence kept once
             glue = "" if context.by_characters else " "
             setattr(draft, problem.field, glue.join(unrepeated(split_sentences(getattr(draft, problem.field)))))
             continue
         if problem.gate not in REPLACED_BY_EXTRACT or problem.field in verdict.extractive_fields:
             continue
-        if problem.field == "script" and problem.gate == "placeholder":
-            continue  # its sentences are dropped below
         verdict.extractive_fields.append(problem.field)
         if problem.field == "title":
             draft.title = title
@@ -267,71 +271,28 @@ def enforce(draft: Written, context: Review, extract: Extract, duration: float, 
             draft.highlights = extract.highlights(exclude=split_sentences(draft.summary))
         elif problem.field == "chapters":
             draft.chapters = [Chapter(start=start, title=text) for start, text in extract.chapters(chapter_starts, title)]
-        elif problem.field == "script":
-            draft.script = extract.script(context.target_size, context.by_characters)
-    _quote_missing_names(draft, context, extract, verdict)
-    verdict.dropped_from_script = _ground_script(draft, context, extract, verdict)
-    verdict.dropped_from_script += _unlisted(draft, context, extract, verdict)
     return verdict
 
 
-def _quote_missing_names(draft: Written, context: Review, extract: Extract, verdict: Verdict) -> None:
-    """Central names the model still leaves out: the transcript's own sentence that says each is added to the written summary."""
-    absent = missing_names(draft, context)
-    if not absent or "summary" in verdict.extractive_fields:
-        return
-    quoted, covered = extract.naming(absent, exclude=split_sentences(draft.summary))
-    if quoted:
-        draft.summary = extract.glue.join([draft.summary.strip(), *quoted])
-        verdict.quoted_for_names = covered
+_SEPARATOR = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff。，！？；、：])\s*[\uff21-\uff3a\uff41-\uff5a]\s*(?=[\u3400-\u9fff\uf900-\ufaff])")
+_OPEN_END = re.compile(r"[、﹑，]+\s*(?=$|\n)")  # a Chinese sentence left open at its end
+_BEFORE_END = re.compile(r"[、﹑，]+(?=[。！？])")
 
 
-def _ground_script(draft: Written, context: Review, extract: Extract, verdict: Verdict) -> list[str]:
-    """Drop script sentences holding an item the transcript does not contain (or a placeholder show); refill a script left too short."""
-    kept: list[str] = []
-    dropped: list[str] = []
-    for sentence in split_sentences(draft.script):
-        unverified = grounding.ungrounded(sentence, context.transcript) or any(p in sentence.lower() for p in PLACEHOLDERS)
-        (dropped if unverified else kept).append(sentence)
-    glue = "" if context.by_characters else " "
-    draft.script = glue.join(kept)
-    size = context.spoken_size(draft.script)
-    if size > LONGEST * context.target_size:
-        draft.script = _trimmed(kept, context)
-    elif size < SHORTEST * context.target_size:  # too little is left to narrate: the transcript's own sentences instead, never a patchwork
-        draft.script = extract.script(context.target_size, context.by_characters)
-        if "script" not in verdict.extractive_fields:
-            verdict.extractive_fields.append("script")
-    return dropped
+_NOT_HEADLINE = re.compile(
+    r"^(?:\S{1,6}(?:说|讲|问|提到)|(?:感谢|谢谢)(?:大家)?(?:收听|收看|观看)|(?:thanks?|thank you) for (?:listening|watching)|\w+ (?:says|said|asks|asked))[。.!！]?$",
+    re.IGNORECASE,
+)
 
 
-def _unlisted(draft: Written, context: Review, extract: Extract, verdict: Verdict) -> list[str]:
-    """The last word on the script: no sentence says an item the digest lists as unverified (repeated until none does).
-
-    Grounding one sentence at a time can miss a name another field made unverified; this pass cannot.
-    """
-    glue = "" if context.by_characters else " "
-    dropped: list[str] = []
-    refilled = False
-    while True:
-        listed = ungrounded(draft, context.transcript)
-        sentences = split_sentences(draft.script)
-        unverified = [s for s in sentences if spoken_unverified(s, listed, context.transcript)]
-        if not unverified:
-            return dropped
-        dropped += unverified
-        draft.script = glue.join(s for s in sentences if s not in unverified)
-        if not draft.script and not refilled:  # nothing left to narrate: the transcript's own sentences, checked the same way
-            draft.script, refilled = extract.script(context.target_size, context.by_characters), True
-            if "script" not in verdict.extractive_fields:
-                verdict.extractive_fields.append("script")
+def fit_headline(title: str) -> bool:
+    """Whether a chapter title says what the chapter is about: not someone's speech tag ("David说") or the sign-off ("感谢收听")."""
+    return bool(title.strip()) and not _NOT_HEADLINE.match(title.strip())
 
 
-def _trimmed(sentences: list[str], context: Review) -> str:
-    glue = "" if context.by_characters else " "
-    kept: list[str] = []
-    for sentence in sentences:
-        if kept and context.spoken_size(glue.join([*kept, sentence])) > 1.2 * context.target_size:
-            break
-        kept.append(sentence)
-    return glue.join(kept)
+def clean_text(text: str) -> str:
+    """Text fit for the digest: no full-width letter standing as a separator between Chinese sentences ("…电池Ｇ王磊…"),
+    no "﹑" or "、" where a sentence ended, "﹑" written as "、"."""
+    text = _SEPARATOR.sub(lambda m: "" if re.search(r"[。，！？；、：]$", text[: m.start()]) else "。", text)
+    text = _OPEN_END.sub("。", _BEFORE_END.sub("", text))
+    return text.replace("﹑", "、").replace("。。", "。")

@@ -108,20 +108,6 @@ class Extract:
             found = (clauses + [fill] * minimum)[: max(minimum, min(len(clauses), count))]
         return found
 
-    def naming(self, names: Sequence[str], exclude: Sequence[str] = (), count: int = 3) -> tuple[list[str], list[str]]:
-        """The most central sentence that says each name (one sentence may cover several), at most ``count``; and the names covered."""
-        chosen: list[int] = []
-        covered: list[str] = []
-        for name in names:
-            if name in covered or len(chosen) >= count:
-                continue
-            index = next((i for i in self.order if name.casefold() in self.items[i][1].casefold() and self.items[i][1] not in exclude), None)
-            if index is None:
-                continue
-            chosen.append(index)
-            covered += [n for n in names if n not in covered and n.casefold() in self.items[index][1].casefold()]
-        return [self.items[i][1] for i in sorted(chosen)], covered
-
     def spread(self, count: int, duration: float) -> list[float]:
         """``count`` chapter starts over the whole episode: the first at 0, each other at the sentence start nearest its even share."""
         starts = [0.0]
@@ -132,14 +118,19 @@ class Extract:
         return starts
 
     def chapters(self, starts: list[float], fallback: str) -> list[tuple[float, str]]:
-        """One title per chapter start: the chapter's most central sentence, its first clause, each title distinct."""
+        """One title per chapter start: the chapter's most central sentence, its first clause, each title distinct.
+
+        A chapter with no sentence of its own to name it is merged into the one before.
+        """
         titles: list[tuple[float, str]] = []
         bounds = [*starts[1:], float("inf")]
         used: set[str] = set()
         for start, end in zip(starts, bounds):
             inside = sorted((i for i, (t, _) in enumerate(self.items) if start <= t < end), key=lambda i: -self.scores[i])
             title = next((t for t in (_headline(self.items[i][1], self.language) for i in inside) if t not in used), "")
-            title = title or f"{fallback} ({len(titles) + 1})"
+            if not title and titles:
+                continue  # nothing new to call it: the chapter runs on into the previous one (never "<episode title> (2)")
+            title = title or fallback
             used.add(title)
             titles.append((start, title))
         return titles
@@ -183,8 +174,18 @@ def _confidence(segment: Any) -> float:
     return sum(probabilities) / len(probabilities) if probabilities else 1.0
 
 
+_SPEAKERS_VOICE = {  # a clause in someone's own voice names no chapter: "I'm your host", "欢迎收听"
+    False: re.compile(r"\b(?:I|I'm|I've|me|my|we|we're|our|us|you|you're|your|let's|thanks|welcome)\b", re.IGNORECASE),
+    True: re.compile(r"我|你|咱|您|欢迎|谢谢"),
+}
+
+
 def _headline(sentence: str, language: str) -> str:
-    """A chapter title from a sentence: its first clause, short."""
-    clause = re.split(r"[,;:，；：。！？.!?]", sentence)[0].strip() or sentence
-    limit = 16 if unspaced(language) else 60
+    """A chapter title from a sentence: its first clause of two words or more, not a bare name, in no one's own voice, short; empty for a question."""
+    chinese = unspaced(language)
+    if re.search(r"[?？]\s*$", sentence):
+        return ""
+    clauses = [c.strip() for c in re.split(r"[,;:，；：。！？.!?]", sentence) if c.strip()]
+    clause = next((c for c in clauses if not _SPEAKERS_VOICE[chinese].search(c) and (chinese or (len(c.split()) > 1 and re.search(r"\b[a-z]{3,}", c)))), "")  # not a bare name
+    limit = 16 if chinese else 60
     return clause if len(clause) <= limit else clause[:limit].rstrip() + "…"

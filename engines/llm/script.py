@@ -1,0 +1,630 @@
+"""The presenter's script: an intro built from facts, then verified sentences per section, told in the third person.
+
+The script is a list of beats (text, section, times, speaker, where it came
+from). The first beat is the intro, built deterministically from what the
+pipeline knows (show, host and guests named by diarization, topic from the
+title), each fact kept only where the transcript says it. Every other beat is a
+sentence that passes the verifier (engines.llm.verify): one the model wrote in
+its digest, or, where that breaks a rule, one sampled again for its section
+(another seed and temperature, up to ``attempts`` times); after that, a
+sentence in reported speech built from the section's transcript ("Maria Lopez
+said that …" / "王磊提到，……"), never a bare quote. Nothing is padded to reach
+a length.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.text import CJK
+
+from . import grounding
+from .ranking import _confidence, rank, whole_sentences
+from .verify import COPY_CHARS, COPY_WORDS, Verifier, chars_of
+
+SECTION_SECONDS = 180.0  # about one section per 3 minutes of speech: a 3-minute clip gets one, an hour 20
+MAX_SECTIONS = 25
+COHESION_WINDOW = 4  # segments on each side of a candidate cut whose words are compared
+PASSAGE_CHARS = {True: 1000, False: 2400}  # of a section's text shown to the model for one sentence (Chinese, other)
+
+
+@dataclass
+class Section:
+    index: int
+    start: float
+    end: float
+    segments: list[Any]
+    speakers: list[str]  # named speakers, most talk first
+
+    def text(self, glue: str, limit: int = 0) -> str:
+        text = glue.join(s.text.strip() for s in self.segments)
+        return text[:limit] if limit else text
+
+
+@dataclass
+class Beat:
+    text: str
+    section: int | None
+    start: float
+    end: float
+    speaker: str | None
+    source: str  # intro, model, resampled, reported, quoted
+    origin: str = ""  # the transcript sentence a reported beat comes from (not written)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "section": self.section, "start": round(self.start, 2), "end": round(self.end, 2), "speaker": self.speaker, "source": self.source}
+
+
+@dataclass
+class Facts:
+    """What the pipeline knows about the episode apart from its words."""
+
+    show: str = ""
+    title: str = ""
+    host: str | None = None
+    guests: list[str] = field(default_factory=list)
+    voices: int = 0  # how many voices diarization heard (0: unknown)
+
+
+# A writer asks the model for one sentence about a section: (section, attempt, the rejected sentence and why) -> sentence or None.
+Writer = Callable[[Section, int, str], "str | None"]
+
+
+def speaker_names(segments: Sequence[Any], speaker_of: Callable[[Any], str | None]) -> list[str]:
+    """Named speakers of ``segments``, most talk first."""
+    talk: dict[str, float] = {}
+    for segment in segments:
+        name = speaker_of(segment)
+        if name:
+            talk[name] = talk.get(name, 0.0) + segment.end - segment.start
+    return [n for n, _ in sorted(talk.items(), key=lambda item: -item[1])]
+
+
+def _terms(text: str, chinese: bool) -> Counter[str]:
+    """The content words of ``text``: jieba's words of two characters or more (Chinese), else words of four letters or more."""
+    if chinese:
+        import jieba
+
+        return Counter(w.lower() for w in jieba.cut(text) if len(w.strip()) >= 2 and not w.isdigit())
+    return Counter(w for w in re.findall(r"[a-z][a-z'’-]{3,}", text.lower()))
+
+
+def _cohesion(before: Counter[str], after: Counter[str]) -> float:
+    """Cosine similarity of two bags of words: high where one stretch goes on with the other's topic."""
+    shared = sum(before[w] * after[w] for w in before.keys() & after.keys())
+    size = math.sqrt(sum(v * v for v in before.values()) * sum(v * v for v in after.values()))
+    return shared / size if size else 0.0
+
+
+def section_count(duration: float) -> int:
+    """About one section per SECTION_SECONDS of the episode, at least one, at most MAX_SECTIONS."""
+    return max(1, min(MAX_SECTIONS, round(duration / SECTION_SECONDS)))
+
+
+def sections(segments: Sequence[Any], duration: float, speaker_of: Callable[[Any], str | None], *, chinese: bool = False) -> list[Section]:
+    """The episode cut at segment starts into sections of about SECTION_SECONDS each.
+
+    Each cut is chosen within a third of a share of its even place, where the
+    talk changes topic: the lowest lexical cohesion between the segments just
+    before and just after it (TextTiling's measure), lowered further by a pause
+    and by a change of speaker.
+    """
+    if not segments:
+        return []
+    count = section_count(duration)
+    terms = [_terms(s.text, chinese) for s in segments]
+
+    def gap(i: int) -> float:  # how good a cut before segment i is: lower is better
+        before, after = sum(terms[max(0, i - COHESION_WINDOW) : i], Counter()), sum(terms[i : i + COHESION_WINDOW], Counter())
+        pause = min(2.0, max(0.0, segments[i].start - segments[i - 1].end)) / 2.0
+        turn = speaker_of(segments[i]) != speaker_of(segments[i - 1])
+        return _cohesion(before, after) - 0.3 * pause - 0.2 * turn
+
+    share = duration / count
+    cuts = [0]
+    for k in range(1, count):
+        near = [i for i in range(cuts[-1] + 1, len(segments)) if abs(segments[i].start - k * share) <= share / 3]
+        if not near:  # long segments: the start nearest the even place, as long as it moves on
+            near = [min(range(len(segments)), key=lambda i: abs(segments[i].start - k * share))]
+        if near[0] > cuts[-1]:
+            cuts.append(min(near, key=lambda i: (gap(i), abs(segments[i].start - k * share))))
+    bounds = [*cuts[1:], len(segments)]
+    found = []
+    for index, (a, b) in enumerate(zip(cuts, bounds)):
+        chosen = list(segments[a:b])
+        found.append(Section(index, chosen[0].start, chosen[-1].end, chosen, speaker_names(chosen, speaker_of)))
+    return found
+
+
+# --- the intro -------------------------------------------------------------------------------------
+
+_GUEST_CUE = {
+    False: re.compile(r"\b(?:[Mm]y|[Oo]ur|[Tt]oday's) guests? (?:today )?(?:is|are) ([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?)"),
+    True: re.compile(r"(?:请到了|请来了|邀请到了|邀请了|嘉宾是)"),
+}
+
+
+def guests_said(transcript: str, chinese: bool) -> list[str]:
+    """Guests the host introduces in so many words ("My guest is Maria Lopez", "今天我们请到了王磊"): names no voice said of itself."""
+    if not chinese:
+        return list(dict.fromkeys(m.group(1) for m in _GUEST_CUE[False].finditer(transcript)))
+    import jieba.posseg
+
+    found = []
+    for match in _GUEST_CUE[True].finditer(transcript):
+        words = list(jieba.posseg.cut(transcript[match.end() : match.end() + 20]))
+        name = next((w for w, flag in words[:4] if flag in ("nr", "nrfg", "nrt") and len(w) >= 2), None)
+        if name:
+            found.append(name)
+    return list(dict.fromkeys(found))
+
+
+_EPISODE_NUMBER = re.compile(r"^\s*(?:(?:ep(?:isode)?|no)\.?\s*\d+\s*[.:：\-–—|]?|#\s*\d+\s*[.:：\-–—|]?|第\s*\d+\s*[期集]\s*[.:：\-–—|]?)\s*", re.IGNORECASE)
+_WITH_SUFFIX = re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*\s*$")
+
+
+_HEADLINE = re.compile(r"[A-Z0-9][\w'’-]*(?:\s+(?:[A-Z0-9][\w'’-]*|a|an|the|and|or|of|on|in|to|for|with|at|by|vs\.?))*\s+[A-Z0-9][\w'’-]*")
+
+_TITLE_GUESTS = {
+    False: re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+([A-Z][\w.'’-]*(?:\s+(?:and\s+)?[A-Z][\w.'’-]*)*)\s*$"),
+    True: re.compile(r"和\s*([^：:，,。]{2,40}?)\s*聊\s*"),
+}
+
+
+_HOST_CUE = {
+    False: re.compile(r"\bI['’]m your host,? ([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?)|\b([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) here,? (?:your|and this is)"),
+    True: re.compile(r"我是(?:主持人|你们的主持人|本期主持人)?"),
+}
+
+
+def host_said(transcript: str, chinese: bool) -> str | None:
+    """The host who says who they are in the episode's first minute or so ("I'm your host, Dana Whitfield", "我是主持人王磊")."""
+    opening = transcript[: 400 if chinese else 1200]
+    if not chinese:
+        match = _HOST_CUE[False].search(opening)
+        return next((g for g in match.groups() if g), None) if match else None
+    import jieba.posseg
+
+    for match in _HOST_CUE[True].finditer(opening):
+        words = list(jieba.posseg.cut(opening[match.end() : match.end() + 12]))
+        name = next((w for w, flag in words[:2] if flag in ("nr", "nrfg", "nrt") and len(w) >= 2), None)
+        if name:
+            return name
+    return None
+
+
+def guests_in_title(title: str, chinese: bool) -> list[str]:
+    """Guests a title names: "… with Maria Lopez", "和 David、Emily 聊 …"."""
+    match = _TITLE_GUESTS[chinese].search(title)
+    if not match:
+        return []
+    return [n.strip() for n in re.split(r"、|,|，|\band\b|和", match.group(1)) if n.strip()]
+
+
+def topic_of(title: str, transcript: str, show: str = "") -> str:
+    """The episode's topic from its title: episode numbers, the show's name and "with <guest>" left out; empty when it names what the transcript does not say."""
+    topic = _EPISODE_NUMBER.sub("", title.strip())
+    if show:
+        topic = re.sub(r"\s*[|｜\-–—]\s*" + re.escape(show) + r"\s*$", "", topic)
+    topic = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", topic)  # "(sample)", "(Part 2)"
+    topic = _TITLE_GUESTS[True].sub("", _WITH_SUFFIX.sub("", topic)).strip(" .。!！")
+    if not CJK.search(topic):
+        topic = topic.split(", ")[0]  # "Home batteries, explained" -> "Home batteries"
+    if not topic or grounding.ungrounded(topic, transcript) or bool(CJK.search(topic)) != bool(CJK.search(transcript)):
+        return ""  # names what the transcript does not say, or in another language than the episode's
+    if _HEADLINE.fullmatch(topic):
+        return ""  # "Ask Not", "Why Batteries Last": a headline in title case is a name for the episode, not a topic to talk about
+    first = topic.split()[0]
+    if not CJK.search(first) and first[1:] == first[1:].lower() and first.lower() in re.findall(r"[a-z0-9'’]+", transcript.lower()):
+        topic = topic[0].lower() + topic[1:]  # "Home batteries" -> "home batteries", "ChatGPT" stays
+    return topic
+
+
+def _heard(item: str, transcript: str) -> bool:
+    return bool(item) and not grounding.ungrounded(item, transcript) and grounding.normalise(item) in grounding.normalise(transcript)
+
+
+def intro(facts: Facts, transcript: str, chinese: bool) -> str:
+    """The first sentence: whose show it is, who talks in it, about what; each fact only where the transcript says it."""
+    show = facts.show if _heard(facts.show, transcript) else ""
+    people = [p for p in [facts.host, *facts.guests] if p and _heard(p, transcript)]
+    host, guests = (people[0], people[1:]) if people else (None, [])
+    topic = topic_of(facts.title, transcript, facts.show)
+    if chinese:
+        where = f"在这一期《{show}》里" if show else "在这一期节目里"
+        about = (f"“{topic}”" if re.search(r"[\s，,。：:？?！!]", topic) else topic) if topic else ""
+        if host:
+            who = host + (f"和{'、'.join(guests)}" if guests else "")
+            return f"{where}，{who}聊了{about or '这期的话题'}。"
+        if about:
+            return f"{where}，聊的是{about}。"
+        title = f"“{facts.title.strip()}”" if _heard(facts.title.strip(), transcript) else ""
+        voices = f"，有{_CHINESE_COUNT.get(facts.voices, str(facts.voices))}位讲话人" if facts.voices else ""
+        said = f"这期节目{title}" + (f"来自《{show}》" if show else "") + voices
+        return said + "。" if said != "这期节目" else "这是一期节目。"
+    where = f"In this episode of {show}" if show else "In this episode"
+    about = f" about {topic}" if topic else ""
+    if host:
+        with_guests = f" talks with {_and(guests)}" if guests else " talks"
+        return f"{where}, {host}{with_guests}{about}."
+    if topic:
+        return f"This episode{' of ' + show if show else ''} is about {topic}."
+    title = f"“{facts.title.strip()}”" if _heard(facts.title.strip(), transcript) else "this episode"
+    voices = f" with {_COUNT.get(facts.voices, str(facts.voices))} speaker{'s' if facts.voices > 1 else ''}" if facts.voices else ""
+    return f"This digest is about {title}, an episode{' of ' + show if show else ''}{voices}."
+
+
+def affiliations(people: Sequence[str], terms: Sequence[str], transcript: str, chinese: bool) -> list[tuple[str, str]]:
+    """(person, organisation) pairs the episode's opening says: "在 Microsoft Research 做研究的 David", "Maria Lopez from Solar Grid".
+
+    Only glossary terms count as organisations, and only within one clause of the opening, so nothing is guessed.
+    """
+    opening = transcript[: 600 if chinese else 1500]
+    clauses = re.split(r"[，。；！？]" if chinese else r"[.;!?]", opening)
+    found: list[tuple[str, str]] = []
+    for person in people:
+        for clause in clauses:
+            if person not in clause:
+                continue
+            at = clause.index(person)
+            if chinese:  # "<organisation> ... 的 ... <person>"
+                orgs = [t for t in terms if t not in people and t in clause[:at] and "的" in clause[clause.index(t) + len(t) : at]]
+            else:  # "<person>, ... from/at/of <organisation>" within a few words
+                orgs = [t for t in terms if t not in people and re.search(re.escape(person) + r"\W+(?:[\w'’-]+\W+){0,5}?(?:from|at|of)\s+" + re.escape(t) + r"\b", clause)]
+            if orgs:
+                found.append((person, orgs[0]))
+                break
+    return found
+
+
+def who_is_who(pairs: Sequence[tuple[str, str]], chinese: bool) -> str:
+    """One sentence: "David来自Microsoft Research，Emily来自Databricks。" / "Maria Lopez is from Solar Grid."."""
+    if chinese:
+        return "，".join(f"{person}来自{org}" for person, org in pairs) + "。"
+    said = [f"{person} is from {org}" for person, org in pairs]
+    return (said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]) + "."
+
+
+_COUNT = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+_CHINESE_COUNT = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五", 6: "六"}
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# --- reported speech: the deterministic fallback -------------------------------------------------------
+
+_DISCOURSE = {  # words that open a spoken turn, not a statement
+    False: re.compile(r"^(?:(?:yes|yeah|no|so|and|but|well|exactly|right|okay|oh|sure|mostly|also|now)\b[,.!]?\s*)+", re.IGNORECASE),
+    True: re.compile(r"^(?:(?:最后|接着|然后|首先|另外|其实|所以|那么|但是|而且|对|嗯|好|是的)[，,]?\s*)+"),
+}
+_PERSONAL = {
+    False: re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|my|mine|we|we're|we've|us|our|you|you're|your|let's|this|that|these|those|it|they|he|she)\b", re.IGNORECASE),
+    True: re.compile(r"我|你|咱|您|欢迎|吗|呢|吧|这个|那个|他|她|它"),
+}
+_NOT_VOICE = ("language", "ungrounded", "copied", "list", "fragment", "length", "question", "repeat")  # the rules left: first_person, host_voice
+_SAYS = {  # a clause that says who said it: "Maria says ..." / "王磊说，..."; that name reports it
+    False: re.compile(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) (?:says|said|thinks|believes|explains|argues)(?: that)?\s+"),
+    True: re.compile(r"([A-Z][A-Za-z0-9'’-]+(?: [A-Z][A-Za-z0-9'’-]+)?|" + CJK.pattern + r"{2,4}?)\s*(?:说|认为|提到|表示|觉得)[，,：:]?"),
+}
+_SPEECH_TAG = {  # a clause that only says someone spoke ("Emily 补充说"): nothing to report
+    False: re.compile(r"\b(?:says|said|adds|added|asks|asked|explains|explained)$"),
+    True: re.compile(r"(?:说|认为|提到|表示|觉得|补充|指出)$"),
+}
+_CLAUSE = {False: re.compile(r"(?<=[,;:—])\s+"), True: re.compile(r"(?<=[，；：、])")}
+_CONTINUES = {  # a clause opening with one of these goes on from what came before it: "而是数据质量" cannot stand alone
+    False: re.compile(r"^(?:and|but|or|nor|because|since|which|who|whom|whose|then|than|though|although|instead|rather)\b", re.IGNORECASE),
+    True: re.compile(r"^(?:而是|而且|而|但是|但|可是|不过|因为|因此|并且|或者|还是|就是|也就是|比如|例如|包括|以及|还有|然后|于是|甚至|否则|不然)"),
+}
+_VERBS = {False: ("said that", "pointed out that", "noted that"), True: ("提到", "谈到", "指出")}  # varied, so three reported sentences do not open alike
+
+
+def _clauses(sentence: str, chinese: bool) -> list[str]:
+    """Runs of consecutive clauses of ``sentence`` short enough to report without copying (<= 12 words, <= 20 characters), longest first."""
+    pieces = [p.strip() for p in _CLAUSE[chinese].split(sentence.strip()) if p.strip()]
+    found = []
+    for i in range(len(pieces)):
+        for j in range(i + 1, len(pieces) + 1):
+            run = ("" if chinese else " ").join(pieces[i:j])
+            run = re.sub(r"[,;:—，；：、.!?。！？…]+$", "", _DISCOURSE[chinese].sub("", run)).strip()
+            if chinese:
+                run = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", run)  # "自己 最近" as the recogniser spaced it
+            if _CONTINUES[chinese].match(run) or _SPEECH_TAG[chinese].search(run):
+                continue
+            size = len(chars_of(run)) if chinese else len(run.split())
+            if (6 if chinese else 5) <= size <= (COPY_CHARS if chinese else COPY_WORDS):
+                found.append(run)
+    return sorted(dict.fromkeys(found), key=lambda r: -len(r))
+
+
+def _lowered(clause: str, transcript: str) -> str:
+    first = clause.split()[0]
+    if first.isupper() or re.search(r"(?<=[a-z] )" + re.escape(first) + r"\b", transcript):
+        return clause  # an acronym, or a word the transcript capitalises mid-sentence: a name
+    return clause[0].lower() + clause[1:]
+
+
+def reported(
+    section: Section, verifier: Verifier, earlier: Sequence[str], speaker_of: Callable[[Any], str | None], used: Sequence[str] = (), *,
+    voices: int = 0, about: str = "",
+) -> Beat | None:
+    """One sentence in reported speech from the section's most central sentences, passing the verifier; None if none does.
+
+    Where no clause can be told without its "you" or "I", the best clause is
+    quoted instead, in quotation marks and attributed ("source": "quoted").
+    ``voices`` (1: the only voice) says how to name a speaker diarization did not name;
+    ``about``: only a clause that says this name or term.
+    """
+    chinese = verifier.chinese
+    glue = "" if chinese else " "
+    whole = whole_sentences(section.segments, glue)
+    if not whole:
+        return None
+    scores = [c * _confidence(s) for c, (s, _) in zip(rank([t for _, t in whole], verifier.language), whole)]
+    quotes: list[Beat] = []  # attributed quotations, the last resort where no clause can be reported without its "you" or "I"
+    for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
+        segment, sentence = whole[index]
+        voice = verifier.broken(sentence, skip=_NOT_VOICE)
+        if re.search(r"[?？]\s*$", sentence) or sentence in used or "host_voice" in voice:
+            continue  # a question, said already, or the host's own words ("今天我们请到了王磊，聊聊…"): no clause of it stands alone
+        if about and not _says(about, sentence):
+            continue
+        for clause in _clauses(sentence, chinese):
+            if about and not _says(about, clause):
+                continue
+            name = speaker_of(segment)
+            said = _SAYS[chinese].match(clause)
+            if said and (chinese or said.group(1).lower() not in ("she", "he", "it", "they")):
+                name, clause = said.group(1), clause[said.end() :].strip()
+            if not clause:
+                continue
+            if voice or _PERSONAL[chinese].search(clause):
+                quote = _quotation(clause, name, chinese, voices)
+                if not quotes and verifier.passes(quote, earlier):
+                    quotes.append(Beat(quote, section.index, section.start, section.end, name, "quoted", sentence))
+                continue
+            verbs = _VERBS[chinese]
+            verb = verbs[sum(any(f"{v} " in e or f"{v}，" in e for v in verbs) for e in earlier) % len(verbs)]
+            if chinese:
+                text = f"{name or _NOBODY[True][voices == 1]}{verb}，{clause}。"
+            else:
+                text = f"{name or _NOBODY[False][voices == 1]} {verb} {_lowered(clause, verifier.transcript)}."
+            if verifier.passes(text, earlier):
+                return Beat(text, section.index, section.start, section.end, name, "reported", sentence)
+    return quotes[0] if quotes else None
+
+
+def _says(name: str, text: str) -> bool:
+    return grounding.normalise(name) in grounding.normalise(text)
+
+
+def naming(
+    names: Sequence[str], segments: Sequence[Any], verifier: Verifier, earlier: Sequence[str], speaker_of: Callable[[Any], str | None], *, voices: int = 0,
+) -> list[str]:
+    """Sentences for central names the digest leaves out: up to three told in reported speech from a clause that says
+    each; the others gathered in one sentence saying the episode mentions them ("节目里还提到了Databricks。")."""
+    whole = Section(0, segments[0].start, segments[-1].end, list(segments), []) if segments else None
+    told: list[str] = []
+    left = []
+    for name in names:
+        beat = reported(whole, verifier, [*earlier, *told], speaker_of, voices=voices, about=name) if whole and len(told) < 3 else None
+        if beat and beat.source == "reported":
+            told.append(beat.text)
+        else:
+            left.append(name)
+    left = left[:3]  # more would be a list
+    if left:
+        chinese = verifier.chinese
+        listed = "、".join(left[:-1]) + "和" + left[-1] if chinese and len(left) > 1 else (left[0] if len(left) == 1 else ", ".join(left[:-1]) + " and " + left[-1])
+        text = f"节目里还提到了{listed}。" if chinese else f"The episode also mentions {listed}."
+        if not verifier.broken(text, [*earlier, *told], skip=("length",)):
+            told.append(text)
+    return told
+
+
+_NOBODY = {False: ("One of the speakers", "The speaker"), True: ("节目里", "讲话人")}  # [chinese][the only voice]
+
+
+def _quotation(clause: str, name: str | None, chinese: bool, voices: int) -> str:
+    """A clause as the speaker's own words, in quotation marks and attributed: "Maria said: “Ask what you can do.”"."""
+    if chinese:
+        return f"{name or ('讲话人' if voices == 1 else '节目里有人')}说：“{clause}。”"
+    return f"{name or _NOBODY[False][voices == 1]} said: “{clause[0].upper() + clause[1:]}.”"
+
+
+# --- composition -----------------------------------------------------------------------------------
+
+_INTRO_LIKE = re.compile(r"^(?:(?:in|on) (?:this|today's|the) (?:episode|show)|this episode|today on|welcome)\b|^(?:在)?(?:这一期|本期|这期|今天的)", re.IGNORECASE)
+
+
+def _without_intro(sentence: str, chinese: bool) -> str:
+    """The model's sentence without its own intro ("In this episode of X, ..." / "本期节目，..."): the intro is built from facts."""
+    if not _INTRO_LIKE.search(sentence):
+        return sentence
+    head, comma, rest = sentence.partition("，" if chinese else ",")
+    rest = rest.strip()
+    if not comma or not rest:
+        return sentence  # all intro: the verifier judges it like any other
+    return rest if chinese else rest[0].upper() + rest[1:]
+
+
+@dataclass
+class Script:
+    beats: list[Beat]
+    rejected: list[dict[str, Any]]  # each sentence not spoken: its text, where it came from and the rules it broke
+    sections: list[Section] = field(default_factory=list)  # the episode's topical sections: the chapters
+
+    def text(self, chinese: bool) -> str:
+        return ("" if chinese else " ").join(b.text for b in self.beats)
+
+    def sources(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for beat in self.beats:
+            counts[beat.source] = counts.get(beat.source, 0) + 1
+        return counts
+
+
+def _section_of(sentence: str, found: list[Section], glue: str) -> Section:
+    """The section whose words the sentence shares most (the first on a tie)."""
+    said = set(chars_of(sentence)) if glue == "" else set(re.findall(r"[a-z0-9]+", sentence.lower()))
+    if len(found) == 1 or not said:
+        return found[0]
+
+    def overlap(section: Section) -> float:
+        text = section.text(glue)
+        words = set(chars_of(text)) if glue == "" else set(re.findall(r"[a-z0-9]+", text.lower()))
+        return len(said & words) / len(said)
+
+    return max(found, key=overlap)
+
+
+def _speaker_in(sentence: str, section: Section, names: Sequence[str], before: Sequence[Beat] = ()) -> str | None:
+    """The person the sentence names; else the one the sentence before it in the section reported on ("She also …"); else the section's main voice."""
+    named = next((n for n in names if n and n.casefold() in sentence.casefold()), None)
+    if named:
+        return named
+    previous = next((b.speaker for b in reversed(before) if b.section == section.index and b.speaker), None)
+    return previous or (section.speakers[0] if section.speakers else None)
+
+
+def compose(
+    facts: Facts, segments: Sequence[Any], duration: float, verifier: Verifier, candidates: Sequence[str], *,
+    speaker_of: Callable[[Any], str | None], writer: Writer | None = None, attempts: int = 3, target_size: int = 0,
+) -> Script:
+    """The script's beats: the intro (and who is from where, where the opening says so), then per section the model's
+    sentences that pass, resampled or reported where they fail."""
+    chinese = verifier.chinese
+    glue = "" if chinese else " "
+    found = sections(segments, duration, speaker_of, chinese=chinese)
+    beats = [Beat(intro(facts, verifier.transcript, chinese), None, 0.0, duration, facts.host if facts.host and _heard(facts.host, verifier.transcript) else None, "intro")]
+    rejected: list[dict[str, Any]] = []
+    names = [n for n in [facts.host, *facts.guests] if n]
+    pairs = affiliations([n for n in names if _heard(n, verifier.transcript)], verifier.glossary, verifier.transcript, chinese)
+    if pairs and not verifier.broken(who_is_who(pairs, chinese), [b.text for b in beats], skip=("length",)):
+        beats.append(Beat(who_is_who(pairs, chinese), None, 0.0, duration, None, "intro"))
+    if not found:
+        return Script(beats, rejected, found)
+    spoken = lambda: [b.text for b in beats]
+    size = lambda: sum(verifier.size(b.text) for b in beats)
+    longest = 1.5 * target_size if target_size else math.inf
+
+    by_section: dict[int, list[str]] = {s.index: [] for s in found}
+    for sentence in candidates:
+        sentence = _without_intro(sentence.strip(), chinese)
+        if sentence:
+            by_section[_section_of(sentence, found, glue).index].append(sentence)
+
+    def resample(section: Section, avoid: str) -> bool:
+        for attempt in range(1, attempts + 1) if writer else ():
+            assert writer is not None
+            text = (writer(section, attempt, avoid) or "").strip()
+            if not text:
+                continue
+            broken = verifier.broken(text, spoken())
+            if not broken:
+                beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "resampled"))
+                return True
+            stuck = any(r["text"] == text for r in rejected)
+            rejected.append({"text": text, "source": "resampled", "rules": broken})
+            if stuck:
+                break  # the same rejected sentence again: another draw would cost as much and say it once more
+            avoid = f"{text} ({', '.join(broken)})"
+        fallback = reported(section, verifier, spoken(), speaker_of, voices=facts.voices)
+        if fallback:
+            beats.append(fallback)
+        return fallback is not None
+
+    for section in found:
+        if size() >= longest:
+            break
+        own = by_section[section.index]
+        for sentence in own:
+            if size() >= longest:
+                break
+            broken = verifier.broken(sentence, spoken())
+            if not broken:
+                beats.append(Beat(sentence.strip(), section.index, section.start, section.end, _speaker_in(sentence, section, names, beats), "model"))
+                continue
+            rejected.append({"text": sentence, "source": "model", "rules": broken})
+            if broken != ["repeat"]:  # a sentence said twice is said once: nothing to replace
+                resample(section, f"{sentence} ({', '.join(broken)})")
+        if not any(b.section == section.index for b in beats):
+            if writer:
+                text = (writer(section, 0, "") or "").strip()
+                broken = verifier.broken(text, spoken()) if text else ["empty"]
+                if not broken:
+                    beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
+                    continue
+                if text:
+                    rejected.append({"text": text, "source": "model", "rules": broken})
+                resample(section, f"{text} ({', '.join(broken)})" if text else "")
+            else:
+                fallback = reported(section, verifier, spoken(), speaker_of, voices=facts.voices)
+                if fallback:
+                    beats.append(fallback)
+    if not writer:  # no model: below half the target, each section's next sentence in reported speech (never a quote)
+        for _ in range(2):
+            for section in found:
+                if target_size and size() < 0.5 * target_size:
+                    more = reported(section, verifier, spoken(), speaker_of, [b.origin for b in beats], voices=facts.voices)
+                    if more:
+                        beats.append(more)
+    beats[1:] = sorted(beats[1:], key=lambda b: b.start)
+    return Script(beats, rejected, found)
+
+
+def chapters(found: Sequence[Section], offered: Sequence[tuple[float, str]], extracted: dict[float, str]) -> tuple[list[tuple[float, str]], bool]:
+    """One chapter per section, at its start: titled by the first title offered (the model's) that starts within it, else
+    by the section's headline from the transcript (``extracted``, by start); a section with no new title runs on in the
+    chapter before. Also whether any title came from the transcript."""
+    titled: list[tuple[float, str]] = []
+    from_transcript = False
+    for position, section in enumerate(found):
+        end = found[position + 1].start if position + 1 < len(found) else math.inf
+        used = {t for _, t in titled}
+        mine = next((t for start, t in offered if (position == 0 or start >= section.start) and start < end and t not in used), "")
+        title = mine or extracted.get(section.start, "")
+        if title and title not in used:
+            titled.append((section.start, title))
+            from_transcript |= not mine
+    return titled, from_transcript
+
+
+@dataclass
+class Prose:
+    """The written summary and highlights, each sentence verified like the script's."""
+
+    summary: list[str]
+    highlights: list[str]
+    from_script: list[str]  # the fields that took the script's sentences because none of the model's passed
+
+
+def prose(summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Beat], verifier: Verifier, count: int = 3) -> Prose:
+    """The model's summary and highlight sentences that pass the verifier; where none does, the script's own (verified) sentences.
+
+    Highlights are whole sentences, distinct from each other and from the summary; fewer than ``count`` where nothing else passes.
+    """
+    kept: list[str] = []
+    for sentence in summary:
+        if sentence.strip() and not verifier.broken(sentence.strip(), kept):
+            kept.append(sentence.strip())
+    body = [b.text for b in beats if b.source != "intro"]
+    from_script = []
+    if not kept:
+        kept, from_script = (body[:count] or [b.text for b in beats[:1]]), ["summary"]
+    chosen: list[str] = []
+    for sentence in highlights:
+        if sentence.strip() and len(chosen) < count and not verifier.broken(sentence.strip(), [*kept, *chosen]):
+            chosen.append(sentence.strip())
+    if not chosen:
+        for text in body:
+            if len(chosen) < count and text not in kept and not verifier.broken(text, [*kept, *chosen]):
+                chosen.append(text)
+        from_script.append("highlights")
+    return Prose(kept, chosen, from_script)

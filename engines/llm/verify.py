@@ -1,0 +1,155 @@
+"""The sentence verifier: one rule set that every sentence the presenter says must pass, with a name per rule.
+
+Used by the summarize stage (a script sentence that breaks a rule is sampled
+again, then replaced by reported speech) and by the evaluation's rubric (which
+rules each digest breaks). The rules:
+
+- ``language``: the sentence is in the digest's language (names and terms of the transcript aside);
+- ``ungrounded``: every name and number in it is in the transcript (``grounding``);
+- ``first_person``: no "I", "my", "我" in the presenter's voice;
+- ``host_voice``: no host's "we", "our", "welcome", "I'm your host", "我们", "咱们", "欢迎收听";
+- ``copied``: no run longer than 12 words (or 20 Chinese characters) copied from the transcript;
+- ``list``: not a list of names or keywords;
+- ``fragment``: a whole sentence: it ends like one and has no speaker label ("Maria:");
+- ``length``: within the length band (6 to 40 words, 8 to 90 Chinese characters);
+- ``question``: not a question (the presenter asks nothing nobody answers);
+- ``repeat``: not what an earlier sentence said (most of the shorter one's words in the other);
+- ``quote``: words in quotation marks are the transcript's own, word for word, at most 12 words (20 characters).
+
+A quotation, attributed ("Maria said: “…”"), is someone else's words: the
+presenter's voice rules (first person, host's voice, question, list) read
+only what is outside it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from core.text import CJK, FINISHED, LATIN_WORD, cjk_count, unspaced
+
+from . import grounding
+
+RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "list", "fragment", "length", "question", "repeat", "quote")
+COPY_WORDS, COPY_CHARS = 12, 20  # the longest run a sentence may share with the transcript
+WORD_BAND, CHAR_BAND = (6, 40), (8, 90)
+REPEAT_SHARE = 0.8  # of the shorter sentence's words found in an earlier one: said already
+
+_FIRST_PERSON = {
+    "en": re.compile(r"\bI\b|\bI['’](?:m|ve|d|ll)\b|\b(?:[Mm]e|[Mm]y|[Mm]ine|[Mm]yself)\b"),  # "I" only as a capital
+    "zh": re.compile(r"我(?!们)"),
+}
+_HOST_VOICE = {
+    "en": re.compile(
+        r"\b(?:we|we['’](?:re|ve|ll|d)|(?-i:us)|our|ours|ourselves|let['’]s|welcome|your host|you['’]re listening|thanks? (?:you )?for listening|stay tuned)\b",
+        re.IGNORECASE,
+    ),
+    "zh": re.compile(r"我们|咱们|欢迎(?:收听|来到|回到|大家|各位)|^欢迎|大家好|各位听众|本期节目的主持人"),
+}
+_LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*\S")
+_LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
+_QUESTION = re.compile(r"[?？]|吗[。！]?$")
+_QUOTED = re.compile(r"“([^”]*)”|「([^」]*)」|\"([^\"]*)\"")
+
+
+def quotations(text: str) -> list[str]:
+    return [next(g for g in m.groups() if g is not None) for m in _QUOTED.finditer(text)]
+
+
+def unquoted(text: str) -> str:
+    """The presenter's own words: ``text`` with each quotation replaced by a placeholder."""
+    return _QUOTED.sub("“…”", text)
+
+
+def _contained(a: str, b: str) -> bool:
+    """Whether most of the shorter sentence's words (characters for Chinese) are in the other: "王磊聊了电池。" after "王磊聊了电动汽车的电池。"."""
+    unit = (lambda t: set(chars_of(t))) if cjk_count(a + b) > len(a + b) / 3 else (lambda t: set(words_of(t)))
+    wa, wb = unit(a), unit(b)
+    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= REPEAT_SHARE
+
+
+def _language_of(language: str) -> str:
+    return "zh" if unspaced(language) else "en"
+
+
+def words_of(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+(?:['’][a-z]+)?", text.lower())
+
+
+def chars_of(text: str) -> str:
+    """The characters that count for a copied run: Chinese characters, Latin letters and digits, lower case."""
+    return "".join(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]", text.lower()))
+
+
+@dataclass
+class Verifier:
+    """The rules for one episode: its transcript, language, glossary."""
+
+    transcript: str
+    language: str
+    glossary: list[str] = field(default_factory=list)
+
+    @property
+    def chinese(self) -> bool:
+        return _language_of(self.language) == "zh"
+
+    @cached_property
+    def _runs(self) -> set[tuple[str, ...]] | str:
+        """Every run of COPY_WORDS + 1 transcript words (English), or the transcript's characters (Chinese)."""
+        if self.chinese:
+            return chars_of(self.transcript)
+        words = words_of(self.transcript)
+        return {tuple(words[i : i + COPY_WORDS + 1]) for i in range(max(0, len(words) - COPY_WORDS))}
+
+    def copied(self, sentence: str) -> bool:
+        """Whether the sentence shares a run longer than 12 words (20 Chinese characters) with the transcript."""
+        runs = self._runs
+        if isinstance(runs, str):
+            said = chars_of(sentence)
+            return any(said[i : i + COPY_CHARS + 1] in runs for i in range(max(0, len(said) - COPY_CHARS)))
+        words = words_of(sentence)
+        return any(tuple(words[i : i + COPY_WORDS + 1]) in runs for i in range(max(0, len(words) - COPY_WORDS)))
+
+    def misquoted(self, sentence: str) -> bool:
+        """Whether a quotation is not the transcript's words, word for word, or longer than a copied run may be."""
+        for quote in quotations(sentence):
+            if self.chinese:
+                said = chars_of(quote)
+                if not said or len(said) > COPY_CHARS or said not in chars_of(self.transcript):
+                    return True
+            else:
+                said = " ".join(words_of(quote))
+                if not said or len(said.split()) > COPY_WORDS or f" {said} " not in f" {' '.join(words_of(self.transcript))} ":
+                    return True
+        return False
+
+    def size(self, sentence: str) -> int:
+        """Chinese characters (and Latin words) for Chinese, words for the others."""
+        return cjk_count(sentence) + len(LATIN_WORD.findall(sentence)) if self.chinese else len(sentence.split())
+
+    def broken(self, sentence: str, earlier: Sequence[str] = (), skip: Sequence[str] = ()) -> list[str]:
+        """The names of the rules ``sentence`` breaks (empty: it may be spoken); ``earlier`` sentences are not to be repeated."""
+        from .gates import language_share, similar
+
+        key = _language_of(self.language)
+        text = sentence.strip()
+        own = unquoted(text)
+        checks = {
+            "language": lambda: language_share(text, self.language, self.transcript, self.glossary) < 0.9,
+            "ungrounded": lambda: bool(grounding.ungrounded(text, self.transcript)),
+            "first_person": lambda: bool(_FIRST_PERSON[key].search(own)),
+            "host_voice": lambda: bool(_HOST_VOICE[key].search(own)),
+            "copied": lambda: self.copied(text),
+            "list": lambda: bool(_LISTED.search(own)),
+            "fragment": lambda: not FINISHED.search(text) or bool(_LABEL.match(text)),
+            "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
+            "question": lambda: bool(_QUESTION.search(own)),
+            "repeat": lambda: any(similar(text, e) or _contained(text, e) for e in earlier),
+            "quote": lambda: self.misquoted(text),
+        }
+        return [name for name in RULES if name not in skip and checks[name]()]
+
+    def passes(self, sentence: str, earlier: Sequence[str] = ()) -> bool:
+        return not self.broken(sentence, earlier)
