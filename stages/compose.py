@@ -24,6 +24,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pysubs2
+
 from core.artifacts import VIDEO_FILES, Animation, Narration, StageRecord
 from core.errors import EngineError
 from core.logs import Progress
@@ -31,7 +33,7 @@ from core.media.ffmpeg import require_tool
 from core.media.fonts import drawable
 from core.media.subtitles import to_srt
 from core.settings import ComposeSettings
-from core.text import is_mostly_cjk, timestamp
+from core.text import is_mostly_cjk
 from core.workspace import atomic_path, write_bytes, write_text
 
 FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -111,16 +113,16 @@ def ass_text(text: str) -> str:
 
 
 def to_ass(cues: list[tuple[float, float, str]], width: int, height: int) -> str:
-    style = f"Default,{FONT_NAME},{height // 20},&H00FFFFFF,&H00FFFFFF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,{max(2, height // 240)},0,2,{width // 16},{width // 16},{height // 10},1"
-    events = [f"Dialogue: 0,{timestamp(start, '.')[1:-1]},{timestamp(end, '.')[1:-1]},Default,,0,0,0,,{ass_text(text)}" for start, end, text in cues]
-    return "\n".join([
-        "[Script Info]", "ScriptType: v4.00+", f"PlayResX: {width}", f"PlayResY: {height}", "WrapStyle: 0", "ScaledBorderAndShadow: yes", "",
-        "[V4+ Styles]",
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, "
-        "ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
-        f"Style: {style}", "",
-        "[Events]", "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text", *events, "",
-    ])
+    """The burned or soft subtitles as ASS (pysubs2); each cue's text goes through ``ass_text`` first, so it is drawn literally."""
+    white, black = pysubs2.Color(255, 255, 255), pysubs2.Color(0, 0, 0)
+    subs = pysubs2.SSAFile()
+    subs.info.update({"PlayResX": str(width), "PlayResY": str(height), "WrapStyle": "0", "ScaledBorderAndShadow": "yes"})
+    subs.styles["Default"] = pysubs2.SSAStyle(
+        fontname=FONT_NAME, fontsize=height // 20, primarycolor=white, secondarycolor=white, outlinecolor=black, backcolor=black,
+        borderstyle=1, outline=max(2, height // 240), shadow=0, alignment=pysubs2.Alignment.BOTTOM_CENTER, marginl=width // 16, marginr=width // 16, marginv=height // 10,
+    )
+    subs.events = [pysubs2.SSAEvent(start=round(start * 1000), end=round(end * 1000), text=ass_text(text)) for start, end, text in cues]
+    return subs.to_string("ass", header_notice="")
 
 
 def _ffmpeg(args: list[str], folder: Path, what: str, *, seconds: float = 0.0, progress: Progress | None = None) -> bytes:

@@ -28,7 +28,7 @@ from core.settings import SummarizeSettings
 from core.text import joiner, seconds_of, split_sentences, unspaced, word_count
 from core.workspace import write_text
 from engines.base import Chain
-from engines.llm import gates, script, soundbites
+from engines.llm import gates, grounding, script, soundbites
 from engines.llm.base import LOGGER as LLM_LOGGER
 from engines.llm.base import Request, Summarizer, split_transcript
 from engines.llm.ranking import Extract
@@ -125,7 +125,10 @@ def summarize(
     if not engine.extractive:  # the extractive engine's summary and highlights are the transcript's sentences, labelled so in summary.md
         told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier)
         fields.summary, fields.highlights, from_script = joiner(language).join(told.summary), told.highlights, told.from_script
-    named = gates.missing_names(fields.summary, request.review)  # central names the written summary leaves out: told in reported speech, never quoted
+    # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
+    # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
+    once = gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)
+    named = list(dict.fromkeys([*gates.missing_names(fields.summary, request.review), *sorted(once, key=lambda n: grounding.first_said(n, transcript.text))]))
     if named:
         said = split_sentences(fields.summary)
         fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said, speaker_of, voices=len(transcript.speakers))])
@@ -141,9 +144,8 @@ def summarize(
         dropped_from_script=[r["text"] for r in rejected if {"ungrounded", "listed"} & set(r["rules"])],
         quoted_for_names=[n for n in named if n.casefold() in fields.summary.casefold()], beats=[Beat(**b.to_dict()) for b in beats], rejected=rejected,
     )
-    # --- issue 26: soundbites (engines.llm.soundbites) placed among the beats, their link lines in the script ---
+    # the episode's own voices (engines.llm.soundbites) placed among the beats, their link lines in the script
     summary = soundbites.add_to(summary, transcript, section.soundbites, verifier, log.info)
-    # --- end of the soundbites hook ---
     sources = told_script.sources()
     log.info(
         "script: %d sentences (intro %d, model %d, sampled again %d, reported speech %d, quoted %d); %d not spoken",

@@ -53,6 +53,24 @@ def test_long_sentences_become_short_subtitles():
     assert " ".join(text for _, _, text in cues) == sentence
 
 
+def test_subtitle_text_is_kept_verbatim_in_srt_vtt_and_ass():
+    """What pysubs2's SRT writer changes or drops (see core/media/subtitles.py) comes through; the ASS file (pysubs2) holds compose's neutralised text."""
+    import pysubs2
+
+    from core.media.subtitles import to_srt, to_vtt
+
+    texts = ["Up {\\an8} <b>here</b>", "C:\\new\\home \\N now", "a {\\p1} m 0 0 l 9 9", "x & y < z"]
+    cues = [(float(i), i + 0.9, text) for i, text in enumerate(texts)]
+    srt, vtt = to_srt(cues), to_vtt(cues, ["Tom", None, "A<b>", None])
+    assert srt.count(" --> ") == 4 and all(f"\n{text}\n" in srt for text in texts)
+    assert vtt.startswith("WEBVTT\n\n") and vtt.count(" --> ") == 4
+    for line in ["<v Tom>Up {\\an8} &lt;b&gt;here&lt;/b&gt;", "\nC:\\new\\home \\N now", "<v A&lt;b&gt;>a {\\p1} m 0 0 l 9 9", "\nx &amp; y &lt; z"]:
+        assert f"{line}\n" in vtt, line
+    events = pysubs2.SSAFile.from_string(C.to_ass(cues, 1280, 720)).events
+    assert [e.text for e in events] == [C.ass_text(text) for text in texts] and [e.start for e in events] == [0, 1000, 2000, 3000]
+    assert "{" not in "".join(e.text.replace("\\{", "") for e in events), "no override block libass would read"
+
+
 def test_the_poster_is_a_closed_mouth_eyes_open_frame():
     from core.artifacts import Animation
 

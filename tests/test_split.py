@@ -90,3 +90,27 @@ def test_frame_loudness_of_silence_and_full_scale():
     quiet = split.frame_loudness(np.zeros(1600, dtype=np.int16), 800)
     loud = split.frame_loudness(np.full(1600, 32767, dtype=np.int16), 800)
     assert (quiet < -150).all() and np.allclose(loud, 0, atol=0.01)
+
+
+def test_wav_of_any_pcm_or_float_width_is_read_as_mono_float(tmp_path):
+    """read_wav takes 24-bit, 32-bit and float WAVs too (soundfile), channels averaged; write_wav writes 16-bit PCM as it always did."""
+    import soundfile
+
+    from core.media.ffmpeg import read_chunk, read_wav, write_wav
+
+    rng = np.random.default_rng(1)
+    signal = rng.uniform(-0.9, 0.9, 16_000)
+    for subtype, step in [("PCM_24", 2.0**-23), ("PCM_32", 2.0**-24), ("FLOAT", 2.0**-24), ("DOUBLE", 2.0**-24)]:  # float32 keeps 24 bits
+        soundfile.write(tmp_path / f"{subtype}.wav", signal, 22_050, subtype=subtype)
+        audio, rate = read_wav(tmp_path / f"{subtype}.wav")
+        assert rate == 22_050 and audio.dtype == np.float32 and audio.shape == signal.shape, subtype
+        assert np.abs(audio - signal).max() <= step, f"{subtype}: read at its own precision, not 16-bit"
+    soundfile.write(tmp_path / "stereo.wav", np.stack([signal, -signal / 2], axis=1), 16_000, subtype="PCM_24")
+    stereo = read_chunk(tmp_path / "stereo.wav")
+    assert stereo.dtype == np.float32 and stereo.shape == signal.shape and np.abs(stereo - signal / 4).max() < 1e-6, "the channels' mean"
+
+    written = write_wav(tmp_path / "out.wav", np.array([1.5, 1.0, 0.5, -0.2, -1.0, -3.0], np.float32), 16_000)
+    assert soundfile.info(written).subtype == "PCM_16"
+    pcm, _ = soundfile.read(written, dtype="int16")
+    assert pcm.tolist() == [32767, 32767, 16383, -6553, -32767, -32767], "clipped, scaled by 32767 and truncated toward zero, as before"
+    assert read_wav(written)[0].tolist() == (pcm / np.float32(32768)).tolist()

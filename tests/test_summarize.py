@@ -650,14 +650,12 @@ def test_a_sentence_that_fails_every_time_becomes_reported_speech(server, tmp_pa
     """N bad answers: a deterministic sentence in reported speech from the section, never a bare quote."""
     copying = {**DIGEST, "script": "Maria says battery prices fell by forty percent since 2020, which changed the market."}
     chat = ChatServer(server, {"Notes": [NOTES], "Digest": [copying], "Sentence": [_sentence("We love batteries, I think.")]})
-    result = run(remote(server, resample=2), tmp_path)
-    assert len(chat.prompts("Sentence")) == 2
+    result = run(remote(server, resample=3), tmp_path)
+    assert len(chat.prompts("Sentence")) == 2, "the same rejected answer twice: a third draw is not asked for"
     reported = result["beats"][1]
     assert reported["source"] == "reported" and reported["section"] == 0 and reported["start"] == 0 and reported["end"] == 210
     assert reported["text"].startswith("One of the speakers said that "), "no voice is named: none is made up"
     assert reported["text"] not in ENGLISH_TEXT and reported["speaker"] is None
-
-
     assert Verifier(ENGLISH_TEXT, "en").broken(reported["text"]) == [], "the fallback passes the verifier too"
 
 
@@ -676,6 +674,18 @@ def test_sections_are_cut_where_the_topic_changes_not_at_the_even_share(language
     found = script.sections(segments, 360.0, lambda segment: f"voice {segment.speaker}", chinese=language == "zh")
     assert [s.start for s in found] == [0.0, 144.0], [s.start for s in found]
     assert found[1].speakers == ["voice 2"]
+
+
+def test_who_is_from_where_comes_from_the_opening_and_the_glossary_only():
+    from engines.llm import script
+
+    chinese = "大家好，欢迎收听本期的 Tech Weekly。一位是在 Microsoft Research 做语音识别的研究员 David，另一位是 Databricks 的产品经理 Emily。Emily 说 Google 的模型很大。"
+    pairs = script.affiliations(["David", "Emily"], ["Tech Weekly", "Microsoft Research", "Databricks", "Google"], chinese, True)
+    assert pairs == [("David", "Microsoft Research"), ("Emily", "Databricks")]
+    assert script.who_is_who(pairs, True) == "David来自Microsoft Research，Emily来自Databricks。"
+    english = "Welcome to Field Notes. My guest is Maria Lopez, an engineer from Solar Grid. Dana Whitfield hosts. Tesla makes cars."
+    assert script.affiliations(["Maria Lopez", "Dana Whitfield"], ["Solar Grid", "Tesla"], english, False) == [("Maria Lopez", "Solar Grid")], "Dana: no organisation said, none guessed"
+    assert script.who_is_who([("Maria Lopez", "Solar Grid")], False) == "Maria Lopez is from Solar Grid."
 
 
 def test_reported_speech_in_both_languages_names_who_said_it():

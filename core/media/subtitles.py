@@ -1,9 +1,19 @@
 """SRT and WebVTT from timed cues: transcripts and narration subtitles.
 
-Written here, not with pysubs2: pysubs2 reads ``{...}`` in any text as ASS
-override tags and drops them (and ``\\N`` as a line break), so a transcript or
-title holding them would be changed silently; here every cue is plain text,
-escaped for WebVTT.
+Written here, not with pysubs2 (1.8.1, the last release for Python 3.11),
+because its SRT and WebVTT writers do not keep a cue's text verbatim, and a
+transcript or title from a feed may hold anything:
+
+- without ``keep_ssa_tags`` every ``{...}`` is read as ASS override tags and
+  dropped (``Up {\\an8} here`` becomes ``Up  here``);
+- with it, ``\\N``, ``\\n`` and ``\\h`` still become line breaks and spaces
+  (``C:\\new\\home`` becomes ``C:``, a break and ``ew ome``), and a cue whose
+  text holds ``{\\p1}`` is taken for a drawing and left out of the file;
+- its WebVTT is its SRT under a ``WEBVTT`` line: no escaping of ``<`` and
+  ``&``, no ``<v>`` voice tags.
+
+Here every cue is plain text, escaped for WebVTT. (compose's ASS file is
+pysubs2's: ASS text is markup, and compose neutralises it before.)
 """
 
 from __future__ import annotations

@@ -76,8 +76,12 @@ class Review:
     @property
     def central_names(self) -> list[str]:
         """Glossary terms the transcript says at least twice: the names a digest should keep."""
+        return self.names_heard(2)
+
+    def names_heard(self, times: int = 1) -> list[str]:
+        """Glossary terms the transcript says at least ``times`` times."""
         heard = grounding.normalise(self.transcript)
-        return [term for term in self.glossary if heard.count(grounding.normalise(term)) >= 2]
+        return [term for term in self.glossary if heard.count(grounding.normalise(term)) >= times]
 
 
 # --- single checks -----------------------------------------------------------------------------------
@@ -175,10 +179,10 @@ def spoken_unverified(script: str, listed: list[str], transcript: str) -> list[s
     return sorted(found)
 
 
-def missing_names(text: str, review: Review) -> list[str]:
-    """Central names (said at least twice) that ``text`` leaves out."""
+def missing_names(text: str, review: Review, times: int = 2) -> list[str]:
+    """Glossary names the transcript says at least ``times`` times (2: the central ones) that ``text`` leaves out."""
     said = grounding.normalise(text)
-    return [term for term in review.central_names if grounding.normalise(term) not in said]
+    return [term for term in review.names_heard(times) if grounding.normalise(term) not in said]
 
 
 # --- all of them -------------------------------------------------------------------------------------

@@ -148,3 +148,10 @@ def mentions(text: str, item: str) -> bool:
     before = r"(?<![a-z0-9])" if key[0].isascii() and key[0].isalnum() else ""
     after = r"(?![a-z0-9])" if key[-1].isascii() and key[-1].isalnum() else ""
     return re.search(before + re.escape(key) + after, said) is not None
+
+
+def first_said(item: str, text: str) -> int:
+    """Where ``text`` first says ``item`` (as normalised for this check); past the end when it never does."""
+    said, key = normalise(text), normalise(item)
+    found = said.find(key) if key else -1
+    return found if found >= 0 else len(said)

@@ -259,6 +259,37 @@ def intro(facts: Facts, transcript: str, chinese: bool) -> str:
     return f"This digest is about {title}, an episode{' of ' + show if show else ''}{voices}."
 
 
+def affiliations(people: Sequence[str], terms: Sequence[str], transcript: str, chinese: bool) -> list[tuple[str, str]]:
+    """(person, organisation) pairs the episode's opening says: "在 Microsoft Research 做研究的 David", "Maria Lopez from Solar Grid".
+
+    Only glossary terms count as organisations, and only within one clause of the opening, so nothing is guessed.
+    """
+    opening = transcript[: 600 if chinese else 1500]
+    clauses = re.split(r"[，。；！？]" if chinese else r"[.;!?]", opening)
+    found: list[tuple[str, str]] = []
+    for person in people:
+        for clause in clauses:
+            if person not in clause:
+                continue
+            at = clause.index(person)
+            if chinese:  # "<organisation> ... 的 ... <person>"
+                orgs = [t for t in terms if t not in people and t in clause[:at] and "的" in clause[clause.index(t) + len(t) : at]]
+            else:  # "<person>, ... from/at/of <organisation>" within a few words
+                orgs = [t for t in terms if t not in people and re.search(re.escape(person) + r"\W+(?:[\w'’-]+\W+){0,5}?(?:from|at|of)\s+" + re.escape(t) + r"\b", clause)]
+            if orgs:
+                found.append((person, orgs[0]))
+                break
+    return found
+
+
+def who_is_who(pairs: Sequence[tuple[str, str]], chinese: bool) -> str:
+    """One sentence: "David来自Microsoft Research，Emily来自Databricks。" / "Maria Lopez is from Solar Grid."."""
+    if chinese:
+        return "，".join(f"{person}来自{org}" for person, org in pairs) + "。"
+    said = [f"{person} is from {org}" for person, org in pairs]
+    return (said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]) + "."
+
+
 _COUNT = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 _CHINESE_COUNT = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五", 6: "六"}
 
@@ -280,7 +311,11 @@ _PERSONAL = {
 _NOT_VOICE = ("language", "ungrounded", "copied", "list", "fragment", "length", "question", "repeat")  # the rules left: first_person, host_voice
 _SAYS = {  # a clause that says who said it: "Maria says ..." / "王磊说，..."; that name reports it
     False: re.compile(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) (?:says|said|thinks|believes|explains|argues)(?: that)?\s+"),
-    True: re.compile(r"(" + CJK.pattern + r"{2,4}?)(?:说|认为|提到|表示|觉得)[，,：:]?"),
+    True: re.compile(r"([A-Z][A-Za-z0-9'’-]+(?: [A-Z][A-Za-z0-9'’-]+)?|" + CJK.pattern + r"{2,4}?)\s*(?:说|认为|提到|表示|觉得)[，,：:]?"),
+}
+_SPEECH_TAG = {  # a clause that only says someone spoke ("Emily 补充说"): nothing to report
+    False: re.compile(r"\b(?:says|said|adds|added|asks|asked|explains|explained)$"),
+    True: re.compile(r"(?:说|认为|提到|表示|觉得|补充|指出)$"),
 }
 _CLAUSE = {False: re.compile(r"(?<=[,;:—])\s+"), True: re.compile(r"(?<=[，；：、])")}
 _CONTINUES = {  # a clause opening with one of these goes on from what came before it: "而是数据质量" cannot stand alone
@@ -300,7 +335,7 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
             run = re.sub(r"[,;:—，；：、.!?。！？…]+$", "", _DISCOURSE[chinese].sub("", run)).strip()
             if chinese:
                 run = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", run)  # "自己 最近" as the recogniser spaced it
-            if _CONTINUES[chinese].match(run):
+            if _CONTINUES[chinese].match(run) or _SPEECH_TAG[chinese].search(run):
                 continue
             size = len(chars_of(run)) if chinese else len(run.split())
             if (6 if chinese else 5) <= size <= (COPY_CHARS if chinese else COPY_WORDS):
@@ -383,6 +418,7 @@ def naming(
             told.append(beat.text)
         else:
             left.append(name)
+    left = left[:3]  # more would be a list
     if left:
         chinese = verifier.chinese
         listed = "、".join(left[:-1]) + "和" + left[-1] if chinese and len(left) > 1 else (left[0] if len(left) == 1 else ", ".join(left[:-1]) + " and " + left[-1])
@@ -461,13 +497,17 @@ def compose(
     facts: Facts, segments: Sequence[Any], duration: float, verifier: Verifier, candidates: Sequence[str], *,
     speaker_of: Callable[[Any], str | None], writer: Writer | None = None, attempts: int = 3, target_size: int = 0,
 ) -> Script:
-    """The script's beats: the intro, then per section the model's sentences that pass, resampled or reported where they fail."""
+    """The script's beats: the intro (and who is from where, where the opening says so), then per section the model's
+    sentences that pass, resampled or reported where they fail."""
     chinese = verifier.chinese
     glue = "" if chinese else " "
     found = sections(segments, duration, speaker_of, chinese=chinese)
     beats = [Beat(intro(facts, verifier.transcript, chinese), None, 0.0, duration, facts.host if facts.host and _heard(facts.host, verifier.transcript) else None, "intro")]
     rejected: list[dict[str, Any]] = []
     names = [n for n in [facts.host, *facts.guests] if n]
+    pairs = affiliations([n for n in names if _heard(n, verifier.transcript)], verifier.glossary, verifier.transcript, chinese)
+    if pairs and not verifier.broken(who_is_who(pairs, chinese), [b.text for b in beats], skip=("length",)):
+        beats.append(Beat(who_is_who(pairs, chinese), None, 0.0, duration, None, "intro"))
     if not found:
         return Script(beats, rejected, found)
     spoken = lambda: [b.text for b in beats]
@@ -490,7 +530,10 @@ def compose(
             if not broken:
                 beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "resampled"))
                 return True
+            stuck = any(r["text"] == text for r in rejected)
             rejected.append({"text": text, "source": "resampled", "rules": broken})
+            if stuck:
+                break  # the same rejected sentence again: another draw would cost as much and say it once more
             avoid = f"{text} ({', '.join(broken)})"
         fallback = reported(section, verifier, spoken(), speaker_of, voices=facts.voices)
         if fallback:
