@@ -123,7 +123,8 @@ def summarize(
     verifier = Verifier(transcript.text, language, request.glossary)
     from_script: list[str] = []
     if not engine.extractive:  # the extractive engine's summary and highlights are the transcript's sentences, labelled so in summary.md
-        told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier)
+        more = script.another(told_script.sections, verifier, speaker_of, voices=len(transcript.speakers))
+        told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier, more=more)
         fields.summary, fields.highlights, from_script = joiner(language).join(told.summary), told.highlights, told.from_script
     # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
     # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)

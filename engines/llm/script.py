@@ -231,10 +231,17 @@ def _heard(item: str, transcript: str) -> bool:
 
 def intro(facts: Facts, transcript: str, chinese: bool) -> str:
     """The first sentence: whose show it is, who talks in it, about what; each fact only where the transcript says it."""
+    topic = topic_of(facts.title, transcript, facts.show)
+    said = _intro(facts, transcript, chinese, topic)
+    if topic and grounding.ungrounded(said, transcript):  # mid-sentence the topic reads as a name: "is about Good news"
+        said = _intro(facts, transcript, chinese, "")
+    return said
+
+
+def _intro(facts: Facts, transcript: str, chinese: bool, topic: str) -> str:
     show = facts.show if _heard(facts.show, transcript) else ""
     people = [p for p in [facts.host, *facts.guests] if p and _heard(p, transcript)]
     host, guests = (people[0], people[1:]) if people else (None, [])
-    topic = topic_of(facts.title, transcript, facts.show)
     if chinese:
         where = f"在这一期《{show}》里" if show else "在这一期节目里"
         about = (f"“{topic}”" if re.search(r"[\s，,。：:？?！!]", topic) else topic) if topic else ""
@@ -254,9 +261,10 @@ def intro(facts: Facts, transcript: str, chinese: bool) -> str:
         return f"{where}, {host}{with_guests}{about}."
     if topic:
         return f"This episode{' of ' + show if show else ''} is about {topic}."
-    title = f"“{facts.title.strip()}”" if _heard(facts.title.strip(), transcript) else "this episode"
     voices = f" with {_COUNT.get(facts.voices, str(facts.voices))} speaker{'s' if facts.voices > 1 else ''}" if facts.voices else ""
-    return f"This digest is about {title}, an episode{' of ' + show if show else ''}{voices}."
+    if _heard(facts.title.strip(), transcript):
+        return f"This digest is about “{facts.title.strip()}”, an episode{' of ' + show if show else ''}{voices}."
+    return f"This is an episode{' of ' + show if show else ''}{voices}."
 
 
 def affiliations(people: Sequence[str], terms: Sequence[str], transcript: str, chinese: bool) -> list[tuple[str, str]]:
@@ -605,10 +613,14 @@ class Prose:
     from_script: list[str]  # the fields that took the script's sentences because none of the model's passed
 
 
-def prose(summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Beat], verifier: Verifier, count: int = 3) -> Prose:
+def prose(
+    summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Beat], verifier: Verifier, count: int = 3,
+    more: Callable[[list[str]], str | None] | None = None,
+) -> Prose:
     """The model's summary and highlight sentences that pass the verifier; where none does, the script's own (verified) sentences.
 
-    Highlights are whole sentences, distinct from each other and from the summary; fewer than ``count`` where nothing else passes.
+    Highlights are whole sentences, distinct from each other and from the summary; below ``count``, ``more`` (given what
+    is said already) adds another verified sentence while it has one.
     """
     kept: list[str] = []
     for sentence in summary:
@@ -622,9 +634,27 @@ def prose(summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Bea
     for sentence in highlights:
         if sentence.strip() and len(chosen) < count and not verifier.broken(sentence.strip(), [*kept, *chosen]):
             chosen.append(sentence.strip())
-    if not chosen:
+    if len(chosen) < count:
         for text in body:
-            if len(chosen) < count and text not in kept and not verifier.broken(text, [*kept, *chosen]):
+            if len(chosen) < count and text not in kept and text not in chosen and not verifier.broken(text, [*kept, *chosen]):
                 chosen.append(text)
-        from_script.append("highlights")
+        while more and len(chosen) < count and (extra := more([*kept, *chosen])):
+            chosen.append(extra)
+        if "highlights" not in from_script and len(chosen) > len([h for h in highlights if h.strip() in chosen]):
+            from_script.append("highlights")
     return Prose(kept, chosen, from_script)
+
+
+def another(found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], voices: int = 0) -> Callable[[list[str]], str | None]:
+    """A source of further sentences in reported speech, one section after another, none repeating what is said already."""
+    told: list[str] = []
+
+    def next_sentence(said: list[str]) -> str | None:
+        for section in found:
+            beat = reported(section, verifier, said, speaker_of, told, voices=voices)
+            if beat and beat.source == "reported":
+                told.append(beat.origin)
+                return beat.text
+        return None
+
+    return next_sentence
