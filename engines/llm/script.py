@@ -468,9 +468,6 @@ class Script:
     rejected: list[dict[str, Any]]  # each sentence not spoken: its text, where it came from and the rules it broke
     sections: list[Section] = field(default_factory=list)  # the episode's topical sections: the chapters
 
-    def text(self, chinese: bool) -> str:
-        return ("" if chinese else " ").join(b.text for b in self.beats)
-
     def sources(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for beat in self.beats:
