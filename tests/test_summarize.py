@@ -343,14 +343,13 @@ def test_engine_order_defaults(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("lines", "language"), [(ENGLISH, "en"), (CHINESE, "zh")])
-def test_embedded_engine_for_real(tmp_path, lines, language, embedded_llm):
+def test_embedded_engine_for_real(tmp_path, embedded_llm):
+    """English here; the embedded model in Chinese is tests/test_chinese_eval.py's one-episode run (its script, language and names)."""
     settings = Settings(summarize={"engines": ["embedded"], "target_seconds": 30, "embedded": {"threads": 2}})
-    result = run(settings, tmp_path, lines, language)
+    result = run(settings, tmp_path, ENGLISH, "en")
     assert result["engine"] == "embedded" and result["model"].startswith("qwen2.5-coder-1.5b")
     assert 3 <= len(result["highlights"]) <= 7 and result["chapters"] and result["script"]
-    chinese = len(re.findall(r"[\u4e00-\u9fff]", result["script"]))
-    assert (chinese > 20) if language == "zh" else (chinese == 0), result["script"]
+    assert not re.search(r"[\u4e00-\u9fff]", result["script"]), result["script"]
     assert result["usage"]["completion_tokens"] > 50
     assert isinstance(result["ungrounded"], list)
 
