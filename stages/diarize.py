@@ -9,8 +9,10 @@ neighbours, so a music bed or an overlap makes no phantom speaker; a change of
 voice moves to the nearest sentence end, clause end or pause within a second;
 a segment that holds two speakers is cut there. A speaker is named only by their own
 self-introduction ("我是…", "I'm …"), confirmed where the show notes or the
-user's terms hold the name, or by the voice of a feed's host named in an
-earlier episode; anyone else stays "Speaker N".
+user's terms hold the name; by the host's introduction of one guest ("My guest
+is Maria Lopez", "本期嘉宾是张伟") when the next other voice heard has no name;
+or by the voice of a feed's host named in an earlier episode; anyone else stays
+"Speaker N".
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ AudioChunk = tuple[float, Path]  # (offset in the episode, 16 kHz WAV)
 
 INTRODUCTION = re.compile(r"(?:我是|我叫|我的名字是|我的名字叫|本期主持人|主持人)")
 INTRODUCTION_EN = re.compile(r"\b(?:I'm|I am|my name is|My name is|this is|This is)\s+(?:your host,?\s+)?([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)")
+GUEST_INTRODUCTION = re.compile(r"(?:本期|今天|这期|这一期)(?:节目)?的?(?:嘉宾|客人)(?:是|就是)?")
+GUEST_INTRODUCTION_EN = re.compile(
+    r"\b(?:[Mm]y guest(?: today| this week)? is|[Jj]oining (?:me|us)(?: today)? is|[Ww]ith me(?: today)? is|[Pp]lease welcome)\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"
+)
 ENGLISH_NOT_NAMES = {"sure", "sorry", "here", "back", "not", "just", "really", "so", "very", "glad", "happy", "excited", "going", "the", "a"}
 
 
@@ -284,23 +290,60 @@ def remember_host(previous: HostVoice | None, speakers: list[Speaker], episode: 
     return HostVoice(name=previous.name or host.name, voiceprint=[round(float(x), 5) for x in merged], heard_in=[*previous.heard_in, episode])
 
 
+def _chinese_name_after(text: str, match: re.Match[str], glossary: Glossary) -> tuple[str, str] | None:
+    """The glossary term or person's name (jieba's nr) right after ``match``, with the words that said it."""
+    after = text[match.end() : match.end() + 12].lstrip("，, ")
+    for term in sorted(glossary.terms, key=len, reverse=True):
+        if after.startswith(term):
+            return term, match.group(0) + term
+    import jieba.posseg
+
+    first = next(iter(jieba.posseg.cut(after)), None)
+    if first is not None and first.flag.startswith("nr") and CJK.search(first.word) and len(first.word) >= 2:
+        return first.word, match.group(0) + first.word
+    return None
+
+
 def introduced_name(text: str, glossary: Glossary) -> tuple[str, str] | None:
     """(name, the words that said it) from a self-introduction in ``text``, or None."""
     for match in INTRODUCTION.finditer(text):
-        after = text[match.end() : match.end() + 12].lstrip("，, ")
-        for term in sorted(glossary.terms, key=len, reverse=True):
-            if after.startswith(term):
-                return term, match.group(0) + term
-        import jieba.posseg
-
-        first = next(iter(jieba.posseg.cut(after)), None)
-        if first is not None and first.flag.startswith("nr") and CJK.search(first.word) and len(first.word) >= 2:
-            return first.word, match.group(0) + first.word
+        if found := _chinese_name_after(text, match, glossary):
+            return found
     for match in INTRODUCTION_EN.finditer(text):
         name = match.group(1)
         if name.split()[0].lower() not in ENGLISH_NOT_NAMES and (not match.group(0).lower().startswith("this is") or name in glossary.terms):
             return name, match.group(0)
     return None
+
+
+def introduced_guest(text: str, glossary: Glossary) -> tuple[str, str] | None:
+    """(name, the words that said it) where ``text`` introduces one guest ("My guest is Maria Lopez", "本期嘉宾是张伟"), or None.
+
+    Two guests in one breath ("my guests are…", "X and Y") say nothing about which voice is whose.
+    """
+    for match in GUEST_INTRODUCTION.finditer(text):
+        found = _chinese_name_after(text, match, glossary)
+        rest = text[match.end() :]
+        if found and not re.match(r"[，, ]*[和与跟、]", rest[rest.find(found[0]) + len(found[0]) :]):
+            return found
+    for match in GUEST_INTRODUCTION_EN.finditer(text):
+        name = match.group(1)
+        if name.split()[0].lower() not in ENGLISH_NOT_NAMES and not re.match(r",?\s+(?:and|&)\s+[A-Z]", text[match.end() :]):
+            return name, match.group(0)
+    return None
+
+
+def guests_named(segments: list[Segment], glossary: Glossary, found: dict[int, tuple[str, str]]) -> dict[int, tuple[str, str]]:
+    """Voices named by the host's introduction of them: the next other voice heard (within five segments), when it has no name yet."""
+    named = dict(found)
+    for i, segment in enumerate(segments):
+        guest = introduced_guest(segment.text, glossary) if segment.speaker else None
+        if not guest or guest[0] in {name for name, _ in named.values()}:
+            continue
+        answer = next((s.speaker for s in segments[i + 1 : i + 6] if s.speaker and s.speaker != segment.speaker), None)
+        if answer is not None and answer not in named:
+            named[answer] = (guest[0], f"introduced by the voice before: {guest[1]}")
+    return named
 
 
 def speakers_of(
@@ -319,6 +362,7 @@ def speakers_of(
         names = [h for h in heard if h]
         if names:
             found[number] = Counter(names).most_common(1)[0][0]
+    found = guests_named(segments, glossary, found)
     if host and host.name and host.name not in {name for name, _ in found.values()}:
         near = {n: distance(p, host.voiceprint) for n, p in prints.items() if n not in found}
         closest = min(near, key=near.__getitem__, default=None)

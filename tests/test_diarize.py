@@ -127,6 +127,25 @@ def test_names_are_unique_and_confirmed_by_the_glossary():
     assert [s.seconds for s in speakers] == [3, 3, 3]
 
 
+def test_a_guest_the_host_introduces_is_named_by_the_next_voice_heard():
+    """The sample: Dana says "My guest is Maria Lopez, …  Maria, thanks for coming on." and the other voice answers."""
+    segments = [
+        Segment(0, 5, "I'm your host, Dana Whitfield.", speaker=1), Segment(5, 9, "My guest is Maria Lopez, who leads engineering at Solar Grid.", speaker=1),
+        Segment(9, 11, "Maria, thanks for coming on.", speaker=1), Segment(11, 14, "Thanks for having me, Dana.", speaker=2),
+    ]
+    speakers = Z.speakers_of(segments, Glossary())
+    assert [s.label for s in speakers] == ["Dana Whitfield", "Maria Lopez"]
+    assert speakers[1].named_by == "introduced by the voice before: My guest is Maria Lopez"
+    two = [Segment(0, 5, "My guests are Maria Lopez and Tom Baker.", speaker=1), Segment(5, 9, "Thanks for having us.", speaker=2)]
+    assert [s.label for s in Z.speakers_of(two, Glossary())] == ["Speaker 1", "Speaker 2"], "two guests: which voice is whose is not known"
+    late = [segments[1], *[Segment(9 + k, 10 + k, "More from the host.", speaker=1) for k in range(5)], Segment(15, 18, "Hello.", speaker=2)]
+    assert Z.speakers_of(late, Glossary())[1].name is None, "an answer five segments later is not the guest's for sure"
+    zh = [Segment(0, 4, "本期嘉宾是月之暗面的工程师张伟。", speaker=1), Segment(4, 8, "本期嘉宾是张伟。", speaker=1), Segment(8, 11, "大家好，很高兴来到节目。", speaker=2)]
+    assert [s.label for s in Z.speakers_of(zh, Glossary(["张伟"]))] == ["Speaker 1", "张伟"]
+    both = [Segment(0, 4, "今天的嘉宾是张伟和李娜。", speaker=1), Segment(4, 8, "大家好。", speaker=2)]
+    assert Z.speakers_of(both, Glossary(["张伟", "李娜"]))[1].name is None
+
+
 def test_transcript_files_show_each_turn_and_the_vtt_voice_tags_parse(tmp_path):
     import webvtt
 
