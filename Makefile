@@ -40,7 +40,7 @@ test: lint test-main test-paddle
 
 # Lint, types, and the layer contract (core <- engines <- stages <- flows <- presenter).
 lint: setup
-	$(BIN)/ruff check core engines stages flows presenter evaluation tests bench
+	$(BIN)/ruff check core engines stages flows presenter evaluation tests bench assets
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
