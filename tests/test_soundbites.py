@@ -343,3 +343,21 @@ def test_one_voice_heard_though_a_guest_was_introduced_names_no_one(tmp_path):
     monologue = transcript_of([(1, "Welcome to Tech Weekly. I'm your host, Tom.", 0.0), turns[1]], [HOST])
     [bite] = B.choose(monologue, 1, "en", Verifier(monologue.text, "en"))
     assert bite.link == "Here is how Tom puts it:", "a monologue's one voice is its host's"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "language", "prompt"),
+    [
+        ("Walk me through what happens on a normal day.", "en", True),  # the sample, one voice: the host's prompt inside the guest's turn
+        ("So tell us about the inverter.", "en", True),
+        ("How big is a typical system.", "en", True),  # a question Whisper closed with a full stop
+        ("What changed in the last three years.", "en", True),
+        ("What matters most is safety and lifetime.", "en", False),
+        ("How the cells are made decides their price.", "en", False),
+        ("说说你们的工厂。", "zh", True),
+        ("你觉得快充是下一个重点。", "zh", True),
+        ("电池的成本下降了很多。", "zh", False),
+    ],
+)
+def test_a_prompt_written_as_a_statement_is_never_in_a_soundbite(sentence, language, prompt):
+    assert bool(B._PROMPT[language == "zh"].search(sentence)) is prompt

@@ -4,7 +4,8 @@ A soundbite is 5 to 15 seconds of one speaker's own turn (diarization), with
 no other voice in it or within its margins, from the first word of a sentence
 to the last word of a sentence (Whisper's word times). It must stand on its
 own: it does not open with a word that needs what came before ("And", "He",
-"所以", "他"), and holds no question. Candidates are ranked by centrality (the
+"所以", "他"), and holds no question, nor a prompt written as a statement ("Walk me
+through a normal day.", "说说你的看法。"). Candidates are ranked by centrality (the
 extractive ranker's TF-IDF similarity) to the whole episode and to their own
 section, named speakers first; no two come from the same minute.
 
@@ -39,6 +40,15 @@ _NOT_A_NAME = {"guest", "a guest", "嘉宾", "一位嘉宾"}
 
 _ENDS = re.compile(r"[.!?。！？…][\"'”’」』)）]*$")
 _QUESTION = re.compile(r"[?？]|吗[\"'”’」』)）]*$")
+_PROMPT = {  # a question Whisper wrote with a full stop, or a host's prompt: "Walk me through a normal day." needs its answer
+    False: re.compile(
+        r"^\W*(?:(?:so|and|now|okay|ok)\W+)?(?:(?:walk|talk|take) (?:me|us) through|(?:tell|show|give) (?:me|us)\b|"
+        r"(?:can|could|would|will|do|does|did) (?:you|we)\b|(?:what|why|how|who|where|when|which) (?:is|are|was|were|do|does|did|has|have|would|could|should|can|about|makes?|made|happens?|happened|changed)\b|"
+        r"how (?:big|much|many|long|often|far|fast)\b)",
+        re.IGNORECASE,
+    ),
+    True: re.compile(r"你觉得|你认为|你怎么看|说说|讲讲|聊聊|介绍一下|能不能|是不是|为什么|怎么样"),
+}
 # openers that need what came before: conjunctions, pronouns, answers
 _OPENERS_EN = {
     "and", "but", "so", "or", "because", "then", "also", "which", "who", "that", "this", "these", "those", "it", "its", "it's",
@@ -198,7 +208,7 @@ def candidates(transcript: Transcript, language: str) -> list[Soundbite]:
                 if seconds > LONGEST:
                     break
                 said = [_text(s, chinese) for s in sentences[i : j + 1]]
-                if any(_QUESTION.search(s) or _CEREMONY[chinese].search(s) for s in said):
+                if any(_QUESTION.search(s) or _PROMPT[chinese].search(s) or _CEREMONY[chinese].search(s) for s in said):
                     break
                 if seconds < SHORTEST or not _clear(span[0].start, span[-1].end, who, transcript):
                     continue
