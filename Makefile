@@ -79,9 +79,9 @@ test-paddle: paddle
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not paddle and not eval"
 
-# Long quality evaluations (not in make test): the whole Chinese set, printed as the README's table.
+# Long quality evaluations (not in make test): the whole Chinese and English sets, printed as the README's tables.
 eval: setup
-	$(BIN)/python -m pytest -m eval -s tests/test_chinese_eval.py
+	$(BIN)/python -m pytest -m eval -s tests/test_chinese_eval.py tests/test_english_eval.py
 
 bench: setup
 	$(BIN)/python bench/transcribe.py

@@ -5,6 +5,7 @@ one without (to a transcript), so the show notes' effect on the transcript is
 measured. Targets are issue 11's: CER <= 0.08 with show notes, digests at
 least 90 % Chinese (or the episode's own share) with Latin script only for names
 and terms, 80 % of the show notes' names that the transcript holds kept, distinct chapters, nothing unverified spoken.
+Issue 25's model share of the script and key facts heard (evaluation/keyfacts.py) are printed, in the table too.
 
 `make test` runs one episode end to end (tech-weekly, the hardest: 42 English
 names and terms) through every check; `make eval` runs the whole set and
@@ -105,7 +106,9 @@ def check_chapters_and_spoken(runs: list[dict]) -> None:
         # issue 25's rubric, printed whole; what the stage guarantees is asserted: the intro first, every other script
         # sentence passing the verifier, and clean text in every field
         found = rubric.check(r["summary"], r["transcript"]["text"], r["transcript"].get("duration") or 0.0)
-        print(r["episode"].id, "rubric:\n" + rubric.report(found), f"\nmodel share of the script: {rubric.model_share(r['summary']):.0%}")
+        figures = r["with_notes"]
+        print(r["episode"].id, "rubric:\n" + rubric.report(found), f"\nmodel share of the script: {figures['model_share']:.0%}")
+        print(f"key facts heard: {len(figures['key_facts_heard'])} of {figures['key_facts_total']}; missed: {figures['key_facts_missed']}")
         assert [f for f in found if f[0] == "script" or f[1] == "clean"] == [], rubric.report(found)
 
 
