@@ -601,6 +601,8 @@ CHINESE_TEXT = "".join(t for t, _ in CHINESE)
     ("list", "zh", "王磊、宁德时代、比亚迪、电池、快充。", "王磊说宁德时代和比亚迪都在投入快充。"),
     ("fragment", "en", "Maria Lopez: prices fell a lot since 2020.", "Maria Lopez says prices fell a lot since 2020."),
     ("fragment", "en", "Maria Lopez explains why battery prices fell and", "Maria Lopez explains why battery prices fell."),
+    ("fragment", "en", "Yes, battery prices fell a lot since 2020.", "No battery price fell as fast as the cells did."),  # an answer: the sample's highlight "Yes, phones use…"
+    ("fragment", "zh", "对，电池成本下降了百分之四十。", "对于王磊来说，电池成本下降了百分之四十。"),
     ("length", "en", "Prices fell.", "Maria Lopez says battery prices fell since 2020."),
     ("length", "zh", "电池便宜了。", "王磊认为电池在三年里便宜了很多。"),
     ("question", "en", "Why did battery prices fall so much since 2020?", "Maria Lopez explains why battery prices fell since 2020."),

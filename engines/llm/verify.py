@@ -10,7 +10,7 @@ rules each digest breaks). The rules:
 - ``host_voice``: no host's "we", "our", "welcome", "I'm your host", "我们", "咱们", "欢迎收听";
 - ``copied``: no run longer than 12 words (or 20 Chinese characters) copied from the transcript;
 - ``list``: not a list of names or keywords;
-- ``fragment``: a whole sentence: it ends like one and has no speaker label ("Maria:");
+- ``fragment``: a whole sentence: it ends like one, has no speaker label ("Maria:") and is no answer ("Yes, …", "对，…");
 - ``length``: within the length band (6 to 40 words, 8 to 90 Chinese characters);
 - ``question``: not a question (the presenter asks nothing nobody answers);
 - ``repeat``: not what an earlier sentence said (most of the shorter one's words in the other);
@@ -49,6 +49,7 @@ _HOST_VOICE = {
     "zh": re.compile(r"我们|咱们|欢迎(?:收听|来到|回到|大家|各位)|^欢迎|大家好|各位听众|本期节目的主持人"),
 }
 _LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*\S")
+_ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolutely|definitely|okay|ok|well)\b\s*[,.!]|(?:对|是的|没错|嗯|好的|当然)[，,。！])", re.IGNORECASE)
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
 _QUESTION = re.compile(r"[?？]|吗[。！]?$")
 _QUOTED = re.compile(r"“([^”]*)”|「([^」]*)」|\"([^\"]*)\"")
@@ -143,7 +144,7 @@ class Verifier:
             "host_voice": lambda: bool(_HOST_VOICE[key].search(own)),
             "copied": lambda: self.copied(text),
             "list": lambda: bool(_LISTED.search(own)),
-            "fragment": lambda: not FINISHED.search(text) or bool(_LABEL.match(text)),
+            "fragment": lambda: not FINISHED.search(text) or bool(_LABEL.match(text) or _ANSWER.match(own)),
             "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
             "question": lambda: bool(_QUESTION.search(own)),
             "repeat": lambda: any(similar(text, e) or _contained(text, e) for e in earlier),
