@@ -436,13 +436,14 @@ def naming(
     return told
 
 
-_NOBODY = {False: ("One of the speakers", "The speaker"), True: ("节目里", "讲话人")}  # [chinese][the only voice]
+# who said it, where diarization named no one: [chinese][the only voice]; "讲话人提到" read like a form, "节目中提到" as a listener says it
+_NOBODY = {False: ("One of the speakers", "The speaker"), True: ("节目里", "节目中")}
 
 
 def _quotation(clause: str, name: str | None, chinese: bool, voices: int) -> str:
     """A clause as the speaker's own words, in quotation marks and attributed: "Maria said: “Ask what you can do.”"."""
     if chinese:
-        return f"{name or ('讲话人' if voices == 1 else '节目里有人')}说：“{clause}。”"
+        return f"{name or '节目里有人'}说：“{clause}。”"
     return f"{name or _NOBODY[False][voices == 1]} said: “{clause[0].upper() + clause[1:]}.”"
 
 
