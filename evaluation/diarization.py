@@ -25,6 +25,7 @@ from core.settings import Settings
 RATE = 16_000
 FRAME = 0.01
 COLLAR = 0.25
+TURN_GAP = 1.0  # seconds: a shorter pause between two segments of one speaker is inside their turn
 
 
 @dataclass
@@ -111,7 +112,11 @@ def speak(conversation: Conversation, pause: float = 0.6) -> tuple[np.ndarray, l
 
 
 def der(reference: list[tuple[float, float, str]], segments: list[Segment]) -> float:
-    """Diarization error rate of ``segments`` (their ``speaker``) against ``reference`` turns."""
+    """Diarization error rate of ``segments`` (their ``speaker``) against ``reference`` turns.
+
+    The segments are scored as turns, as the reference is written: a pause of under ``TURN_GAP`` between two segments
+    of one speaker is theirs (Whisper ends a segment at a comma's pause; the reference turn runs through it).
+    """
     end = max([t[1] for t in reference] + [s.end for s in segments])
     frames = int(end / FRAME) + 1
     truth, found, scored = np.full(frames, -1), np.full(frames, -1), np.ones(frames, bool)
@@ -120,9 +125,10 @@ def der(reference: list[tuple[float, float, str]], segments: list[Segment]) -> f
         truth[int(start / FRAME) : int(stop / FRAME)] = names.index(speaker)
         for edge in (start, stop):
             scored[max(0, int((edge - COLLAR) / FRAME)) : int((edge + COLLAR) / FRAME)] = False
-    for segment in segments:
-        if segment.speaker:
-            found[int(segment.start / FRAME) : int(segment.end / FRAME)] = segment.speaker
+    spoken = [s for s in segments if s.speaker]
+    for segment, following in zip(spoken, [*spoken[1:], None]):
+        joined = following is not None and following.speaker == segment.speaker and following.start - segment.end < TURN_GAP
+        found[int(segment.start / FRAME) : int((following.start if joined and following else segment.end) / FRAME)] = segment.speaker
     truth, found = truth[scored], found[scored]
     speech = max(1, int((truth >= 0).sum()))
     labels = sorted(set(found[found >= 0].tolist()))

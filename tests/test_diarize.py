@@ -203,7 +203,8 @@ def test_synthetic_conversations_are_told_apart_and_named(conversation, settings
     labelled, speakers = Z.diarize(segments, [(0.0, wav)], settings.diarize, settings.context, glossary)
     error = D.der(reference, labelled)
     summary = json.dumps([s.model_dump() for s in speakers], ensure_ascii=False)
-    assert error <= 0.10, f"DER {error:.3f}: {summary}"
+    # issue 26: the synthetic set at DER <= 0.01 (measured 0.000 zh-two, 0.009 en-three; the segments scored as turns)
+    assert error <= 0.01, f"DER {error:.4f}: {summary}"
     assert len(speakers) == len(conversation.voices), summary
     found = {who: max(labelled, key=lambda s: min(end, s.end) - max(start, s.start)).speaker for start, end, who in reference}
     named = {who: speakers[number - 1] for who, number in found.items()}
