@@ -28,7 +28,10 @@ run (assets/sample/field-notes-batteries.mp3): the sample is transcribed
 (Whisper base), diarized and summarized (extractive) once, then narrated,
 animated (embedded, 720) and composed (720p) with soundbites off and at their
 default; it prints each stage's seconds both ways, the difference, and the
-soundbites chosen, and writes bench/results/soundbites.json.
+soundbites chosen, and the cost as a ratio: seconds of processing per second of
+video the soundbites add, against the same run's seconds per second of the
+presenter's own narrated video (machines differ up to 4x; the ratio does not).
+Writes bench/results/soundbites.json.
 """
 
 from __future__ import annotations
@@ -264,10 +267,17 @@ def soundbite_cost(sample: Path) -> None:
     stages = [*runs["off"]["seconds"], "total"]
     row = lambda stage, run: run["total"] if stage == "total" else run["seconds"][stage]
     table(["stage", "soundbites off (s)", "default (s)", "added (s)"], [[s, row(s, runs["off"]), row(s, runs["default"]), round(row(s, runs["default"]) - row(s, runs["off"]), 2)] for s in stages])
-    print(f"\nnarration: {runs['off']['narration_seconds']} s without, {runs['default']['narration_seconds']} s with soundbites")
+    off, on = runs["off"], runs["default"]
+    video = on["narration_seconds"] - off["narration_seconds"]
+    added = on["total"] - off["total"]
+    own_rate, added_rate = off["total"] / off["narration_seconds"], added / video if video > 0 else 0.0
+    print(f"\nnarration: {off['narration_seconds']} s without, {on['narration_seconds']} s with soundbites (+{video:.1f} s of video)")
+    print(f"this machine, soundbites off: {own_rate:.2f} s of processing per second of the presenter's video (narrate + lipsync + compose)")
+    print(f"soundbites: {added_rate:.2f} s per second of video they add, {added_rate / own_rate:.2f}x the presenter's own rate; {added:+.2f} s in all")
+    ratios = {"video_added_seconds": round(video, 2), "own_seconds_per_video_second": round(own_rate, 3), "added_seconds_per_video_second": round(added_rate, 3)}
     for bite in runs["default"]["soundbites"]:
         print(f"soundbite: {bite['speaker']}, {bite['start']:.2f}-{bite['end']:.2f} s of the episode: {bite['text']}")
-    save("soundbites.json", {"sample": sample.name, "speakers": len(speakers), "prepare_seconds": prepared, **runs})
+    save("soundbites.json", {"sample": sample.name, "speakers": len(speakers), "prepare_seconds": prepared, **ratios, **runs})
 
 
 def _timed_stages(folder: Path, options, sample: Path) -> dict[str, float]:
