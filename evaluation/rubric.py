@@ -72,6 +72,6 @@ def report(found: list[tuple[str, str, str]]) -> str:
 
 
 def model_share(summary: dict[str, Any]) -> float:
-    """The share of the script's sentences after the intro that the model wrote (verified), not a fallback."""
-    body = [b for b in summary.get("beats", []) if b.get("source") not in ("intro", "link", "soundbite")]
+    """The share of the script's sentences between the intro and the outro that the model wrote (verified), not a fallback."""
+    body = [b for b in summary.get("beats", []) if b.get("source") not in ("intro", "outro", "link", "soundbite")]
     return sum(b["source"] in ("model", "resampled") for b in body) / len(body) if body else 0.0

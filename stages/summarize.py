@@ -118,7 +118,7 @@ def summarize(
         elapsed = time.perf_counter() - started
     beats, rejected = _unlisted_beats(told_script, fields, transcript.text, language)
     fields.script = joiner(language).join(b.text for b in beats)
-    body = [b for b in beats if b.source != "intro"]
+    body = [b for b in beats if b.source not in ("intro", "outro")]
     claimed = gates.ungrounded(fields, transcript.text)  # what the model's answer said that the transcript does not: listed, never spoken
     verifier = Verifier(transcript.text, language, request.glossary)
     from_script: list[str] = []
@@ -149,8 +149,8 @@ def summarize(
     summary = soundbites.add_to(summary, transcript, section.soundbites, verifier, log.info)
     sources = told_script.sources()
     log.info(
-        "script: %d sentences (intro %d, model %d, sampled again %d, reported speech %d, quoted %d); %d not spoken",
-        len(beats), sources.get("intro", 0), sources.get("model", 0), sources.get("resampled", 0), sources.get("reported", 0), sources.get("quoted", 0), len(rejected),
+        "script: %d sentences (intro %d, model %d, sampled again %d, reported speech %d, quoted %d, outro %d); %d not spoken",
+        len(beats), sources.get("intro", 0), sources.get("model", 0), sources.get("resampled", 0), sources.get("reported", 0), sources.get("quoted", 0), sources.get("outro", 0), len(rejected),
     )
     if summary.ungrounded:
         log.warning("The written summary mentions items the transcript does not contain: %s (listed in summary.md; none is spoken).", ", ".join(summary.ungrounded))

@@ -306,7 +306,7 @@ def test_a_soundbite_that_cannot_be_cut_is_left_out_with_its_link(tmp_path, capl
     narration = Narration.read(tmp_path)
     assert "left out with its link line" in caplog.text
     assert not [s for s in narration.sentences if s.kind == "soundbite" or s.source == "link"]
-    assert narration.sentences and all(s.source in ("intro", "model", "reported", "resampled", "quoted") for s in narration.sentences)
+    assert narration.sentences and all(s.source in ("intro", "model", "reported", "resampled", "quoted", "outro") for s in narration.sentences)
 
 
 @pytest.mark.parametrize(

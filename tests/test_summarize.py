@@ -63,6 +63,7 @@ DIGEST = {
 
 
 INTRO = "This episode of Tech Weekly is about batteries."  # the show is heard; no speaker named; the topic from the title
+OUTRO = "That was this episode of Tech Weekly."  # the last sentence, from the same facts: the show heard, no speaker named
 SAID = "Maria Lopez of Solar Grid explains why home batteries got 40% cheaper since 2020."  # DIGEST's script without its "Today on Tech Weekly,"
 
 
@@ -123,7 +124,7 @@ def test_openai_engine_map_reduce(server, tmp_path):
     assert "[01:05] Solar Grid installed twelve thousand systems" in "".join(chat.prompts("Notes"))
     assert result["ungrounded"] == []  # "12,000" and "twelve thousand", "40%" and "forty percent" agree
     assert [c["start"] for c in result["chapters"]] == [0], "215 s is one section (about one per 3 minutes): one chapter"
-    assert (tmp_path / "script.txt").read_text() == INTRO + " " + SAID + "\n", "the model's own opening gives way to the intro built from facts"
+    assert (tmp_path / "script.txt").read_text() == INTRO + " " + SAID + " " + OUTRO + "\n", "the model's own opening gives way to the intro built from facts"
     assert "## Highlights" in (tmp_path / "summary.md").read_text()
     assert server.requests[-1][1].get("Authorization") == "Bearer k"
     assert result["usage"]["calls"] == result["parts"] + 1
@@ -185,7 +186,7 @@ def test_a_script_that_repeats_itself_is_sent_back_then_said_once(server, tmp_pa
     chat = ChatServer(server, {"Notes": [NOTES], "Digest": [looped, looped]})
     result = run(remote(server), tmp_path)
     assert 'The "script" says the same sentence more than once' in chat.prompts("Digest")[-1]
-    assert result["script"] == INTRO + " " + SAID and {"field": "script", "gate": "repeat", "values": {}} in result["gates"]
+    assert result["script"] == INTRO + " " + SAID + " " + OUTRO and {"field": "script", "gate": "repeat", "values": {}} in result["gates"]
 
 
 def test_invented_number_is_sent_back_then_listed(server, tmp_path):
@@ -642,8 +643,8 @@ def test_a_failing_sentence_is_sampled_again_until_it_passes(server, tmp_path):
     assert len(sentences) == 3, "N = 3 attempts: two bad answers, then a good one"
     assert [(c["seed"], c["temperature"]) for c in sentences] == [(1, 0.7), (2, 0.8), (3, 0.9)], "another seed, hotter, each time"
     assert "copied" in sentences[0]["messages"][-1]["content"] and "host_voice" in sentences[1]["messages"][-1]["content"], "told what the last one broke"
-    assert result["script"] == INTRO + " " + good
-    assert [b["source"] for b in result["beats"]] == ["intro", "resampled"]
+    assert result["script"] == INTRO + " " + good + " " + OUTRO
+    assert [b["source"] for b in result["beats"]] == ["intro", "resampled", "outro"]
     assert [(r["source"], r["rules"]) for r in result["rejected"]] == [("model", ["copied"]), ("resampled", ["host_voice"]), ("resampled", ["length", "question"])]
 
 
@@ -745,7 +746,8 @@ def test_the_script_is_kept_as_beats_in_summary_json(server, tmp_path):
     assert summary.beats[0].source == "intro" and summary.beats[0].section is None
     assert summary.beats[0].text == "In this episode of Tech Weekly, Maria Lopez talks about batteries.", "Dana Whitfield is never heard: not said"
     assert summary.script == " ".join(b.text for b in summary.beats) == (tmp_path / "script.txt").read_text().strip()
-    body = summary.beats[1:]
+    body, last = summary.beats[1:-1], summary.beats[-1]
+    assert (last.source, last.text) == ("outro", "That was Tech Weekly, with Maria Lopez."), "the digest ends rather than stops"
     assert {b.section for b in body} == {0, 1}, "each section has its sentence"
     assert all(b.end > b.start for b in body) and [b.start for b in body] == sorted(b.start for b in body)
     assert body[0].speaker == "Maria Lopez" and body[0].source == "model"

@@ -267,6 +267,18 @@ def _intro(facts: Facts, transcript: str, chinese: bool, topic: str) -> str:
     return f"This is an episode{' of ' + show if show else ''}{voices}."
 
 
+def outro(facts: Facts, transcript: str, chinese: bool) -> str:
+    """The last sentence, so the digest ends rather than stops (after a soundbite most of all): whose show it was, with whom."""
+    show = facts.show if _heard(facts.show, transcript) else ""
+    people = [p for p in [facts.host, *facts.guests] if p and _heard(p, transcript)]
+    if chinese:
+        where = f"这一期《{show}》" if show else "这期节目"
+        return f"以上是{'和'.join(['、'.join(people[:-1]), people[-1]] if len(people) > 1 else people)}在{where}里聊的内容。" if people else f"以上是{where}的主要内容。"
+    if people:
+        return f"That was {show or 'this episode'}, with {_and(people)}."
+    return f"That was this episode of {show}." if show else "That was the episode in brief."
+
+
 def affiliations(people: Sequence[str], terms: Sequence[str], transcript: str, chinese: bool) -> list[tuple[str, str]]:
     """(person, organisation) pairs the episode's opening says: "在 Microsoft Research 做研究的 David", "Maria Lopez from Solar Grid".
 
@@ -582,6 +594,9 @@ def compose(
                     if more:
                         beats.append(more)
     beats[1:] = sorted(beats[1:], key=lambda b: b.start)
+    closing = outro(facts, verifier.transcript, chinese)
+    if not verifier.broken(closing, spoken(), skip=("length",)):  # at the end of the episode's time, so soundbites go before it
+        beats.append(Beat(closing, None, duration, duration, None, "outro"))
     return Script(beats, rejected, found)
 
 
@@ -624,7 +639,7 @@ def prose(
     for sentence in summary:
         if sentence.strip() and not verifier.broken(sentence.strip(), kept):
             kept.append(sentence.strip())
-    body = [b.text for b in beats if b.source != "intro"]
+    body = [b.text for b in beats if b.source not in ("intro", "outro")]
     from_script = []
     if not kept:
         kept, from_script = (body[:count] or [b.text for b in beats[:1]]), ["summary"]
