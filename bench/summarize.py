@@ -5,7 +5,11 @@ benchmark, 1,307 words) timed at 130 words a minute; ``--repeat 6`` makes a
 60-minute one. Each configuration runs in its own process; peak memory
 includes the in-process llama.cpp server. Embedded rows also give llama.cpp's
 own prompt and generation rates on this machine (one short call before the
-run): wall times from different machines compare by them.
+run): wall times from different machines compare by them. Issue 25's speed
+figures are printed as ratios: the prompt tokens the model read (its prompt
+cache aside) over the transcript's tokens (target 1.3), the generated tokens
+(target 2,500 for 60 minutes), and the wall time over llama.cpp's own time for
+those tokens at its measured rates.
 
 Chinese (``--language zh``): each episode of evaluation/zh is transcribed with
 and without its show notes (character error rate of each), then summarized
@@ -44,18 +48,22 @@ def make_transcript(path: Path, repeat: int) -> float:
     return clock
 
 
-def llama_speed(settings) -> dict[str, float]:
-    """llama.cpp's own prompt and generation rates on this machine (its timings): what runs on other machines compare by."""
+def llama_speed(settings, transcript: str = "") -> dict[str, float]:
+    """llama.cpp's own prompt and generation rates on this machine (its timings): what runs on other machines compare by;
+    and the transcript's length in the model's tokens (its /tokenize)."""
+    import httpx
+
     from core.registry import SUMMARIZERS
 
     engine = SUMMARIZERS.get("embedded")(settings.summarize, settings.context)
     text = (ROOT / "bench/data/episode-10min.txt").read_text()[:2400]
     try:
         reply = engine.client().chat.completions.create(model=engine.model, messages=[{"role": "user", "content": f"Summarize:\n{text}"}], max_tokens=64, temperature=0)
+        tokens = httpx.post(engine.endpoint.removesuffix("/v1") + "/tokenize", json={"content": transcript}, headers={"Authorization": f"Bearer {engine._key}"}, timeout=60)
     finally:
         engine.close()
     timings = (reply.model_extra or {})["timings"]
-    return {"prompt_tps": timings["prompt_per_second"], "generated_tps": timings["predicted_per_second"]}
+    return {"prompt_tps": timings["prompt_per_second"], "generated_tps": timings["predicted_per_second"], "transcript_tokens": len(tokens.json()["tokens"])}
 
 
 def _text_and_duration(transcript: str) -> tuple[str, float]:
@@ -73,7 +81,7 @@ def worker(config: str, transcript: str) -> None:
     settings = Settings(summarize={"engines": [engine], "embedded": {"threads": int(threads or 1)}})
     folder = Path(transcript).parent / config
     folder.mkdir()
-    speed = llama_speed(settings) if engine == "embedded" else {}
+    speed = llama_speed(settings, _text_and_duration(transcript)[0]) if engine == "embedded" else {}
     started = time.perf_counter()
     S.summarize(Path(transcript), folder, settings.summarize, settings.context, title="Home batteries with Maria Lopez", show="Field Notes")
     wall = time.perf_counter() - started
@@ -150,21 +158,27 @@ def main() -> None:
     print(f"\nTranscript: {minutes:.1f} minutes of English ({args.repeat} x bench/data/episode-10min.txt)\n")
     lines = []
     for r in rows:
-        u = r["usage"]
+        u, llama = r["usage"], r["llama"]
         engine, _, threads = r["config"].partition("-")
         rate = (u["prompt_tokens"] + u["completion_tokens"]) / r["wall_s"] if u["calls"] else 0
         gen = u["completion_tokens"] / u["seconds"] if u["seconds"] else 0
+        # issue 25's speed figures: the prompt tokens read (the server's cache aside) over the transcript's; the wall time
+        # over what llama.cpp's own rates on this machine give for those tokens (1.0: no time beyond the model's)
+        raw = u.get("read_tokens", u["prompt_tokens"]) / llama["prompt_tps"] + u["completion_tokens"] / llama["generated_tps"] if llama else 0
         lines.append([
-            engine, threads or "-", f"{r['wall_s']:.1f}", r["parts"], u["calls"], u["prompt_tokens"], u["completion_tokens"],
-            f"{rate:.1f}", f"{gen:.1f}", f"{r['llama']['prompt_tps']:.0f} / {r['llama']['generated_tps']:.1f}" if r["llama"] else "-",
+            engine, threads or "-", f"{r['wall_s']:.1f}", r["parts"], u["calls"], u["prompt_tokens"], u.get("read_tokens", "-"),
+            f"{u.get('read_tokens', 0) / llama['transcript_tokens']:.2f}" if llama else "-", u["completion_tokens"],
+            f"{rate:.1f}", f"{gen:.1f}", f"{llama['prompt_tps']:.0f} / {llama['generated_tps']:.1f}" if llama else "-",
+            f"{r['wall_s'] / raw:.2f}" if raw else "-",
             f"{r['peak_mb']:.0f}", ", ".join(r["ungrounded"]) or "-", ", ".join(r["gates"]) or "-",
             f"{r['model_share']:.0%}", ", ".join(sorted({f"{w}:{rule}" for w, rule, _ in r["rubric"]})) or "-",
         ])
     headers = [
-        "engine", "threads", "wall s", "parts", "LLM calls", "prompt tok", "generated tok", "prompt+gen tok/s", "generated tok/s of LLM time",
-        "llama.cpp prompt / generation tok/s", "peak MB", "ungrounded", "gates fired", "script from the model", "rubric failures",
+        "engine", "threads", "wall s", "parts", "LLM calls", "prompt tok", "prompt tok read", "read / transcript tok", "generated tok",
+        "prompt+gen tok/s", "generated tok/s of LLM time", "llama.cpp prompt / generation tok/s", "wall / llama.cpp time at those rates",
+        "peak MB", "ungrounded", "gates fired", "script from the model", "rubric failures",
     ]
-    table(headers, lines, "lrrrrrrrrrrllrl")
+    table(headers, lines, "lrrrrrrrrrrrrrllrl")
     save(f"summarize-{args.repeat}x.json", {"minutes": minutes, "rows": rows})
 
 

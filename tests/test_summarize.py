@@ -274,7 +274,10 @@ def _streamed(delay: float):
                 delta = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [{"index": 0, "delta": {"content": content[i : i + max(1, len(content) // 5)]}, "finish_reason": None}]}
                 yield f"data: {json.dumps(delta)}\n\n".encode()
             end = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-            usage = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 6, "total_tokens": 16}}
+            usage = {  # llama.cpp's server also says how many prompt tokens it processed, the rest coming from its cache
+                "id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 6, "total_tokens": 16},
+                "timings": {"prompt_n": 4, "cache_n": 6},
+            }
             yield f"data: {json.dumps(end)}\n\ndata: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode()
 
         return 200, events()
@@ -289,6 +292,7 @@ def test_a_streaming_endpoint_that_keeps_answering_is_not_timed_out(server, tmp_
     settings.openai.timeout, settings.openai.max_retries = 1.0, 0
     result = run(settings, tmp_path)
     assert result["engine"] == "openai" and result["title"] == DIGEST["title"] and result["usage"]["completion_tokens"] >= 6
+    assert result["usage"]["read_tokens"] == 4 * result["usage"]["calls"] < result["usage"]["prompt_tokens"], "tokens from the server's cache are not read again"
     server.routes["/v1/chat/completions"] = Route(handler=_streamed(1.5), content_type="text/event-stream")
     silent = tmp_path / "silent"
     silent.mkdir()

@@ -179,21 +179,29 @@ class Request:
 
 @dataclass
 class Usage:
+    """Tokens and seconds of the model's calls. ``read_tokens``: the prompt tokens the model processed, those a llama.cpp
+    server took from its prompt cache (a resampled sentence's passage) left out; the prompt tokens where a server does not say."""
+
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    read_tokens: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, prompt: int, completion: int, seconds: float) -> None:
+    def add(self, prompt: int, completion: int, seconds: float, read: int | None = None) -> None:
         with self._lock:
             self.calls += 1
             self.prompt_tokens += prompt
             self.completion_tokens += completion
             self.seconds += seconds
+            self.read_tokens += prompt if read is None else read
 
     def to_dict(self) -> dict[str, Any]:
-        return {"calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "seconds": round(self.seconds, 2)}
+        return {
+            "calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "seconds": round(self.seconds, 2),
+            "read_tokens": self.read_tokens,
+        }
 
 
 @dataclass

@@ -142,33 +142,34 @@ class ChatSummarizer(Summarizer):
             request["frequency_penalty"] = penalty
         started = time.perf_counter()
         try:
-            text, finish, prompt_tokens, completion_tokens = self._streamed(request) if self.stream else self._whole(request)
+            text, finish, prompt_tokens, completion_tokens, read = self._streamed(request) if self.stream else self._whole(request)
         except (openai.OpenAIError, httpx.HTTPError) as error:
             raise engine_error(error, SERVICE, self.endpoint, self.timeout) from None
         seconds = time.perf_counter() - started
-        usage.add(prompt_tokens, completion_tokens, seconds)
+        usage.add(prompt_tokens, completion_tokens, seconds, read)
         detail.debug(
             "%s from %s: %d prompt + %d completion tokens in %.1f s (%.1f tok/s), finish %s\n%s",
             schema.__name__, self.model, prompt_tokens, completion_tokens, seconds, completion_tokens / seconds if seconds else 0.0, finish, text,
         )
         return text, finish == "length"
 
-    def _whole(self, request: dict[str, Any]) -> tuple[str, str | None, int, int]:
+    def _whole(self, request: dict[str, Any]) -> tuple[str, str | None, int, int, int | None]:
         reply = self.client().chat.completions.create(**request)
         counts = (reply.usage.prompt_tokens, reply.usage.completion_tokens) if reply.usage else (0, 0)
-        return reply.choices[0].message.content or "", reply.choices[0].finish_reason, *counts
+        return reply.choices[0].message.content or "", reply.choices[0].finish_reason, *counts, _read(reply)
 
-    def _streamed(self, request: dict[str, Any]) -> tuple[str, str | None, int, int]:
+    def _streamed(self, request: dict[str, Any]) -> tuple[str, str | None, int, int, int | None]:
         pieces: list[str] = []
-        finish, prompt_tokens, completion_tokens = None, 0, 0
+        finish, prompt_tokens, completion_tokens, read = None, 0, 0, None
         for chunk in self.client().chat.completions.create(**request, stream=True, stream_options={"include_usage": True}):
             if chunk.usage:
                 prompt_tokens, completion_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
+            read = _read(chunk) if read is None else read
             for choice in chunk.choices:
                 if choice.delta and choice.delta.content:
                     pieces.append(choice.delta.content)
                 finish = choice.finish_reason or finish
-        return "".join(pieces), finish, prompt_tokens, completion_tokens or len(pieces)
+        return "".join(pieces), finish, prompt_tokens, completion_tokens or len(pieces), read
 
     def ask(self, prompts: Prompts, text: str, schema: type[BaseModel], usage: Usage, history: list[dict] | None = None) -> tuple[Any, list[dict]]:
         """One structured call: JSON validated against ``schema``; one retry showing the error, then a failure."""
@@ -287,6 +288,12 @@ class ChatSummarizer(Summarizer):
             merged, _ = self.ask(prompts, prompts("condense", title=request.title, notes=self._notes(group, request)), Notes, usage)
             condensed.append((Part(group[0][0].start, group[-1][0].end, []), merged))
         return condensed
+
+
+def _read(reply: Any) -> int | None:
+    """The prompt tokens a llama.cpp server processed for this reply (its ``timings``), those from its cache left out; None elsewhere."""
+    timings = (getattr(reply, "model_extra", None) or {}).get("timings") or {}
+    return int(timings["prompt_n"]) if isinstance(timings.get("prompt_n"), int) and timings["prompt_n"] >= 0 else None
 
 
 def _rate(usage: Usage) -> str:
