@@ -361,3 +361,25 @@ def test_one_voice_heard_though_a_guest_was_introduced_names_no_one(tmp_path):
 )
 def test_a_prompt_written_as_a_statement_is_never_in_a_soundbite(sentence, language, prompt):
     assert bool(B._PROMPT[language == "zh"].search(sentence)) is prompt
+
+
+def test_wav2lip_hears_silence_where_a_soundbite_plays():
+    """The paddlegan engine's input (no trained Wav2Lip weights here to measure its mouth): the presenter's voice, and
+    silence over the soundbite, so the lips stay still while someone else speaks."""
+    from core.artifacts import NarratedSentence, Narration
+    from engines.lipsync.paddlegan import presenter_speech
+
+    rate = 16_000
+    audio = np.random.default_rng(0).uniform(-0.5, 0.5, 10 * rate).astype(np.float32)
+    sentences = [
+        NarratedSentence(text="Here is how Maria Lopez puts it:", start=0.5, end=3.0, source="link"),
+        NarratedSentence(text="Battery cells got much cheaper.", start=3.5, end=8.0, kind="soundbite", source="soundbite", speaker="Maria Lopez"),
+        NarratedSentence(text="That was Tech Weekly.", start=8.5, end=9.8, source="outro"),
+    ]
+    narration = Narration(
+        sample_rate=rate, duration=10.0, language="en", engines=["kokoro"], models=[], loudness_lufs=-16.0, source_loudness_lufs=None,
+        skipped=[], unavailable={}, sentences=sentences,
+    )
+    heard = presenter_speech(audio, rate, narration)
+    assert not heard[int(3.5 * rate) : int(8.0 * rate)].any(), "silence over the soundbite"
+    assert np.array_equal(heard[: int(3.5 * rate)], audio[: int(3.5 * rate)]) and np.array_equal(heard[int(8.0 * rate) :], audio[int(8.0 * rate) :])

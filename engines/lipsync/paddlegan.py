@@ -27,6 +27,16 @@ from .base import LipSync, Scene
 from .face import CHIN, FOREHEAD
 
 
+def presenter_speech(audio: np.ndarray, rate: int, narration) -> np.ndarray:
+    """The narration as Wav2Lip should hear it: silence where a soundbite plays, since it moves the lips to any voice and
+    the presenter listens while someone else speaks."""
+    speech = audio.copy()
+    for sentence in narration.sentences:
+        if sentence.kind == "soundbite":
+            speech[int(sentence.start * rate) : int((sentence.end or sentence.start) * rate)] = 0
+    return speech
+
+
 def _wav2lip_files() -> list[Remote]:
     url = upstream_table("ppgan", "apps/wav2lip_predictor.py", "WAV2LIP_WEIGHT_URL", "'make paddle' builds .venv-paddle with PaddleGAN")
     return [Remote("wav2lip_hq.pdparams", url)]  # ppgan publishes no checksum for it
@@ -102,11 +112,7 @@ class PaddleGANWav2Lip(LipSync, name="paddlegan", summary="PaddleGAN Wav2Lip fro
         with tempfile.TemporaryDirectory(prefix="wav2lip-") as work:
             folder = Path(work)
             cv2.imwrite(str(folder / "face.png"), scene.crop[..., ::-1])
-            speech = scene.audio.copy()
-            for sentence in narration.sentences:  # Wav2Lip moves the lips to any voice: a soundbite (someone else speaking) is silence to it
-                if sentence.kind == "soundbite":
-                    speech[int(sentence.start * scene.rate) : int((sentence.end or sentence.start) * scene.rate)] = 0
-            write_wav(folder / "speech.wav", resample(speech, scene.rate, 16_000), 16_000)
+            write_wav(folder / "speech.wav", resample(presenter_speech(scene.audio, scene.rate, narration), scene.rate, 16_000), 16_000)
             with self._cwd_lock:
                 previous = os.getcwd()
                 os.chdir(folder)
