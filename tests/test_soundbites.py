@@ -383,3 +383,9 @@ def test_wav2lip_hears_silence_where_a_soundbite_plays():
     heard = presenter_speech(audio, rate, narration)
     assert not heard[int(3.5 * rate) : int(8.0 * rate)].any(), "silence over the soundbite"
     assert np.array_equal(heard[: int(3.5 * rate)], audio[: int(3.5 * rate)]) and np.array_equal(heard[int(8.0 * rate) :], audio[int(8.0 * rate) :])
+
+
+def test_a_host_introducing_themselves_and_the_guests_is_ceremony():
+    """The English evaluation set's data-stack episode: "I'm Mark Davis, and today I have two guests." was chosen as a soundbite."""
+    assert B._CEREMONY[False].search("I'm Mark Davis, and today I have two guests.")
+    assert not B._CEREMONY[False].search("I'm sure the cells will get cheaper.") and not B._CEREMONY[False].search("I think prices fall.")

@@ -474,7 +474,7 @@ def test_chinese_prompts_carry_the_glossary_and_a_chinese_digest_passes(server, 
     assert "用简体中文为这一部分做笔记" in notes_prompt and "王磊、宁德时代" in notes_prompt, "Chinese prompt, glossary as the spelling of names"
     assert "你为新闻主播总结播客文字稿" in chat.calls[0]["messages"][0]["content"]
     assert result["gates"] == [] and result["extractive_fields"] == [] and result["glossary"] == ["王磊", "宁德时代"]
-    assert result["script"] == "在这一期《科技早知道》里，王磊聊了电池。王磊聊了电动汽车的电池。王磊提到，过去三年电池成本下降了百分之四十。宁德时代和比亚迪都在投入快充。", "王磊: introduced as the guest"
+    assert result["script"] == "在这一期《科技早知道》里，王磊聊了电池。王磊聊了电动汽车的电池。王磊提到，过去三年电池成本下降了百分之四十。宁德时代和比亚迪都在投入快充。以上是王磊在这一期《科技早知道》里聊的内容。", "王磊: introduced as the guest"
     assert [(r["text"], r["rules"]) for r in result["rejected"]] == [("他说三年来电池成本下降了百分之四十，续航提升到了六百公里。", ["copied"])], "22 characters copied"
 
 
@@ -532,7 +532,7 @@ def test_a_central_name_the_model_keeps_leaving_out_is_told_in_reported_speech(s
     added = result["summary"].removeprefix(nameless["summary"])
     assert result["summary"].startswith(nameless["summary"]) and "王磊" in added, result["summary"]
     assert Verifier(json.loads(transcript.read_text())["text"], "zh").broken(added) == [], "third person, no copy, not the host's '今天我们请到了王磊'"
-    assert [b["source"] for b in result["beats"] if "王磊" in b["text"]] == ["intro", "reported"], "the intro, and where the model's sentence failed (copied): reported speech"
+    assert [b["source"] for b in result["beats"] if "王磊" in b["text"]] == ["intro", "reported", "outro"], "the intro, the outro, and where the model's sentence failed (copied): reported speech"
     assert "in reported speech" in (tmp_path / "summary.md").read_text()
 
 
@@ -712,6 +712,23 @@ def test_reported_speech_in_both_languages_names_who_said_it():
     assert chinese.text == "王磊提到，过去三年电池成本下降了百分之四十。" and chinese.speaker == "王磊", chinese
     without = one_section(CHINESE, "zh", [None, None])
     assert without.text.startswith("王磊提到，") or without.text.startswith("节目里提到，"), without
+
+
+def test_reported_speech_never_reports_a_clause_without_its_verb():
+    """The English evaluation set: "Raj Patel pointed out that about nine months, with a team of six engineers." (an answer)
+    and "Elena Rossi pointed out that A model with 1.5 billion parameters, like Qwen 2.5." (cut from "is 3 times faster")."""
+    from engines.llm import script
+
+    assert script._clauses("About nine months, with a team of six engineers.", False) == []
+    said = "A model with 1.5 billion parameters, like Qwen 2.5, is 3 times faster."
+    assert script._clauses(said, False) == [], "13 words: too long to report without copying, and no part of it stands alone"
+    shorter = "A small model, like Qwen 2.5, is 3 times faster."
+    assert script._clauses(shorter, False) == ["A small model, like Qwen 2.5, is 3 times faster"]
+    from engines.llm.verify import words_of
+
+    assert words_of("1.5 billion, 2,000 cycles, and don't.") == ["1.5", "billion", "2,000", "cycles", "and", "don't"], "as a listener counts words"
+    verifier = Verifier("So how fast is it? " + said, "en")
+    assert "host_voice" in verifier.broken("Priya Nair and Kenji Watanabe, thank you both for coming."), "the presenter thanks no one"
 
 
 @pytest.mark.parametrize(("facts", "language", "said"), [

@@ -339,10 +339,26 @@ _SPEECH_TAG = {  # a clause that only says someone spoke ("Emily 补充说"): no
 }
 _CLAUSE = {False: re.compile(r"(?<=[,;:—])\s+"), True: re.compile(r"(?<=[，；：、])")}
 _CONTINUES = {  # a clause opening with one of these goes on from what came before it: "而是数据质量" cannot stand alone
-    False: re.compile(r"^(?:and|but|or|nor|because|since|which|who|whom|whose|then|than|though|although|instead|rather)\b", re.IGNORECASE),
+    False: re.compile(
+        r"^(?:and|but|or|nor|because|since|which|who|whom|whose|then|than|though|although|instead|rather|like|such as|with|including|especially|for example)\b",
+        re.IGNORECASE,
+    ),
     True: re.compile(r"^(?:而是|而且|而|但是|但|可是|不过|因为|因此|并且|或者|还是|就是|也就是|比如|例如|包括|以及|还有|然后|于是|甚至|否则|不然)"),
 }
 _VERBS = {False: ("said that", "pointed out that", "noted that"), True: ("提到", "谈到", "指出")}  # varied, so three reported sentences do not open alike
+
+
+# a reported clause needs a verb: "about nine months, with a team of six engineers" (an answer) and "a model with 1.5
+# billion parameters" (a clause cut from its verb) report nothing; a rough English test: an auxiliary, a common verb or "-ed"
+_VERB_EN = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|am|has|have|had|do|does|did|can|could|will|would|shall|should|may|might|must|"
+    r"(?:go|get|make|take|run|need|start|work|use|cut|move|grow|fit|cost|keep|find|give|say|think|know|see|come|want|help|show|"
+    r"try|call|build|buy|sell|pay|last|hold|lose|save|spend|mean|matter|seem|become|bring|leave|let|put|set|stay|turn|write|read|"
+    r"serve|ship|change|charge|cover|drop|fall|rise|beat|fail|win|scale|store|send|learn|believe|expect|depend|produce|rank|compare)"
+    r"(?:s|es)?|\w+ed|went|got|made|took|ran|found|gave|said|thought|knew|saw|came|built|bought|sold|paid|held|lost|spent|meant|"
+    r"became|brought|left|wrote|fell|rose|won|grew|kept|sent|gone|done|seen|taken|given|known|shown|written|fallen|grown)\b",
+    re.IGNORECASE,
+)
 
 
 def _clauses(sentence: str, chinese: bool) -> list[str]:
@@ -355,7 +371,7 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
             run = re.sub(r"[,;:—，；：、.!?。！？…]+$", "", _DISCOURSE[chinese].sub("", run)).strip()
             if chinese:
                 run = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", run)  # "自己 最近" as the recogniser spaced it
-            if _CONTINUES[chinese].match(run) or _SPEECH_TAG[chinese].search(run):
+            if _CONTINUES[chinese].match(run) or _SPEECH_TAG[chinese].search(run) or (not chinese and not _VERB_EN.search(run)):
                 continue
             size = len(chars_of(run)) if chinese else len(run.split())
             if (6 if chinese else 5) <= size <= (COPY_CHARS if chinese else COPY_WORDS):
@@ -595,7 +611,7 @@ def compose(
                         beats.append(more)
     beats[1:] = sorted(beats[1:], key=lambda b: b.start)
     closing = outro(facts, verifier.transcript, chinese)
-    if not verifier.broken(closing, spoken(), skip=("length",)):  # at the end of the episode's time, so soundbites go before it
+    if not verifier.broken(closing, spoken(), skip=("length", "repeat")):  # it echoes the intro by design; at the episode's end, so soundbites go before it
         beats.append(Beat(closing, None, duration, duration, None, "outro"))
     return Script(beats, rejected, found)
 

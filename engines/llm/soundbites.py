@@ -61,7 +61,7 @@ _OPENERS_ZH = (
 )
 _CEREMONY = {  # greetings, introductions, thanks and sign-offs: the talk around the content, never worth quoting
     False: re.compile(
-        r"\b(?:welcome|hello|hi|thanks|thank you|goodbye|bye|my name is|I['’]m (?-i:[A-Z])|your host|(?:my|our) guests?|joining (?:me|us)|this is (?-i:[A-Z])\w+ (?:from|with|and)|see you)\b",
+        r"\b(?:welcome|hello|hi|thanks|thank you|goodbye|bye|my name is|I['’]m (?-i:[A-Z])\w*|your host|(?:my|our|two|three) guests?|joining (?:me|us)|this is (?-i:[A-Z])\w+ (?:from|with|and)|see you)\b",
         re.IGNORECASE,
     ),
     True: re.compile(r"欢迎|谢谢|感谢|我是|大家好|你好|再见|下期|收听|主持人|嘉宾"),

@@ -7,7 +7,7 @@ rules each digest breaks). The rules:
 - ``language``: the sentence is in the digest's language (names and terms of the transcript aside);
 - ``ungrounded``: every name and number in it is in the transcript (``grounding``);
 - ``first_person``: no "I", "my", "我" in the presenter's voice;
-- ``host_voice``: no host's "we", "our", "welcome", "I'm your host", "我们", "咱们", "欢迎收听";
+- ``host_voice``: no host's "we", "our", "welcome", "thank you", "I'm your host", "我们", "咱们", "欢迎收听", "谢谢";
 - ``copied``: no run longer than 12 words (or 20 Chinese characters) copied from the transcript;
 - ``list``: not a list of names or keywords;
 - ``fragment``: a whole sentence: it ends like one, has no speaker label ("Maria:") and is no answer ("Yes, …", "对，…");
@@ -43,10 +43,10 @@ _FIRST_PERSON = {
 }
 _HOST_VOICE = {
     "en": re.compile(
-        r"\b(?:we|we['’](?:re|ve|ll|d)|(?-i:us)|our|ours|ourselves|let['’]s|welcome|your host|you['’]re listening|thanks? (?:you )?for listening|stay tuned)\b",
+        r"\b(?:we|we['’](?:re|ve|ll|d)|(?-i:us)|our|ours|ourselves|let['’]s|welcome|your host|you['’]re listening|thanks|thank you|stay tuned)\b",
         re.IGNORECASE,
     ),
-    "zh": re.compile(r"我们|咱们|欢迎(?:收听|来到|回到|大家|各位)|^欢迎|大家好|各位听众|本期节目的主持人"),
+    "zh": re.compile(r"我们|咱们|欢迎(?:收听|来到|回到|大家|各位)|^欢迎|大家好|各位听众|本期节目的主持人|谢谢|感谢(?:收听|大家|各位|你|您)"),
 }
 _LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*\S")
 _ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolutely|definitely|okay|ok|well)\b\s*[,.!]|(?:对|是的|没错|嗯|好的|当然)[，,。！])", re.IGNORECASE)
@@ -76,7 +76,8 @@ def _language_of(language: str) -> str:
 
 
 def words_of(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+(?:['’][a-z]+)?", text.lower())
+    """Lower-case words; "1.5", "2,000" and "don't" are one word each, as a listener hears them."""
+    return re.findall(r"[a-z0-9]+(?:['’][a-z]+|(?<=\d)[.,](?=\d)\d+)*", text.lower())
 
 
 def chars_of(text: str) -> str:
