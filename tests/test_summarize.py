@@ -474,7 +474,10 @@ def test_chinese_prompts_carry_the_glossary_and_a_chinese_digest_passes(server, 
     assert "用简体中文为这一部分做笔记" in notes_prompt and "王磊、宁德时代" in notes_prompt, "Chinese prompt, glossary as the spelling of names"
     assert "你为新闻主播总结播客文字稿" in chat.calls[0]["messages"][0]["content"]
     assert result["gates"] == [] and result["extractive_fields"] == [] and result["glossary"] == ["王磊", "宁德时代"]
-    assert result["script"] == "在这一期《科技早知道》里，王磊聊了电池。王磊聊了电动汽车的电池。王磊提到，过去三年电池成本下降了百分之四十。宁德时代和比亚迪都在投入快充。以上是王磊在这一期《科技早知道》里聊的内容。", "王磊: introduced as the guest"
+    assert result["script"] == (
+        "在这一期《科技早知道》里，王磊聊了电池。王磊聊了电动汽车的电池。王磊提到，过去三年电池成本下降了百分之四十。宁德时代和比亚迪都在投入快充。"
+        "以上是王磊在这一期《科技早知道》里聊的内容。"
+    ), "王磊: introduced as the guest"
     assert [(r["text"], r["rules"]) for r in result["rejected"]] == [("他说三年来电池成本下降了百分之四十，续航提升到了六百公里。", ["copied"])], "22 characters copied"
 
 
