@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.text import FINISHED, cjk_count, split_sentences
+from core.text import FINISHED, split_sentences
 
 
 def check(summary: dict[str, Any], transcript: str, duration: float = 0.0) -> list[tuple[str, str, str]]:
@@ -23,7 +23,7 @@ def check(summary: dict[str, Any], transcript: str, duration: float = 0.0) -> li
 
     ``duration``: the episode's, in seconds, for the chapter count (0: not checked).
     """
-    from engines.llm import gates, grounding, script, soundbites
+    from engines.llm import gates, script, soundbites
     from engines.llm.verify import Verifier
 
     found: list[tuple[str, str, str]] = []
@@ -60,9 +60,8 @@ def check(summary: dict[str, Any], transcript: str, duration: float = 0.0) -> li
             found.append(("highlights", "sentence", highlight))
         if any(gates.similar(highlight, h) for h in summary["highlights"][:i]) or any(gates.similar(highlight, s) for s in summary_sentences):
             found.append(("highlights", "distinct", highlight))
-    title = summary["title"]
-    if grounding.ungrounded(title, transcript, names=False) or (cjk_count(title) > 24 if verifier.chinese else len(title.split()) > 12):
-        found.append(("title", "grounded_short", title))
+    if not gates.title_fits(summary["title"], transcript, verifier.chinese):
+        found.append(("title", "grounded_short", summary["title"]))
     return found
 
 

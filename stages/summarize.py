@@ -109,6 +109,7 @@ def summarize(
         fields.highlights = [gates.clean_text(h) for h in fields.highlights]
         fields.chapters = [Chapter(start=c.start, title=gates.clean_text(c.title)) for c in fields.chapters]
         told_script = presenter_script(transcript, request, section, engine, result, candidates, speaker_of, duration, title=title, show=show)
+        fields.title = script.title_for(fields.title, facts_of(transcript, speaker_of, title, show), transcript.text, request.by_characters)
         starts = [s.start for s in told_script.sections]
         titled, from_extract = script.chapters(told_script.sections, [(c.start, c.title) for c in fields.chapters], {start: text for start, text in extract.chapters(starts, title or show) if gates.fit_headline(text)})
         if titled:

@@ -821,3 +821,15 @@ def test_guests_named_by_the_title_join_the_intro_and_leave_the_topic():
     transcript = "今天我们请到了两位嘉宾，David 和 Emily，先从 Whisper 聊起，再聊语音识别与大模型的推理成本。"
     facts = script.Facts(show="Tech Weekly", title=title, guests=["David", "Emily"])
     assert script.intro(facts, transcript, True) == "在这一期节目里，David和Emily聊了“语音识别与大模型：Whisper 和推理成本”。", "the show is never heard: not said"
+
+
+def test_a_title_that_says_what_the_episode_does_not_gives_way_to_its_topic():
+    """The English evaluation set: the model titled build-notes "Stripe Reduces Fraud Check Latency by 85%" (85 never said)."""
+    from engines.llm import script
+
+    transcript = "Welcome to Build Notes. Raj Patel from Stripe explains how they cut fraud check latency from 800 to 120 milliseconds."
+    facts = script.Facts(show="Build Notes", title="Stripe cuts fraud check latency, with Raj Patel")
+    assert script.title_for("Stripe Reduces Fraud Check Latency by 85%", facts, transcript, False) == "Stripe cuts fraud check latency"
+    assert script.title_for("Faster fraud checks at Stripe", facts, transcript, False) == "Faster fraud checks at Stripe"
+    unheard = script.Facts(show="Build Notes", title="Episode 85 with Raj Patel")
+    assert script.title_for("Stripe Reduces Latency by 85%", unheard, transcript, False) == "Build Notes", "else the show's name"

@@ -285,6 +285,11 @@ _NOT_HEADLINE = re.compile(
 )
 
 
+def title_fits(title: str, transcript: str, chinese: bool) -> bool:
+    """Whether a digest's title may stand: every name and number in it heard, and short (12 words, 24 Chinese characters)."""
+    return bool(title.strip()) and not grounding.ungrounded(title, transcript, names=False) and (cjk_count(title) <= 24 if chinese else len(title.split()) <= 12)
+
+
 def fit_headline(title: str) -> bool:
     """Whether a chapter title says what the chapter is about: not someone's speech tag ("David说") or the sign-off ("感谢收听")."""
     return bool(title.strip()) and not _NOT_HEADLINE.match(title.strip())

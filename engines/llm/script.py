@@ -165,7 +165,7 @@ def guests_said(transcript: str, chinese: bool) -> list[str]:
 
 
 _EPISODE_NUMBER = re.compile(r"^\s*(?:(?:ep(?:isode)?|no)\.?\s*\d+\s*[.:：\-–—|]?|#\s*\d+\s*[.:：\-–—|]?|第\s*\d+\s*[期集]\s*[.:：\-–—|]?)\s*", re.IGNORECASE)
-_WITH_SUFFIX = re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*\s*$")
+_WITH_SUFFIX = re.compile(r"(?:^|\s+)(?:[Ww]ith|[Ff]eat\.?|[Ff]t\.?|[Ff]eaturing)\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*\s*$")
 
 
 _HEADLINE = re.compile(r"[A-Z0-9][\w'’-]*(?:\s+(?:[A-Z0-9][\w'’-]*|a|an|the|and|or|of|on|in|to|for|with|at|by|vs\.?))*\s+[A-Z0-9][\w'’-]*")
@@ -212,7 +212,7 @@ def topic_of(title: str, transcript: str, show: str = "") -> str:
     if show:
         topic = re.sub(r"\s*[|｜\-–—]\s*" + re.escape(show) + r"\s*$", "", topic)
     topic = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", topic)  # "(sample)", "(Part 2)"
-    topic = _TITLE_GUESTS[True].sub("", _WITH_SUFFIX.sub("", topic)).strip(" .。!！")
+    topic = _TITLE_GUESTS[True].sub("", _WITH_SUFFIX.sub("", topic)).strip(" .。!！,，:：")
     if not CJK.search(topic):
         topic = topic.split(", ")[0]  # "Home batteries, explained" -> "Home batteries"
     if not topic or grounding.ungrounded(topic, transcript) or bool(CJK.search(topic)) != bool(CJK.search(transcript)):
@@ -223,6 +223,19 @@ def topic_of(title: str, transcript: str, show: str = "") -> str:
     if not CJK.search(first) and first[1:] == first[1:].lower() and first.lower() in re.findall(r"[a-z0-9'’]+", transcript.lower()):
         topic = topic[0].lower() + topic[1:]  # "Home batteries" -> "home batteries", "ChatGPT" stays
     return topic
+
+
+def title_for(written: str, facts: Facts, transcript: str, chinese: bool) -> str:
+    """The digest's title: the model's where it may stand (gates.title_fits), else the episode's topic from its own title
+    ("How Stripe cut fraud-check latency by 85 percent" said no 85: "Stripe Reduces Fraud Check Latency by 85%" may not
+    stand either), else the show's name; the model's as it is where none fits."""
+    from .gates import title_fits
+
+    topic = topic_of(facts.title, transcript, facts.show)
+    for candidate in (written, topic[:1].upper() + topic[1:], facts.show):
+        if candidate and title_fits(candidate, transcript, chinese):
+            return candidate
+    return written
 
 
 def _heard(item: str, transcript: str) -> bool:
