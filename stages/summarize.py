@@ -184,7 +184,7 @@ def presenter_script(
     """The intro and verified sentences (engines.llm.script), the engine asked again for a sentence that fails."""
     verifier = Verifier(transcript.text, request.language, request.glossary)
     write = engine.writer(request, result.usage)
-    writer = (lambda part, attempt, avoid: gates.clean_text(write(part, attempt, avoid) or "")) if write else None
+    writer = (lambda part, attempt, avoid, said: gates.clean_text(write(part, attempt, avoid, said) or "")) if write else None
     return script.compose(
         facts_of(transcript, speaker_of, title, show), transcript.segments, duration, verifier, candidates,
         speaker_of=speaker_of, writer=writer, attempts=section.resample, target_size=request.target_size,

@@ -176,7 +176,7 @@ def test_a_digest_that_loops_twice_falls_back_to_the_transcript_labelled(server,
 def test_the_digest_schema_caps_the_script_so_a_loop_ends(server, tmp_path):
     chat = ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST]})
     run(remote(server, target_seconds=75), tmp_path)
-    schema = chat.calls[-1]["response_format"]["json_schema"]["schema"]
+    schema = [c for c in chat.calls if c["response_format"]["json_schema"]["name"] == "Digest"][-1]["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["script"]["maxLength"] == round(1.5 * 188 * 7), "half again the target, in characters"
     assert schema["properties"]["summary"]["maxLength"] == 1200
 
@@ -653,6 +653,18 @@ def test_a_failing_sentence_is_sampled_again_until_it_passes(server, tmp_path):
     assert result["script"] == INTRO + " " + good + " " + OUTRO
     assert [b["source"] for b in result["beats"]] == ["intro", "resampled", "outro"]
     assert [(r["source"], r["rules"]) for r in result["rejected"]] == [("model", ["copied"]), ("resampled", ["host_voice"]), ("resampled", ["length", "question"])]
+
+
+def test_a_script_short_of_its_target_asks_the_model_for_another_point(server, tmp_path):
+    """The English evaluation set's scripts were three sentences for a 90-word target: each section is asked again, told
+    what is said already, and a new verified sentence is the model's."""
+    more = "Maria Lopez adds that Solar Grid installed twelve thousand systems, mostly in Arizona and Texas."
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST], "Sentence": [_sentence(more), _sentence(more)]})
+    result = run(remote(server, target_seconds=60), tmp_path)
+    asked = chat.prompts("Sentence")
+    assert asked and "Already said about this passage: " + SAID in asked[0], "told what is said already"
+    assert [b["source"] for b in result["beats"]] == ["intro", "model", "model", "outro"] and result["beats"][2]["text"] == more
+    assert len(asked) == 2 and [r["rules"] for r in result["rejected"]] == [["repeat"]], "the same point twice is not said twice"
 
 
 def test_a_sentence_that_fails_every_time_becomes_reported_speech(server, tmp_path):

@@ -18,6 +18,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -228,9 +229,9 @@ class ChatSummarizer(Summarizer):
         prompts = Prompts(request.language)
         chinese = request.by_characters
 
-        def write(section: Section, attempt: int, avoid: str) -> str | None:
+        def write(section: Section, attempt: int, avoid: str, said: Sequence[str] = ()) -> str | None:
             passage = section.text("" if chinese else " ", PASSAGE_CHARS[chinese])
-            text = prompts("sentence", title=request.title, show=request.show, passage=passage, speakers=section.speakers, avoid=avoid)
+            text = prompts("sentence", title=request.title, show=request.show, passage=passage, speakers=section.speakers, avoid=avoid, said=list(said))
             seed = (self.section.seed or 0) + attempt
             temperature = self.section.temperature if attempt == 0 else round(min(1.0, RESAMPLE_TEMPERATURE + 0.1 * (attempt - 1)), 2)
             messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]

@@ -71,8 +71,10 @@ class Facts:
     voices: int = 0  # how many voices diarization heard (0: unknown)
 
 
-# A writer asks the model for one sentence about a section: (section, attempt, the rejected sentence and why) -> sentence or None.
-Writer = Callable[[Section, int, str], "str | None"]
+# A writer asks the model for one sentence about a section: (section, attempt, the rejected sentence and why, what is said
+# about the section already) -> sentence or None.
+Writer = Callable[[Section, int, str, Sequence[str]], "str | None"]
+MORE_ROUNDS = 2  # below the target length, each section is asked this many times more for another point
 
 
 def speaker_names(segments: Sequence[Any], speaker_of: Callable[[Any], str | None]) -> list[str]:
@@ -570,7 +572,7 @@ def compose(
     def resample(section: Section, avoid: str) -> bool:
         for attempt in range(1, attempts + 1) if writer else ():
             assert writer is not None
-            text = (writer(section, attempt, avoid) or "").strip()
+            text = (writer(section, attempt, avoid, ()) or "").strip()
             if not text:
                 continue
             broken = verifier.broken(text, spoken())
@@ -603,7 +605,7 @@ def compose(
                 resample(section, f"{sentence} ({', '.join(broken)})")
         if not any(b.section == section.index for b in beats):
             if writer:
-                text = (writer(section, 0, "") or "").strip()
+                text = (writer(section, 0, "", ()) or "").strip()
                 broken = verifier.broken(text, spoken()) if text else ["empty"]
                 if not broken:
                     beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
@@ -615,6 +617,18 @@ def compose(
                 fallback = reported(section, verifier, spoken(), speaker_of, voices=facts.voices)
                 if fallback:
                     beats.append(fallback)
+    if writer and target_size:  # short of the target: the model asked for another point of each section, verified like the rest
+        for _ in range(MORE_ROUNDS):
+            for section in found:
+                if size() >= 0.8 * target_size:
+                    break
+                said = [b.text for b in beats if b.section == section.index]
+                text = (writer(section, 0, "", said) or "").strip()
+                broken = verifier.broken(text, spoken()) if text else ["empty"]
+                if not broken:
+                    beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
+                elif text:
+                    rejected.append({"text": text, "source": "model", "rules": broken})
     if not writer:  # no model: below half the target, each section's next sentence in reported speech (never a quote)
         for _ in range(2):
             for section in found:
