@@ -845,3 +845,15 @@ def test_a_title_that_says_what_the_episode_does_not_gives_way_to_its_topic():
     assert script.title_for("Faster fraud checks at Stripe", facts, transcript, False) == "Faster fraud checks at Stripe"
     unheard = script.Facts(show="Build Notes", title="Episode 85 with Raj Patel")
     assert script.title_for("Stripe Reduces Latency by 85%", unheard, transcript, False) == "Build Notes", "else the show's name"
+
+
+def test_reported_speech_prefers_the_sentence_that_carries_a_number_or_a_name():
+    """What a listener must hear is mostly who and how much: between sentences as central, the one with the figure is told."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    lines = ["The cache made the fraud service much faster for everyone.", "The cache made the fraud service 800 milliseconds faster."]
+    segments = [Segment(start=10.0 * i, end=10.0 * i + 9, text=t, speaker=1) for i, t in enumerate(lines)]
+    section = script.sections(segments, 20.0, lambda s: "Raj Patel")[0]
+    beat = script.reported(section, Verifier("Raj Patel joins the show. " + " ".join(lines), "en"), [], lambda s: "Raj Patel")
+    assert beat is not None and "800 milliseconds" in beat.text, beat

@@ -417,7 +417,7 @@ def reported(
     whole = whole_sentences(section.segments, glue)
     if not whole:
         return None
-    scores = [c * _confidence(s) for c, (s, _) in zip(rank([t for _, t in whole], verifier.language), whole)]
+    scores = [c * _confidence(s) * _informative(t, verifier.glossary) for c, (s, t) in zip(rank([t for _, t in whole], verifier.language), whole)]
     quotes: list[Beat] = []  # attributed quotations, the last resort where no clause can be reported without its "you" or "I"
     for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
         segment, sentence = whole[index]
@@ -449,6 +449,20 @@ def reported(
             if verifier.passes(text, earlier):
                 return Beat(text, section.index, section.start, section.end, name, "reported", sentence)
     return quotes[0] if quotes else None
+
+
+_NUMBER = re.compile(
+    r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|sixty|hundred|thousand|million|billion|percent|half|third)\b"
+    r"|[二三四五六七八九十百千万亿]|百分之|一半",
+    re.IGNORECASE,
+)
+
+
+def _informative(sentence: str, glossary: Sequence[str]) -> float:
+    """How much a listener learns from a sentence, beside its centrality: a number or a name from the show notes is worth
+    half as much again each (what a listener must hear is mostly who, and how much)."""
+    lowered = sentence.lower()
+    return 1.0 + 0.5 * bool(_NUMBER.search(sentence)) + 0.5 * any(term.lower() in lowered for term in glossary)
 
 
 def _says(name: str, text: str) -> bool:
