@@ -8,7 +8,8 @@ label of the nearest window; turns shorter than ``min_turn`` join their
 neighbours, so a music bed or an overlap makes no phantom speaker; a change of
 voice moves to the nearest sentence end, clause end or pause within a second;
 a segment that holds two speakers is cut there. A speaker is named only by their own
-self-introduction ("我是…", "I'm …"), confirmed where the show notes or the
+self-introduction ("我是…", "I'm …"; "I'm Daniel" as "Daniel Brooks" where the
+show notes hold one such name), confirmed where the show notes or the
 user's terms hold the name; by the host's introduction of one guest ("My guest
 is Maria Lopez", "本期嘉宾是张伟") when the next other voice heard has no name;
 or by the voice of a feed's host named in an earlier episode; anyone else stays
@@ -312,8 +313,14 @@ def introduced_name(text: str, glossary: Glossary) -> tuple[str, str] | None:
     for match in INTRODUCTION_EN.finditer(text):
         name = match.group(1)
         if name.split()[0].lower() not in ENGLISH_NOT_NAMES and (not match.group(0).lower().startswith("this is") or name in glossary.terms):
-            return name, match.group(0)
+            return _in_full(name, glossary), match.group(0)
     return None
+
+
+def _in_full(name: str, glossary: Glossary) -> str:
+    """"Daniel" as "Daniel Brooks" where the show notes hold exactly one name that begins so (Whisper cut the segment after "I'm Daniel")."""
+    whole = [t for t in glossary.terms if " " in t and t.split()[0] == name]
+    return whole[0] if " " not in name and len(whole) == 1 else name
 
 
 def introduced_guest(text: str, glossary: Glossary) -> tuple[str, str] | None:
@@ -329,7 +336,7 @@ def introduced_guest(text: str, glossary: Glossary) -> tuple[str, str] | None:
     for match in GUEST_INTRODUCTION_EN.finditer(text):
         name = match.group(1)
         if name.split()[0].lower() not in ENGLISH_NOT_NAMES and not re.match(r",?\s+(?:and|&)\s+[A-Z]", text[match.end() :]):
-            return name, match.group(0)
+            return _in_full(name, glossary), match.group(0)
     return None
 
 

@@ -113,6 +113,8 @@ def test_clustering_threshold_and_forced_count():
         ("I'm sorry, I'm Not sure.", [], None),
         ("This is Tech Weekly, the show about chips.", [], None),
         ("This is Alice speaking.", ["Alice"], "Alice"),
+        ("Welcome to Edge Cases. I'm Daniel", ["Daniel Brooks", "Elena Rossi"], "Daniel Brooks"),  # Whisper cut the segment there
+        ("I'm Daniel", ["Daniel Brooks", "Daniel Craig"], "Daniel"),
     ],
 )
 def test_a_speaker_is_named_only_by_their_own_introduction(text, glossary, name):
