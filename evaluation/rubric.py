@@ -1,6 +1,6 @@
 """The listener-side rubric: every digest read sentence by sentence, each failure named by the rule it breaks.
 
-- ``script``: every sentence after the intro passes the verifier (engines.llm.verify); the intro is the first sentence;
+- ``script``: every sentence after the intro passes the verifier (engines.llm.verify), the outro all but its repeat rule; the intro is the first sentence;
 - ``clean``: no separator letter ("Ｇ"), no "﹑" or "、" where a sentence ends, no chapter titled "<episode title> (n)";
 - ``chapters``: distinct titles; as many as the section rule gives (about one per 3 minutes), the first at the start;
 - ``summary``, ``highlights``: every sentence passes the verifier, like the script's;
@@ -37,6 +37,8 @@ def check(summary: dict[str, Any], transcript: str, duration: float = 0.0) -> li
             continue  # the episode's own voice, played as it is: not the presenter's sentence
         if beat.get("source") == "link":
             found += [("script", rule, beat["text"]) for rule in soundbites.link_broken(beat["text"], verifier, said)]
+        elif beat.get("source") == "outro":  # built from the intro's facts: it may echo the intro
+            found += [("script", rule, beat["text"]) for rule in verifier.broken(beat["text"], said, skip=("repeat",))]
         elif beat.get("source") != "intro":
             found += [("script", rule, beat["text"]) for rule in verifier.broken(beat["text"], said)]
         said.append(beat["text"])

@@ -822,6 +822,9 @@ def test_the_rubric_names_the_rule_each_failure_breaks(server, tmp_path):
     found = {(where, rule) for where, rule, _ in rubric.check(broken, ENGLISH_TEXT)}
     assert {("script", "intro"), ("script", "host_voice"), ("script", "question"), ("summary", "clean"), ("chapters", "clean")} <= found, found
     assert "script: host_voice: We talk batteries." in rubric.report(rubric.check(broken, ENGLISH_TEXT))
+    intro = {"source": "intro", "text": "In this episode of Tech Weekly, Maria Lopez talks about batteries."}
+    echo = {**result, "beats": [intro, *[b for b in result["beats"] if b["source"] == "model"], {"source": "outro", "text": "That was Tech Weekly, with Maria Lopez."}]}
+    assert [f for f in rubric.check(echo, ENGLISH_TEXT) if f[0] == "script"] == [], "the outro may echo the intro (the English set's data-stack)"
 
 
 def test_guests_named_by_the_title_join_the_intro_and_leave_the_topic():
