@@ -611,6 +611,7 @@ CHINESE_TEXT = "".join(t for t, _ in CHINESE)
     ("fragment", "en", "Maria Lopez explains why battery prices fell and", "Maria Lopez explains why battery prices fell."),
     ("fragment", "en", "Yes, battery prices fell a lot since 2020.", "No battery price fell as fast as the cells did."),  # an answer: the sample's highlight "Yes, phones use…"
     ("fragment", "zh", "对，电池成本下降了百分之四十。", "对于王磊来说，电池成本下降了百分之四十。"),
+    ("fragment", "zh", "王磊提到电池成本下降了之后。", "王磊提到电池成本下降之后，宁德时代在投入快充。"),  # tech-weekly: "嘉宾提到Opener i开源 Whisper之后。"
     ("length", "en", "Prices fell.", "Maria Lopez says battery prices fell since 2020."),
     ("length", "zh", "电池便宜了。", "王磊认为电池在三年里便宜了很多。"),
     ("question", "en", "Why did battery prices fall so much since 2020?", "Maria Lopez explains why battery prices fell since 2020."),
@@ -626,6 +627,8 @@ def test_the_repeat_rule_compares_with_what_was_said_before():
     verifier = Verifier(ENGLISH_TEXT, "en")
     said = "Maria Lopez explains why battery prices fell since 2020."
     assert verifier.broken(said, earlier=[said]) == ["repeat"] and verifier.broken(said, earlier=["Solar Grid works in Texas and Arizona."]) == []
+    chinese = Verifier("王磊说，用 VLLM 部署一个 7B 的模型。" + CHINESE_TEXT, "zh")
+    assert "repeat" in chinese.broken("王磊提到，用 VLLM 部署一个 7B 的模型。", earlier=["节目中谈到，用 VLLM 部署一个 7B 的模型。"]), "one claim under two names"
 
 
 def test_a_misheard_common_word_may_be_corrected_but_a_name_follows_the_transcript():

@@ -10,7 +10,7 @@ rules each digest breaks). The rules:
 - ``host_voice``: no host's "we", "our", "welcome", "thank you", "I'm your host", "我们", "咱们", "欢迎收听", "谢谢";
 - ``copied``: no run longer than 12 words (or 20 Chinese characters) copied from the transcript;
 - ``list``: not a list of names or keywords;
-- ``fragment``: a whole sentence: it ends like one, has no speaker label ("Maria:") and is no answer ("Yes, …", "对，…");
+- ``fragment``: a whole sentence: it ends like one, has no speaker label ("Maria:"), is no answer ("Yes, …", "对，…") and no clause left waiting ("…之后。");
 - ``length``: within the length band (6 to 40 words, 8 to 90 Chinese characters);
 - ``question``: not a question (the presenter asks nothing nobody answers);
 - ``repeat``: not what an earlier sentence said (most of the shorter one's words in the other);
@@ -49,6 +49,7 @@ _HOST_VOICE = {
     "zh": re.compile(r"我们|咱们|欢迎(?:收听|来到|回到|大家|各位)|^欢迎|大家好|各位听众|本期节目的主持人|谢谢|感谢(?:收听|大家|各位|你|您)"),
 }
 _LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*\S")
+_DANGLING = re.compile(r"(?:之后|以后|之前|以前|的时候|的话)[。！]$")  # "嘉宾提到Opener i开源 Whisper之后。": a clause waiting for its main one
 _ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolutely|definitely|okay|ok|well)\b\s*[,.!]|(?:对|是的|没错|嗯|好的|当然)[，,。！])", re.IGNORECASE)
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
 _QUESTION = re.compile(r"[?？]|吗[。！]?$")
@@ -64,11 +65,19 @@ def unquoted(text: str) -> str:
     return _QUOTED.sub("“…”", text)
 
 
+# who said it, before what was said: "David提到，" / "节目中谈到，" / "Maria Lopez said that "
+_ATTRIBUTION = re.compile(r"^[^，,：:。]{1,16}?(?:提到|谈到|指出|认为|表示|说)[，,：:]\s*|^[\w .'’-]{1,40}? (?:said|says|pointed out|noted|explains|explained) (?:that )?")
+
+
 def _contained(a: str, b: str) -> bool:
-    """Whether most of the shorter sentence's words (characters for Chinese) are in the other: "王磊聊了电池。" after "王磊聊了电动汽车的电池。"."""
+    """Whether most of the shorter sentence's words (characters for Chinese) are in the other: "王磊聊了电池。" after "王磊聊了电动汽车的电池。";
+    who said it aside, so one claim told twice under two names ("节目中谈到，用 VLLM…" and "David提到，用 VLLM…") is a repeat."""
     unit = (lambda t: set(chars_of(t))) if cjk_count(a + b) > len(a + b) / 3 else (lambda t: set(words_of(t)))
-    wa, wb = unit(a), unit(b)
-    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= REPEAT_SHARE
+    for x, y in ((a, b), (_ATTRIBUTION.sub("", a), _ATTRIBUTION.sub("", b))):
+        wa, wb = unit(x), unit(y)
+        if wa and wb and len(wa & wb) / min(len(wa), len(wb)) >= REPEAT_SHARE:
+            return True
+    return False
 
 
 def _language_of(language: str) -> str:
@@ -145,7 +154,7 @@ class Verifier:
             "host_voice": lambda: bool(_HOST_VOICE[key].search(own)),
             "copied": lambda: self.copied(text),
             "list": lambda: bool(_LISTED.search(own)),
-            "fragment": lambda: not FINISHED.search(text) or bool(_LABEL.match(text) or _ANSWER.match(own)),
+            "fragment": lambda: not FINISHED.search(text) or bool(_LABEL.match(text) or _ANSWER.match(own) or _DANGLING.search(own)),
             "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
             "question": lambda: bool(_QUESTION.search(own)),
             "repeat": lambda: any(similar(text, e) or _contained(text, e) for e in earlier),
