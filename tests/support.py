@@ -221,3 +221,10 @@ def run_flow(source: str, output: Path, until: str = "transcribe", overrides: di
 
     state = digest(source, output_dir=str(output), until=until, overrides={**FAST_FLOW, **(overrides or {})}, return_state=True, **kwargs)
     return Path(state.result()), state.state_details.flow_run_id
+
+
+def digest_as_shipped(feed: str, output: Path, until: str) -> Path:
+    """The digest flow with the default engines and the embedded model (the evaluation sets): the episode folder."""
+    from flows.digest import digest
+
+    return Path(digest(feed, output_dir=str(output), until=until, overrides={"summarize": {"engines": ["embedded"]}}))

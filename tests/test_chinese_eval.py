@@ -22,17 +22,10 @@ import pytest
 
 from evaluation import rubric, zhset
 
-from .support import LocalServer, Route
+from .support import LocalServer, Route, digest_as_shipped
 
 pytestmark = [pytest.mark.slow, pytest.mark.flow, pytest.mark.timeout(2400)]
 DEFAULT_EPISODE = "tech-weekly"
-
-
-def _run(feed: str, output: Path, until: str) -> Path:
-    from flows.digest import digest
-
-    overrides = {"summarize": {"engines": ["embedded"]}}
-    return Path(digest(feed, output_dir=str(output), until=until, overrides=overrides))
 
 
 def _digest_all(chosen: list[zhset.EvalEpisode], output: Path) -> list[dict]:
@@ -43,8 +36,8 @@ def _digest_all(chosen: list[zhset.EvalEpisode], output: Path) -> list[dict]:
             for notes in (True, False):
                 server.routes[f"/{episode.id}-{notes}.xml"] = Route(zhset.feed(server.url(""), [episode], notes=notes).encode(), content_type="application/rss+xml")
         for episode in chosen:
-            full = _run(server.url(f"/{episode.id}-True.xml"), output, "summarize")
-            bare = _run(server.url(f"/{episode.id}-False.xml"), output, "transcribe")
+            full = digest_as_shipped(server.url(f"/{episode.id}-True.xml"), output, "summarize")
+            bare = digest_as_shipped(server.url(f"/{episode.id}-False.xml"), output, "transcribe")
             read = lambda folder, name: json.loads((folder / name).read_text(encoding="utf-8"))
             transcript, summary = read(full, "transcript.json"), read(full, "summary.json")
             results.append({

@@ -23,16 +23,9 @@ import pytest
 
 from evaluation import enset, rubric
 
-from .support import LocalServer, Route
+from .support import LocalServer, Route, digest_as_shipped
 
 pytestmark = [pytest.mark.slow, pytest.mark.flow, pytest.mark.eval, pytest.mark.timeout(2400)]
-
-
-def _run(feed: str, output: Path, until: str) -> Path:
-    from flows.digest import digest
-
-    overrides = {"summarize": {"engines": ["embedded"]}}
-    return Path(digest(feed, output_dir=str(output), until=until, overrides=overrides))
 
 
 def _digest_all(chosen: list[enset.EvalEpisode], output: Path) -> list[dict]:
@@ -42,7 +35,7 @@ def _digest_all(chosen: list[enset.EvalEpisode], output: Path) -> list[dict]:
             server.routes[f"/{episode.audio.name}"] = Route(episode.audio.read_bytes(), content_type="audio/mpeg")
             server.routes[f"/{episode.id}.xml"] = Route(enset.feed(server.url(""), [episode]).encode(), content_type="application/rss+xml")
         for episode in chosen:
-            folder = _run(server.url(f"/{episode.id}.xml"), output, "summarize")
+            folder = digest_as_shipped(server.url(f"/{episode.id}.xml"), output, "summarize")
             transcript, summary = (json.loads((folder / name).read_text(encoding="utf-8")) for name in ("transcript.json", "summary.json"))
             figures = enset.score(episode, transcript, summary)
             found = rubric.check(summary, transcript["text"], transcript.get("duration") or 0.0)
