@@ -167,7 +167,9 @@ class Beat(BaseModel):
     start: float = 0.0
     end: float = 0.0
     speaker: str | None = None
-    source: str = "model"  # intro, outro (the last sentence, from the same facts), model, resampled (the model, asked again), reported (reported speech built from the transcript), link (the line before a soundbite), soundbite
+    # intro, outro (the last sentence, from the intro's facts), model, resampled (the model, asked again), reported (reported
+    # speech built from the transcript), link (the line before a soundbite), soundbite
+    source: str = "model"
     words: list[Word] = []  # a soundbite's words with their episode times; ``start``/``end`` are then the span cut from the episode
 
     @computed_field  # type: ignore[prop-decorator]
