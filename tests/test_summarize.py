@@ -668,6 +668,11 @@ def test_a_script_short_of_its_target_asks_the_model_for_another_point(server, t
     assert asked and "Already said about this passage: " + SAID in asked[0], "told what is said already"
     assert [b["source"] for b in result["beats"]] == ["intro", "model", "model", "outro"] and result["beats"][2]["text"] == more
     assert len(asked) == 2 and [r["rules"] for r in result["rejected"]] == [["repeat"]], "the same point twice is not said twice"
+    from engines.llm.verify import novelty
+
+    said = ["Maria Lopez explains the benefits of home batteries, their ability to store energy and their role in backup systems."]
+    again = "Maria Lopez explains that home batteries store energy and play a role in backup systems."  # the sample's second "point"
+    assert novelty(again, said) < 0.4 <= novelty("Maria Lopez adds that Solar Grid installed twelve thousand systems in Texas.", said)
 
 
 def test_a_sentence_that_fails_every_time_becomes_reported_speech(server, tmp_path):

@@ -25,7 +25,7 @@ from core.text import CJK
 
 from . import grounding
 from .ranking import _confidence, rank, whole_sentences
-from .verify import COPY_CHARS, COPY_WORDS, Verifier, chars_of
+from .verify import COPY_CHARS, COPY_WORDS, Verifier, chars_of, novelty
 
 SECTION_SECONDS = 180.0  # about one section per 3 minutes of speech: a 3-minute clip gets one, an hour 20
 MAX_SECTIONS = 25
@@ -75,6 +75,7 @@ class Facts:
 # about the section already) -> sentence or None.
 Writer = Callable[[Section, int, str, Sequence[str]], "str | None"]
 MORE_ROUNDS = 2  # below the target length, each section is asked this many times more for another point
+NEW_SHARE = 0.4  # of its words that another point must add to what is said already
 
 
 def speaker_names(segments: Sequence[Any], speaker_of: Callable[[Any], str | None]) -> list[str]:
@@ -639,6 +640,8 @@ def compose(
                 said = [b.text for b in beats if b.section == section.index]
                 text = (writer(section, 0, "", said) or "").strip()
                 broken = verifier.broken(text, spoken()) if text else ["empty"]
+                if text and not broken and novelty(text, spoken()) < NEW_SHARE:
+                    broken = ["repeat"]  # the same point in other words (the sample: "…a normal family consideration five years ago…" again)
                 if not broken:
                     beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
                 elif text:

@@ -80,6 +80,14 @@ def _contained(a: str, b: str) -> bool:
     return False
 
 
+def novelty(sentence: str, earlier: Sequence[str]) -> float:
+    """The share of the sentence's words (characters for Chinese) that no earlier sentence has: what it adds."""
+    chinese = cjk_count(sentence) > len(sentence) / 3
+    unit = (lambda t: set(chars_of(t))) if chinese else (lambda t: set(words_of(t)))
+    own, said = unit(sentence), set().union(*(unit(e) for e in earlier)) if earlier else set()
+    return len(own - said) / len(own) if own else 0.0
+
+
 def _language_of(language: str) -> str:
     return "zh" if unspaced(language) else "en"
 
