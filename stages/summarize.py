@@ -108,8 +108,9 @@ def summarize(
         fields.title, fields.summary = gates.clean_text(fields.title), gates.clean_text(fields.summary)
         fields.highlights = [gates.clean_text(h) for h in fields.highlights]
         fields.chapters = [Chapter(start=c.start, title=gates.clean_text(c.title)) for c in fields.chapters]
-        told_script = presenter_script(transcript, request, section, engine, result, candidates, speaker_of, duration, title=title, show=show)
-        fields.title = script.title_for(fields.title, facts_of(transcript, speaker_of, title, show), transcript.text, request.by_characters)
+        facts = facts_of(transcript, speaker_of, title, show)
+        told_script = presenter_script(transcript, request, section, engine, result, candidates, speaker_of, duration, facts)
+        fields.title = script.title_for(fields.title, facts, transcript.text, request.by_characters)
         starts = [s.start for s in told_script.sections]
         titled, from_extract = script.chapters(told_script.sections, [(c.start, c.title) for c in fields.chapters], {start: text for start, text in extract.chapters(starts, title or show) if gates.fit_headline(text)})
         if titled:
@@ -179,14 +180,14 @@ def facts_of(transcript: Transcript, speaker_of: Any, title: str, show: str) -> 
 
 def presenter_script(
     transcript: Transcript, request: Request, section: SummarizeSettings, engine: Summarizer, result: Any,
-    candidates: list[str], speaker_of: Any, duration: float, *, title: str, show: str,
+    candidates: list[str], speaker_of: Any, duration: float, facts: script.Facts,
 ) -> script.Script:
     """The intro and verified sentences (engines.llm.script), the engine asked again for a sentence that fails."""
     verifier = Verifier(transcript.text, request.language, request.glossary)
     write = engine.writer(request, result.usage)
     writer = (lambda part, attempt, avoid, said: gates.clean_text(write(part, attempt, avoid, said) or "")) if write else None
     return script.compose(
-        facts_of(transcript, speaker_of, title, show), transcript.segments, duration, verifier, candidates,
+        facts, transcript.segments, duration, verifier, candidates,
         speaker_of=speaker_of, writer=writer, attempts=section.resample, target_size=request.target_size,
     )
 
