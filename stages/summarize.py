@@ -186,9 +186,11 @@ def presenter_script(
     verifier = Verifier(transcript.text, request.language, request.glossary)
     write = engine.writer(request, result.usage)
     writer = (lambda part, attempt, avoid, said: gates.clean_text(write(part, attempt, avoid, said) or "")) if write else None
+    # the notes' key points are in the transcript's language: spoken only where the digest is in it too
+    points = [(at, gates.clean_text(text)) for at, text in result.points] if request.language == request.source_language else []
     return script.compose(
         facts, transcript.segments, duration, verifier, candidates,
-        speaker_of=speaker_of, writer=writer, attempts=section.resample, target_size=request.target_size,
+        speaker_of=speaker_of, writer=writer, attempts=section.resample, target_size=request.target_size, points=points, numbers=result.numbers,
     )
 
 

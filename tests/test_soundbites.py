@@ -389,3 +389,13 @@ def test_a_host_introducing_themselves_and_the_guests_is_ceremony():
     """The English evaluation set's data-stack episode: "I'm Mark Davis, and today I have two guests." was chosen as a soundbite."""
     assert B._CEREMONY[False].search("I'm Mark Davis, and today I have two guests.")
     assert not B._CEREMONY[False].search("I'm sure the cells will get cheaper.") and not B._CEREMONY[False].search("I think prices fall.")
+
+
+def test_a_span_the_script_says_already_is_no_soundbite():
+    """data-stack: after the intro named both guests' roles, the host's "Priya Nair leads the data platform team at
+    Shopify, and Kenji Watanabe is a principal engineer at Databricks." was played as the soundbite."""
+    transcript = transcript_of(EPISODE, [HOST, MARIA])
+    verifier = Verifier(transcript.text, "en")
+    [bite] = B.choose(transcript, 1, "en", verifier)
+    again = B.choose(transcript, 1, "en", verifier, earlier=[bite.text])
+    assert all(b.text != bite.text for b in again), "the same words told twice"

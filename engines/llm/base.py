@@ -209,6 +209,8 @@ class Result:
     digest: Digest
     levels: int = 1
     usage: Usage = field(default_factory=Usage)
+    points: list[tuple[float, str]] = field(default_factory=list)  # the map notes' key points (episode seconds, sentence), in the transcript's language
+    numbers: list[tuple[float, float, str]] = field(default_factory=list)  # the map notes' numbers, each with its part's start and end
 
 
 class Summarizer(Engine, registry=SUMMARIZERS):

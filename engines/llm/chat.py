@@ -27,16 +27,16 @@ import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from core.errors import EngineError, EngineUnavailable
-from core.text import clock
+from core.text import clock, seconds_of
 from core.workspace import write_json
 
 from ..openai_client import engine_error
 from . import gates
 from .base import DETAIL_LOGGER, LANGUAGES, MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Notes, Part, Request, Result, Summarizer, Usage, estimate_tokens
-from .script import PASSAGE_CHARS, Section, Writer
+from .script import PASSAGE_CHARS, Section, Writer, told
 
 PROMPTS = Path(__file__).resolve().parents[2] / "assets" / "prompts"
-PROMPT_VERSION = "2"
+PROMPT_VERSION = "3"
 SERVICE = "LLM endpoint"
 log = logging.getLogger(__name__)
 detail = logging.getLogger(DETAIL_LOGGER)
@@ -195,6 +195,8 @@ class ChatSummarizer(Summarizer):
         usage = Usage()
         steps = len(parts) + 2
         notes = self._map(parts, request, workdir, usage, lambda done: progress(done, steps, _rate(usage)) if progress else None)
+        points = [(seconds_of(p.time, part.start), p.point) for part, note in notes for p in note.points]
+        numbers = [(part.start, part.end, number) for part, note in notes for number in note.numbers]
         levels = 1
         budget = self.section.context_tokens - self.section.max_tokens - 600
         while estimate_tokens(self._notes(notes, request)) > budget and len(notes) > 1:
@@ -219,7 +221,7 @@ class ChatSummarizer(Summarizer):
                 digest = retry
         if progress:
             progress(steps, steps, _rate(usage))
-        return Result(digest, levels, usage)
+        return Result(digest, levels, usage, points, numbers)
 
     def writer(self, request: Request, usage: Usage) -> Writer:
         """One third-person sentence about a section, asked of the model: attempt 0 with the settings' sampling, each next one hotter and with another seed.
@@ -231,7 +233,10 @@ class ChatSummarizer(Summarizer):
 
         def write(section: Section, attempt: int, avoid: str, said: Sequence[str] = ()) -> str | None:
             passage = section.text("" if chinese else " ", PASSAGE_CHARS[chinese])
-            text = prompts("sentence", title=request.title, show=request.show, passage=passage, speakers=section.speakers, avoid=avoid, said=list(said))
+            untold = [n for n in section.numbers if not told(n, " ".join(said))] if said else []
+            text = prompts(
+                "sentence", title=request.title, show=request.show, passage=passage, speakers=section.speakers, avoid=avoid, said=list(said), numbers=untold[:4],
+            )
             seed = (self.section.seed or 0) + attempt
             temperature = self.section.temperature if attempt == 0 else round(min(1.0, RESAMPLE_TEMPERATURE + 0.1 * (attempt - 1)), 2)
             messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]

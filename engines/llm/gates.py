@@ -285,9 +285,21 @@ _NOT_HEADLINE = re.compile(
 )
 
 
+_HYPE = re.compile(
+    r"game[- ]?changer|revolution\w*|ultimate|unlock\w*|unleash\w*|secrets?\b|incredible|amazing|mind[- ]blowing|must[- ]know|deep dive"
+    r"|颠覆|革命性|重磅|震撼|揭秘|必看|炸裂|!|！",
+    re.IGNORECASE,
+)
+
+
 def title_fits(title: str, transcript: str, chinese: bool) -> bool:
-    """Whether a digest's title may stand: every name and number in it heard, and short (12 words, 24 Chinese characters)."""
-    return bool(title.strip()) and not grounding.ungrounded(title, transcript, names=False) and (cjk_count(title) <= 24 if chinese else len(title.split()) <= 12)
+    """Whether a digest's title may stand: every name and number in it heard, short (12 words, 24 Chinese characters), and
+    no hype the episode does not say itself ("Home Batteries: A Game-Changer", "Shopify's Streaming Reporting: A
+    Game-Changer": the model's words for every episode)."""
+    if not title.strip() or grounding.ungrounded(title, transcript, names=False):
+        return False
+    hype = [h for h in _HYPE.findall(title) if h.lower() not in transcript.lower()]
+    return not hype and (cjk_count(title) <= 24 if chinese else len(title.split()) <= 12)
 
 
 def fit_headline(title: str) -> bool:

@@ -40,6 +40,7 @@ class Section:
     end: float
     segments: list[Any]
     speakers: list[str]  # named speakers, most talk first
+    numbers: list[str] = field(default_factory=list)  # the numbers the model's notes found in it ("14 gigabytes")
 
     def text(self, glue: str, limit: int = 0) -> str:
         text = glue.join(s.text.strip() for s in self.segments)
@@ -271,7 +272,7 @@ def _intro(facts: Facts, transcript: str, chinese: bool, topic: str) -> str:
         said = f"这期节目{title}" + (f"来自《{show}》" if show else "") + voices
         return said + "。" if said != "这期节目" else "这是一期节目。"
     where = f"In this episode of {show}" if show else "In this episode"
-    about = f" about {topic}" if topic else ""
+    about = f" about {'the move ' if topic.startswith('from ') else ''}{topic}" if topic else ""  # "from nightly batch to streaming"
     if host:
         with_guests = f" talks with {_and(guests)}" if guests else " talks"
         return f"{where}, {host}{with_guests}{about}."
@@ -324,6 +325,21 @@ def who_is_who(pairs: Sequence[tuple[str, str]], chinese: bool) -> str:
         return "，".join(f"{person}来自{org}" for person, org in pairs) + "。"
     said = [f"{person} is from {org}" for person, org in pairs]
     return (said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]) + "."
+
+
+_ROLE = r"(?:, |\s+is\s+)((?:a|an)\s+(?:[\w-]+\s+){0,3}[\w-]+)\s+(at|from|of|with)\s+"  # "Raj Patel, a staff engineer at Stripe"
+_LEADS = r"\s+((?:leads|heads|runs|founded|co-founded|manages)\s+(?:[\w-]+\s+){0,4}?)(at|of)\s+"  # "Priya Nair leads the data platform team at Shopify"
+
+
+def role_of(person: str, org: str, transcript: str) -> str:
+    """What the opening says the person does where ("Raj Patel is a staff engineer at Stripe." / "Priya Nair leads the data
+    platform team at Shopify."); empty where it says no more than the organisation (English only)."""
+    opening = transcript[:1500]
+    for pattern, verb in ((_ROLE, "is "), (_LEADS, "")):
+        match = re.search(re.escape(person) + pattern + re.escape(org) + r"\b", opening)
+        if match:
+            return f"{person} {verb}{match.group(1).strip()} {match.group(2)} {org}."
+    return ""
 
 
 _COUNT = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
@@ -397,7 +413,7 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
 
 def _lowered(clause: str, transcript: str) -> str:
     first = clause.split()[0]
-    if first.isupper() or re.search(r"(?<=[a-z] )" + re.escape(first) + r"\b", transcript):
+    if first.isupper() and len(first) > 1 or re.search(r"(?<=[a-z] )" + re.escape(first) + r"\b", transcript):
         return clause  # an acronym, or a word the transcript capitalises mid-sentence: a name
     return clause[0].lower() + clause[1:]
 
@@ -557,19 +573,95 @@ def _speaker_in(sentence: str, section: Section, names: Sequence[str], before: S
     return previous or (section.speakers[0] if section.speakers else None)
 
 
+def told(number: str, text: str) -> bool:
+    """Whether ``text`` says a number the notes hold ("14 gigabytes", "两万个小时"): its digits, else its first word."""
+    digits = re.findall(r"\d+(?:[.,]\d+)*", number)
+    if digits:
+        return all(re.search(r"(?<![\d.,])" + re.escape(d) + r"(?![\d])", text) for d in digits)
+    head = number.split()[0] if number.split() else number[:2]
+    return bool(head) and head.lower() in text.lower()
+
+
+def _section_at(seconds: float, found: Sequence[Section]) -> Section:
+    """The section a moment of the episode falls in (the first before it starts)."""
+    return next((s for s in reversed(found) if s.start <= seconds), found[0])
+
+
+# where a sentence may end early: before a clause that goes on ("…, which…", "…, resulting in…", "…; …", "… and stopped…"),
+# at a Chinese comma; the head keeps the sentence's subject and verb
+_CLAUSE_END = {
+    False: re.compile(
+        r",\s+(?=(?:and|but|which|while|whereas|resulting|so|because|including|making|leading|cutting|reducing|after|before|compared|with|as)\b)"
+        r"|;\s+|\s+and\s+(?=[a-z]+ed\b)"
+    ),
+    True: re.compile(r"[，；]"),
+}
+_SHORTEST_HEAD = {False: 8, True: 12}  # words, characters
+
+
+def trimmed(sentence: str, verifier: Verifier, earlier: Sequence[str]) -> str:
+    """The model's sentence ended after an earlier clause, where the whole breaks a rule (a copied run, too long, a number
+    the transcript lacks) and the head passes; empty where no head does. The longest such head: what the model chose to
+    say first, in its words, with nothing added."""
+    chinese = verifier.chinese
+    for match in reversed(list(_CLAUSE_END[chinese].finditer(sentence))):
+        head = sentence[: match.start()].rstrip(" ,，;；")
+        if verifier.size(head) < _SHORTEST_HEAD[chinese]:
+            break
+        text = head + ("。" if chinese else ".")
+        if not verifier.verbatim(head) and not verifier.broken(text, earlier) and novelty(text, earlier) >= NEW_SHARE:
+            return text  # (a head that is the transcript's own words would be a quote in the presenter's voice)
+    return ""
+
+
+_POINT_VERBS = {False: ("says", "adds that", "explains that", "notes that"), True: ("提到", "还说", "谈到", "指出")}  # one voice's points in turn
+
+
+def _attributed(
+    point: str, seconds: float, segments: Sequence[Any], speaker_of: Callable[[Any], str | None], names: Sequence[str], verifier: Verifier,
+    told: list[str] | None = None,
+) -> str:
+    """A key point that names no one, told as said by the voice speaking at its time ("Raj Patel says the cache was the
+    easy part." / "王磊提到，电池成本下降了百分之四十。"): the presenter states no claim as its own."""
+    told = [] if told is None else told  # the voices already named for a point, in order: each time another verb
+    point = point.strip()
+    if not point or any(n and n.casefold() in point.casefold() for n in names):
+        return point
+    # the line the point tells: of those near its time (a small model's times are rough), the one sharing most of its words
+    own = _terms(point, verifier.chinese)
+    near = [s for s in segments if abs(s.start - seconds) <= 45.0]
+    at = max(near, key=lambda s: (sum((own & _terms(s.text, verifier.chinese)).values()), -abs(s.start - seconds)), default=None)
+    name = speaker_of(at) if at is not None else None
+    if not name:
+        return point
+    verb = _POINT_VERBS[verifier.chinese][told.count(name) % len(_POINT_VERBS[verifier.chinese])]
+    told.append(name)
+    return f"{name}{verb}，{point}" if verifier.chinese else f"{name} {verb} {_lowered(point, verifier.transcript)}"
+
+
 def compose(
     facts: Facts, segments: Sequence[Any], duration: float, verifier: Verifier, candidates: Sequence[str], *,
     speaker_of: Callable[[Any], str | None], writer: Writer | None = None, attempts: int = 3, target_size: int = 0,
+    points: Sequence[tuple[float, str]] = (), numbers: Sequence[tuple[float, float, str]] = (),
 ) -> Script:
     """The script's beats: the intro (and who is from where, where the opening says so), then per section the model's
-    sentences that pass, resampled or reported where they fail."""
+    sentences that pass, resampled or reported where they fail; short of the target, the model's key points of the
+    episode (``points``: its map notes, (seconds, sentence)), then another point asked of each section, told which of
+    its ``numbers`` (the notes', with their part's start and end) are not said yet."""
     chinese = verifier.chinese
     glue = "" if chinese else " "
     found = sections(segments, duration, speaker_of, chinese=chinese)
+    for section in found:
+        section.numbers = list(dict.fromkeys(n for start, end, n in numbers if start < section.end and section.start < end))
     beats = [Beat(intro(facts, verifier.transcript, chinese), None, 0.0, duration, facts.host if facts.host and _heard(facts.host, verifier.transcript) else None, "intro")]
     rejected: list[dict[str, Any]] = []
     names = [n for n in [facts.host, *facts.guests] if n]
     pairs = affiliations([n for n in names if _heard(n, verifier.transcript)], verifier.glossary, verifier.transcript, chinese)
+    for person, org in [] if chinese else list(pairs):  # each one's role, where the opening says it
+        said = role_of(person, org, verifier.transcript)
+        if said and not verifier.broken(said, [b.text for b in beats]):
+            beats.append(Beat(said, None, 0.0, duration, None, "intro"))
+            pairs.remove((person, org))
     if pairs and not verifier.broken(who_is_who(pairs, chinese), [b.text for b in beats], skip=("length",)):
         beats.append(Beat(who_is_who(pairs, chinese), None, 0.0, duration, None, "intro"))
     if not found:
@@ -584,7 +676,7 @@ def compose(
         if sentence:
             by_section[_section_of(sentence, found, glue).index].append(sentence)
 
-    def resample(section: Section, avoid: str) -> bool:
+    def resample(section: Section, avoid: str) -> None:
         for attempt in range(1, attempts + 1) if writer else ():
             assert writer is not None
             text = (writer(section, attempt, avoid, ()) or "").strip()
@@ -593,7 +685,7 @@ def compose(
             broken = verifier.broken(text, spoken())
             if not broken:
                 beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "resampled"))
-                return True
+                return
             stuck = any(r["text"] == text for r in rejected)
             rejected.append({"text": text, "source": "resampled", "rules": broken})
             if stuck:
@@ -602,13 +694,34 @@ def compose(
         fallback = reported(section, verifier, spoken(), speaker_of, voices=facts.voices)
         if fallback:
             beats.append(fallback)
-        return fallback is not None
+
+    def offer(text: str, section: Section, source: str) -> bool:
+        """A further sentence, kept where it passes and adds NEW_SHARE of new words to what is said."""
+        text = _without_intro(text.strip(), chinese)
+        broken = verifier.broken(text, spoken()) if text else ["empty"]
+        if text and not broken and novelty(text, spoken()) < NEW_SHARE:
+            broken = ["repeat"]  # the same point in other words (the sample: "…a normal family consideration five years ago…" again)
+        if not broken:
+            beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
+            return True
+        if text:
+            rejected.append({"text": text, "source": source, "rules": broken})
+        head = trimmed(text, verifier, spoken()) if text and broken != ["repeat"] else ""
+        if head:
+            beats.append(Beat(head, section.index, section.start, section.end, _speaker_in(head, section, names, beats), "model"))
+        return bool(head)
+
+    # the map notes' key points, by section: written already, so they cost no further reading
+    noted: dict[int, list[str]] = {s.index: [] for s in found}
+    told: list[str] = []
+    for at, text in points:
+        noted[_section_at(at, found).index].append(_attributed(text, at, segments, speaker_of, names, verifier, told))
 
     for section in found:
         if size() >= longest:
             break
-        own = by_section[section.index]
-        for sentence in own:
+        failed = ""  # the first of the section's sentences that broke a rule, and which
+        for sentence in by_section[section.index]:
             if size() >= longest:
                 break
             broken = verifier.broken(sentence, spoken())
@@ -616,36 +729,36 @@ def compose(
                 beats.append(Beat(sentence.strip(), section.index, section.start, section.end, _speaker_in(sentence, section, names, beats), "model"))
                 continue
             rejected.append({"text": sentence, "source": "model", "rules": broken})
-            if broken != ["repeat"]:  # a sentence said twice is said once: nothing to replace
-                resample(section, f"{sentence} ({', '.join(broken)})")
-        if not any(b.section == section.index for b in beats):
-            if writer:
-                text = (writer(section, 0, "", ()) or "").strip()
-                broken = verifier.broken(text, spoken()) if text else ["empty"]
-                if not broken:
-                    beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
-                    continue
-                if text:
-                    rejected.append({"text": text, "source": "model", "rules": broken})
-                resample(section, f"{text} ({', '.join(broken)})" if text else "")
-            else:
-                fallback = reported(section, verifier, spoken(), speaker_of, voices=facts.voices)
-                if fallback:
-                    beats.append(fallback)
-    if writer and target_size:  # short of the target: the model asked for another point of each section, verified like the rest
-        for _ in range(MORE_ROUNDS):
+            if broken == ["repeat"]:
+                continue  # a sentence said twice is said once: nothing to replace
+            head = trimmed(sentence, verifier, spoken())
+            if head:
+                beats.append(Beat(head, section.index, section.start, section.end, _speaker_in(head, section, names, beats), "model"))
+            elif not failed:
+                failed = f"{sentence} ({', '.join(broken)})"
+        while noted[section.index] and not any(b.section == section.index for b in beats):
+            offer(noted[section.index].pop(0), section, "point")
+        if any(b.section == section.index for b in beats) or size() >= longest:
+            continue  # a failed sentence is replaced only where its section would go unsaid: each draw reads the passage again
+        if writer and not failed:  # the digest said nothing of this section: one sentence asked for
+            text = (writer(section, 0, "", ()) or "").strip()
+            broken = verifier.broken(text, spoken()) if text else ["empty"]
+            if not broken:
+                beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
+                continue
+            if text:
+                rejected.append({"text": text, "source": "model", "rules": broken})
+            failed = f"{text} ({', '.join(broken)})" if text else ""
+        resample(section, failed)
+    for section in found if target_size else ():  # short of the target: the other key points
+        while noted[section.index] and size() < target_size:
+            offer(noted[section.index].pop(0), section, "point")
+    if writer and target_size:  # still short: the model asked for another point of each section, verified like the rest
+        for round_ in range(MORE_ROUNDS):
             for section in found:
                 if size() >= 0.8 * target_size:
-                    break
-                said = [b.text for b in beats if b.section == section.index]
-                text = (writer(section, 0, "", said) or "").strip()
-                broken = verifier.broken(text, spoken()) if text else ["empty"]
-                if text and not broken and novelty(text, spoken()) < NEW_SHARE:
-                    broken = ["repeat"]  # the same point in other words (the sample: "…a normal family consideration five years ago…" again)
-                if not broken:
-                    beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
-                elif text:
-                    rejected.append({"text": text, "source": "model", "rules": broken})
+                    break  # each round another seed: the same prompt and seed gave the same rejected sentence again
+                offer(writer(section, round_, "", [b.text for b in beats if b.section == section.index]) or "", section, "model")
     if not writer:  # no model: below half the target, each section's next sentence in reported speech (never a quote)
         for _ in range(2):
             for section in found:

@@ -13,7 +13,7 @@ rules each digest breaks). The rules:
 - ``fragment``: a whole sentence: it ends like one, has no speaker label ("Maria:"), is no answer ("Yes, …", "对，…") and no clause left waiting ("…之后。");
 - ``length``: within the length band (6 to 40 words, 8 to 90 Chinese characters);
 - ``question``: not a question (the presenter asks nothing nobody answers);
-- ``repeat``: not what an earlier sentence said (most of the shorter one's words in the other);
+- ``repeat``: not what an earlier sentence said (most of its words in an earlier one);
 - ``quote``: words in quotation marks are the transcript's own, word for word, at most 12 words (20 characters).
 
 A quotation, attributed ("Maria said: “…”"), is someone else's words: the
@@ -35,7 +35,7 @@ from . import grounding
 RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "list", "fragment", "length", "question", "repeat", "quote")
 COPY_WORDS, COPY_CHARS = 12, 20  # the longest run a sentence may share with the transcript
 WORD_BAND, CHAR_BAND = (6, 40), (8, 90)
-REPEAT_SHARE = 0.8  # of the shorter sentence's words found in an earlier one: said already
+REPEAT_SHARE = 0.8  # of a sentence's words found in an earlier one: said already
 
 _FIRST_PERSON = {
     "en": re.compile(r"\bI\b|\bI['’](?:m|ve|d|ll)\b|\b(?:[Mm]e|[Mm]y|[Mm]ine|[Mm]yself)\b"),  # "I" only as a capital
@@ -66,16 +66,18 @@ def unquoted(text: str) -> str:
 
 
 # who said it, before what was said: "David提到，" / "节目中谈到，" / "Maria Lopez said that "
-_ATTRIBUTION = re.compile(r"^[^，,：:。]{1,16}?(?:提到|谈到|指出|认为|表示|说)[，,：:]\s*|^[\w .'’-]{1,40}? (?:said|says|pointed out|noted|explains|explained) (?:that )?")
+_ATTRIBUTION = re.compile(r"^[^，,：:。]{1,16}?(?:提到|谈到|指出|认为|表示|说)[，,：:]\s*|^[\w .'’-]{1,40}? (?:said|says|adds|added|pointed out|notes|noted|explains|explained) (?:that )?")
 
 
 def _contained(a: str, b: str) -> bool:
-    """Whether most of the shorter sentence's words (characters for Chinese) are in the other: "王磊聊了电池。" after "王磊聊了电动汽车的电池。";
-    who said it aside, so one claim told twice under two names ("节目中谈到，用 VLLM…" and "David提到，用 VLLM…") is a repeat."""
+    """Whether most of sentence ``a``'s words (characters for Chinese) are in the earlier ``b``: "王磊聊了电池。" after
+    "王磊聊了电动汽车的电池。"; who said it aside, so one claim told twice under two names ("节目中谈到，用 VLLM…" and
+    "David提到，用 VLLM…") is a repeat. A longer sentence that goes on from a short earlier one ("Raj Patel is a staff
+    engineer at Stripe." then "Raj Patel, a staff engineer at Stripe, rebuilt …") says something new."""
     unit = (lambda t: set(chars_of(t))) if cjk_count(a + b) > len(a + b) / 3 else (lambda t: set(words_of(t)))
     for x, y in ((a, b), (_ATTRIBUTION.sub("", a), _ATTRIBUTION.sub("", b))):
         wa, wb = unit(x), unit(y)
-        if wa and wb and len(wa & wb) / min(len(wa), len(wb)) >= REPEAT_SHARE:
+        if wa and wb and len(wa & wb) / len(wa) >= REPEAT_SHARE:
             return True
     return False
 
@@ -131,17 +133,22 @@ class Verifier:
         words = words_of(sentence)
         return any(tuple(words[i : i + COPY_WORDS + 1]) in runs for i in range(max(0, len(words) - COPY_WORDS)))
 
+    @cached_property
+    def _spoken(self) -> str:
+        """The transcript as copy checks read it: its characters (Chinese) or its words between spaces."""
+        return chars_of(self.transcript) if self.chinese else f" {' '.join(words_of(self.transcript))} "
+
+    def verbatim(self, text: str) -> bool:
+        """Whether ``text`` is, word for word, a stretch of the transcript: a quote, however short."""
+        said = chars_of(text) if self.chinese else f" {' '.join(words_of(text))} "
+        return bool(said.strip()) and said in self._spoken
+
     def misquoted(self, sentence: str) -> bool:
         """Whether a quotation is not the transcript's words, word for word, or longer than a copied run may be."""
         for quote in quotations(sentence):
-            if self.chinese:
-                said = chars_of(quote)
-                if not said or len(said) > COPY_CHARS or said not in chars_of(self.transcript):
-                    return True
-            else:
-                said = " ".join(words_of(quote))
-                if not said or len(said.split()) > COPY_WORDS or f" {said} " not in f" {' '.join(words_of(self.transcript))} ":
-                    return True
+            size = len(chars_of(quote)) if self.chinese else len(words_of(quote))
+            if not size or size > (COPY_CHARS if self.chinese else COPY_WORDS) or not self.verbatim(quote):
+                return True
         return False
 
     def size(self, sentence: str) -> int:
