@@ -931,3 +931,24 @@ def test_a_topic_that_is_a_move_from_one_thing_to_another_reads_as_one():
     transcript = "Welcome to The Data Stack. I'm Mark Davis. Priya moved Shopify from nightly batch to streaming at Shopify."
     facts = script.Facts(show="The Data Stack", title="From nightly batch to streaming at Shopify, with Priya Nair", host="Mark Davis")
     assert script.intro(facts, transcript, False) == "In this episode of The Data Stack, Mark Davis talks about the move from nightly batch to streaming at Shopify."
+
+
+def test_an_hour_s_script_tells_sections_spread_over_the_whole_episode():
+    """An hour is 20 sections; a 60-word script has room for four sentences: they come from all over the episode, not
+    from its first four sections (the script used to stop two thirds of the way through a long episode)."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    topics = ["battery", "solar", "wind", "grid", "hydrogen", "nuclear", "storage", "charging", "pricing", "policy",
+              "export", "mining", "recycling", "software", "sensors", "weather", "demand", "trading", "carbon", "heating"]
+    segments = [Segment(start=180.0 * k + 90.0 * half, end=180.0 * k + 90.0 * half + 85.0, text=f"Our {topic} team built a new {topic} product this year.")
+                for k, topic in enumerate(topics) for half in (0, 1)]
+    verifier = Verifier(" ".join(s.text for s in segments), "en")
+    verbs = "doubled trimmed rebuilt tested shipped priced sold moved cut raised opened closed merged split hired trained fixed mapped ranked sorted".split()
+    nouns = "budgets prices teams plants routes tools sites loads fees hours staff stock lines tests rules maps tanks parts plans units".split()
+    candidates = [f"The {topic} people {verb} their {noun} quickly." for topic, verb, noun in zip(topics, verbs, nouns)]
+    made = script.compose(script.Facts(show="Energy Hour"), segments, 3600.0, verifier, candidates, speaker_of=lambda s: None, target_size=60)
+    told = [b.section for b in made.beats if b.source == "model"]
+    assert len(made.sections) == 20 and len(told) >= 3 and max(told) >= 12, told
+    assert script.spread(made.sections, 80, False) == [made.sections[k] for k in (0, 5, 10, 15)]
+    assert script.spread(made.sections, 1000, False) == made.sections, "room for all: all told"

@@ -582,6 +582,18 @@ def told(number: str, text: str) -> bool:
     return bool(head) and head.lower() in text.lower()
 
 
+SENTENCE_SIZE = {False: 20, True: 40}  # a script sentence's usual size: words, Chinese characters
+
+
+def spread(found: Sequence[Section], room: float, chinese: bool) -> list[Section]:
+    """The sections a script with ``room`` words (characters) left can tell, a sentence each at least: all where they fit,
+    else that many spread evenly over the episode, so an hour's digest does not stop two thirds of the way through."""
+    fits = max(1, int(room // SENTENCE_SIZE[chinese])) if math.isfinite(room) else len(found)
+    if len(found) <= fits:
+        return list(found)
+    return [found[(k * len(found)) // fits] for k in range(fits)]
+
+
 def _section_at(seconds: float, found: Sequence[Section]) -> Section:
     """The section a moment of the episode falls in (the first before it starts)."""
     return next((s for s in reversed(found) if s.start <= seconds), found[0])
@@ -670,11 +682,12 @@ def compose(
     size = lambda: sum(verifier.size(b.text) for b in beats)
     longest = 1.5 * target_size if target_size else math.inf
 
-    by_section: dict[int, list[str]] = {s.index: [] for s in found}
+    telling = spread(found, longest - size(), chinese)  # the sections the script has room to tell
+    by_section: dict[int, list[str]] = {s.index: [] for s in telling}
     for sentence in candidates:
         sentence = _without_intro(sentence.strip(), chinese)
         if sentence:
-            by_section[_section_of(sentence, found, glue).index].append(sentence)
+            by_section[_section_of(sentence, telling, glue).index].append(sentence)
 
     def resample(section: Section, avoid: str) -> None:
         for attempt in range(1, attempts + 1) if writer else ():
@@ -712,18 +725,23 @@ def compose(
         return bool(head)
 
     # the map notes' key points, by section: written already, so they cost no further reading
-    noted: dict[int, list[str]] = {s.index: [] for s in found}
-    told: list[str] = []
+    noted: dict[int, list[str]] = {s.index: [] for s in telling}
+    voices: list[str] = []
     for at, text in points:
-        noted[_section_at(at, found).index].append(_attributed(text, at, segments, speaker_of, names, verifier, told))
+        noted[_section_at(at, telling).index].append(_attributed(text, at, segments, speaker_of, names, verifier, voices))
 
-    for section in found:
+    share = (longest - size()) / len(telling)  # of the room, each told section's
+    later: list[tuple[str, Section]] = []  # the model's sentences past their section's share: said if room is left at the end
+    for section in telling:
         if size() >= longest:
             break
         failed = ""  # the first of the section's sentences that broke a rule, and which
         for sentence in by_section[section.index]:
             if size() >= longest:
                 break
+            if sum(verifier.size(b.text) for b in beats if b.section == section.index) >= share:
+                later.append((sentence, section))
+                continue
             broken = verifier.broken(sentence, spoken())
             if not broken:
                 beats.append(Beat(sentence.strip(), section.index, section.start, section.end, _speaker_in(sentence, section, names, beats), "model"))
@@ -750,18 +768,21 @@ def compose(
                 rejected.append({"text": text, "source": "model", "rules": broken})
             failed = f"{text} ({', '.join(broken)})" if text else ""
         resample(section, failed)
-    for section in found if target_size else ():  # short of the target: the other key points
+    for sentence, section in later if target_size else ():  # short of the target: the model's sentences that waited
+        if size() < target_size:
+            offer(sentence, section, "model")
+    for section in telling if target_size else ():  # short of the target: the other key points
         while noted[section.index] and size() < target_size:
             offer(noted[section.index].pop(0), section, "point")
     if writer and target_size:  # still short: the model asked for another point of each section, verified like the rest
         for round_ in range(MORE_ROUNDS):
-            for section in found:
+            for section in telling:
                 if size() >= 0.8 * target_size:
                     break  # each round another seed: the same prompt and seed gave the same rejected sentence again
                 offer(writer(section, round_, "", [b.text for b in beats if b.section == section.index]) or "", section, "model")
     if not writer:  # no model: below half the target, each section's next sentence in reported speech (never a quote)
         for _ in range(2):
-            for section in found:
+            for section in telling:
                 if target_size and size() < 0.5 * target_size:
                     more = reported(section, verifier, spoken(), speaker_of, [b.origin for b in beats], voices=facts.voices)
                     if more:
