@@ -708,21 +708,21 @@ def compose(
         if fallback:
             beats.append(fallback)
 
-    def offer(text: str, section: Section, source: str) -> bool:
-        """A further sentence, kept where it passes and adds NEW_SHARE of new words to what is said."""
+    def offer(text: str, section: Section, source: str, fresh: bool = True) -> list[str]:
+        """A sentence of the model's for the section: spoken where it passes (and, if ``fresh``, adds NEW_SHARE of new words
+        to what is said), else ended before a late clause that breaks a rule (``trimmed``). The rules it broke: none where
+        something of it is spoken."""
         text = _without_intro(text.strip(), chinese)
         broken = verifier.broken(text, spoken()) if text else ["empty"]
-        if text and not broken and novelty(text, spoken()) < NEW_SHARE:
+        if text and fresh and not broken and novelty(text, spoken()) < NEW_SHARE:
             broken = ["repeat"]  # the same point in other words (the sample: "…a normal family consideration five years ago…" again)
-        if not broken:
-            beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
-            return True
-        if text:
+        if text and broken:
             rejected.append({"text": text, "source": source, "rules": broken})
-        head = trimmed(text, verifier, spoken()) if text and broken != ["repeat"] else ""
-        if head:
-            beats.append(Beat(head, section.index, section.start, section.end, _speaker_in(head, section, names, beats), "model"))
-        return bool(head)
+        said = text if not broken else trimmed(text, verifier, spoken()) if text and broken != ["repeat"] else ""
+        if said:
+            beats.append(Beat(said, section.index, section.start, section.end, _speaker_in(said, section, names, beats), "model"))
+            return []
+        return broken
 
     # the map notes' key points, by section: written already, so they cost no further reading
     noted: dict[int, list[str]] = {s.index: [] for s in telling}
@@ -742,17 +742,8 @@ def compose(
             if sum(verifier.size(b.text) for b in beats if b.section == section.index) >= share:
                 later.append((sentence, section))
                 continue
-            broken = verifier.broken(sentence, spoken())
-            if not broken:
-                beats.append(Beat(sentence.strip(), section.index, section.start, section.end, _speaker_in(sentence, section, names, beats), "model"))
-                continue
-            rejected.append({"text": sentence, "source": "model", "rules": broken})
-            if broken == ["repeat"]:
-                continue  # a sentence said twice is said once: nothing to replace
-            head = trimmed(sentence, verifier, spoken())
-            if head:
-                beats.append(Beat(head, section.index, section.start, section.end, _speaker_in(head, section, names, beats), "model"))
-            elif not failed:
+            broken = offer(sentence, section, "model", fresh=False)
+            if broken and broken != ["repeat"] and not failed:  # a sentence said twice is said once: nothing to replace
                 failed = f"{sentence} ({', '.join(broken)})"
         while noted[section.index] and not any(b.section == section.index for b in beats):
             offer(noted[section.index].pop(0), section, "point")
@@ -760,12 +751,9 @@ def compose(
             continue  # a failed sentence is replaced only where its section would go unsaid: each draw reads the passage again
         if writer and not failed:  # the digest said nothing of this section: one sentence asked for
             text = (writer(section, 0, "", ()) or "").strip()
-            broken = verifier.broken(text, spoken()) if text else ["empty"]
+            broken = offer(text, section, "model", fresh=False)
             if not broken:
-                beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
                 continue
-            if text:
-                rejected.append({"text": text, "source": "model", "rules": broken})
             failed = f"{text} ({', '.join(broken)})" if text else ""
         resample(section, failed)
     for sentence, section in later if target_size else ():  # short of the target: the model's sentences that waited
