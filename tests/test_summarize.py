@@ -952,3 +952,14 @@ def test_an_hour_s_script_tells_sections_spread_over_the_whole_episode():
     assert len(made.sections) == 20 and len(told) >= 3 and max(told) >= 12, told
     assert script.spread(made.sections, 80, False) == [made.sections[k] for k in (0, 5, 10, 15)]
     assert script.spread(made.sections, 1000, False) == made.sections, "room for all: all told"
+
+
+def test_a_chinese_guest_is_the_name_the_clause_ends_on():
+    """going-global: "请到了宁德时代前工程师王磊" gave the guest "宁德" (jieba reads 宁德 of 宁德时代 as a name); beyond-code's
+    title "第58期：Kimi 的推理成本，和月之暗面的张伟聊聊" left "聊" in the topic and lowered Kimi."""
+    from engines.llm import script
+
+    assert script.guests_said("大家好，这里是出海观察。今天我们请到了宁德时代前工程师王磊，聊聊电池出海。", True) == ["王磊"]
+    assert script.guests_in_title("第58期：Kimi 的推理成本，和月之暗面的张伟聊聊", True) == ["张伟"]
+    transcript = "欢迎收听代码之外。我们聊聊kimi 的推理成本，今天请到了月之暗面的张伟。Kimi 的推理成本很高。"
+    assert script.topic_of("第58期：Kimi 的推理成本，和月之暗面的张伟聊聊", transcript, "代码之外") == "Kimi 的推理成本"

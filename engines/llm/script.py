@@ -161,8 +161,9 @@ def guests_said(transcript: str, chinese: bool) -> list[str]:
 
     found = []
     for match in _GUEST_CUE[True].finditer(transcript):
-        words = list(jieba.posseg.cut(transcript[match.end() : match.end() + 20]))
-        name = next((w for w, flag in words[:4] if flag in ("nr", "nrfg", "nrt") and len(w) >= 2), None)
+        clause = re.split(r"[，。！？、；,]", transcript[match.end() : match.end() + 20])[0]
+        # the last name of the clause: "请到了宁德时代前工程师王磊" is 王磊 (jieba also reads 宁德 of 宁德时代 as a name)
+        name = next((w for w, flag in reversed(list(jieba.posseg.cut(clause))) if flag in ("nr", "nrfg", "nrt") and len(w) >= 2), None)
         if name:
             found.append(name)
     return list(dict.fromkeys(found))
@@ -176,7 +177,7 @@ _HEADLINE = re.compile(r"[A-Z0-9][\w'’-]*(?:\s+(?:[A-Z0-9][\w'’-]*|a|an|the|
 
 _TITLE_GUESTS = {
     False: re.compile(r"\s+(?:with|feat\.?|ft\.?|featuring)\s+([A-Z][\w.'’-]*(?:\s+(?:and\s+)?[A-Z][\w.'’-]*)*)\s*$"),
-    True: re.compile(r"和\s*([^：:，,。]{2,40}?)\s*聊\s*"),
+    True: re.compile(r"和\s*([^：:，,。]{2,40}?)\s*聊聊?\s*"),
 }
 
 
@@ -207,7 +208,8 @@ def guests_in_title(title: str, chinese: bool) -> list[str]:
     match = _TITLE_GUESTS[chinese].search(title)
     if not match:
         return []
-    return [n.strip() for n in re.split(r"、|,|，|\band\b|和", match.group(1)) if n.strip()]
+    names = [n.strip() for n in re.split(r"、|,|，|\band\b|和", match.group(1)) if n.strip()]
+    return [n.rpartition("的")[2] for n in names] if chinese else names  # "月之暗面的张伟": 张伟
 
 
 def topic_of(title: str, transcript: str, show: str = "") -> str:
@@ -224,7 +226,7 @@ def topic_of(title: str, transcript: str, show: str = "") -> str:
     if _HEADLINE.fullmatch(topic):
         return ""  # "Ask Not", "Why Batteries Last": a headline in title case is a name for the episode, not a topic to talk about
     first = topic.split()[0]
-    if not CJK.search(first) and first[1:] == first[1:].lower() and first.lower() in re.findall(r"[a-z0-9'’]+", transcript.lower()):
+    if not CJK.search(topic) and first[1:] == first[1:].lower() and first.lower() in re.findall(r"[a-z0-9'’]+", transcript.lower()):
         topic = topic[0].lower() + topic[1:]  # "Home batteries" -> "home batteries", "ChatGPT" stays
     return topic
 
