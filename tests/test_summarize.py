@@ -666,12 +666,14 @@ def test_a_script_short_of_its_target_asks_the_model_for_another_point(server, t
     (written already, no further reading), then each section is asked again, told what is said already, and a new
     verified sentence is the model's."""
     more = "Maria Lopez adds that Solar Grid installed twelve thousand systems, mostly in Arizona and Texas."
-    numbered = {**NOTES, "numbers": ["40% since 2020", "12,000 systems", "6 months to approve"]}
+    numbered = {**NOTES, "numbers": ["40% since 2020", "twelve thousand systems", "six months to approve", "40 milliseconds"]}
     chat = ChatServer(server, {"Notes": [numbered], "Digest": [DIGEST], "Sentence": [_sentence(more), _sentence(more)]})
     result = run(remote(server, target_seconds=60), tmp_path)
     asked = chat.prompts("Sentence")
     assert asked and "Already said about this passage: " + SAID in asked[0], "told what is said already"
-    assert "Numbers in the passage not told yet: 12,000 systems; 6 months to approve." in asked[0], "the notes' numbers the script lacks (40 % is said)"
+    assert "Numbers in the passage not told yet: twelve thousand systems; six months to approve." in asked[0], (
+        "the notes' numbers the script lacks: 40 % is said, and the passage never says 40 milliseconds (a small model lists its prompt's examples)"
+    )
     assert [c["seed"] for c in chat.calls if c["response_format"]["json_schema"]["name"] == "Sentence"] == [0, 1], "each round another seed"
     assert [b["source"] for b in result["beats"]] == ["intro", "model", "model", "model", "outro"]
     assert [b["text"] for b in result["beats"][2:4]] == [NOTES["points"][0]["point"], more], "the notes' point, then the one asked for"

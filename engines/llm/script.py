@@ -665,8 +665,9 @@ def compose(
     chinese = verifier.chinese
     glue = "" if chinese else " "
     found = sections(segments, duration, speaker_of, chinese=chinese)
-    for section in found:
-        section.numbers = list(dict.fromkeys(n for start, end, n in numbers if start < section.end and section.start < end))
+    for section in found:  # the notes' numbers the section says (a small model lists numbers from its prompt's examples too)
+        said = section.text(glue)
+        section.numbers = list(dict.fromkeys(n for start, end, n in numbers if start < section.end and section.start < end and told(n, said)))
     beats = [Beat(intro(facts, verifier.transcript, chinese), None, 0.0, duration, facts.host if facts.host and _heard(facts.host, verifier.transcript) else None, "intro")]
     rejected: list[dict[str, Any]] = []
     names = [n for n in [facts.host, *facts.guests] if n]
