@@ -965,3 +965,10 @@ def test_a_chinese_guest_is_the_name_the_clause_ends_on():
     assert script.guests_in_title("第58期：Kimi 的推理成本，和月之暗面的张伟聊聊", True) == ["张伟"]
     transcript = "欢迎收听代码之外。我们聊聊kimi 的推理成本，今天请到了月之暗面的张伟。Kimi 的推理成本很高。"
     assert script.topic_of("第58期：Kimi 的推理成本，和月之暗面的张伟聊聊", transcript, "代码之外") == "Kimi 的推理成本"
+
+
+def test_two_chinese_names_joined_by_he_are_each_grounded():
+    """beyond-code: "林晓和张伟聊了…" read as the name 林晓和, ungrounded: the intro and the outro were not spoken at all."""
+    verifier = Verifier("大家好，这里是代码之外，我是主播林晓。今天的嘉宾是月之暗面的工程师张伟。", "zh")
+    assert verifier.broken("在这一期《代码之外》里，林晓和张伟聊了这期的话题。") == []
+    assert verifier.broken("以上是林晓和张伟在这一期《代码之外》里聊的内容。", skip=("length",)) == []

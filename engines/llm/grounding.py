@@ -101,7 +101,16 @@ def _chinese_entities(text: str) -> set[str]:
     import jieba.posseg
 
     proper = {"nr", "nrfg", "nrt", "ns", "nt", "nz"}
-    return {word for word, flag in jieba.posseg.cut(text) if flag in proper and len(word) >= 2}
+    found = set()
+    for word, flag in jieba.posseg.cut(text):
+        if flag in proper and len(word) >= 3 and word[-1] in _JOINING:
+            word = word[:-1]  # "林晓和张伟聊了": jieba reads 林晓和 as one name
+        if flag in proper and len(word) >= 2:
+            found.add(word)
+    return found
+
+
+_JOINING = "和与跟及"  # "and" between two names
 
 
 def claims(text: str, names: bool = True) -> list[str]:
