@@ -354,6 +354,9 @@ def test_one_voice_heard_though_a_guest_was_introduced_names_no_one(tmp_path):
         ("What changed in the last three years.", "en", True),
         ("What matters most is safety and lifetime.", "en", False),
         ("How the cells are made decides their price.", "en", False),
+        ("Kenji, you see many companies make this move.", "en", True),  # data-stack: the host's prompt, played as a soundbite
+        ("It's streaming always worth it.", "en", True),
+        ("Streaming is not always worth it, you see.", "en", False),
         ("说说你们的工厂。", "zh", True),
         ("你觉得快充是下一个重点。", "zh", True),
         ("电池的成本下降了很多。", "zh", False),

@@ -44,7 +44,8 @@ _PROMPT = {  # a question Whisper wrote with a full stop, or a host's prompt: "W
     False: re.compile(
         r"^\W*(?:(?:so|and|now|okay|ok)\W+)?(?:(?:walk|talk|take) (?:me|us) through|(?:tell|show|give) (?:me|us)\b|"
         r"(?:can|could|would|will|do|does|did) (?:you|we)\b|(?:what|why|how|who|where|when|which) (?:is|are|was|were|do|does|did|has|have|would|could|should|can|about|makes?|made|happens?|happened|changed)\b|"
-        r"how (?:big|much|many|long|often|far|fast)\b)",
+        r"how (?:big|much|many|long|often|far|fast)\b|"
+        r"(?-i:[A-Z])[\w'’-]+, you\b|(?:is|are|was|were|it['’]s) \w+ always\b)",  # "Kenji, you see many companies…", "It's streaming always worth it."
         re.IGNORECASE,
     ),
     True: re.compile(r"你觉得|你认为|你怎么看|说说|讲讲|聊聊|介绍一下|能不能|是不是|为什么|怎么样"),
