@@ -5,11 +5,13 @@ from). The first beat is the intro, built deterministically from what the
 pipeline knows (show, host and guests named by diarization, topic from the
 title), each fact kept only where the transcript says it. Every other beat is a
 sentence that passes the verifier (engines.llm.verify): one the model wrote in
-its digest, or, where that breaks a rule, one sampled again for its section
-(another seed and temperature, up to ``attempts`` times); after that, a
-sentence in reported speech built from the section's transcript ("Maria Lopez
-said that …" / "王磊提到，……"), never a bare quote. Nothing is padded to reach
-a length.
+its digest (ended before a late clause that breaks a rule, where that is what
+fails), else one of the key points its map notes wrote for the section, else,
+where the section would go unsaid, one sampled again for it (another seed and
+temperature, up to ``attempts`` times); after that, a sentence in reported
+speech built from the section's transcript ("Maria Lopez said that …" /
+"王磊提到，……"), never a bare quote. A short script takes the other key points,
+then asks each section for another point. Nothing is padded to reach a length.
 """
 
 from __future__ import annotations
