@@ -97,6 +97,9 @@ def _english_entities(text: str) -> set[str]:
     return entities
 
 
+_JOINING = "和与跟及"  # "and" between two names
+
+
 def _chinese_entities(text: str) -> set[str]:
     import jieba.posseg
 
@@ -109,8 +112,6 @@ def _chinese_entities(text: str) -> set[str]:
             found.add(word)
     return found
 
-
-_JOINING = "和与跟及"  # "and" between two names
 
 
 def claims(text: str, names: bool = True) -> list[str]:

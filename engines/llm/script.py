@@ -27,7 +27,7 @@ from core.text import CJK
 
 from . import grounding
 from .ranking import _confidence, rank, whole_sentences
-from .verify import COPY_CHARS, COPY_WORDS, Verifier, chars_of, novelty
+from .verify import COPY_CHARS, COPY_WORDS, NEW_SHARE, Verifier, chars_of, novelty
 
 SECTION_SECONDS = 180.0  # about one section per 3 minutes of speech: a 3-minute clip gets one, an hour 20
 MAX_SECTIONS = 25
@@ -78,7 +78,6 @@ class Facts:
 # about the section already) -> sentence or None.
 Writer = Callable[[Section, int, str, Sequence[str]], "str | None"]
 MORE_ROUNDS = 2  # below the target length, each section is asked this many times more for another point
-NEW_SHARE = 0.4  # of its words that another point must add to what is said already
 
 
 def speaker_names(segments: Sequence[Any], speaker_of: Callable[[Any], str | None]) -> list[str]:

@@ -26,7 +26,7 @@ from core.artifacts import Beat, Speaker, Transcript, Word
 from core.text import unspaced
 
 from . import grounding
-from .verify import Verifier, novelty
+from .verify import NEW_SHARE, Verifier, novelty
 
 SHORTEST, LONGEST = 5.0, 15.0  # seconds of a soundbite, first word's start to last word's end
 BRIEF = 10.0  # seconds beyond which a longer soundbite must be that much more central to win
@@ -67,8 +67,6 @@ _CEREMONY = {  # greetings, introductions, thanks and sign-offs: the talk around
     ),
     True: re.compile(r"欢迎|谢谢|感谢|我是|大家好|你好|再见|下期|收听|主持人|嘉宾"),
 }
-NEW_WORDS = 0.4  # of a soundbite's words (characters for Chinese) that the script must not say already
-
 LINKS = {  # the link line's wordings, tried in turn until one passes the verifier (two links never read alike)
     False: ("Here is how {name} puts it:", "Now listen to {name} in the episode:", "This is {name}, in the episode's own words:"),
     True: ("下面听听{name}怎么说：", "再来听一段{name}在节目里的原话：", "接下来是{name}在节目中的一段话："),
@@ -321,7 +319,7 @@ def choose(
         bite = bites[k]
         if any(abs(bite.start - c.start) < SPACING or (bite.start < c.end and c.start < bite.end) for c in chosen):
             continue
-        if earlier and novelty(bite.text, earlier) < NEW_WORDS:
+        if earlier and novelty(bite.text, earlier) < NEW_SHARE:
             continue  # the script says it already: data-stack's host introducing both guests, after the intro did
         line = link(bite, language, verifier, said)
         if line is None:

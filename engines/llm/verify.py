@@ -36,6 +36,7 @@ RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "list
 COPY_WORDS, COPY_CHARS = 12, 20  # the longest run a sentence may share with the transcript
 WORD_BAND, CHAR_BAND = (6, 40), (8, 90)
 REPEAT_SHARE = 0.8  # of a sentence's words found in an earlier one: said already
+NEW_SHARE = 0.4  # of a further sentence's (or soundbite's) words that must be new to what is said already
 
 _FIRST_PERSON = {
     "en": re.compile(r"\bI\b|\bI['’](?:m|ve|d|ll)\b|\b(?:[Mm]e|[Mm]y|[Mm]ine|[Mm]yself)\b"),  # "I" only as a capital
