@@ -59,6 +59,7 @@ GUEST_INTRODUCTION = re.compile(r"(?:本期|今天|这期|这一期)(?:节目)?�
 GUEST_INTRODUCTION_EN = re.compile(
     r"\b(?:[Mm]y guest(?: today| this week)? is|[Jj]oining (?:me|us)(?: today)? is|[Ww]ith me(?: today)? is|[Pp]lease welcome)\s+([A-Z][a-z]+(?:\s[A-Z][a-z]+)?)"
 )
+VOCATIVE = re.compile(r"^\s*(?:(?:So|And|Now|Okay|OK|Well),?\s+)?([A-Z][a-z]+),\s")  # "Priya, did your costs go up?"
 ENGLISH_NOT_NAMES = {"sure", "sorry", "here", "back", "not", "just", "really", "so", "very", "glad", "happy", "excited", "going", "the", "a"}
 
 
@@ -353,6 +354,27 @@ def guests_named(segments: list[Segment], glossary: Glossary, found: dict[int, t
     return named
 
 
+def addressed(segments: list[Segment], glossary: Glossary, found: dict[int, tuple[str, str]]) -> dict[int, tuple[str, str]]:
+    """Voices named by being turned to ("Priya, did your costs go up?" / "Kenji, what is the most common mistake?"): the
+    next other voice heard answers. Two guests introduced in one breath are told apart so. Only a first name that begins
+    exactly one full name of the show notes counts, and a voice takes the name most of its answers give it."""
+    votes: dict[int, Counter[str]] = {}
+    for i, segment in enumerate(segments):
+        match = VOCATIVE.match(segment.text) if segment.speaker else None
+        full = _in_full(match.group(1), glossary) if match else ""
+        if " " not in full:
+            continue
+        answer = next((s.speaker for s in segments[i + 1 : i + 4] if s.speaker and s.speaker != segment.speaker), None)
+        if answer is not None:
+            votes.setdefault(answer, Counter())[full] += 1
+    named = dict(found)
+    for voice, counts in votes.items():
+        name, times = counts.most_common(1)[0]
+        if voice not in named and name not in {n for n, _ in named.values()} and times > sum(counts.values()) / 2:
+            named[voice] = (name, f"answered when turned to as {name.split()[0]} ({times} time{'s' if times > 1 else ''})")
+    return named
+
+
 def speakers_of(
     segments: list[Segment], glossary: Glossary, prints: dict[int, list[float]] | None = None, host: HostVoice | None = None, threshold: float = 0.0
 ) -> list[Speaker]:
@@ -369,7 +391,7 @@ def speakers_of(
         names = [h for h in heard if h]
         if names:
             found[number] = Counter(names).most_common(1)[0][0]
-    found = guests_named(segments, glossary, found)
+    found = addressed(segments, glossary, guests_named(segments, glossary, found))
     if host and host.name and host.name not in {name for name, _ in found.values()}:
         near = {n: distance(p, host.voiceprint) for n, p in prints.items() if n not in found}
         closest = min(near, key=near.__getitem__, default=None)

@@ -37,6 +37,9 @@ from engines.llm.verify import Verifier
 log = logging.getLogger(__name__)
 
 
+SUMMARY_FACTS = 3  # sentences the written summary adds, each telling a line with a number the script does not say
+
+
 class SummaryError(PresenterError):
     """The transcript cannot be summarized (too short, or every engine failed)."""
 
@@ -109,7 +112,9 @@ def summarize(
         fields.highlights = [gates.clean_text(h) for h in fields.highlights]
         fields.chapters = [Chapter(start=c.start, title=gates.clean_text(c.title)) for c in fields.chapters]
         facts = facts_of(transcript, speaker_of, title, show)
-        told_script = presenter_script(transcript, request, section, engine, result, candidates, speaker_of, duration, facts)
+        tell = engine.restater(request, result.usage)
+        restate = (lambda lines, speaker, figures, attempt, avoid: gates.clean_text(tell(lines, speaker, figures, attempt, avoid) or "")) if tell else None
+        told_script = presenter_script(transcript, request, section, engine, result, candidates, speaker_of, duration, facts, restate)
         fields.title = script.title_for(fields.title, facts, transcript.text, request.by_characters)
         starts = [s.start for s in told_script.sections]
         titled, from_extract = script.chapters(told_script.sections, [(c.start, c.title) for c in fields.chapters], {start: text for start, text in extract.chapters(starts, title or show) if gates.fit_headline(text)})
@@ -117,24 +122,30 @@ def summarize(
             fields.chapters = [Chapter(start=start, title=gates.clean_text(text)) for start, text in titled]
             if from_extract and "chapters" not in verdict.extractive_fields:
                 verdict.extractive_fields.append("chapters")
+        beats, rejected = _unlisted_beats(told_script, fields, transcript.text, language)
+        fields.script = joiner(language).join(b.text for b in beats)
+        body = [b for b in beats if b.source not in ("intro", "outro")]
+        claimed = gates.ungrounded(fields, transcript.text)  # what the model's answer said that the transcript does not: listed, never spoken
+        verifier = Verifier(transcript.text, language, request.glossary)
+        from_script: list[str] = []
+        if not engine.extractive:  # the extractive engine's summary and highlights are the transcript's sentences, labelled so in summary.md
+            more = script.another(told_script.sections, verifier, speaker_of, voices=len(transcript.speakers))
+            told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier, more=more)
+            figures: list[str] = []
+            if restate:  # the figures the script had no room for, each a verified sentence of the model's for the reader
+                figures, unsaid = script.facts_told(
+                    told_script.sections, verifier, speaker_of, restate, [*told.summary, *told.highlights, *(b.text for b in beats)], SUMMARY_FACTS, told_script.asked,
+                )
+                rejected += unsaid
+            fields.summary, fields.highlights, from_script = joiner(language).join([*told.summary, *figures]), told.highlights, told.from_script
         elapsed = time.perf_counter() - started
-    beats, rejected = _unlisted_beats(told_script, fields, transcript.text, language)
-    fields.script = joiner(language).join(b.text for b in beats)
-    body = [b for b in beats if b.source not in ("intro", "outro")]
-    claimed = gates.ungrounded(fields, transcript.text)  # what the model's answer said that the transcript does not: listed, never spoken
-    verifier = Verifier(transcript.text, language, request.glossary)
-    from_script: list[str] = []
-    if not engine.extractive:  # the extractive engine's summary and highlights are the transcript's sentences, labelled so in summary.md
-        more = script.another(told_script.sections, verifier, speaker_of, voices=len(transcript.speakers))
-        told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier, more=more)
-        fields.summary, fields.highlights, from_script = joiner(language).join(told.summary), told.highlights, told.from_script
     # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
     # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
     once = gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)
     named = list(dict.fromkeys([*gates.missing_names(fields.summary, request.review), *sorted(once, key=lambda n: grounding.first_said(n, transcript.text))]))
     if named:
         said = split_sentences(fields.summary)
-        fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said, speaker_of, voices=len(transcript.speakers))])
+        fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said + fields.highlights, speaker_of, voices=len(transcript.speakers))])
     from_transcript = ["script"] if body and all(b.source in ("reported", "quoted") for b in body) else []
     from_transcript += [f for f in from_script if from_transcript]  # the script's sentences are the transcript's where the script is
     verdict.extractive_fields = [*verdict.extractive_fields, *(f for f in from_transcript if f not in verdict.extractive_fields)]
@@ -180,7 +191,7 @@ def facts_of(transcript: Transcript, speaker_of: Any, title: str, show: str) -> 
 
 def presenter_script(
     transcript: Transcript, request: Request, section: SummarizeSettings, engine: Summarizer, result: Any,
-    candidates: list[str], speaker_of: Any, duration: float, facts: script.Facts,
+    candidates: list[str], speaker_of: Any, duration: float, facts: script.Facts, restate: script.Restater | None,
 ) -> script.Script:
     """The intro and verified sentences (engines.llm.script), the engine asked again for a sentence that fails."""
     verifier = Verifier(transcript.text, request.language, request.glossary)
@@ -190,7 +201,7 @@ def presenter_script(
     points = [(at, gates.clean_text(text)) for at, text in result.points] if request.language == request.source_language else []
     return script.compose(
         facts, transcript.segments, duration, verifier, candidates,
-        speaker_of=speaker_of, writer=writer, attempts=section.resample, target_size=request.target_size, points=points, numbers=result.numbers,
+        speaker_of=speaker_of, writer=writer, attempts=section.resample, target_size=request.target_size, points=points, numbers=result.numbers, restate=restate,
     )
 
 

@@ -148,6 +148,27 @@ def test_a_guest_the_host_introduces_is_named_by_the_next_voice_heard():
     assert Z.speakers_of(both, Glossary(["张伟", "李娜"]))[1].name is None
 
 
+def test_guests_introduced_together_are_named_by_the_host_turning_to_each():
+    """The Data Stack: "today I have two guests. Priya Nair … and Kenji Watanabe …", then "Priya, …?" and "Kenji, …?"."""
+    glossary = Glossary(["Mark Davis", "Priya Nair", "Kenji Watanabe", "Shopify"])
+    segments = [
+        Segment(0, 6, "Welcome to the Data Stack. I'm Mark Davis, and today I have two guests. Priya Nair leads", speaker=1),
+        Segment(6, 11, "the data platform team at Shopify, and Kenji Watanabe is a principal engineer at Databricks.", speaker=1),
+        Segment(11, 14, "Thanks Mark. Happy to be here.", speaker=2), Segment(14, 17, "Hi Mark, thanks for inviting me.", speaker=3),
+        Segment(17, 18, "Priya, Shopify moved", speaker=1), Segment(18, 22, "its reporting from nightly batch jobs to streaming. Why?", speaker=1),
+        Segment(22, 27, "Merchants wanted to see their sales as they happened.", speaker=2),
+        Segment(48, 52, "Kenji, you see many companies make this move.", speaker=1), Segment(56, 60, "It's harder to debug.", speaker=3),
+        Segment(66, 68, "Priya, did your costs go up?", speaker=1), Segment(68, 70, "They did.", speaker=2),
+    ]
+    speakers = Z.speakers_of(segments, glossary)
+    assert [s.label for s in speakers] == ["Mark Davis", "Priya Nair", "Kenji Watanabe"]
+    assert speakers[1].named_by == "answered when turned to as Priya (2 times)"
+    assert [s.label for s in Z.speakers_of(segments, Glossary())] == ["Mark Davis", "Speaker 2", "Speaker 3"], "no full name in the notes: no name"
+    mixed = [*segments[:4], Segment(17, 18, "Priya, what do you think?", speaker=1), Segment(18, 20, "Well.", speaker=3)]
+    mixed += [Segment(20, 21, "Kenji, and you?", speaker=1), Segment(21, 22, "Yes.", speaker=3)]
+    assert Z.speakers_of(mixed, glossary)[2].name is None, "half its answers say Priya, half Kenji: not known"
+
+
 def test_transcript_files_show_each_turn_and_the_vtt_voice_tags_parse(tmp_path):
     import webvtt
 

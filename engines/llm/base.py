@@ -237,3 +237,7 @@ class Summarizer(Engine, registry=SUMMARIZERS):
     def writer(self, request: Request, usage: Usage) -> Any:
         """A ``script.Writer`` that asks the model for one sentence about a section (usage added to ``usage``), or None: no model."""
         return None
+
+    def restater(self, request: Request, usage: Usage) -> Any:
+        """A ``script.Restater`` that asks the model to tell one line of the episode in reported speech, or None: no model."""
+        return None

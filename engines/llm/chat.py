@@ -33,7 +33,7 @@ from core.workspace import write_json
 from ..openai_client import engine_error
 from . import gates
 from .base import DETAIL_LOGGER, LANGUAGES, MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Notes, Part, Request, Result, Summarizer, Usage, estimate_tokens
-from .script import PASSAGE_CHARS, Section, Writer, told
+from .script import PASSAGE_CHARS, Restater, Section, Writer, told
 
 PROMPTS = Path(__file__).resolve().parents[2] / "assets" / "prompts"
 PROMPT_VERSION = "3"
@@ -97,6 +97,10 @@ class Sentence(BaseModel):
     """One sentence the presenter says about a section."""
 
     sentence: str = Field(json_schema_extra={"maxLength": 300})
+
+
+class Restated(Sentence):
+    """One line of the episode, told by the presenter in reported speech."""
 
 
 LOOP_SHOWN = 600  # characters of a cut-off reply shown back to the model
@@ -247,6 +251,23 @@ class ChatSummarizer(Summarizer):
                 return None
 
         return write
+
+    def restater(self, request: Request, usage: Usage) -> Restater:
+        """One line of the episode (after the lines before it, for context) told in one third-person sentence: a short
+        prompt and a short answer, so a small model can do it and the verifier can check it; each attempt another seed."""
+        prompts = Prompts(request.language)
+
+        def restate(lines: Sequence[tuple[str, str]], speaker: str, numbers: Sequence[str], attempt: int, avoid: str = "") -> str | None:
+            text = prompts("restate", title=request.title, show=request.show, lines=list(lines), speaker=speaker, numbers=list(numbers), avoid=avoid)
+            temperature = self.section.temperature if attempt == 0 else RESAMPLE_TEMPERATURE
+            messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]
+            try:
+                reply, _ = self._call(messages, Restated, usage, temperature=temperature, seed=(self.section.seed or 0) + attempt, max_tokens=SENTENCE_TOKENS)
+                return Restated.model_validate_json(json_block(reply)).sentence
+            except (ValidationError, EngineError):
+                return None
+
+        return restate
 
     def _notes(self, notes: list[tuple[Part, Notes]], request: Request) -> str:
         return Prompts(request.source_language)("notes", notes=notes)

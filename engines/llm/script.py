@@ -11,7 +11,10 @@ where the section would go unsaid, one sampled again for it (another seed and
 temperature, up to ``attempts`` times); after that, a sentence in reported
 speech built from the section's transcript ("Maria Lopez said that …" /
 "王磊提到，……"), never a bare quote. A short script takes the other key points,
-then asks each section for another point. Nothing is padded to reach a length.
+then has the model tell, one at a time, the lines of each section that carry a
+number or a show-notes name (a short prompt, a short answer, verified like the
+rest), then asks each section for another point. Nothing is padded to reach a
+length.
 """
 
 from __future__ import annotations
@@ -77,7 +80,11 @@ class Facts:
 # A writer asks the model for one sentence about a section: (section, attempt, the rejected sentence and why, what is said
 # about the section already) -> sentence or None.
 Writer = Callable[[Section, int, str, Sequence[str]], "str | None"]
-MORE_ROUNDS = 2  # below the target length, each section is asked this many times more for another point
+# A restater tells one line of the episode in reported speech: (the lines up to it, each (speaker, text); its speaker; the
+# numbers it says; attempt; the rejected sentence and why) -> sentence or None.
+Restater = Callable[[Sequence[tuple[str, str]], str, Sequence[str], int, str], "str | None"]
+MORE_ROUNDS = 2  # below the target length, each section has this many more of its lines told
+RESTATE_CONTEXT = 2  # lines before the one told, shown with it: what it answers
 
 
 def speaker_names(segments: Sequence[Any], speaker_of: Callable[[Any], str | None]) -> list[str]:
@@ -213,15 +220,22 @@ def guests_in_title(title: str, chinese: bool) -> list[str]:
     return [n.rpartition("的")[2] for n in names] if chinese else names  # "月之暗面的张伟": 张伟
 
 
+_CLAIMED_FIGURE = re.compile(r"\s+(?:by|to|from|with|at|in|for)\s+(?:\S+\s+)?\$?\d[^,]*$")
+
+
 def topic_of(title: str, transcript: str, show: str = "") -> str:
     """The episode's topic from its title: episode numbers, the show's name and "with <guest>" left out; empty when it names what the transcript does not say."""
     topic = _EPISODE_NUMBER.sub("", title.strip())
     if show:
         topic = re.sub(r"\s*[|｜\-–—]\s*" + re.escape(show) + r"\s*$", "", topic)
     topic = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", topic)  # "(sample)", "(Part 2)"
-    topic = _TITLE_GUESTS[True].sub("", _WITH_SUFFIX.sub("", topic)).strip(" .。!！,，:：")
+    topic = _TITLE_GUESTS[True].sub("", _WITH_SUFFIX.sub("", topic))
+    topic = re.sub(r"\s*[：:｜|]\s*(?:对话|专访|访谈)\S*$", "", topic).strip(" .。!！,，:：")  # "中国电池出海：对话宁德时代前工程师王磊"
     if not CJK.search(topic):
         topic = topic.split(", ")[0]  # "Home batteries, explained" -> "Home batteries"
+    if grounding.ungrounded(topic, transcript) and not CJK.search(topic):  # "… latency by 85 percent": the topic without the figure it claims
+        cut = _CLAIMED_FIGURE.sub("", topic)
+        topic = cut if len(cut.split()) >= 3 else ""  # "Costs up" says nothing
     if not topic or grounding.ungrounded(topic, transcript) or bool(CJK.search(topic)) != bool(CJK.search(transcript)):
         return ""  # names what the transcript does not say, or in another language than the episode's
     if _HEADLINE.fullmatch(topic):
@@ -524,6 +538,105 @@ def _quotation(clause: str, name: str | None, chinese: bool, voices: int) -> str
     return f"{name or _NOBODY[False][voices == 1]} said: “{clause[0].upper() + clause[1:]}.”"
 
 
+# a figure as a line says it: "800 milliseconds", "p99", "two billion", "30%", "百分之三十", "20亿", "两千"
+_FIGURE = re.compile(
+    r"\d+(?:[.,]\d+)*(?:\s*(?:%|percent|billion|million|thousand|x\b|倍|亿|万|千|个))?"
+    r"|\b(?:(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion)\b[\s-]?)+(?:percent\b)?"
+    r"|百分之[零一二两三四五六七八九十百点]+|[零一二两三四五六七八九十百千万亿]{2,}(?:倍|个|年)?|[二两三四五六七八九十](?:倍|个|年|月|天|小时|分钟|秒|成)",
+    re.IGNORECASE,
+)
+
+
+def figures_in(sentence: str) -> list[str]:
+    found = (m.group(0).strip(" -") for m in _FIGURE.finditer(sentence))
+    return list(dict.fromkeys(f for f in found if f and f.lower() != "one"))  # "the one dashboard", "one of them": no figure
+
+
+_SPEAKER = {False: "Speaker", True: "说话人"}  # a voice diarization did not name, in the lines shown
+
+
+@dataclass
+class FactLine:
+    """A line a listener must hear, as the model is shown it: the lines up to it (speaker, text), who says it (empty: no
+    one named), its figures."""
+
+    lines: list[tuple[str, str]]
+    speaker: str
+    figures: list[str]
+    text: str
+    start: float
+
+
+def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any], str | None]) -> list[FactLine]:
+    """The section's lines a listener must hear, for the model to tell one at a time: statements with a number, then those
+    with a show-notes name, most central first."""
+    chinese = verifier.chinese
+    whole = whole_sentences(section.segments, "" if chinese else " ")
+    if not whole:
+        return []
+    scores = [c * _confidence(s) for c, (s, _) in zip(rank([t for _, t in whole], verifier.language), whole)]
+    found = []
+    for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
+        segment, sentence = whole[index]
+        figures = figures_in(sentence)
+        named = any(term.lower() in sentence.lower() for term in verifier.glossary)
+        if not (figures or named) or re.search(r"[?？]\s*$", sentence):
+            continue
+        if not figures and verifier.broken(sentence, skip=_NOT_VOICE):
+            continue  # the host's "I'm Sarah Chen and with me today is…": no claim; a guest's "we cut it to 120" is one
+        lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[max(0, index - RESTATE_CONTEXT) : index + 1]]
+        said = _SAYS[chinese].match(sentence)  # one voice reading "David 说，…": David says it
+        speaker = speaker_of(segment) or (said.group(1) if said and said.group(1).lower() not in ("she", "he", "it", "they") else "")
+        found.append(FactLine(lines, speaker, figures, sentence, segment.start))
+    return sorted(found, key=lambda f: not f.figures)
+
+
+def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Sequence[str], rejected: list[dict[str, Any]]) -> str:
+    """The model's sentence telling ``line``: passing the verifier, new beside ``earlier`` and keeping the line's figures
+    (ended before a late clause that breaks a rule, like the model's other sentences); asked once more, with another seed
+    and what broke, where the first answer fails (the second may keep only some figures). Empty where neither passes;
+    each failed answer goes to ``rejected``."""
+    avoid = ""
+    for attempt in range(2):
+        text = (restate(line.lines, line.speaker, line.figures, attempt, avoid) or "").strip()
+        if not text:
+            return ""
+        broken = verifier.broken(text, earlier) or (["repeat"] if novelty(text, earlier) < NEW_SHARE else [])
+        head = trimmed(text, verifier, earlier) if broken and "repeat" not in broken else ""
+        dropped = [f for f in line.figures if not told(f, head or text)]
+        broken = ([] if head else broken) + (["figures"] if dropped and (attempt == 0 or len(dropped) == len(line.figures)) else [])
+        if not broken:
+            return head or text
+        rejected.append({"text": text, "source": "restated", "rules": broken})
+        if "repeat" in broken:
+            return ""  # the line is told already, in other words
+        avoid = f"{text} ({', '.join(broken)}{': keep ' + ', '.join(dropped) if dropped else ''})"
+    return ""
+
+
+def facts_told(
+    found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], restate: Restater, said: Sequence[str], count: int,
+    asked: Sequence[str] = (),
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Up to ``count`` sentences for the written summary, each a line with a number that nothing ``said`` tells yet, told
+    by the model and verified, one section after another (a reader gets the figures the spoken script had no room for).
+    Lines in ``asked`` (the script's) are not asked again: the same prompt gives the same answer."""
+    waiting = [[line for line in fact_lines(s, verifier, speaker_of) if line.text not in asked] for s in found]
+    told_now: list[str] = []
+    rejected: list[dict[str, Any]] = []
+    while len(told_now) < count and any(waiting):
+        for queue in waiting:
+            while queue and len(told_now) < count:
+                line = queue.pop(0)
+                if not line.figures or all(told(f, " ".join([*said, *told_now])) for f in line.figures):
+                    continue
+                text = retold(line, restate, verifier, [*said, *told_now], rejected)
+                if text:
+                    told_now.append(text)
+                break
+    return told_now, rejected
+
+
 # --- composition -----------------------------------------------------------------------------------
 
 _INTRO_LIKE = re.compile(r"^(?:(?:in|on) (?:this|today's|the) (?:episode|show)|this episode|today on|welcome)\b|^(?:在)?(?:这一期|本期|这期|今天的)", re.IGNORECASE)
@@ -545,6 +658,7 @@ class Script:
     beats: list[Beat]
     rejected: list[dict[str, Any]]  # each sentence not spoken: its text, where it came from and the rules it broke
     sections: list[Section] = field(default_factory=list)  # the episode's topical sections: the chapters
+    asked: list[str] = field(default_factory=list)  # the lines the model was asked to tell (``retold``)
 
     def sources(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -657,12 +771,13 @@ def _attributed(
 def compose(
     facts: Facts, segments: Sequence[Any], duration: float, verifier: Verifier, candidates: Sequence[str], *,
     speaker_of: Callable[[Any], str | None], writer: Writer | None = None, attempts: int = 3, target_size: int = 0,
-    points: Sequence[tuple[float, str]] = (), numbers: Sequence[tuple[float, float, str]] = (),
+    points: Sequence[tuple[float, str]] = (), numbers: Sequence[tuple[float, float, str]] = (), restate: Restater | None = None,
 ) -> Script:
     """The script's beats: the intro (and who is from where, where the opening says so), then per section the model's
     sentences that pass, resampled or reported where they fail; short of the target, the model's key points of the
-    episode (``points``: its map notes, (seconds, sentence)), then another point asked of each section, told which of
-    its ``numbers`` (the notes', with their part's start and end) are not said yet."""
+    episode (``points``: its map notes, (seconds, sentence)), then each section's lines with a number or a name not said
+    yet, told by the model (``restate``); ``numbers`` (the notes', with their part's start and end) are the sections' for
+    the sentences asked again."""
     chinese = verifier.chinese
     glue = "" if chinese else " "
     found = sections(segments, duration, speaker_of, chinese=chinese)
@@ -766,7 +881,21 @@ def compose(
     for section in telling if target_size else ():  # short of the target: the other key points
         while noted[section.index] and size() < target_size:
             offer(noted[section.index].pop(0), section, "point")
-    if writer and target_size:  # still short: the model asked for another point of each section, verified like the rest
+    asked: list[str] = []
+    if restate and target_size:  # still short: each section's lines with a number or a name, told by the model one at a time
+        waiting = {s.index: fact_lines(s, verifier, speaker_of) for s in telling}
+        for _ in range(MORE_ROUNDS):
+            for section in telling:
+                while waiting[section.index] and size() < target_size:
+                    line = waiting[section.index].pop(0)
+                    if line.figures and all(told(f, " ".join(spoken())) for f in line.figures):
+                        continue  # its numbers are said already
+                    asked.append(line.text)
+                    text = retold(line, restate, verifier, spoken(), rejected)
+                    if text:
+                        beats.append(Beat(text, section.index, line.start, section.end, _speaker_in(text, section, names, beats), "model"))
+                    break  # one line a section a round: the script goes through the episode in order
+    if writer and target_size:  # still short: the model asked for another point of each section, told what is said of it
         for round_ in range(MORE_ROUNDS):
             for section in telling:
                 if size() >= 0.8 * target_size:
@@ -783,7 +912,7 @@ def compose(
     closing = outro(facts, verifier.transcript, chinese)
     if not verifier.broken(closing, spoken(), skip=("length", "repeat")):  # it echoes the intro by design; at the episode's end, so soundbites go before it
         beats.append(Beat(closing, None, duration, duration, None, "outro"))
-    return Script(beats, rejected, found)
+    return Script(beats, rejected, found, asked)
 
 
 def chapters(found: Sequence[Section], offered: Sequence[tuple[float, str]], extracted: dict[float, str]) -> tuple[list[tuple[float, str]], bool]:
