@@ -37,10 +37,34 @@ def _unique(items: list[str]) -> list[str]:
     return list(seen.values())
 
 
-def terms_in(text: str) -> list[str]:
-    """Names and terms written in a text: quoted titles, Chinese proper nouns, capitalised and technical Latin words."""
+_SENTENCE_START = re.compile(r"(?:^|[.!?:|]\s+)$")
+
+
+def _latin_names(text: str, context: str) -> list[str]:
+    """Capitalised and technical words of ``text``. A sentence's first word is capitalised anyway: alone ("From nightly
+    batch…") it is a name only where ``context`` also writes it so mid-sentence ("…at Stripe"); at the head of a longer run
+    ("Host Sarah Chen talks…") it is left out likewise."""
+    mid_sentence = lambda word: re.search(r"(?<![.!?:|]\s)(?<!^)\b" + re.escape(word) + r"\b", context, re.MULTILINE) is not None
+    found = []
+    for match in _LATIN_NAME.finditer(text):
+        name = match.group(0)
+        while " " in name and name.split()[0] in _COMMON:
+            name = name.split(" ", 1)[1]  # "How Stripe", "The Data Stack": the name after the common word
+        if name in _COMMON:
+            continue
+        if _SENTENCE_START.search(text[: match.start()]) and " " not in name and not mid_sentence(name):
+            continue
+        if _SENTENCE_START.search(text[: match.start()]) and len(name.split()) >= 3 and not mid_sentence(name.split()[0]):
+            name = name.split(" ", 1)[1]
+        found.append(name)
+    return found
+
+
+def terms_in(text: str, context: str = "") -> list[str]:
+    """Names and terms written in a text: quoted titles, Chinese proper nouns, capitalised and technical Latin words
+    (``context``: more of the episode's metadata, where a sentence's first word may also be written)."""
     found = [m.group(1) for m in _QUOTED.finditer(text)]
-    found += [m.group(0) for m in _LATIN_NAME.finditer(text) if m.group(0) not in _COMMON]
+    found += _latin_names(text, f"{text}\n{context}")
     if has_cjk(text):
         import jieba
         import jieba.posseg
@@ -63,7 +87,8 @@ class Glossary:
     def of(cls, *, show: str = "", title: str = "", description: str = "", keywords: list[str] | None = None, user: list[str] | None = None) -> Glossary:
         listed = [*(user or []), *(keywords or [])]
         named = [show] if 2 <= len(show) <= 30 else []  # the show's own name is the term most often misheard
-        return cls(_unique([*listed, *named, *terms_in(" ".join((show, title))), *terms_in(description)]))
+        context = "\n".join((show, title, description))
+        return cls(_unique([*listed, *named, *terms_in(show, context), *terms_in(title, context), *terms_in(description, context)]))
 
     def __bool__(self) -> bool:
         return bool(self.terms)

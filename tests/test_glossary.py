@@ -20,6 +20,17 @@ def test_terms_come_from_titles_show_notes_keywords_and_the_user():
     assert "北京" not in terms_in("我们在北京见面。") and "嘉宾" not in glossary.terms, "common words are not names"
 
 
+def test_a_sentence_s_capitalised_first_word_is_a_name_only_where_it_is_one_elsewhere():
+    """The English evaluation set's glossaries held "From", "Host Sarah Chen", "Build Notes How" and "Edge Cases Language";
+    a digest then said "The episode also mentions Shopify, The Data Stack and From."."""
+    glossary = Glossary.of(
+        show="Build Notes", title="How Stripe cut fraud-check latency", description="Host Sarah Chen talks with Raj Patel of Stripe. Lookups moved from Postgres to Redis.",
+    )
+    assert glossary.terms == ["Build Notes", "Stripe", "Sarah Chen", "Raj Patel", "Postgres", "Redis"]
+    assert terms_in("From nightly batch to streaming at Shopify") == ["Shopify"]
+    assert terms_in("Stripe cuts latency", "Raj Patel of Stripe") == ["Stripe"], "written so mid-sentence elsewhere: a name"
+
+
 def test_whisper_prompt_is_a_punctuated_sentence_in_the_episode_language():
     glossary = Glossary(["王磊", "CATL", "Kubernetes"])
     chinese = whisper_prompt(glossary, "zh", show="科技早知道", title="电池战争")

@@ -538,9 +538,9 @@ def _quotation(clause: str, name: str | None, chinese: bool, voices: int) -> str
     return f"{name or _NOBODY[False][voices == 1]} said: “{clause[0].upper() + clause[1:]}.”"
 
 
-# a figure as a line says it: "800 milliseconds", "p99", "two billion", "30%", "百分之三十", "20亿", "两千"
+# a figure as a line says it: "800", "two billion", "30%", "百分之三十", "20亿", "两千"
 _FIGURE = re.compile(
-    r"\d+(?:[.,]\d+)*(?:\s*(?:%|percent|billion|million|thousand|x\b|倍|亿|万|千|个))?"
+    r"(?<![A-Za-z\d.,-])\d+(?:[.,]\d+)*(?:\s*(?:%|percent|billion|million|thousand|x\b|倍|亿|万|千|个))?"  # not a name's: p99, GPT-4
     r"|\b(?:(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion)\b[\s-]?)+(?:percent\b)?"
     r"|百分之[零一二两三四五六七八九十百点]+|[零一二两三四五六七八九十百千万亿]{2,}(?:倍|个|年)?|[二两三四五六七八九十](?:倍|个|年|月|天|小时|分钟|秒|成)",
     re.IGNORECASE,
@@ -574,7 +574,8 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
     whole = whole_sentences(section.segments, "" if chinese else " ")
     if not whole:
         return []
-    scores = [c * _confidence(s) for c, (s, _) in zip(rank([t for _, t in whole], verifier.language), whole)]
+    # central lines first, and of those as central the one with more figures ("from 800 to 120" before "around 800")
+    scores = [c * _confidence(s) * (1 + 0.5 * min(3, len(figures_in(t)))) for c, (s, t) in zip(rank([t for _, t in whole], verifier.language), whole)]
     found = []
     for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
         segment, sentence = whole[index]
@@ -602,6 +603,8 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
         if not text:
             return ""
         broken = verifier.broken(text, earlier) or (["repeat"] if novelty(text, earlier) < NEW_SHARE else [])
+        if "repeat" in broken and any(told(f, text) and not told(f, " ".join(earlier)) for f in line.figures):
+            broken.remove("repeat")  # "from 800 to 120 milliseconds" after "around 800 milliseconds": the 120 is news
         head = trimmed(text, verifier, earlier) if broken and "repeat" not in broken else ""
         dropped = [f for f in line.figures if not told(f, head or text)]
         broken = ([] if head else broken) + (["figures"] if dropped and (attempt == 0 or len(dropped) == len(line.figures)) else [])
@@ -691,10 +694,11 @@ def _speaker_in(sentence: str, section: Section, names: Sequence[str], before: S
 
 
 def told(number: str, text: str) -> bool:
-    """Whether ``text`` says a number the notes hold ("14 gigabytes", "两万个小时"): its digits, else its first word."""
-    digits = re.findall(r"\d+(?:[.,]\d+)*", number)
-    if digits:
-        return all(re.search(r"(?<![\d.,])" + re.escape(d) + r"(?![\d])", text) for d in digits)
+    """Whether ``text`` says a number ("14 gigabytes", "两万个小时", "forty percent"): its values however written ("40%",
+    "20000", "2万"), else its first word."""
+    values = grounding.numbers(grounding.normalise(number))
+    if values:
+        return values <= grounding.numbers(grounding.normalise(text))
     head = number.split()[0] if number.split() else number[:2]
     return bool(head) and head.lower() in text.lower()
 
@@ -959,8 +963,8 @@ def prose(
     if not kept:
         kept, from_script = (body[:count] or [b.text for b in beats[:1]]), ["summary"]
     chosen: list[str] = []
-    for sentence in highlights:
-        if sentence.strip() and len(chosen) < count and not verifier.broken(sentence.strip(), [*kept, *chosen]):
+    for sentence in highlights:  # the transcript's own line ("That's the data stack for this week.") is a quote, not a highlight
+        if sentence.strip() and len(chosen) < count and not verifier.verbatim(sentence.strip()) and not verifier.broken(sentence.strip(), [*kept, *chosen]):
             chosen.append(sentence.strip())
     if len(chosen) < count:
         for text in body:
