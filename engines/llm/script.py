@@ -30,7 +30,7 @@ from core.text import CJK
 
 from . import grounding
 from .ranking import _confidence, rank, whole_sentences
-from .verify import COPY_CHARS, COPY_WORDS, NEW_SHARE, Verifier, chars_of, novelty
+from .verify import COPY_CHARS, COPY_WORDS, NEW_SHARE, VERB_EN, Verifier, chars_of, novelty
 
 SECTION_SECONDS = 180.0  # about one section per 3 minutes of speech: a 3-minute clip gets one, an hour 20
 MAX_SECTIONS = 25
@@ -397,19 +397,6 @@ _CONTINUES = {  # a clause opening with one of these goes on from what came befo
 _VERBS = {False: ("said that", "pointed out that", "noted that"), True: ("提到", "谈到", "指出")}  # varied, so three reported sentences do not open alike
 
 
-# a reported clause needs a verb: "about nine months, with a team of six engineers" (an answer) and "a model with 1.5
-# billion parameters" (a clause cut from its verb) report nothing; a rough English test: an auxiliary, a common verb or "-ed"
-_VERB_EN = re.compile(
-    r"\b(?:is|are|was|were|be|been|being|am|has|have|had|do|does|did|can|could|will|would|shall|should|may|might|must|"
-    r"(?:go|get|make|take|run|need|start|work|use|cut|move|grow|fit|cost|keep|find|give|say|think|know|see|come|want|help|show|"
-    r"try|call|build|buy|sell|pay|last|hold|lose|save|spend|mean|matter|seem|become|bring|leave|let|put|set|stay|turn|write|read|"
-    r"serve|ship|change|charge|cover|drop|fall|rise|beat|fail|win|scale|store|send|learn|believe|expect|depend|produce|rank|compare)"
-    r"(?:s|es)?|\w+ed|went|got|made|took|ran|found|gave|said|thought|knew|saw|came|built|bought|sold|paid|held|lost|spent|meant|"
-    r"became|brought|left|wrote|fell|rose|won|grew|kept|sent|gone|done|seen|taken|given|known|shown|written|fallen|grown)\b",
-    re.IGNORECASE,
-)
-
-
 def _clauses(sentence: str, chinese: bool) -> list[str]:
     """Runs of consecutive clauses of ``sentence`` short enough to report without copying (<= 12 words, <= 20 characters), longest first."""
     pieces = [p.strip() for p in _CLAUSE[chinese].split(sentence.strip()) if p.strip()]
@@ -420,7 +407,7 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
             run = re.sub(r"[,;:—，；：、.!?。！？…]+$", "", _DISCOURSE[chinese].sub("", run)).strip()
             if chinese:
                 run = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", run)  # "自己 最近" as the recogniser spaced it
-            if _CONTINUES[chinese].match(run) or _SPEECH_TAG[chinese].search(run) or (not chinese and not _VERB_EN.search(run)):
+            if _CONTINUES[chinese].match(run) or _SPEECH_TAG[chinese].search(run) or (not chinese and not VERB_EN.search(run)):
                 continue
             size = len(chars_of(run)) if chinese else len(run.split())
             if (6 if chinese else 5) <= size <= (COPY_CHARS if chinese else COPY_WORDS):
@@ -760,10 +747,10 @@ def _attributed(
     point = point.strip()
     if not point or any(n and n.casefold() in point.casefold() for n in names):
         return point
-    # the line the point tells: of those near its time (a small model's times are rough), the one sharing most of its words
+    # the line the point tells: the one sharing most of its words, the nearest its time of those as close (a small model's
+    # times are rough: The Data Stack's "Teams build two separate systems…" came at 00:35, Kenji said it at 01:22)
     own = _terms(point, verifier.chinese)
-    near = [s for s in segments if abs(s.start - seconds) <= 45.0]
-    at = max(near, key=lambda s: (sum((own & _terms(s.text, verifier.chinese)).values()), -abs(s.start - seconds)), default=None)
+    at = max(segments, key=lambda s: (sum((own & _terms(s.text, verifier.chinese)).values()), -abs(s.start - seconds)), default=None)
     name = speaker_of(at) if at is not None else None
     if not name:
         return point

@@ -9,8 +9,9 @@ rules each digest breaks). The rules:
 - ``first_person``: no "I", "my", "我" in the presenter's voice;
 - ``host_voice``: no host's "we", "our", "welcome", "thank you", "I'm your host", "我们", "咱们", "欢迎收听", "谢谢";
 - ``copied``: no run longer than 12 words (or 20 Chinese characters) copied from the transcript;
-- ``list``: not a list of names or keywords;
-- ``fragment``: a whole sentence: it ends like one, has no speaker label ("Maria:"), is no answer ("Yes, …", "对，…") and no clause left waiting ("…之后。");
+- ``list``: not a list of names or keywords (nor a sentence saying which names are "the main names");
+- ``fragment``: a whole sentence: it ends like one, has no speaker label ("Maria:"), is no answer ("Yes, …", "对，…"),
+  no clause left waiting ("…之后。") and no reported clause without a verb ("X explains that the model server over the network.");
 - ``length``: within the length band (6 to 40 words, 8 to 90 Chinese characters);
 - ``question``: not a question (the presenter asks nothing nobody answers);
 - ``repeat``: not what an earlier sentence said (most of its words in an earlier one);
@@ -54,6 +55,22 @@ _DANGLING = re.compile(r"(?:之后|以后|之前|以前|的时候|的话)[。！
 _ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolutely|definitely|okay|ok|well)\b\s*[,.!]|(?:对|是的|没错|嗯|好的|当然)[，,。！])", re.IGNORECASE)
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
 _QUESTION = re.compile(r"[?？]|吗[。！]?$")
+_REPORTED_EN = re.compile(r"\b(?:says|said|explains|explained|adds|added|notes|noted|points out|pointed out|believes|thinks|argues|states)\s+that\s+(.+)$", re.IGNORECASE)
+_NAMES_OF = re.compile(r"\b(?:main|key|important) (?:names|people|players|terms|companies)\b|\bare (?:all )?mentioned\b", re.IGNORECASE)
+
+
+# a reported clause needs a verb: "about nine months, with a team of six engineers" (an answer) and "a model with 1.5
+# billion parameters" (a clause cut from its verb) report nothing; a rough English test: an auxiliary, a common verb or "-ed"
+VERB_EN = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|am|has|have|had|do|does|did|can|could|will|would|shall|should|may|might|must|"
+    r"(?:go|get|make|take|run|need|start|work|use|cut|move|grow|fit|cost|keep|find|give|say|think|know|see|come|want|help|show|"
+    r"try|call|build|buy|sell|pay|last|hold|lose|save|spend|mean|matter|seem|become|bring|leave|let|put|set|stay|turn|write|read|"
+    r"serve|ship|change|charge|cover|drop|fall|rise|beat|fail|win|scale|store|send|learn|believe|expect|depend|produce|rank|compare)"
+    r"(?:s|es)?|\w+ed|went|got|made|took|ran|found|gave|said|thought|knew|saw|came|built|bought|sold|paid|held|lost|spent|meant|"
+    r"became|brought|left|wrote|fell|rose|won|grew|kept|sent|gone|done|seen|taken|given|known|shown|written|fallen|grown)\b",
+    re.IGNORECASE,
+)
+
 _QUOTED = re.compile(r"“([^”]*)”|「([^」]*)」|\"([^\"]*)\"")
 
 
@@ -169,14 +186,19 @@ class Verifier:
             "first_person": lambda: bool(_FIRST_PERSON[key].search(own)),
             "host_voice": lambda: bool(_HOST_VOICE[key].search(own)),
             "copied": lambda: self.copied(text),
-            "list": lambda: bool(_LISTED.search(own)),
-            "fragment": lambda: not FINISHED.search(text) or bool(_LABEL.match(text) or _ANSWER.match(own) or _DANGLING.search(own)),
+            "list": lambda: bool(_LISTED.search(own) or _NAMES_OF.search(own)),  # "Databricks, Priya Nair, and Kenji Watanabe are the main names…"
+            "fragment": lambda: not FINISHED.search(text) or bool(_LABEL.match(text) or _ANSWER.match(own) or _DANGLING.search(own) or self._verbless(own)),
             "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
             "question": lambda: bool(_QUESTION.search(own)),
             "repeat": lambda: any(similar(text, e) or _contained(text, e) for e in earlier),
             "quote": lambda: self.misquoted(text),
         }
         return [name for name in RULES if name not in skip and checks[name]()]
+
+    def _verbless(self, sentence: str) -> bool:
+        """"Raj Patel explains that the model server over the network.": what is reported has no verb."""
+        reported = None if self.chinese else _REPORTED_EN.search(sentence)
+        return bool(reported) and not VERB_EN.search(reported.group(1))
 
     def passes(self, sentence: str, earlier: Sequence[str] = ()) -> bool:
         return not self.broken(sentence, earlier)
