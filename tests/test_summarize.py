@@ -1018,3 +1018,22 @@ def test_a_highlight_that_is_the_transcript_s_own_line_is_not_kept():
     verifier = Verifier(ENGLISH_TEXT + " That's it for this week.", "en")
     told = script.prose(["Maria Lopez explains home batteries."], ["That's it for this week.", "Battery prices fell by 40% since 2020."], [], verifier)
     assert told.highlights == ["Battery prices fell by 40% since 2020."]
+
+
+def test_advice_in_the_model_s_script_is_credited_to_whoever_gave_it():
+    """The Data Stack: "Teams should start simple and measure how fresh their data needs to be." in the presenter's
+    voice is advice nobody in the episode is heard giving; it is told as the guest's whose line says it."""
+    from types import SimpleNamespace
+
+    from engines.llm import script
+
+    segments = [
+        SimpleNamespace(start=0.0, end=5.0, text="Welcome to the Data Stack. I'm Mark Davis, with Kenji Watanabe of Databricks.", speaker="Mark Davis"),
+        SimpleNamespace(start=5.0, end=12.0, text="Start simple, measure how fresh your data really needs to be, and only then pay for streaming.", speaker="Kenji Watanabe"),
+    ]
+    verifier = Verifier(" ".join(s.text for s in segments), "en")
+    made = script.compose(
+        script.Facts(show="The Data Stack", host="Mark Davis", guests=["Kenji Watanabe"]), segments, 12.0, verifier,
+        ["Teams should start simple and measure how fresh their data needs to be."], speaker_of=lambda s: s.speaker,
+    )
+    assert "Kenji Watanabe says teams should start simple and measure how fresh their data needs to be." in [b.text for b in made.beats]

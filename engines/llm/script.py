@@ -539,6 +539,8 @@ def figures_in(sentence: str) -> list[str]:
     return list(dict.fromkeys(f for f in found if f and f.lower() != "one"))  # "the one dashboard", "one of them": no figure
 
 
+_CEREMONY = re.compile(r"\bI['’]m (?:your host|[A-Z])|\bmy guests?\b|\b(?:welcome|thank you|thanks)\b|我是|嘉宾是|欢迎|感谢|谢谢", re.IGNORECASE)  # who is who, hello, thanks
+_SHORT_LINE = {False: 10, True: 20}  # words, characters: a line this short goes on from the one before it
 _SPEAKER = {False: "Speaker", True: "说话人"}  # a voice diarization did not name, in the lines shown
 
 
@@ -567,8 +569,11 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
     for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
         segment, sentence = whole[index]
         figures = figures_in(sentence)
+        before = whole[index - 1] if index else None
+        if figures and before and verifier.size(sentence) <= _SHORT_LINE[chinese] and speaker_of(before[0]) == speaker_of(segment):
+            figures = [*figures_in(before[1]), *figures]  # "Now they are less than 5 minutes old." after "…up to 24 hours old."
         named = any(term.lower() in sentence.lower() for term in verifier.glossary)
-        if not (figures or named) or re.search(r"[?？]\s*$", sentence):
+        if not (figures or named) or re.search(r"[?？]\s*$", sentence) or _CEREMONY.search(sentence):
             continue
         if not figures and verifier.broken(sentence, skip=_NOT_VOICE):
             continue  # the host's "I'm Sarah Chen and with me today is…": no claim; a guest's "we cut it to 120" is one
@@ -734,6 +739,7 @@ def trimmed(sentence: str, verifier: Verifier, earlier: Sequence[str]) -> str:
     return ""
 
 
+_ADVICE = {False: re.compile(r"\b(?:should|must|ought to|need to|needs to|have to|has to)\b", re.IGNORECASE), True: re.compile(r"应该|应当|建议|必须|需要")}
 _POINT_VERBS = {False: ("says", "adds that", "explains that", "notes that"), True: ("提到", "还说", "谈到", "指出")}  # one voice's points in turn
 
 
@@ -794,10 +800,14 @@ def compose(
 
     telling = spread(found, longest - size(), chinese)  # the sections the script has room to tell
     by_section: dict[int, list[str]] = {s.index: [] for s in telling}
+    voices: list[str] = []  # the voices credited so far with a point or advice, in order (each time another verb)
     for sentence in candidates:
         sentence = _without_intro(sentence.strip(), chinese)
         if sentence:
-            by_section[_section_of(sentence, telling, glue).index].append(sentence)
+            section = _section_of(sentence, telling, glue)
+            if _ADVICE[chinese].search(sentence):  # "Teams should start simple…": advice is someone's, never the presenter's
+                sentence = _attributed(sentence, section.start, section.segments, speaker_of, names, verifier, voices)
+            by_section[section.index].append(sentence)
 
     def resample(section: Section, avoid: str) -> None:
         for attempt in range(1, attempts + 1) if writer else ():
@@ -836,7 +846,6 @@ def compose(
 
     # the map notes' key points, by section: written already, so they cost no further reading
     noted: dict[int, list[str]] = {s.index: [] for s in telling}
-    voices: list[str] = []
     for at, text in points:
         noted[_section_at(at, telling).index].append(_attributed(text, at, segments, speaker_of, names, verifier, voices))
 

@@ -198,7 +198,7 @@ class Verifier:
     def _verbless(self, sentence: str) -> bool:
         """"Raj Patel explains that the model server over the network.": what is reported has no verb."""
         reported = None if self.chinese else _REPORTED_EN.search(sentence)
-        return bool(reported) and not VERB_EN.search(reported.group(1))
+        return reported is not None and not VERB_EN.search(reported.group(1))
 
     def passes(self, sentence: str, earlier: Sequence[str] = ()) -> bool:
         return not self.broken(sentence, earlier)
