@@ -19,6 +19,7 @@ length.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -685,12 +686,18 @@ def _speaker_in(sentence: str, section: Section, names: Sequence[str], before: S
     return previous or (section.speakers[0] if section.speakers else None)
 
 
+@functools.lru_cache(maxsize=4096)
+def _values(text: str) -> frozenset[str]:
+    """The numbers a text says, by value (cached: a section's text is checked for every number of its notes)."""
+    return frozenset(grounding.numbers(grounding.normalise(text)))
+
+
 def told(number: str, text: str) -> bool:
     """Whether ``text`` says a number ("14 gigabytes", "两万个小时", "forty percent"): its values however written ("40%",
     "20000", "2万"), else its first word."""
-    values = grounding.numbers(grounding.normalise(number))
+    values = _values(number)
     if values:
-        return values <= grounding.numbers(grounding.normalise(text))
+        return values <= _values(text)
     head = number.split()[0] if number.split() else number[:2]
     return bool(head) and head.lower() in text.lower()
 
