@@ -37,7 +37,7 @@ from engines.llm.verify import Verifier
 log = logging.getLogger(__name__)
 
 
-SUMMARY_FACTS = 3  # sentences the written summary adds, each telling a line with a number the script does not say
+SUMMARY_FACTS = 4  # sentences the written summary adds, each telling a line with a figure (or a claim) the script does not say
 
 
 class SummaryError(PresenterError):

@@ -611,7 +611,7 @@ CHINESE_TEXT = "".join(t for t, _ in CHINESE)
     ("list", "en", "Solar Grid, Maria Lopez, and Arizona are the main names of the episode.", "Maria Lopez says Solar Grid works in Arizona."),
     ("fragment", "en", "Maria Lopez: prices fell a lot since 2020.", "Maria Lopez says prices fell a lot since 2020."),
     ("fragment", "en", "Maria Lopez explains why battery prices fell and", "Maria Lopez explains why battery prices fell."),
-    ("fragment", "en", "Maria Lopez explains that the grid connection in Arizona and Texas.", "Maria Lopez explains that the grid connection is the main problem."),
+    ("fragment", "en", "Maria Lopez explains that the grid connection in Arizona.", "Maria Lopez explains that the utility approves connections in six months."),
     ("fragment", "en", "Yes, battery prices fell a lot since 2020.", "No battery price fell as fast as the cells did."),  # an answer: the sample's highlight "Yes, phones use…"
     ("fragment", "zh", "对，电池成本下降了百分之四十。", "对于王磊来说，电池成本下降了百分之四十。"),
     ("fragment", "zh", "王磊提到电池成本下降了之后。", "王磊提到电池成本下降之后，宁德时代在投入快充。"),  # tech-weekly: "嘉宾提到Opener i开源 Whisper之后。"

@@ -530,6 +530,7 @@ def _quotation(clause: str, name: str | None, chinese: bool, voices: int) -> str
 _FIGURE = re.compile(
     r"(?<![A-Za-z\d.,-])\d+(?:[.,]\d+)*(?:\s*(?:%|percent|billion|million|thousand|x\b|倍|亿|万|千|个))?"  # not a name's: p99, GPT-4
     r"|\b(?:(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion)\b[\s-]?)+(?:percent\b)?"
+    r"|\bhalf\b|一半"
     r"|百分之[零一二两三四五六七八九十百点]+|[零一二两三四五六七八九十百千万亿]{2,}(?:倍|个|年)?|[二两三四五六七八九十](?:倍|个|年|月|天|小时|分钟|秒|成)",
     re.IGNORECASE,
 )
@@ -614,8 +615,9 @@ def facts_told(
     found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], restate: Restater, said: Sequence[str], count: int,
     asked: Sequence[str] = (),
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """Up to ``count`` sentences for the written summary, each a line with a number that nothing ``said`` tells yet, told
-    by the model and verified, one section after another (a reader gets the figures the spoken script had no room for).
+    """Up to ``count`` sentences for the written summary, each a line with a figure that nothing ``said`` tells yet (then
+    one with a show-notes name whose words are mostly unsaid), told by the model and verified, one section after another:
+    a reader gets the figures and claims the spoken script had no room for.
     Lines in ``asked`` (the script's) are not asked again: the same prompt gives the same answer."""
     waiting = [[line for line in fact_lines(s, verifier, speaker_of) if line.text not in asked] for s in found]
     told_now: list[str] = []
@@ -624,8 +626,8 @@ def facts_told(
         for queue in waiting:
             while queue and len(told_now) < count:
                 line = queue.pop(0)
-                if not line.figures or all(told(f, " ".join([*said, *told_now])) for f in line.figures):
-                    continue
+                if all(told(f, " ".join([*said, *told_now])) for f in line.figures) if line.figures else novelty(line.text, [*said, *told_now]) < NEW_SHARE:
+                    continue  # its figures are said already; a line without one, most of its words
                 text = retold(line, restate, verifier, [*said, *told_now], rejected)
                 if text:
                     told_now.append(text)
