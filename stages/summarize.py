@@ -109,7 +109,7 @@ def summarize(
         extract = Extract(transcript.segments, source, glossary or [])
         verdict = gates.enforce(fields, request.review, extract, duration, title or show)
         fields.title, fields.summary = gates.clean_text(fields.title), gates.clean_text(fields.summary)
-        fields.highlights = [gates.clean_text(h) for h in fields.highlights]
+        fields.highlights = [h for h in map(gates.clean_text, fields.highlights) if h]  # the extractive engine's, where the episode is one sentence: ""
         fields.chapters = [Chapter(start=c.start, title=gates.clean_text(c.title)) for c in fields.chapters]
         facts = facts_of(transcript, speaker_of, title, show)
         tell = engine.restater(request, result.usage)
