@@ -383,6 +383,12 @@ _SAYS = {  # a clause that says who said it: "Maria says ..." / "王磊说，...
     False: re.compile(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) (?:says|said|thinks|believes|explains|argues)(?: that)?\s+"),
     True: re.compile(r"([A-Z][A-Za-z0-9'’-]+(?: [A-Z][A-Za-z0-9'’-]+)?|" + CJK.pattern + r"{2,4}?)\s*(?:说|认为|提到|表示|觉得)[，,：:]?"),
 }
+def _reporter(text: str, chinese: bool) -> re.Match[str] | None:
+    """The opening that says who said ``text`` ("Maria says …", "王磊说，…"), where it names someone (not "She says")."""
+    said = _SAYS[chinese].match(text)
+    return said if said and (chinese or said.group(1).lower() not in ("she", "he", "it", "they")) else None
+
+
 _SPEECH_TAG = {  # a clause that only says someone spoke ("Emily 补充说"): nothing to report
     False: re.compile(r"\b(?:says|said|adds|added|asks|asked|explains|explained)$"),
     True: re.compile(r"(?:说|认为|提到|表示|觉得|补充|指出)$"),
@@ -452,8 +458,8 @@ def reported(
             if about and not _says(about, clause):
                 continue
             name = speaker_of(segment)
-            said = _SAYS[chinese].match(clause)
-            if said and (chinese or said.group(1).lower() not in ("she", "he", "it", "they")):
+            said = _reporter(clause, chinese)
+            if said:
                 name, clause = said.group(1), clause[said.end() :].strip()
             if not clause:
                 continue
@@ -580,8 +586,8 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
         if not figures and verifier.broken(sentence, skip=_NOT_VOICE):
             continue  # the host's "I'm Sarah Chen and with me today is…": no claim; a guest's "we cut it to 120" is one
         lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[max(0, index - RESTATE_CONTEXT) : index + 1]]
-        said = _SAYS[chinese].match(sentence)  # one voice reading "David 说，…": David says it
-        speaker = speaker_of(segment) or (said.group(1) if said and said.group(1).lower() not in ("she", "he", "it", "they") else "")
+        said = _reporter(sentence, chinese)  # one voice reading "David 说，…": David says it
+        speaker = speaker_of(segment) or (said.group(1) if said else "")
         found.append(FactLine(lines, speaker, figures, sentence, segment.start))
     return sorted(found, key=lambda f: not f.figures)
 
