@@ -572,14 +572,15 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
     if not whole:
         return []
     # central lines first, and of those as central the one with more figures ("from 800 to 120" before "around 800")
-    scores = [c * _confidence(s) * (1 + 0.5 * min(3, len(figures_in(t)))) for c, (s, t) in zip(rank([t for _, t in whole], verifier.language), whole)]
+    each = [figures_in(t) for _, t in whole]  # the figures of each line, found once
+    scores = [c * _confidence(s) * (1 + 0.5 * min(3, len(f))) for c, (s, _), f in zip(rank([t for _, t in whole], verifier.language), whole, each)]
     found = []
     for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
         segment, sentence = whole[index]
-        figures = figures_in(sentence)
+        figures = each[index]
         before = whole[index - 1] if index else None
         if figures and before and verifier.size(sentence) <= _SHORT_LINE[chinese] and speaker_of(before[0]) == speaker_of(segment):
-            figures = [*figures_in(before[1]), *figures]  # "Now they are less than 5 minutes old." after "…up to 24 hours old."
+            figures = [*each[index - 1], *figures]  # "Now they are less than 5 minutes old." after "…up to 24 hours old."
         named = any(term.lower() in sentence.lower() for term in verifier.glossary)
         if not (figures or named) or re.search(r"[?？]\s*$", sentence) or _CEREMONY.search(sentence):
             continue
