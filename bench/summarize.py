@@ -167,18 +167,18 @@ def main() -> None:
         raw = u.get("read_tokens", u["prompt_tokens"]) / llama["prompt_tps"] + u["completion_tokens"] / llama["generated_tps"] if llama else 0
         lines.append([
             engine, threads or "-", f"{r['wall_s']:.1f}", r["parts"], u["calls"], u["prompt_tokens"], u.get("read_tokens", "-"),
-            f"{u.get('read_tokens', 0) / llama['transcript_tokens']:.2f}" if llama else "-", u["completion_tokens"],
+            f"{u.get('read_tokens', 0) / llama['transcript_tokens']:.2f}" if llama else "-", u["completion_tokens"], u.get("declined", 0),
             f"{rate:.1f}", f"{gen:.1f}", f"{llama['prompt_tps']:.0f} / {llama['generated_tps']:.1f}" if llama else "-",
             f"{r['wall_s'] / raw:.2f}" if raw else "-",
             f"{r['peak_mb']:.0f}", ", ".join(r["ungrounded"]) or "-", ", ".join(r["gates"]) or "-",
             f"{r['model_share']:.0%}", ", ".join(sorted({f"{w}:{rule}" for w, rule, _ in r["rubric"]})) or "-",
         ])
     headers = [
-        "engine", "threads", "wall s", "parts", "LLM calls", "prompt tok", "prompt tok read", "read / transcript tok", "generated tok",
+        "engine", "threads", "wall s", "parts", "LLM calls", "prompt tok", "prompt tok read", "read / transcript tok", "generated tok", "calls past budget",
         "prompt+gen tok/s", "generated tok/s of LLM time", "llama.cpp prompt / generation tok/s", "wall / llama.cpp time at those rates",
         "peak MB", "ungrounded", "gates fired", "script from the model", "rubric failures",
     ]
-    table(headers, lines, "lrrrrrrrrrrrrrllrl")
+    table(headers, lines, "lrrrrrrrrrrrrrrllrl")
     save(f"summarize-{args.repeat}x.json", {"minutes": minutes, "rows": rows})
 
 

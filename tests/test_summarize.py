@@ -688,6 +688,23 @@ def test_a_script_short_of_its_target_has_the_model_tell_the_lines_that_carry_a_
     assert novelty(again, said) < 0.4 <= novelty("Maria Lopez adds that Solar Grid installed twelve thousand systems in Texas.", said)
 
 
+@pytest.mark.parametrize(("budget", "asked"), [({"write_budget": 360}, 2), ({"read_budget": 0.05}, 0), ({}, 5)])
+def test_the_sentences_asked_after_the_digest_stay_within_the_episode_s_budget(server, tmp_path, budget, asked):
+    """Issue 25's speed: a 60-minute episode's further sentences read the transcript again and write more; past the
+    reading (``read_budget`` times the transcript's tokens) or writing budget (``write_budget``) none is asked, and the
+    digest says so in its usage. This server counts 100 prompt and 50 written tokens a call: the map, the digest and its
+    revision write 150, and each further call counts its longest reply (160), so 360 leaves room for two."""
+    more = "Maria Lopez says that Solar Grid put in twelve thousand systems last year."
+    chat = ChatServer(server, {"Notes": [NOTES], "Digest": [DIGEST], "Restated": [_sentence(more)]})
+    result = run(remote(server, target_seconds=60, **budget), tmp_path)
+    further = [c for c in chat.calls if c["response_format"]["json_schema"]["name"] not in ("Notes", "Digest")]
+    assert len(further) == asked, [c["response_format"]["json_schema"]["name"] for c in further]
+    assert (result["usage"]["declined"] > 0) == bool(budget)
+    if "write_budget" in budget:
+        assert result["usage"]["completion_tokens"] <= budget["write_budget"]
+    assert result["beats"][0]["source"] == "intro" and result["beats"][-1]["source"] == "outro", "a short script, still whole"
+
+
 def test_the_written_summary_tells_the_figures_the_script_had_no_room_for(server, tmp_path):
     """A reader gets what a short script leaves out: lines with a number nothing says yet, each told by the model and
     verified; an answer that drops the line's number is asked again, told which to keep."""

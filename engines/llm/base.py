@@ -187,6 +187,7 @@ class Usage:
     completion_tokens: int = 0
     seconds: float = 0.0
     read_tokens: int = 0
+    declined: int = 0  # sentence calls not made: the episode's reading or writing budget was spent
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, prompt: int, completion: int, seconds: float, read: int | None = None) -> None:
@@ -200,7 +201,7 @@ class Usage:
     def to_dict(self) -> dict[str, Any]:
         return {
             "calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "seconds": round(self.seconds, 2),
-            "read_tokens": self.read_tokens,
+            "read_tokens": self.read_tokens, "declined": self.declined,
         }
 
 

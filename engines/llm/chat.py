@@ -91,6 +91,7 @@ class RateLimiter:
 
 RESAMPLE_TEMPERATURE = 0.7  # a sentence sampled again: another seed, and hotter, so it is not the same sentence
 SENTENCE_TOKENS = 160  # one sentence's reply, JSON included
+BUDGET_FLOOR_TOKENS = 6000  # the transcript length the reading budget counts at least: a short episode's prompts are mostly instructions
 
 
 class Sentence(BaseModel):
@@ -244,6 +245,8 @@ class ChatSummarizer(Summarizer):
             seed = (self.section.seed or 0) + attempt
             temperature = self.section.temperature if attempt == 0 else round(min(1.0, RESAMPLE_TEMPERATURE + 0.1 * (attempt - 1)), 2)
             messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]
+            if not self._affordable(request, usage, messages):
+                return None
             try:
                 reply, _ = self._call(messages, Sentence, usage, temperature=temperature, seed=seed, max_tokens=SENTENCE_TOKENS)
                 return Sentence.model_validate_json(json_block(reply)).sentence
@@ -261,6 +264,8 @@ class ChatSummarizer(Summarizer):
             text = prompts("restate", title=request.title, show=request.show, lines=list(lines), speaker=speaker, numbers=list(numbers), avoid=avoid)
             temperature = self.section.temperature if attempt == 0 else RESAMPLE_TEMPERATURE
             messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]
+            if not self._affordable(request, usage, messages):
+                return None
             try:
                 reply, _ = self._call(messages, Restated, usage, temperature=temperature, seed=(self.section.seed or 0) + attempt, max_tokens=SENTENCE_TOKENS)
                 return Restated.model_validate_json(json_block(reply)).sentence
@@ -268,6 +273,22 @@ class ChatSummarizer(Summarizer):
                 return None
 
         return restate
+
+    def _affordable(self, request: Request, usage: Usage, messages: list[dict]) -> bool:
+        """Whether one more sentence call keeps the episode within its budget: the prompt tokens read at most
+        ``read_budget`` times the transcript's, the tokens written at most ``write_budget`` (this call's prompt and
+        longest reply counted). Past it, a sentence is not asked: the section goes to reported speech or stays unsaid."""
+        reading = self.section.read_budget * max(estimate_tokens(request.transcript), BUDGET_FLOOR_TOKENS)
+        prompt = sum(estimate_tokens(m["content"]) for m in messages)
+        if usage.read_tokens + prompt <= reading and usage.completion_tokens + SENTENCE_TOKENS <= self.section.write_budget:
+            return True
+        if not usage.declined:
+            log.info(
+                "the episode's budget is spent (read %d of %d tokens, wrote %d of %d): no further sentence is asked of the model",
+                usage.read_tokens, reading, usage.completion_tokens, self.section.write_budget,
+            )
+        usage.declined += 1
+        return False
 
     def _notes(self, notes: list[tuple[Part, Notes]], request: Request) -> str:
         return Prompts(request.source_language)("notes", notes=notes)
