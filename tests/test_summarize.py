@@ -719,6 +719,34 @@ def test_the_written_summary_tells_the_figures_the_script_had_no_room_for(server
     assert split_sentences(result["summary"]).count(kept) == 1, "a line told once"
 
 
+def test_a_short_line_keeps_its_own_figures_and_an_answer_that_echoes_the_rules_is_cut():
+    """"Now they are less than 5 minutes old." goes on from "…up to 24 hours old.": the model is asked to keep both, and
+    must keep the 5; a second answer with the first one's rules copied onto it ("(copied)") is told without them."""
+    from engines.llm.script import FactLine, retold
+
+    before = "With nightly jobs, the numbers in the dashboard were up to 24 hours old."
+    now = "Now they are less than 5 minutes old."
+    verifier = Verifier(f"Priya Nair: merchants wanted to see their sales as they happened, not the next morning. {before} {now}", "en")
+    line = FactLine([("Priya Nair", before), ("Priya Nair", now)], "Priya Nair", ["24", "5"], now, 0.0, own=1)
+    asked: list[tuple[list[str], str]] = []
+
+    def answering(*replies: str):
+        queue = list(replies)
+
+        def restate(lines, speaker, figures, attempt, avoid):
+            asked.append((list(figures), avoid))
+            return queue.pop(0)
+
+        return restate
+
+    kept = "Priya Nair says the dashboard numbers are now under 5 minutes old."
+    assert retold(line, answering(kept), verifier, [], []) == kept and asked[-1] == (["24", "5"], ""), "asked for both, one required"
+    dropped = "Priya Nair says the dashboard numbers are now fresh."
+    assert retold(line, answering(dropped, dropped), verifier, [], []) == "", "its own figure dropped twice: not told"
+    copying = f"Priya Nair says: {before} {now}"
+    assert retold(line, answering(copying, kept + " (copied)"), verifier, [], []) == kept
+
+
 @pytest.mark.parametrize(
     ("line", "figures"),
     [
@@ -790,6 +818,10 @@ def test_a_guest_s_role_comes_from_the_opening_in_its_words():
     assert role_of("Kenji Watanabe", "Databricks", opening) == "Kenji Watanabe is a principal engineer at Databricks."
     assert role_of("Raj Patel", "Stripe", "With me today is Raj Patel, a staff engineer at Stripe.") == "Raj Patel is a staff engineer at Stripe."
     assert role_of("Maria Lopez", "Solar Grid", "Maria Lopez from Solar Grid joins us.") == "", "no role said: none made up (who_is_who says 'is from')"
+    opening = "大家好，欢迎收听本期的 Tech Weekly。一位是在 Microsoft Research 做语音识别的研究员 David。另一位是 Databricks 的长屏经历 Emily。"
+    assert role_of("David", "Microsoft Research", opening) == "David是Microsoft Research的研究员。", "the role after the last 的"
+    assert role_of("Emily", "Databricks", opening) == "", "Whisper's 长屏经历 (产品经理) is no role: never spoken"
+    assert role_of("王磊", "宁德时代", "本期我们请到了宁德时代的前电池工程师王磊，聊聊电池。") == "王磊是宁德时代的前电池工程师。"
 
 
 def test_a_key_point_is_told_as_said_by_the_voice_whose_line_it_tells():

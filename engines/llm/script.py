@@ -349,9 +349,16 @@ _ROLE = r"(?:, |\s+is\s+)((?:a|an)\s+(?:[\w-]+\s+){0,3}[\w-]+)\s+(at|from|of|wit
 _LEADS = r"\s+((?:leads|heads|runs|founded|co-founded|manages)\s+(?:[\w-]+\s+){0,4}?)(at|of)\s+"  # "Priya Nair leads the data platform team at Shopify"
 
 
+# a Chinese role ends in one of these (Whisper's 长屏经历 for 产品经理 ends in none, so it is never spoken)
+_CHINESE_ROLE = "(?:工程师|研究员|科学家|经理|总监|创始人|联合创始人|负责人|架构师|设计师|分析师|教授|主编|记者|投资人|合伙人|CEO|CTO|COO)"
+
+
 def role_of(person: str, org: str, transcript: str) -> str:
     """What the opening says the person does where ("Raj Patel is a staff engineer at Stripe." / "Priya Nair leads the data
-    platform team at Shopify."); empty where it says no more than the organisation (English only)."""
+    platform team at Shopify." / "王磊是宁德时代的前电池工程师。"); empty where it says no more than the organisation."""
+    if CJK.search(transcript[:200]):  # "宁德时代的前电池工程师王磊", "在 Microsoft Research 做语音识别的研究员 David": the words after the last 的
+        match = re.search(re.escape(org) + r"[^，。！？]{0,16}的\s*([\u4e00-\u9fff]{0,4}" + _CHINESE_ROLE + r")\s*" + re.escape(person), transcript[:600])
+        return f"{person}是{org}的{match.group(1)}。" if match else ""
     opening = transcript[:1500]
     for pattern, verb in ((_ROLE, "is "), (_LEADS, "")):
         match = re.search(re.escape(person) + pattern + re.escape(org) + r"\b", opening)
@@ -555,13 +562,19 @@ _SPEAKER = {False: "Speaker", True: "说话人"}  # a voice diarization did not 
 @dataclass
 class FactLine:
     """A line a listener must hear, as the model is shown it: the lines up to it (speaker, text), who says it (empty: no
-    one named), its figures."""
+    one named), its figures (a short line's with those of the line before it, which it goes on from), how many of them
+    are its own (the last ``own``: the ones a sentence telling it must keep)."""
 
     lines: list[tuple[str, str]]
     speaker: str
     figures: list[str]
     text: str
     start: float
+    own: int = 0
+
+    @property
+    def required(self) -> list[str]:
+        return self.figures[len(self.figures) - self.own :] if self.own else []
 
 
 def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any], str | None]) -> list[FactLine]:
@@ -577,7 +590,7 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
     found = []
     for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
         segment, sentence = whole[index]
-        figures = each[index]
+        figures = own = each[index]
         before = whole[index - 1] if index else None
         if figures and before and verifier.size(sentence) <= _SHORT_LINE[chinese] and speaker_of(before[0]) == speaker_of(segment):
             figures = [*each[index - 1], *figures]  # "Now they are less than 5 minutes old." after "…up to 24 hours old."
@@ -589,7 +602,7 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
         lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[max(0, index - RESTATE_CONTEXT) : index + 1]]
         said = _reporter(sentence, chinese)  # one voice reading "David 说，…": David says it
         speaker = speaker_of(segment) or (said.group(1) if said else "")
-        found.append(FactLine(lines, speaker, figures, sentence, segment.start))
+        found.append(FactLine(lines, speaker, figures, sentence, segment.start, len(own)))
     return sorted(found, key=lambda f: not f.figures)
 
 
@@ -601,6 +614,9 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
     avoid = ""
     for attempt in range(2):
         text = (restate(line.lines, line.speaker, line.figures, attempt, avoid) or "").strip()
+        rules = avoid[avoid.rindex(" (") :] if avoid else ""
+        if rules and text.endswith(rules):
+            text = text[: -len(rules)].strip()  # the rules it was told of, copied onto its answer
         if not text:
             return ""
         broken = verifier.broken(text, earlier) or (["repeat"] if novelty(text, earlier) < NEW_SHARE else [])
@@ -608,7 +624,8 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
             broken.remove("repeat")  # "from 800 to 120 milliseconds" after "around 800 milliseconds": the 120 is news
         head = trimmed(text, verifier, earlier) if broken and "repeat" not in broken else ""
         dropped = [f for f in line.figures if not told(f, head or text)]
-        broken = ([] if head else broken) + (["figures"] if dropped and (attempt == 0 or len(dropped) == len(line.figures)) else [])
+        lost = [f for f in line.required if f in dropped]  # the figures before a short line are asked for, not required
+        broken = ([] if head else broken) + (["figures"] if lost and (attempt == 0 or len(lost) == len(line.required)) else [])
         if not broken:
             return head or text
         rejected.append({"text": text, "source": "restated", "rules": broken})
@@ -801,7 +818,7 @@ def compose(
     rejected: list[dict[str, Any]] = []
     names = [n for n in [facts.host, *facts.guests] if n]
     pairs = affiliations([n for n in names if _heard(n, verifier.transcript)], verifier.glossary, verifier.transcript, chinese)
-    for person, org in [] if chinese else list(pairs):  # each one's role, where the opening says it
+    for person, org in list(pairs):  # each one's role, where the opening says it
         said = role_of(person, org, verifier.transcript)
         if said and not verifier.broken(said, [b.text for b in beats]):
             beats.append(Beat(said, None, 0.0, duration, None, "intro"))
