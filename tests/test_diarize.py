@@ -265,7 +265,10 @@ def test_map_notes_see_who_speaks_and_chapters_list_the_voices():
         speakers=[Speaker(label="Alice", name="Alice", seconds=12), Speaker(label="Speaker 2", seconds=18)],
     )
     [part] = split_transcript(transcript.segments, 1000, lambda s: speaker.name if (speaker := transcript.speaker_of(s)) else None)
-    assert [line.split("] ", 1)[1] for line in part.lines] == ["Alice: Hello, I'm Alice.", "Welcome.", "Thanks for having me."], "an unnamed voice gets no invented name"
+    assert part.lines == ["[00:00] Alice: Hello, I'm Alice.", "Welcome.", "[00:12] Thanks for having me."], "an unnamed voice gets no invented name"
+    later = [Segment(40 + 5 * i, 45 + 5 * i, f"Line {i}.", speaker=1) for i in range(8)]
+    [part] = split_transcript(later, 1000, lambda s: "Alice")
+    assert [line[:8] for line in part.lines if line.startswith("[")] == ["[00:40] ", "[01:10] "], "a time where a voice begins and every half minute"
     assert transcript.voices_between(0, 30) == ["Speaker 2", "Alice"]
     assert transcript.voices_between(0, 11) == ["Alice"]
 

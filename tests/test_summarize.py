@@ -993,6 +993,7 @@ def test_a_title_that_says_what_the_episode_does_not_gives_way_to_its_topic():
     assert script.title_for("Stripe Reduces Fraud Check Latency by 85%", facts, transcript, False) == "Stripe cuts fraud check latency"
     assert script.title_for("Faster fraud checks at Stripe", facts, transcript, False) == "Faster fraud checks at Stripe"
     assert script.title_for("Fraud Checks at Stripe: A Game-Changer", facts, transcript, False) == "Stripe cuts fraud check latency", "the sample's hype"
+    assert script.title_for("Fraud Checks: A New Era in Payments", facts, transcript, False) == "Stripe cuts fraud check latency", "data-stack's hype"
     unheard = script.Facts(show="Build Notes", title="Episode 85 with Raj Patel")
     assert script.title_for("Stripe Reduces Latency by 85%", unheard, transcript, False) == "Build Notes", "else the show's name"
     claimed = script.Facts(show="Build Notes", title="How Stripe cut fraud check latency by 85 percent, with Raj Patel", host="Sarah Chen")
@@ -1086,3 +1087,28 @@ def test_advice_in_the_model_s_script_is_credited_to_whoever_gave_it():
         ["Teams should start simple and measure how fresh their data needs to be."], speaker_of=lambda s: s.speaker,
     )
     assert "Kenji Watanabe says teams should start simple and measure how fresh their data needs to be." in [b.text for b in made.beats]
+
+
+def test_one_voice_s_sentences_in_a_row_open_with_another_verb_and_its_role_is_said_once():
+    """Read aloud, build-notes was "Raj Patel says…" five times, and its role twice (the intro's, then the model's)."""
+    from engines.llm.script import Beat, _varied
+
+    beats = [
+        Beat("Raj Patel is a staff engineer at Stripe.", None, 0, 0, None, "intro"),
+        Beat("Raj Patel, a staff engineer at Stripe, moved feature lookups into a Redis cache.", 0, 1, 2, None, "model"),
+        Beat("Raj Patel says the old service had p99 latency of around 800 milliseconds.", 0, 3, 4, None, "model"),
+        Beat("Raj Patel says that p99 latency went from 800 to 120 milliseconds.", 1, 5, 6, None, "model"),
+        Beat("Sarah Chen asks about costs, and Raj Patel says that compute costs fell by 60%.", 1, 7, 8, None, "model"),
+        Beat("Raj Patel says that all 40 differences were bugs in the old code.", 1, 9, 10, None, "model"),
+    ]
+    _varied(beats, ["Sarah Chen", "Raj Patel"], False)
+    assert [b.text for b in beats[1:]] == [
+        "Raj Patel moved feature lookups into a Redis cache.",
+        "Raj Patel says the old service had p99 latency of around 800 milliseconds.",
+        "Raj Patel adds that p99 latency went from 800 to 120 milliseconds.",
+        "Sarah Chen asks about costs, and Raj Patel says that compute costs fell by 60%.",
+        "Raj Patel says that all 40 differences were bugs in the old code.",
+    ]
+    chinese = [Beat("张伟提到，高峰时每秒要处理三万个请求。", 0, 1, 2, None, "model"), Beat("张伟提到，长上下文是他们最早押注的方向。", 0, 3, 4, None, "model")]
+    _varied(chinese, ["林晓", "张伟"], True)
+    assert [b.text for b in chinese] == ["张伟提到，高峰时每秒要处理三万个请求。", "张伟还说，长上下文是他们最早押注的方向。"]

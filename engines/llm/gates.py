@@ -287,6 +287,7 @@ _NOT_HEADLINE = re.compile(
 
 _HYPE = re.compile(
     r"game[- ]?changer|revolution\w*|ultimate|unlock\w*|unleash\w*|secrets?\b|incredible|amazing|mind[- ]blowing|must[- ]know|deep dive"
+    r"|a new era|the future of|transform\w*|supercharg\w*|next[- ]level|skyrocket\w*"
     r"|颠覆|革命性|重磅|震撼|揭秘|必看|炸裂|!|！",
     re.IGNORECASE,
 )

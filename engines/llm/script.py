@@ -942,10 +942,37 @@ def compose(
                     if more:
                         beats.append(more)
     beats[1:] = sorted(beats[1:], key=lambda b: b.start)
+    _varied(beats, names, chinese)
     closing = outro(facts, verifier.transcript, chinese)
     if not verifier.broken(closing, spoken(), skip=("length", "repeat")):  # it echoes the intro by design; at the episode's end, so soundbites go before it
         beats.append(Beat(closing, None, duration, duration, None, "outro"))
     return Script(beats, rejected, found, asked)
+
+
+def _varied(beats: list[Beat], names: Sequence[str], chinese: bool) -> None:
+    """Read aloud, a run of "Raj Patel says…" drones: the same voice's sentences in a row open with another verb each
+    ("Raj Patel says…", "Raj Patel adds that…"), and a role the intro said is not said again ("Raj Patel, a staff
+    engineer at Stripe, improved…" → "Raj Patel improved…")."""
+    if not names:
+        return
+    who = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    verbs = _POINT_VERBS[chinese]
+    opening = re.compile(rf"^({who})(?:提到|还说|谈到|指出|说)[，,]?" if chinese else rf"^({who}) (?:says that|says|adds that|explains that|notes that) ")
+    introduced = {n for n in names for b in beats if b.source == "intro" and b.text.startswith(n + ("是" if chinese else " "))}
+    again = re.compile(rf"^({who}), (?:a|an|the) [^,]{{3,60}}, ")  # "Raj Patel, a staff engineer at Stripe, …"
+    voice, run = "", 0
+    for beat in beats:
+        if beat.source in ("intro", "outro"):
+            continue
+        role = None if chinese else again.match(beat.text)
+        if role and role.group(1) in introduced:
+            beat.text = f"{role.group(1)} {beat.text[role.end():]}"
+        match = opening.match(beat.text)
+        run = run + 1 if match and match.group(1) == voice else 0
+        voice = match.group(1) if match else ""
+        if match and run:
+            rest = beat.text[match.end() :]
+            beat.text = f"{voice}{verbs[run % len(verbs)]}，{rest}" if chinese else f"{voice} {verbs[run % len(verbs)]} {rest}"
 
 
 def chapters(found: Sequence[Section], offered: Sequence[tuple[float, str]], extracted: dict[float, str]) -> tuple[list[tuple[float, str]], bool]:
