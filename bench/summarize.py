@@ -51,7 +51,6 @@ def make_transcript(path: Path, repeat: int) -> float:
 def llama_speed(settings, transcript: str = "") -> dict[str, float]:
     """llama.cpp's own prompt and generation rates on this machine (its timings): what runs on other machines compare by;
     and the transcript's length in the model's tokens (its /tokenize)."""
-    import httpx
 
     from core.registry import SUMMARIZERS
 
@@ -59,11 +58,11 @@ def llama_speed(settings, transcript: str = "") -> dict[str, float]:
     text = (ROOT / "bench/data/episode-10min.txt").read_text()[:2400]
     try:
         reply = engine.client().chat.completions.create(model=engine.model, messages=[{"role": "user", "content": f"Summarize:\n{text}"}], max_tokens=64, temperature=0)
-        tokens = httpx.post(engine.endpoint.removesuffix("/v1") + "/tokenize", json={"content": transcript}, headers={"Authorization": f"Bearer {engine._key}"}, timeout=60)
+        tokens = engine.tokens(transcript)
     finally:
         engine.close()
     timings = (reply.model_extra or {})["timings"]
-    return {"prompt_tps": timings["prompt_per_second"], "generated_tps": timings["predicted_per_second"], "transcript_tokens": len(tokens.json()["tokens"])}
+    return {"prompt_tps": timings["prompt_per_second"], "generated_tps": timings["predicted_per_second"], "transcript_tokens": tokens}
 
 
 def _text_and_duration(transcript: str) -> tuple[str, float]:

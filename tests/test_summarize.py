@@ -578,6 +578,8 @@ def test_an_item_is_said_only_as_whole_words_or_by_value(text, item, said):
 def test_engines_of_one_shape_share_one_server_until_the_last_closes(embedded_llm):
     import httpx
 
+    from engines.llm import base
+
     settings = Settings()
     other = S.make_engine("embedded", settings.summarize, settings.context)
     other.client()
@@ -585,6 +587,8 @@ def test_engines_of_one_shape_share_one_server_until_the_last_closes(embedded_ll
     other.close()
     models = httpx.get(f"{embedded_llm.endpoint}/models", headers={"Authorization": f"Bearer {embedded_llm._key}"})
     assert models.status_code == 200, "still serving the engine that remains open"
+    text = " ".join(t for t, _ in ENGLISH)
+    assert 0.6 < embedded_llm.tokens(text) / base.estimate_tokens(text) < 1.2, "the reading budget counts the model's own tokens"
 
 
 # --- the presenter's script: the verifier, resampling, reported speech, beats (issue 25) ------------------------------

@@ -235,6 +235,7 @@ class ChatSummarizer(Summarizer):
         """
         prompts = Prompts(request.language)
         chinese = request.by_characters
+        budget = self._reading(request)
 
         def write(section: Section, attempt: int, avoid: str, said: Sequence[str] = ()) -> str | None:
             passage = section.text("" if chinese else " ", PASSAGE_CHARS[chinese])
@@ -245,7 +246,7 @@ class ChatSummarizer(Summarizer):
             seed = (self.section.seed or 0) + attempt
             temperature = self.section.temperature if attempt == 0 else round(min(1.0, RESAMPLE_TEMPERATURE + 0.1 * (attempt - 1)), 2)
             messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]
-            if not self._affordable(request, usage, messages):
+            if not self._affordable(budget, usage, messages):
                 return None
             try:
                 reply, _ = self._call(messages, Sentence, usage, temperature=temperature, seed=seed, max_tokens=SENTENCE_TOKENS)
@@ -259,12 +260,13 @@ class ChatSummarizer(Summarizer):
         """One line of the episode (after the lines before it, for context) told in one third-person sentence: a short
         prompt and a short answer, so a small model can do it and the verifier can check it; each attempt another seed."""
         prompts = Prompts(request.language)
+        budget = self._reading(request)
 
         def restate(lines: Sequence[tuple[str, str]], speaker: str, numbers: Sequence[str], attempt: int, avoid: str = "") -> str | None:
             text = prompts("restate", title=request.title, show=request.show, lines=list(lines), speaker=speaker, numbers=list(numbers), avoid=avoid)
             temperature = self.section.temperature if attempt == 0 else RESAMPLE_TEMPERATURE
             messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]
-            if not self._affordable(request, usage, messages):
+            if not self._affordable(budget, usage, messages):
                 return None
             try:
                 reply, _ = self._call(messages, Restated, usage, temperature=temperature, seed=(self.section.seed or 0) + attempt, max_tokens=SENTENCE_TOKENS)
@@ -274,11 +276,18 @@ class ChatSummarizer(Summarizer):
 
         return restate
 
-    def _affordable(self, request: Request, usage: Usage, messages: list[dict]) -> bool:
-        """Whether one more sentence call keeps the episode within its budget: the prompt tokens read at most
-        ``read_budget`` times the transcript's, the tokens written at most ``write_budget`` (this call's prompt and
-        longest reply counted). Past it, a sentence is not asked: the section goes to reported speech or stays unsaid."""
-        reading = self.section.read_budget * max(estimate_tokens(request.transcript), BUDGET_FLOOR_TOKENS)
+    def tokens(self, text: str) -> int:
+        """``text``'s length in the model's tokens; here an estimate (an endpoint's tokenizer is not known)."""
+        return estimate_tokens(text)
+
+    def _reading(self, request: Request) -> float:
+        """The prompt tokens the model may read for the episode: ``read_budget`` times its transcript's."""
+        return self.section.read_budget * max(self.tokens(request.transcript), BUDGET_FLOOR_TOKENS)
+
+    def _affordable(self, reading: float, usage: Usage, messages: list[dict]) -> bool:
+        """Whether one more sentence call keeps the episode within its budget: the prompt tokens read at most ``reading``,
+        the tokens written at most ``write_budget`` (this call's prompt, estimated high, and longest reply counted).
+        Past it, a sentence is not asked: the section goes to reported speech or stays unsaid."""
         prompt = sum(estimate_tokens(m["content"]) for m in messages)
         if usage.read_tokens + prompt <= reading and usage.completion_tokens + SENTENCE_TOKENS <= self.section.write_budget:
             return True

@@ -159,6 +159,19 @@ class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp ser
                 self._client = OpenAI(api_key=self._running.key, base_url=self._running.base_url, timeout=self.context.openai.timeout, max_retries=0)
         return self._client
 
+    def tokens(self, text: str) -> int:
+        """``text``'s length in the model's own tokens (the server's /tokenize): the reading budget counts what it reads."""
+        import httpx
+
+        self.client()
+        assert self._base_url is not None
+        try:
+            reply = httpx.post(self._base_url.removesuffix("/v1") + "/tokenize", json={"content": text}, headers={"Authorization": f"Bearer {self._key}"}, timeout=60)
+            reply.raise_for_status()
+            return len(reply.json()["tokens"])
+        except (httpx.HTTPError, ValueError, KeyError):
+            return super().tokens(text)
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
