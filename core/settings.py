@@ -151,9 +151,10 @@ class SummarizeSettings(EngineSection):
     min_words: int = Field(12, ge=1, description="Shorter transcripts are refused instead of summarized.")
     resample: int = Field(3, ge=0, description="Times a script sentence that fails the verifier is sampled again before reported speech replaces it.")
     read_budget: float = Field(
-        1.3, gt=0,
+        1.8, gt=0,
         description="The model reads at most this many times the transcript's tokens (a transcript under 6,000 tokens counted as 6,000: "
-        "a short episode's prompts are mostly instructions); past it the script's further sentences are not asked of it.",
+        "a short episode's prompts are mostly instructions); past it the script's further sentences are not asked of it. "
+        "1.3 holds an hour to about one reading, but its script is then mostly reported speech (see README, Benchmarks).",
     )
     write_budget: int = Field(2500, ge=0, description="Tokens the model writes at most for one episode; past it the script's further sentences are not asked of it.")
     soundbites: int | None = Field(

@@ -218,11 +218,14 @@ class ChatSummarizer(Summarizer):
         digest, history = self.ask(prompts, reduce, schema, usage)
         if progress:
             progress(len(parts) + 1, steps, _rate(usage))
-        problems = gates.review(digest, request.review)
+        # a script too short or too long is not worth a second digest: the script is composed from verified sentences,
+        # topped up or cut to its target (engines.llm.script.compose)
+        revisable = lambda draft: [p for p in gates.review(draft, request.review) if p.gate != "length"]
+        problems = revisable(digest)
         if problems:
             log.info("revising: %s", ", ".join(sorted({f"{p.field} ({p.gate})" for p in problems})))
             retry, _ = self.ask(prompts, prompts("revise", problems=[prompts.problem(p) for p in problems]), schema, usage, history)
-            if len(gates.review(retry, request.review)) <= len(problems):
+            if len(revisable(retry)) <= len(problems):
                 digest = retry
         if progress:
             progress(steps, steps, _rate(usage))

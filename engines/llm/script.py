@@ -403,10 +403,11 @@ _SPEECH_TAG = {  # a clause that only says someone spoke ("Emily 补充说"): no
 _CLAUSE = {False: re.compile(r"(?<=[,;:—])\s+"), True: re.compile(r"(?<=[，；：、])")}
 _CONTINUES = {  # a clause opening with one of these goes on from what came before it: "而是数据质量" cannot stand alone
     False: re.compile(
-        r"^(?:and|but|or|nor|because|since|which|who|whom|whose|then|than|though|although|instead|rather|like|such as|with|including|especially|for example)\b",
+        r"^(?:and|but|or|nor|because|since|which|who|whom|whose|then|than|though|although|instead|rather|like|such as|with|including|especially|for example"
+        r"|first|second|third|fourth|fifth|next|finally|also|so|how|what)\b",  # "third, ask whether backup is included": an item of a list
         re.IGNORECASE,
     ),
-    True: re.compile(r"^(?:而是|而且|而|但是|但|可是|不过|因为|因此|并且|或者|还是|就是|也就是|比如|例如|包括|以及|还有|然后|于是|甚至|否则|不然)"),
+    True: re.compile(r"^(?:而是|而且|而|但是|但|可是|不过|因为|因此|并且|或者|还是|就是|也就是|比如|例如|包括|以及|还有|然后|于是|甚至|否则|不然|第[一二三四五]|其次|最后|另外|所以)"),
 }
 _VERBS = {False: ("said that", "pointed out that", "noted that"), True: ("提到", "谈到", "指出")}  # varied, so three reported sentences do not open alike
 
