@@ -143,6 +143,9 @@ def summarize(
     # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
     once = gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)
     named = list(dict.fromkeys([*gates.missing_names(fields.summary, request.review), *sorted(once, key=lambda n: grounding.first_said(n, transcript.text))]))
+    # the show is not news about itself ("The episode also mentions Databricks, The Data Stack and Data Stack."), nor is a
+    # name another one holds
+    named = [n for n in named if not _within(n, show) and not _within(show, n) and not any(m != n and _within(n, m) for m in named)]
     if named:
         said = split_sentences(fields.summary)
         fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said + fields.highlights, speaker_of, voices=len(transcript.speakers))])
@@ -187,6 +190,10 @@ def facts_of(transcript: Transcript, speaker_of: Any, title: str, show: str) -> 
     host = named[0] if named else script.host_said(transcript.text, chinese)
     introduced = [g for g in dict.fromkeys([*script.guests_in_title(title, chinese), *script.guests_said(transcript.text, chinese)]) if g not in named and g != host]
     return script.Facts(show=show, title=title, host=host, guests=[*named[1:], *introduced], voices=len(transcript.speakers))
+
+
+def _within(part: str, whole: str) -> bool:
+    return bool(part.strip()) and part.strip().casefold() in whole.casefold()
 
 
 def presenter_script(

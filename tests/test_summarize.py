@@ -1116,3 +1116,16 @@ def test_one_voice_s_sentences_in_a_row_open_with_another_verb_and_its_role_is_s
     chinese = [Beat("张伟提到，高峰时每秒要处理三万个请求。", 0, 1, 2, None, "model"), Beat("张伟提到，长上下文是他们最早押注的方向。", 0, 3, 4, None, "model")]
     _varied(chinese, ["林晓", "张伟"], True)
     assert [b.text for b in chinese] == ["张伟提到，高峰时每秒要处理三万个请求。", "张伟还说，长上下文是他们最早押注的方向。"]
+
+
+def test_the_summary_never_tells_that_the_episode_mentions_its_own_show(server, tmp_path):
+    """The Data Stack's summary ended "The episode also mentions Databricks, The Data Stack and Data Stack.": the show's
+    name, and a name another holds, are not news."""
+    ChatServer(server, {"Notes": [POINTLESS], "Digest": [DIGEST]})
+    lines = [*ENGLISH, ("Tech Weekly comes out every Monday, and Weekly listeners can write in.", 220)]
+    settings = remote(server)
+    transcript = write_transcript(tmp_path, lines, "en")
+    S.summarize(transcript, tmp_path, settings.summarize, settings.context, title="Batteries", show="Tech Weekly", glossary=["Tech Weekly", "Weekly", "Solar Grid", "Arizona"])
+    summary = json.loads((tmp_path / "summary.json").read_text())["summary"]
+    assert "Tech Weekly" not in summary and "Weekly" not in summary, summary
+    assert "Arizona" in summary, "another name left out is still told"
