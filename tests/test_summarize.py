@@ -617,6 +617,7 @@ CHINESE_TEXT = "".join(t for t, _ in CHINESE)
     ("fragment", "en", "Maria Lopez explains that the grid connection in Arizona.", "Maria Lopez explains that the utility approves connections in six months."),
     ("fragment", "en", "Yes, battery prices fell a lot since 2020.", "No battery price fell as fast as the cells did."),  # an answer: the sample's highlight "Yes, phones use…"
     ("fragment", "zh", "对，电池成本下降了百分之四十。", "对于王磊来说，电池成本下降了百分之四十。"),
+    ("fragment", "zh", "王磊指出，过去三年。", "王磊指出，过去三年电池成本下降了百分之四十。"),  # beyond-code: "张伟指出，过去一年。"
     ("fragment", "zh", "这比电池成本下降更重要。", "王磊认为快充比电池成本下降更重要。"),  # beyond-code: "这比出新论文更有用。"
     ("fragment", "zh", "王磊提到电池成本下降了之后。", "王磊提到电池成本下降之后，宁德时代在投入快充。"),  # tech-weekly: "嘉宾提到Opener i开源 Whisper之后。"
     ("length", "en", "Prices fell.", "Maria Lopez says battery prices fell since 2020."),

@@ -57,6 +57,7 @@ _ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolut
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
 _QUESTION = re.compile(r"[?？]|吗[。！]?$")
 _REPORTED_EN = re.compile(r"\b(?:says|said|explains|explained|adds|added|notes|noted|points out|pointed out|believes|thinks|argues|states)\s+that\s+(.+)$", re.IGNORECASE)
+_REPORTED_ZH = re.compile(r"^[^，,。：:]{1,12}?(?:提到|指出|谈到|还说|认为|表示|说)[，,：:]\s*(.+)$")  # "张伟指出，过去一年。"
 _NAMES_OF = re.compile(r"\b(?:main|key|important) (?:names|people|players|terms|companies)\b|\bare (?:all )?mentioned\b", re.IGNORECASE)
 
 
@@ -197,9 +198,16 @@ class Verifier:
         return [name for name in RULES if name not in skip and checks[name]()]
 
     def _verbless(self, sentence: str) -> bool:
-        """"Raj Patel explains that the model server over the network.": what is reported has no verb (VERB_EN's list is
-        short, so a word ending in -s may be one: "the pipeline processes 2 billion events")."""
-        reported = None if self.chinese else _REPORTED_EN.search(sentence)
+        """"Raj Patel explains that the model server over the network." / "张伟指出，过去一年。": what is reported has no verb
+        (VERB_EN's list is short, so a word ending in -s may be one: "the pipeline processes 2 billion events"; for Chinese,
+        jieba's tags: a verb, an adjective (成本很高) or an adverb, which comes with a predicate jieba may mistag (更关心);
+        a verbal noun such as 营收 not counted)."""
+        if self.chinese:
+            import jieba.posseg
+
+            reported = _REPORTED_ZH.match(sentence)
+            return reported is not None and not any(flag[0] in "vad" and flag != "vn" for _, flag in jieba.posseg.cut(reported.group(1)))
+        reported = _REPORTED_EN.search(sentence)
         return reported is not None and not VERB_EN.search(reported.group(1)) and not re.search(r"[a-z]s\b", reported.group(1))
 
     def passes(self, sentence: str, earlier: Sequence[str] = ()) -> bool:
