@@ -218,9 +218,9 @@ class ChatSummarizer(Summarizer):
         digest, history = self.ask(prompts, reduce, schema, usage)
         if progress:
             progress(len(parts) + 1, steps, _rate(usage))
-        # a script too short or too long is not worth a second digest: the script is composed from verified sentences,
-        # topped up or cut to its target (engines.llm.script.compose)
-        revisable = lambda draft: [p for p in gates.review(draft, request.review) if p.gate != "length"]
+        # a script too long is not worth a second digest (about 500 tokens written): the script is composed from verified
+        # sentences and cut to its target (engines.llm.script.compose); one under half its target is asked for again
+        revisable = lambda draft: [p for p in gates.review(draft, request.review) if p.gate != "length" or p.values["size"] < p.values["target"]]
         problems = revisable(digest)
         if problems:
             log.info("revising: %s", ", ".join(sorted({f"{p.field} ({p.gate})" for p in problems})))
