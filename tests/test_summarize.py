@@ -748,7 +748,7 @@ def test_a_short_line_keeps_its_own_figures_and_an_answer_that_echoes_the_rules_
     before = "With nightly jobs, the numbers in the dashboard were up to 24 hours old."
     now = "Now they are less than 5 minutes old."
     verifier = Verifier(f"Priya Nair: merchants wanted to see their sales as they happened, not the next morning. {before} {now}", "en")
-    line = FactLine([("Priya Nair", before), ("Priya Nair", now)], "Priya Nair", ["24", "5"], now, 0.0, own=1)
+    line = FactLine([("Priya Nair", before), ("Priya Nair", now)], "Priya Nair", ["24", "5"], now, 0.0, required=["5"])
     asked: list[tuple[list[str], str]] = []
 
     def answering(*replies: str):

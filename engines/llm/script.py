@@ -350,7 +350,7 @@ _LEADS = r"\s+((?:leads|heads|runs|founded|co-founded|manages)\s+(?:[\w-]+\s+){0
 
 
 # a Chinese role ends in one of these (Whisper's 长屏经历 for 产品经理 ends in none, so it is never spoken)
-_CHINESE_ROLE = "(?:工程师|研究员|科学家|经理|总监|创始人|联合创始人|负责人|架构师|设计师|分析师|教授|主编|记者|投资人|合伙人|CEO|CTO|COO)"
+_CHINESE_ROLE = "(?:工程师|研究员|科学家|经理|总监|创始人|负责人|架构师|设计师|分析师|教授|主编|记者|投资人|合伙人|CEO|CTO|COO)"
 
 
 def role_of(person: str, org: str, transcript: str) -> str:
@@ -563,19 +563,15 @@ _SPEAKER = {False: "Speaker", True: "说话人"}  # a voice diarization did not 
 @dataclass
 class FactLine:
     """A line a listener must hear, as the model is shown it: the lines up to it (speaker, text), who says it (empty: no
-    one named), its figures (a short line's with those of the line before it, which it goes on from), how many of them
-    are its own (the last ``own``: the ones a sentence telling it must keep)."""
+    one named), its figures (a short line's with those of the line before it, which it goes on from), and of them its own
+    (``required``: the ones a sentence telling it must keep)."""
 
     lines: list[tuple[str, str]]
     speaker: str
     figures: list[str]
     text: str
     start: float
-    own: int = 0
-
-    @property
-    def required(self) -> list[str]:
-        return self.figures[len(self.figures) - self.own :] if self.own else []
+    required: list[str] = field(default_factory=list)
 
 
 def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any], str | None]) -> list[FactLine]:
@@ -603,7 +599,7 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
         lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[max(0, index - RESTATE_CONTEXT) : index + 1]]
         said = _reporter(sentence, chinese)  # one voice reading "David 说，…": David says it
         speaker = speaker_of(segment) or (said.group(1) if said else "")
-        found.append(FactLine(lines, speaker, figures, sentence, segment.start, len(own)))
+        found.append(FactLine(lines, speaker, figures, sentence, segment.start, own))
     return sorted(found, key=lambda f: not f.figures)
 
 
