@@ -215,6 +215,7 @@ class Summary(Written, Artifact):
     quoted_for_names: list[str] = []  # central names the model left out, which the summary tells in reported speech from the transcript
     beats: list[Beat] = []  # the script sentence by sentence; ``script`` is their texts joined
     rejected: list[dict[str, Any]] = []  # script sentences not spoken: text, source, the verifier's rules they broke
+    corrected: list[dict[str, str]] = []  # words Whisper misheard, put right in the digest (Chinese): heard, said, the sentence as corrected
 
 
 # --- narrate ----------------------------------------------------------------------------

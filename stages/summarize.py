@@ -11,6 +11,7 @@ written as summary.json (with the script's beats), summary.md and script.txt.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -28,7 +29,7 @@ from core.settings import SummarizeSettings
 from core.text import joiner, seconds_of, split_sentences, unspaced, word_count
 from core.workspace import write_text
 from engines.base import Chain
-from engines.llm import gates, grounding, script, soundbites
+from engines.llm import gates, grounding, homophones, script, soundbites
 from engines.llm.base import LOGGER as LLM_LOGGER
 from engines.llm.base import Request, Summarizer, split_transcript
 from engines.llm.ranking import Extract
@@ -138,17 +139,20 @@ def summarize(
                 )
                 rejected += unsaid
             fields.summary, fields.highlights, from_script = joiner(language).join([*told.summary, *figures]), told.highlights, told.from_script
+        # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
+        # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
+        once = gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)
+        named = list(dict.fromkeys([*gates.missing_names(fields.summary, request.review), *sorted(once, key=lambda n: grounding.first_said(n, transcript.text))]))
+        # the show is not news about itself ("The episode also mentions Databricks, The Data Stack and Data Stack."), nor is a
+        # name another one holds
+        named = [n for n in named if not _within(n, show) and not _within(show, n) and not any(m != n and _within(n, m) for m in named)]
+        if named:
+            said = split_sentences(fields.summary)
+            fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said + fields.highlights, speaker_of, voices=len(transcript.speakers))])
+        corrections: list[dict[str, str]] = []
+        if unspaced(language) and (likely := engine.next_tokens(result.usage)):  # Whisper's 偷产 for 投产, put right before it is spoken
+            beats, fields, corrections = _heard_right(beats, fields, likely, verifier, [*request.glossary, *(n for n in [facts.host, *facts.guests] if n), show])
         elapsed = time.perf_counter() - started
-    # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
-    # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
-    once = gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)
-    named = list(dict.fromkeys([*gates.missing_names(fields.summary, request.review), *sorted(once, key=lambda n: grounding.first_said(n, transcript.text))]))
-    # the show is not news about itself ("The episode also mentions Databricks, The Data Stack and Data Stack."), nor is a
-    # name another one holds
-    named = [n for n in named if not _within(n, show) and not _within(show, n) and not any(m != n and _within(n, m) for m in named)]
-    if named:
-        said = split_sentences(fields.summary)
-        fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said + fields.highlights, speaker_of, voices=len(transcript.speakers))])
     from_transcript = ["script"] if body and all(b.source in ("reported", "quoted") for b in body) else []
     from_transcript += [f for f in from_script if from_transcript]  # the script's sentences are the transcript's where the script is
     verdict.extractive_fields = [*verdict.extractive_fields, *(f for f in from_transcript if f not in verdict.extractive_fields)]
@@ -160,6 +164,7 @@ def summarize(
         glossary=request.glossary, gates=verdict.fired, extractive_fields=verdict.extractive_fields,
         dropped_from_script=[r["text"] for r in rejected if {"ungrounded", "listed"} & set(r["rules"])],
         quoted_for_names=[n for n in named if n.casefold() in fields.summary.casefold()], beats=[Beat(**b.to_dict()) for b in beats], rejected=rejected,
+        corrected=corrections,
     )
     # the episode's own voices (engines.llm.soundbites) placed among the beats, their link lines in the script
     summary = soundbites.add_to(summary, transcript, section.soundbites, verifier, log.info)
@@ -210,6 +215,25 @@ def presenter_script(
         facts, transcript.segments, duration, verifier, candidates,
         speaker_of=speaker_of, writer=writer, attempts=section.resample, target_size=request.target_size, points=points, numbers=result.numbers, restate=restate,
     )
+
+
+def _heard_right(
+    beats: list[script.Beat], fields: Written, likely: homophones.NextTokens, verifier: Verifier, protected: list[str],
+) -> tuple[list[script.Beat], Written, list[dict[str, str]]]:
+    """The digest's sentences with the words Whisper misheard that the model clearly reads otherwise put right
+    (engines.llm.homophones), where the sentence breaks no rule it did not break before; the changes, for summary.json."""
+    keep = lambda before, after: set(verifier.broken(after)) <= set(verifier.broken(before))
+    changes: list[homophones.Correction] = []
+
+    def right(text: str) -> str:
+        fixed, made = homophones.corrected(text, likely, protected, keep)
+        changes.extend(made)
+        return fixed
+
+    beats = [dataclasses.replace(b, text=right(b.text)) if b.source not in ("intro", "outro") else b for b in beats]
+    fields.script = "".join(b.text for b in beats)
+    fields.title, fields.summary, fields.highlights = right(fields.title), right(fields.summary), [right(h) for h in fields.highlights]
+    return beats, fields, [c.to_dict() for c in dict.fromkeys(changes)]  # a sentence in the script and the summary: one change
 
 
 def _unlisted_beats(written: script.Script, fields: Written, transcript: str, language: str) -> tuple[list[script.Beat], list[dict[str, Any]]]:

@@ -103,6 +103,9 @@ def check_chapters_and_spoken(runs: list[dict]) -> None:
         print(r["episode"].id, "rubric:\n" + rubric.report(found), f"\nmodel share of the script: {figures['model_share']:.0%}")
         print(f"key facts heard: {len(figures['key_facts_heard'])} of {figures['key_facts_total']}; missed: {figures['key_facts_missed']}")
         assert [f for f in found if f[0] == "script" or f[1] == "clean"] == [], rubric.report(found)
+        told = r["summary"]["title"] + r["summary"]["summary"] + "".join(r["summary"]["highlights"]) + r["summary"]["script"]
+        print("put right:", [(c["heard"], c["said"]) for c in r["summary"]["corrected"]])
+        assert all(c["said"] in told and c["heard"] not in c["sentence"] for c in r["summary"]["corrected"]), r["summary"]["corrected"]
 
 
 def test_one_chinese_episode_end_to_end(one_episode):

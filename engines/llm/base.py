@@ -252,3 +252,8 @@ class Summarizer(Engine, registry=SUMMARIZERS):
     def restater(self, request: Request, usage: Usage) -> Any:
         """A ``script.Restater`` that asks the model to tell one line of the episode in reported speech, or None: no model."""
         return None
+
+    def next_tokens(self, usage: Usage) -> Any:
+        """A ``homophones.NextTokens``: the model's most likely next tokens after a text, as {token: probability} (its top
+        20; None where it cannot say), calls added to ``usage``; or None: the engine cannot read a text's likelihood."""
+        return None

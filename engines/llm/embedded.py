@@ -11,8 +11,11 @@ sha256-checked.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from core.weights.packaged import assembled, installed, missing_package, package
 from core.weights.pull import pulled_ggufs
 
 from ..base import require
+from .base import Usage
 from .chat import ChatSummarizer
 
 SHIPPED = "qwen2.5-coder-1.5b"
@@ -171,6 +175,30 @@ class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp ser
             return len(reply.json()["tokens"])
         except (httpx.HTTPError, ValueError, KeyError):
             return super().tokens(text)
+
+    def next_tokens(self, usage: Usage) -> Callable[[str], dict[str, float] | None]:
+        """The server's /completion with one token to predict and its top 20 probabilities (a prompt the cache mostly holds)."""
+        import httpx
+
+        def likely(text: str) -> dict[str, float] | None:
+            self.client()
+            assert self._base_url is not None
+            started = time.perf_counter()
+            try:
+                reply = httpx.post(
+                    self._base_url.removesuffix("/v1") + "/completion", headers={"Authorization": f"Bearer {self._key}"}, timeout=self.context.openai.timeout,
+                    json={"prompt": text, "n_predict": 1, "n_probs": 20, "temperature": 0, "cache_prompt": True},
+                )
+                reply.raise_for_status()
+                answer = reply.json()
+                top = answer["completion_probabilities"][0]["top_logprobs"]
+            except (httpx.HTTPError, ValueError, KeyError, IndexError):
+                return None
+            timings = answer.get("timings", {})
+            usage.add(int(answer.get("tokens_evaluated", 0)), 1, time.perf_counter() - started, timings.get("prompt_n"))
+            return {t["token"]: math.exp(t["logprob"]) for t in top}
+
+        return likely
 
     def close(self) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ English number words to Arabic digits.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -140,8 +141,35 @@ def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:
             continue
         if not _CJK.search(key) and all(word in source_words for word in re.findall(r"\w+", key)):
             continue  # "President Kennedy" when the transcript says "Kennedy" ... "President"
+        if _CJK.search(key) and _common_word_heard(key, source):
+            continue  # 匈牙利 where Whisper wrote 匈牙里: a place every dictionary holds, said with the same sounds
         missing.append(item)
     return missing
+
+
+def _common_word_heard(word: str, source: str) -> bool:
+    """Whether ``word`` is a common dictionary word (jieba's, from COMMON_WORD: a place, a company everyone knows, never a
+    person's name such as 张薇 for 张伟) whose sounds, tones aside, the transcript says."""
+    import jieba
+
+    from core.glossary import COMMON_WORD
+
+    jieba.dt.check_initialized()
+    if jieba.dt.FREQ.get(word, 0) < COMMON_WORD:
+        return False
+    return f" {' '.join(toneless(word))} " in _sounds_of(source)
+
+
+def toneless(text: str) -> list[str]:
+    """``text``'s syllables without tones; a run of other characters is one '|'."""
+    from pypinyin import lazy_pinyin
+
+    return lazy_pinyin(text, errors=lambda chars: "|")  # "|": a break no syllable crosses
+
+
+@functools.lru_cache(maxsize=8)
+def _sounds_of(source: str) -> str:
+    return f" {' '.join(toneless(source))} "
 
 
 def mentions(text: str, item: str) -> bool:

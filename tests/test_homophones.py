@@ -1,0 +1,64 @@
+"""Words Whisper misheard in a Chinese digest (engines.llm.homophones): candidates by sound from jieba's dictionary,
+judged by the summary model's reading of the sentence, put right only where it clearly reads the dictionary word."""
+
+from __future__ import annotations
+
+import pytest
+
+from engines.llm import homophones
+from engines.llm.base import Usage
+
+
+def test_a_run_of_single_characters_that_sounds_like_a_dictionary_word_is_a_candidate():
+    """The Chinese evaluation set's going-global: "工厂已经偷产" (投产), "匈牙里" (匈牙利)."""
+    found = homophones.candidates("宁德时代在德国的工厂已经偷产，比亚迪则选择在匈牙里和泰国建厂。")
+    assert (12, "偷产", "投产") in found and any(heard == "匈牙里" and meant == "匈牙利" for _, heard, meant in found), found
+    assert not [c for c in homophones.candidates("宁德时代在德国的工厂已经投产。") if c[1] == "投产"], "a dictionary word is no candidate"
+
+
+def test_a_name_or_a_protected_term_is_never_a_candidate():
+    """陈静 sounds like 沉井 and 沉静, 张伟 like 长尾: names stay as they are, and so do the glossary's terms."""
+    assert not [c for c in homophones.candidates("我是主播陈静，今天的嘉宾是张伟。") if c[1] in ("陈静", "张伟")]
+    assert [c for c in homophones.candidates("他们的工厂已经偷产。") if c[1] == "偷产"]
+    assert not homophones.candidates("他们的工厂已经偷产。", protected=["偷产"]), "a term the glossary spells so"
+
+
+def _reader(likely: dict[str, dict[str, float]]):
+    """A model that reads each prefix as ``likely`` says (the last characters of the prefix as the key)."""
+    asked: list[str] = []
+
+    def next_tokens(prefix: str) -> dict[str, float] | None:
+        asked.append(prefix)
+        return next((probabilities for end, probabilities in likely.items() if prefix.endswith(end)), {"的": 0.5})
+
+    return next_tokens, asked
+
+
+def test_a_word_is_put_right_only_where_the_model_clearly_reads_it():
+    sentence = "工厂已经偷产，客户很多。"
+    clear, asked = _reader({"工厂已经": {"投产": 0.13, "正式": 0.08, "偷": 0.001}})
+    assert homophones.corrected(sentence, clear) == ("工厂已经投产，客户很多。", [homophones.Correction("偷产", "投产", "工厂已经投产，客户很多。")])
+    assert "工厂已经" in asked
+    unsure, _ = _reader({"工厂已经": {"投产": 0.02, "偷": 0.01}})  # twice as likely: not clear enough
+    assert homophones.corrected(sentence, unsure) == (sentence, [])
+    rare, _ = _reader({"工厂已经": {"投": 0.005}})  # clearer than nothing, yet unlikely
+    assert homophones.corrected(sentence, rare) == (sentence, [])
+    silent, _ = _reader({"工厂已经": {}})
+    assert homophones.corrected(sentence, lambda prefix: None) == (sentence, []) == homophones.corrected(sentence, silent)
+    refused = homophones.corrected(sentence, clear, keep=lambda before, after: False)
+    assert refused == (sentence, []), "the verifier's word is the last"
+
+
+@pytest.mark.slow
+def test_the_embedded_model_puts_right_what_whisper_misheard_and_leaves_correct_text(embedded_llm):
+    """The real model, reading: Whisper base's mishearings in the Chinese set, and the same sentences as they were said."""
+    usage = Usage()
+    likely = embedded_llm.next_tokens(usage)
+    heard = "宁德时代在德国的工厂已经偷产，客户包括宝马。比亚迪则选择在匈牙里和泰国建厂。一张H100每秒能升成几千个token。"
+    said = "宁德时代在德国的工厂已经投产，客户包括宝马。比亚迪则选择在匈牙利和泰国建厂。一张H100每秒能生成几千个token。"
+    fixed, changes = homophones.corrected(heard, likely, ["宁德时代", "比亚迪"])
+    assert fixed == said and [(c.heard, c.said) for c in changes] == [("偷产", "投产"), ("匈牙里", "匈牙利"), ("升成", "生成")]
+    assert homophones.corrected(said, likely, ["宁德时代", "比亚迪"]) == (said, [])
+    names = "我是主播陈静。今天的嘉宾是月之暗面的工程师张伟。去年有一家电池企业光是在欧洲的营收就超过了一亿欧元。"
+    assert homophones.corrected(names, likely) == (names, [])
+    assert usage.calls > 0 and usage.read_tokens > 0
