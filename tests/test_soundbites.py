@@ -360,6 +360,7 @@ def test_one_voice_heard_though_a_guest_was_introduced_names_no_one(tmp_path):
         ("说说你们的工厂。", "zh", True),
         ("你觉得快充是下一个重点。", "zh", True),
         ("电池的成本下降了很多。", "zh", False),
+        ("我们先从 Whisper 聊起。", "zh", True),
     ],
 )
 def test_a_prompt_written_as_a_statement_is_never_in_a_soundbite(sentence, language, prompt):
@@ -402,3 +403,29 @@ def test_a_span_the_script_says_already_is_no_soundbite():
     [bite] = B.choose(transcript, 1, "en", verifier)
     again = B.choose(transcript, 1, "en", verifier, earlier=[bite.text])
     assert all(b.text != bite.text for b in again), "the same words told twice"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "language", "cut_short"),
+    [
+        ("David 说, Open Our Eye 开源 Whisper 之后。", "zh", True),  # the Chinese set's tech-weekly: Whisper closed the sentence mid-clause
+        ("出海最难的不是技术,而是本地化的管理和供应链。", "zh", False),
+        ("We moved the feature lookups out of Postgres because.", "en", True),
+        ("We moved the feature lookups out of Postgres.", "en", False),
+    ],
+)
+def test_a_sentence_cut_short_is_never_in_a_soundbite(sentence, language, cut_short):
+    assert bool(B._DANGLING[language == "zh"].search(sentence)) is cut_short
+
+
+def test_a_host_introducing_the_second_guest_is_no_chinese_soundbite():
+    """tech-weekly (the Chinese set) played "另一位是 Databricks 的产品经理 Emily。我们先从 Whisper 聊起。David 说, OpenAI 开源 Whisper 之后。"
+    as a guest's own words: an introduction, a prompt and a sentence cut short."""
+    host = Speaker(label="说话人 1", seconds=30)
+    turns = [
+        (1, "另一位是Databricks的产品经理Emily。我们先从Whisper聊起。David说，OpenAI开源Whisper之后。", 0.0),
+        (2, "社区做了很多优化，用faster-whisper在CPU上做转写，速度比原版快四到五倍。", 14.0),
+    ]
+    transcript = transcript_of(turns, [host, GUEST], "zh", pace=0.2)
+    said = [b.text for b in B.candidates(transcript, "zh")]
+    assert said and not [t for t in said if "另一位" in t or "聊起" in t or t.endswith("之后。")], said

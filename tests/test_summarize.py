@@ -496,6 +496,25 @@ def test_chinese_prompts_carry_the_glossary_and_a_chinese_digest_passes(server, 
     assert [(r["text"], r["rules"]) for r in result["rejected"]] == [("他说三年来电池成本下降了百分之四十，续航提升到了六百公里。", ["copied"]), ("电池成本下降百分之四十。", ["repeat"])], "22 characters copied"
 
 
+def test_an_answer_that_is_the_prompt_s_example_is_drawn_again(server, tmp_path):
+    """going-global (the Chinese set): the restate prompt's example of rewording came back as the answer,
+    "节目中提到，公司去年的收入翻了一番。", for a line about factories in Hungary; it is never told, and the line is asked once more."""
+    from engines.llm.chat import RESTATE_EXAMPLE
+
+    echo = f"节目中提到，{RESTATE_EXAMPLE[1]}。"
+    good = "王磊提到，电池续航已经达到六百公里。"
+    chat = ChatServer(server, {"Notes": [CHINESE_NOTES], "Digest": [CHINESE_DIGEST], "Restated": [_sentence(echo), _sentence(good)]})
+    transcript = write_transcript(tmp_path, CHINESE, "zh")
+    settings = remote(server, target_seconds=60)
+    S.summarize(transcript, tmp_path, settings.summarize, settings.context, title="电池", show="科技早知道", glossary=["王磊", "宁德时代"])
+    result = json.loads((tmp_path / "summary.json").read_text())
+    restated = [c for c in chat.calls if c["response_format"]["json_schema"]["name"] == "Restated"]
+    assert [c["seed"] for c in restated[:2]] == [0, 100], "the same line drawn again with another seed"
+    assert RESTATE_EXAMPLE[0] in chat.prompts("Restated")[0], "the example is shown"
+    told = result["script"] + result["summary"]
+    assert RESTATE_EXAMPLE[1] not in told and good in told, told
+
+
 def test_a_digest_in_the_wrong_language_is_sent_back_then_built_from_the_transcript(server, tmp_path):
     english = {**DIGEST, "chapters": CHINESE_DIGEST["chapters"], "script": "In this episode Wang Lei talks about batteries getting forty percent cheaper."}
     chat = ChatServer(server, {"Notes": [{**CHINESE_NOTES, "points": []}], "Digest": [english]})  # no key point to speak instead
@@ -630,6 +649,8 @@ CHINESE_TEXT = "".join(t for t, _ in CHINESE)
     ("fragment", "en", "Maria Lopez: prices fell a lot since 2020.", "Maria Lopez says prices fell a lot since 2020."),
     ("fragment", "en", "Maria Lopez explains why battery prices fell and", "Maria Lopez explains why battery prices fell."),
     ("fragment", "en", "Maria Lopez explains that the grid connection in Arizona.", "Maria Lopez explains that the utility approves connections in six months."),
+    ("fragment", "en", "Maria Lopez introduces home batteries, explains that prices fell a lot since 2020.", "Maria Lopez, an engineer at Solar Grid, explains that prices fell a lot since 2020."),  # the sample's run-on
+    ("fragment", "en", "Maria Lopez gave the passage, and prices fell a lot since 2020.", "Maria Lopez says that prices fell a lot since 2020."),  # the prompt's word
     ("fragment", "en", "Yes, battery prices fell a lot since 2020.", "No battery price fell as fast as the cells did."),  # an answer: the sample's highlight "Yes, phones use…"
     ("fragment", "zh", "对，电池成本下降了百分之四十。", "对于王磊来说，电池成本下降了百分之四十。"),
     ("fragment", "zh", "王磊指出，过去三年。", "王磊指出，过去三年电池成本下降了百分之四十。"),  # beyond-code: "张伟指出，过去一年。"
@@ -661,6 +682,9 @@ def test_a_misheard_common_word_may_be_corrected_but_a_name_follows_the_transcri
     verifier = Verifier("张伟说，这几年的技术眼镜很快，月火用户翻了一倍。他的公司在杭州。", "zh")
     assert verifier.broken("张伟认为这几年技术演进很快，月活用户翻了一倍。") == []
     assert "ungrounded" in verifier.broken("张薇认为这几年技术演进很快，月活用户翻了一倍。"), "张薇 sounds like 张伟 but is not who spoke"
+    abroad = Verifier("王磊说，比亚迪则选择在匈牙里和泰国建厂。", "zh")
+    assert abroad.broken("王磊提到，比亚迪选择在匈牙利和泰国建厂。") == [], "a place every dictionary holds, with the sounds Whisper heard"
+    assert "ungrounded" in abroad.broken("王磊提到，比亚迪选择在法国和泰国建厂。")
 
 
 def _sentence(text: str) -> dict:
@@ -895,12 +919,30 @@ def test_reported_speech_in_both_languages_names_who_said_it():
     assert without.text.startswith("王磊提到，") or without.text.startswith("节目里提到，"), without
 
 
+def test_reported_speech_never_retells_who_is_who():
+    """beyond-code (the Chinese set) said "节目中提到，今天的嘉宾是月之暗面的工程师张伟。" right after the intro had said it."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    lines = [("这里是代码之外，我是主播林晓。今天的嘉宾是月之暗面的工程师张伟。", 0.0), ("张伟说，Kimi的月活用户已经超过一千万。", 20.0)]
+    segments = [Segment(start=start, end=start + 20, text=text, speaker=1 + i) for i, (text, start) in enumerate(lines)]
+    speaker_of = lambda segment: ["林晓", "张伟"][segment.speaker - 1]
+    section = script.sections(segments, 40.0, speaker_of)[0]
+    verifier = Verifier("".join(t for t, _ in lines), "zh")
+    told = [script.reported(section, verifier, [], speaker_of)]
+    told.append(script.reported(section, verifier, [b.text for b in told if b], speaker_of, [b.origin for b in told if b]))
+    assert told[0] and "月活" in told[0].text, told
+    assert not any(b and "嘉宾" in b.text for b in told), told
+
+
 def test_reported_speech_never_reports_a_clause_without_its_verb():
     """The English evaluation set: "Raj Patel pointed out that about nine months, with a team of six engineers." (an answer)
     and "Elena Rossi pointed out that A model with 1.5 billion parameters, like Qwen 2.5." (cut from "is 3 times faster")."""
     from engines.llm import script
 
     assert script._clauses("About nine months, with a team of six engineers.", False) == []
+    purpose = script._clauses("为了把成本降下来，团队换成了TensorRT。", True)
+    assert "为了把成本降下来" not in purpose and "团队换成了TensorRT" in purpose, "beyond-code's highlight: 节目中提到，为了把成本降下来。"
     said = "A model with 1.5 billion parameters, like Qwen 2.5, is 3 times faster."
     assert script._clauses(said, False) == [], "13 words: too long to report without copying, and no part of it stands alone"
     shorter = "A small model, like Qwen 2.5, is 3 times faster."
@@ -1020,6 +1062,11 @@ def test_a_title_that_says_what_the_episode_does_not_gives_way_to_its_topic():
     claimed = script.Facts(show="Build Notes", title="How Stripe cut fraud check latency by 85 percent, with Raj Patel", host="Sarah Chen")
     assert script.topic_of(claimed.title, transcript, "Build Notes") == "how Stripe cut fraud check latency", "the title's topic without its unsaid figure"
     assert script.topic_of("Costs up to 85 percent", transcript) == "", "what is left says nothing"
+    assert script.title_for("Fraud Checks at Stripe: How Stripe Cut Latency", facts, transcript, False) == "Stripe cuts fraud check latency", "Stripe twice"
+    chinese = script.Facts(show="出海观察", title="中国电池出海：对话宁德时代前工程师王磊")
+    said = "大家好，欢迎收听《出海观察》。本期我们请到了宁德时代的前电池工程师王磊，聊聊中国电池企业怎么走向海外。中国电池出海最难的是管理。"
+    assert script.title_for("宁德时代出海：中国电池出海：对话宁德时代前工程师王磊", chinese, said, True) == "中国电池出海", "the going-global title said 宁德时代 twice"
+    assert script.title_for("宁德时代的出海之路", chinese, said, True) == "宁德时代的出海之路"
 
 
 def test_reported_speech_prefers_the_sentence_that_carries_a_number_or_a_name():

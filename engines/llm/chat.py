@@ -91,6 +91,9 @@ class RateLimiter:
 
 RESAMPLE_TEMPERATURE = 0.7  # a sentence sampled again: another seed, and hotter, so it is not the same sentence
 SENTENCE_TOKENS = 160  # one sentence's reply, JSON included
+# the Chinese restate prompt's example of rewording (a line, then told): the model copies lines unless shown what rewording is,
+# and then sometimes answers with the example itself ("节目中提到，公司去年的收入翻了一番。" for going-global's line on Hungary)
+RESTATE_EXAMPLE = ("我们去年的营收涨了一倍", "公司去年的收入翻了一番")
 BUDGET_FLOOR_TOKENS = 6000  # the transcript length the reading budget counts at least: a short episode's prompts are mostly instructions
 
 
@@ -266,16 +269,25 @@ class ChatSummarizer(Summarizer):
         budget = self._reading(request)
 
         def restate(lines: Sequence[tuple[str, str]], speaker: str, numbers: Sequence[str], attempt: int, avoid: str = "") -> str | None:
-            text = prompts("restate", title=request.title, show=request.show, lines=list(lines), speaker=speaker, numbers=list(numbers), avoid=avoid)
+            text = prompts(
+                "restate", title=request.title, show=request.show, lines=list(lines), speaker=speaker, numbers=list(numbers), avoid=avoid, example=RESTATE_EXAMPLE,
+            )
             temperature = self.section.temperature if attempt == 0 else RESAMPLE_TEMPERATURE
             messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]
-            if not self._affordable(budget, usage, messages):
-                return None
-            try:
-                reply, _ = self._call(messages, Restated, usage, temperature=temperature, seed=(self.section.seed or 0) + attempt, max_tokens=SENTENCE_TOKENS)
-                return Restated.model_validate_json(json_block(reply)).sentence
-            except (ValidationError, EngineError):
-                return None
+            heard = "".join(line for _, line in lines)
+            for draw in range(2):  # an answer that is the prompt's example, not the line, is drawn once more
+                if not self._affordable(budget, usage, messages):
+                    return None
+                try:
+                    reply, _ = self._call(
+                        messages, Restated, usage, temperature=temperature, seed=(self.section.seed or 0) + attempt + 100 * draw, max_tokens=SENTENCE_TOKENS,
+                    )
+                    said = Restated.model_validate_json(json_block(reply)).sentence
+                except (ValidationError, EngineError):
+                    return None
+                if RESTATE_EXAMPLE[1] not in said or RESTATE_EXAMPLE[1] in heard:
+                    return said
+            return None
 
         return restate
 

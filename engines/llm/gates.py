@@ -300,7 +300,15 @@ def title_fits(title: str, transcript: str, chinese: bool) -> bool:
     if not title.strip() or grounding.ungrounded(title, transcript, names=False):
         return False
     hype = [h for h in _HYPE.findall(title) if h.lower() not in transcript.lower()]
-    return not hype and (cjk_count(title) <= 24 if chinese else len(title.split()) <= 12)
+    return not hype and not _said_twice(title) and (cjk_count(title) <= 24 if chinese else len(title.split()) <= 12)
+
+
+def _said_twice(title: str) -> bool:
+    """A title that says a name or a word twice: "宁德时代出海：中国电池出海：对话宁德时代前工程师王磊" (the model's words
+    glued to the episode's own title), "Batteries: Home Batteries Explained"."""
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'’-]{3,}", title.lower()) if w not in ("with", "from", "that", "this", "what", "your")]
+    chinese = "".join(re.findall(r"[\u4e00-\u9fff]+", title))
+    return len(set(words)) < len(words) or any(chinese.count(chinese[i : i + 4]) > 1 for i in range(len(chinese) - 3))
 
 
 def fit_headline(title: str) -> bool:

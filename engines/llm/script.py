@@ -407,7 +407,7 @@ _CONTINUES = {  # a clause opening with one of these goes on from what came befo
         r"|first|second|third|fourth|fifth|next|finally|also|so|how|what)\b",  # "third, ask whether backup is included": an item of a list
         re.IGNORECASE,
     ),
-    True: re.compile(r"^(?:而是|而且|而|但是|但|可是|不过|因为|因此|并且|或者|还是|就是|也就是|比如|例如|包括|以及|还有|然后|于是|甚至|否则|不然|第[一二三四五]|其次|最后|另外|所以)"),
+    True: re.compile(r"^(?:而是|而且|而|但是|但|可是|不过|因为|因此|并且|或者|还是|就是|也就是|比如|例如|包括|以及|还有|然后|于是|甚至|否则|不然|第[一二三四五]|其次|最后|另外|所以|为了)"),  # 为了…: what for
 }
 _VERBS = {False: ("said that", "pointed out that", "noted that"), True: ("提到", "谈到", "指出")}  # varied, so three reported sentences do not open alike
 
@@ -458,8 +458,8 @@ def reported(
     for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
         segment, sentence = whole[index]
         voice = verifier.broken(sentence, skip=_NOT_VOICE)
-        if re.search(r"[?？]\s*$", sentence) or sentence in used or "host_voice" in voice:
-            continue  # a question, said already, or the host's own words ("今天我们请到了王磊，聊聊…"): no clause of it stands alone
+        if re.search(r"[?？]\s*$", sentence) or sentence in used or "host_voice" in voice or _CEREMONY.search(sentence):
+            continue  # a question, said already, the host's own words ("今天我们请到了王磊，聊聊…") or who is who ("今天的嘉宾是…", which the intro says)
         if about and not _says(about, sentence):
             continue
         for clause in _clauses(sentence, chinese):

@@ -5,7 +5,7 @@ no other voice in it or within its margins, from the first word of a sentence
 to the last word of a sentence (Whisper's word times). It must stand on its
 own: it does not open with a word that needs what came before ("And", "He",
 "所以", "他"), and holds no question, nor a prompt written as a statement ("Walk me
-through a normal day.", "说说你的看法。"). Candidates are ranked by centrality (the
+through a normal day.", "说说你的看法。"), nor a sentence cut short ("…开源 Whisper 之后。"). Candidates are ranked by centrality (the
 extractive ranker's TF-IDF similarity) to the whole episode and to their own
 section, named speakers first; no two come from the same minute.
 
@@ -48,7 +48,7 @@ _PROMPT = {  # a question Whisper wrote with a full stop, or a host's prompt: "W
         r"(?-i:[A-Z])[\w'’-]+, you\b|(?:is|are|was|were|it['’]s) \w+ always\b)",  # "Kenji, you see many companies…", "It's streaming always worth it."
         re.IGNORECASE,
     ),
-    True: re.compile(r"你觉得|你认为|你怎么看|说说|讲讲|聊聊|介绍一下|能不能|是不是|为什么|怎么样"),
+    True: re.compile(r"你觉得|你认为|你怎么看|说说|讲讲|聊聊|聊起|先从|介绍一下|能不能|是不是|为什么|怎么样"),  # 先从/聊起: "我们先从 Whisper 聊起"
 }
 # openers that need what came before: conjunctions, pronouns, answers
 _OPENERS_EN = {
@@ -65,7 +65,12 @@ _CEREMONY = {  # greetings, introductions, thanks and sign-offs: the talk around
         r"\b(?:welcome|hello|hi|thanks|thank you|goodbye|bye|my name is|I['’]m (?-i:[A-Z])\w*|your host|(?:my|our|two|three) guests?|joining (?:me|us)|this is (?-i:[A-Z])\w+ (?:from|with|and)|see you)\b",
         re.IGNORECASE,
     ),
-    True: re.compile(r"欢迎|谢谢|感谢|我是|大家好|你好|再见|下期|收听|主持人|嘉宾"),
+    True: re.compile(r"欢迎|谢谢|感谢|我是|大家好|你好|再见|下期|收听|主持人|嘉宾|^(?:另)?一位是"),  # "另一位是 Databricks 的产品经理 Emily"
+}
+# a sentence Whisper closed on a word that opens a clause ("David 说, OpenAI 开源 Whisper 之后。", "…because."): cut short
+_DANGLING = {
+    False: re.compile(r"\b(?:after|before|because|when|while|if|although|and|but|or|the|a|an|of|to|with)\W*$", re.IGNORECASE),
+    True: re.compile(r"(?:之后|以后|之前|以前|的时候|因为|如果|虽然|但是|而且|然后|的)\W*$"),
 }
 LINKS = {  # the link line's wordings, tried in turn until one passes the verifier (two links never read alike)
     False: ("Here is how {name} puts it:", "Now listen to {name} in the episode:", "This is {name}, in the episode's own words:"),
@@ -209,7 +214,7 @@ def candidates(transcript: Transcript, language: str) -> list[Soundbite]:
                 if seconds > LONGEST:
                     break
                 said = [_text(s, chinese) for s in sentences[i : j + 1]]
-                if any(_QUESTION.search(s) or _PROMPT[chinese].search(s) or _CEREMONY[chinese].search(s) for s in said):
+                if any(_QUESTION.search(s) or _PROMPT[chinese].search(s) or _CEREMONY[chinese].search(s) or _DANGLING[chinese].search(s) for s in said):
                     break
                 if seconds < SHORTEST or not _clear(span[0].start, span[-1].end, who, transcript):
                     continue

@@ -52,10 +52,16 @@ _HOST_VOICE = {
 }
 _LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*\S")
 _DANGLING = re.compile(r"(?:之后|以后|之前|以前|的时候|的话)[。！]$")  # "嘉宾提到Opener i开源 Whisper之后。": a clause waiting for its main one
+# the prompt's own words, which a listener never heard of: "Maria Lopez gave the passage, and it measures 13 kilowatt hours."
+_PROMPT_WORDS = re.compile(r"\b(?:the|this|that) (?:passage|transcript|excerpt|lines? above)\b|文字稿|这段文字|这几句话|上面这段", re.IGNORECASE)
 _UNNAMED = re.compile(r"^(?:这|那)(?:比|就|也|才|样|些|种)")  # "这比出新论文更有用。": what "this" is was said in the episode, not in the digest
 _ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolutely|definitely|okay|ok|well)\b\s*[,.!]|(?:对|是的|没错|嗯|好的|当然)[，,。！])", re.IGNORECASE)
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
 _QUESTION = re.compile(r"[?？]|吗[。！]?$")
+# two sentences run into one: a clause with its verb, a comma, then a second verb with no subject ("She introduces the
+# topic of home batteries, explains that five years ago, home batteries were a luxury."); an appositive ("Raj Patel, a
+# staff engineer at Stripe, says that…") has no verb before its comma
+_RUN_ON_EN = re.compile(r"^(?P<first>[^,]+),\s+(?:explains|says|adds|notes|argues|states|points out|describes|discusses|mentions)\s+(?:that|how|why|what)\b", re.IGNORECASE)
 _REPORTED_EN = re.compile(r"\b(?:says|said|explains|explained|adds|added|notes|noted|points out|pointed out|believes|thinks|argues|states)\s+that\s+(.+)$", re.IGNORECASE)
 _REPORTED_ZH = re.compile(r"^[^，,。：:]{1,12}?(?:提到|指出|谈到|还说|认为|表示|说)[，,：:]\s*(.+)$")  # "张伟指出，过去一年。"
 _NAMES_OF = re.compile(r"\b(?:main|key|important) (?:names|people|players|terms|companies)\b|\bare (?:all )?mentioned\b", re.IGNORECASE)
@@ -189,13 +195,25 @@ class Verifier:
             "host_voice": lambda: bool(_HOST_VOICE[key].search(own)),
             "copied": lambda: self.copied(text),
             "list": lambda: bool(_LISTED.search(own) or _NAMES_OF.search(own)),  # "Databricks, Priya Nair, and Kenji Watanabe are the main names…"
-            "fragment": lambda: not FINISHED.search(text) or bool(_LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(own) or _DANGLING.search(own) or self._verbless(own)),
+            "fragment": lambda: not FINISHED.search(text) or bool(
+                _LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(own) or _DANGLING.search(own) or _PROMPT_WORDS.search(own) or self._verbless(own) or self._run_on(own)
+            ),
             "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
             "question": lambda: bool(_QUESTION.search(own)),
             "repeat": lambda: any(similar(text, e) or _contained(text, e) for e in earlier),
             "quote": lambda: self.misquoted(text),
         }
         return [name for name in RULES if name not in skip and checks[name]()]
+
+    def _run_on(self, sentence: str) -> bool:
+        """Two English predicates joined by a bare comma, the second without its subject."""
+        if self.chinese:
+            return False
+        joined = _RUN_ON_EN.match(sentence)
+        if not joined:
+            return False
+        first = joined.group("first")
+        return bool(VERB_EN.search(first) or re.search(r"[a-z]s\b", first.split(" ", 2)[-1]))  # a verb before the comma (its first words may be a name)
 
     def _verbless(self, sentence: str) -> bool:
         """"Raj Patel explains that the model server over the network." / "张伟指出，过去一年。": what is reported has no verb
