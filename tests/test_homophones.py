@@ -16,6 +16,16 @@ def test_a_run_of_single_characters_that_sounds_like_a_dictionary_word_is_a_cand
     assert not [c for c in homophones.candidates("宁德时代在德国的工厂已经投产。") if c[1] == "投产"], "a dictionary word is no candidate"
 
 
+def test_today_s_terms_are_candidates_across_jieba_s_words():
+    """assets/zh/terms.txt: 磷酸铁里 is 磷酸 / 铁 / 里 to jieba (铁里 guessed a name), 圆码 sounds like 源码, which jieba holds as rare."""
+    found = {(heard, meant) for _, heard, meant in homophones.candidates("王磊认为磷酸铁里电池会继续占据主流，建议多读圆码。")}
+    assert {("磷酸铁里", "磷酸铁锂"), ("圆码", "源码")} <= found, found
+    assert not [c for c in homophones.candidates("王磊认为磷酸铁锂电池会继续占据主流。") if c[2] == "磷酸铁锂"], "the term itself is no candidate"
+    assert not homophones.candidates("张月火是工程师。", protected=["张月火"]), "a name that holds the sounds of a term (月活) stays"
+    glossary = homophones.candidates("王磊认为磷酸铁里电池会继续占据主流。", protected=["磷酸"])
+    assert any(c[1:] == ("磷酸铁里", "磷酸铁锂") for c in glossary), "going-global's show notes name 磷酸, which the change keeps as it is"
+
+
 def test_a_name_or_a_protected_term_is_never_a_candidate():
     """陈静 sounds like 沉井 and 沉静, 张伟 like 长尾: names stay as they are, and so do the glossary's terms."""
     assert not [c for c in homophones.candidates("我是主播陈静，今天的嘉宾是张伟。") if c[1] in ("陈静", "张伟")]
@@ -59,6 +69,9 @@ def test_the_embedded_model_puts_right_what_whisper_misheard_and_leaves_correct_
     fixed, changes = homophones.corrected(heard, likely, ["宁德时代", "比亚迪"])
     assert fixed == said and [(c.heard, c.said) for c in changes] == [("偷产", "投产"), ("匈牙里", "匈牙利"), ("升成", "生成")]
     assert homophones.corrected(said, likely, ["宁德时代", "比亚迪"]) == (said, [])
+    terms = "张伟建议刚入行的工程式多读VLLM和SGLang的圆码。王磊认为磷酸铁里电池会继续占据主流。"  # assets/zh/terms.txt
+    assert homophones.corrected(terms, likely, ["张伟", "王磊"])[0] == "张伟建议刚入行的工程师多读VLLM和SGLang的源码。王磊认为磷酸铁锂电池会继续占据主流。"
+    assert homophones.corrected("他用力压住了伤口。", likely)[0] == "他用力压住了伤口。", "压住 is a word of its own, not 押注 wherever it sounds so"
     names = "我是主播陈静。今天的嘉宾是月之暗面的工程师张伟。去年有一家电池企业光是在欧洲的营收就超过了一亿欧元。"
     assert homophones.corrected(names, likely) == (names, [])
     assert usage.calls > 0 and usage.read_tokens > 0

@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from pathlib import Path
 
 from core.text import CJK as _CJK
 
+TERMS = Path(__file__).resolve().parents[2] / "assets" / "zh" / "terms.txt"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ENGLISH_ENTITY = re.compile(r"[A-Z][A-Za-z0-9'’\-]*(?:[ \t]+[A-Z][A-Za-z0-9'’\-]*)*")  # Latin only: in Chinese text \w would run on into 迁移到
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;\"“]\s*|\n\s*)$")
@@ -141,23 +143,37 @@ def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:
             continue
         if not _CJK.search(key) and all(word in source_words for word in re.findall(r"\w+", key)):
             continue  # "President Kennedy" when the transcript says "Kennedy" ... "President"
-        if _CJK.search(key) and _common_word_heard(key, source):
-            continue  # 匈牙利 where Whisper wrote 匈牙里: a place every dictionary holds, said with the same sounds
+        if _CJK.search(key) and (_common_word_heard(key, source) or _of_heard_term(key, normalise(text), source)):
+            continue  # 匈牙利 where Whisper wrote 匈牙里, 月活 for 月火: a word every dictionary holds, said with the same sounds
         missing.append(item)
     return missing
 
 
 def _common_word_heard(word: str, source: str) -> bool:
     """Whether ``word`` is a common dictionary word (jieba's, from COMMON_WORD: a place, a company everyone knows, never a
-    person's name such as 张薇 for 张伟) whose sounds, tones aside, the transcript says."""
+    person's name such as 张薇 for 张伟; or one of today's ``terms``) whose sounds, tones aside, the transcript says."""
     import jieba
 
     from core.glossary import COMMON_WORD
 
     jieba.dt.check_initialized()
-    if jieba.dt.FREQ.get(word, 0) < COMMON_WORD:
+    if jieba.dt.FREQ.get(word, 0) < COMMON_WORD and word not in terms():
         return False
     return f" {' '.join(toneless(word))} " in _sounds_of(source)
+
+
+@functools.lru_cache(maxsize=1)
+def terms() -> frozenset[str]:
+    """Words of today's Chinese tech talk that jieba's dictionary lacks or holds as rare (月活, 磷酸铁锂, 昇腾): assets/zh/terms.txt."""
+    lines = TERMS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _of_heard_term(claim: str, text: str, source: str) -> bool:
+    """Whether ``claim`` is a piece jieba cut across one of today's ``terms`` in ``text`` (锂电池 of 磷酸铁锂电池), where the
+    transcript says the sounds of both (磷酸铁里电池)."""
+    heard = lambda word: f" {' '.join(toneless(word))} " in _sounds_of(source)
+    return heard(claim) and any(term in text and set(term) & set(claim) and heard(term) for term in terms())
 
 
 def toneless(text: str) -> list[str]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from core.text import CJK, split_sentences
 
-from .grounding import toneless
+from .grounding import terms, toneless
 
 DICTIONARY_FREQUENCY = 50  # jieba's frequency from which a dictionary word may be what was meant
 LIKELY = 0.01  # the model's probability, at least, that the meant word's first character comes next
@@ -48,7 +48,8 @@ def _pinyin(text: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=1)
 def _sounds() -> dict[tuple[str, ...], list[str]]:
-    """The dictionary's words of 2 to 4 Chinese characters by their toneless pinyin, the most frequent first."""
+    """The dictionary's words of 2 to 4 Chinese characters by their toneless pinyin, the most frequent first (today's
+    ``grounding.terms`` among them)."""
     import jieba
 
     jieba.setLogLevel(60)
@@ -56,7 +57,7 @@ def _sounds() -> dict[tuple[str, ...], list[str]]:
     frequency = jieba.dt.FREQ
     words = sorted((w for w, f in frequency.items() if f >= DICTIONARY_FREQUENCY and 2 <= len(w) <= 4 and all(CJK.match(c) for c in w)), key=lambda w: -frequency[w])
     found: dict[tuple[str, ...], list[str]] = {}
-    for word in words:
+    for word in [*sorted(w for w in terms() if 2 <= len(w) <= 4 and frequency.get(w, 0) < DICTIONARY_FREQUENCY), *words]:
         found.setdefault(_pinyin(word), []).append(word)
     return found
 
@@ -86,10 +87,29 @@ def candidates(sentence: str, protected: Sequence[str] = ()) -> list[tuple[int, 
                 if len(group) < n or any(len(p) != 1 for _, p in group):
                     continue
                 start, end = group[0][0], group[0][0] + n
-                if any(s < end and start < e for s, e in names) or any(s < offset + end and offset + start < e for s, e in kept):
+                if any(s < end and start < e for s, e in names):
                     continue
                 heard = text[start:end]
                 found += [(offset + start, heard, meant) for meant in sounds.get(_pinyin(heard), []) if meant != heard]
+        # today's terms are looked for across jieba's words too: 磷酸铁里 (磷酸 / 铁 / 里) for 磷酸铁锂, 生疼 for 昇腾; a name
+        # holding the whole run is kept, one jieba guessed across it (铁里) is not
+        for start in range(len(text)):
+            for n in (4, 3, 2):
+                heard, end = text[start : start + n], start + n
+                if len(heard) < n or any(s <= start and end <= e for s, e in names):
+                    continue
+                found += [(offset + start, heard, meant) for meant in _term_sounds().get(_pinyin(heard), []) if meant != heard]
+    # a protected term keeps its characters: a candidate that changes none of them stands (the glossary's 磷酸 in 磷酸铁里 → 磷酸铁锂)
+    changes = lambda at, heard, meant: {at + i for i in range(len(heard)) if heard[i] != meant[i]}
+    return [c for c in dict.fromkeys(found) if not any(s <= i < e for s, e in kept for i in changes(*c))]
+
+
+@functools.lru_cache(maxsize=1)
+def _term_sounds() -> dict[tuple[str, ...], list[str]]:
+    found: dict[tuple[str, ...], list[str]] = {}
+    for term in sorted(terms()):
+        if 2 <= len(term) <= 4:
+            found.setdefault(_pinyin(term), []).append(term)
     return found
 
 
