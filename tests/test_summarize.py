@@ -654,6 +654,10 @@ CHINESE_TEXT = "".join(t for t, _ in CHINESE)
     ("fragment", "en", "Yes, battery prices fell a lot since 2020.", "No battery price fell as fast as the cells did."),  # an answer: the sample's highlight "Yes, phones use…"
     ("fragment", "zh", "对，电池成本下降了百分之四十。", "对于王磊来说，电池成本下降了百分之四十。"),
     ("fragment", "zh", "王磊指出，过去三年。", "王磊指出，过去三年电池成本下降了百分之四十。"),  # beyond-code: "张伟指出，过去一年。"
+    ("fragment", "zh", "王磊说宁德时代的电池，也就是快充电池。", "王磊说宁德时代的电池，也就是快充电池，成本下降了。"),  # going-global: "王磊说磷酸铁里电池，也就是LFP。"
+    ("fragment", "zh", "王磊谈到，宁德时代的电池，也就是快充电池。", "王磊谈到，宁德时代的电池，也就是快充电池，成本下降了。"),
+    ("fragment", "zh", "说到快充，王磊认为宁德时代的电池。", "说到快充，王磊认为宁德时代还要三年。"),  # a clause verb mid-sentence
+    ("fragment", "zh", "本节介绍了王磊对快充的看法。", "节目介绍了王磊对快充的看法。"),  # tech-weekly's summary: the prompt's section, which no listener heard of
     ("fragment", "zh", "这比电池成本下降更重要。", "王磊认为快充比电池成本下降更重要。"),  # beyond-code: "这比出新论文更有用。"
     ("fragment", "zh", "王磊提到电池成本下降了之后。", "王磊提到电池成本下降之后，宁德时代在投入快充。"),  # tech-weekly: "嘉宾提到Opener i开源 Whisper之后。"
     ("length", "en", "Prices fell.", "Maria Lopez says battery prices fell since 2020."),
@@ -685,6 +689,9 @@ def test_a_misheard_common_word_may_be_corrected_but_a_name_follows_the_transcri
     abroad = Verifier("王磊说，比亚迪则选择在匈牙里和泰国建厂。", "zh")
     assert abroad.broken("王磊提到，比亚迪选择在匈牙利和泰国建厂。") == [], "a place every dictionary holds, with the sounds Whisper heard"
     assert "ungrounded" in abroad.broken("王磊提到，比亚迪选择在法国和泰国建厂。")
+    battery = Verifier("王磊认为磷酸铁里电池会继续占据主流。", "zh")
+    assert battery.broken("王磊认为磷酸铁锂电池仍是主流。") == [], "one of today's terms (assets/zh/terms.txt), with the sounds Whisper heard"
+    assert "ungrounded" in battery.broken("王磊认为三元锂电池仍是主流。")
 
 
 def _sentence(text: str) -> dict:

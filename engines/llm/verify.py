@@ -53,7 +53,7 @@ _HOST_VOICE = {
 _LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.pattern + r"{2,4})\s*[:：]\s*\S")
 _DANGLING = re.compile(r"(?:之后|以后|之前|以前|的时候|的话)[。！]$")  # "嘉宾提到Opener i开源 Whisper之后。": a clause waiting for its main one
 # the prompt's own words, which a listener never heard of: "Maria Lopez gave the passage, and it measures 13 kilowatt hours."
-_PROMPT_WORDS = re.compile(r"\b(?:the|this|that) (?:passage|transcript|excerpt|lines? above)\b|文字稿|这段文字|这几句话|上面这段", re.IGNORECASE)
+_PROMPT_WORDS = re.compile(r"\b(?:the|this|that) (?:passage|transcript|excerpt|lines? above)\b|文字稿|这段文字|这几句话|上面这段|^(?:本节|这一节|本段|这一段)", re.IGNORECASE)
 _UNNAMED = re.compile(r"^(?:这|那)(?:比|就|也|才|样|些|种)")  # "这比出新论文更有用。": what "this" is was said in the episode, not in the digest
 _ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolutely|definitely|okay|ok|well)\b\s*[,.!]|(?:对|是的|没错|嗯|好的|当然)[，,。！])", re.IGNORECASE)
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
@@ -64,6 +64,11 @@ _QUESTION = re.compile(r"[?？]|吗[。！]?$")
 _RUN_ON_EN = re.compile(r"^(?P<first>[^,]+),\s+(?:explains|says|adds|notes|argues|states|points out|describes|discusses|mentions)\s+(?:that|how|why|what)\b", re.IGNORECASE)
 _REPORTED_EN = re.compile(r"\b(?:says|said|explains|explained|adds|added|notes|noted|points out|pointed out|believes|thinks|argues|states)\s+that\s+(.+)$", re.IGNORECASE)
 _REPORTED_ZH = re.compile(r"^[^，,。：:]{1,12}?(?:提到|指出|谈到|还说|认为|表示|说)[，,：:]\s*(.+)$")  # "张伟指出，过去一年。"
+# a verb that takes a whole clause, anywhere in the sentence ("…，王磊认为磷酸铁里电池。"); not 提到, which takes a noun
+# (提到了Redis), nor 说 of 听说, 比如说, 小说, 说到 or 说了
+_CLAUSE_VERB_ZH = re.compile(r"(?:认为|觉得|表示|(?<![听据如是以再来小])说)(?![了到起明过法服])[，,：:]?")
+_MISTAGGED_ZH = {"还要", "还得", "也要", "就要"}  # verbs jieba tags as conjunctions ("固态电池还要五年")
+_APPOSITIVE_ZH = re.compile(r"[，,](?:也就是|即|就是)[^，,。！]*")  # "磷酸铁锂电池，也就是LFP": another name, no predicate
 _NAMES_OF = re.compile(r"\b(?:main|key|important) (?:names|people|players|terms|companies)\b|\bare (?:all )?mentioned\b", re.IGNORECASE)
 
 
@@ -223,8 +228,13 @@ class Verifier:
         if self.chinese:
             import jieba.posseg
 
+            predicate = lambda text: any(flag[0] in "vad" and flag != "vn" or word in _MISTAGGED_ZH for word, flag in jieba.posseg.cut(text))
             reported = _REPORTED_ZH.match(sentence)
-            return reported is not None and not any(flag[0] in "vad" and flag != "vn" for _, flag in jieba.posseg.cut(reported.group(1)))
+            if reported is not None and not predicate(_APPOSITIVE_ZH.sub("", reported.group(1))):
+                return True
+            verbs = list(_CLAUSE_VERB_ZH.finditer(sentence))
+            said = _APPOSITIVE_ZH.sub("", sentence[verbs[-1].end() :]).strip("。！ ") if verbs else ""
+            return bool(said) and not predicate(said)
         reported = _REPORTED_EN.search(sentence)
         return reported is not None and not VERB_EN.search(reported.group(1)) and not re.search(r"[a-z]s\b", reported.group(1))
 
