@@ -129,15 +129,18 @@ def summarize(
         claimed = gates.ungrounded(fields, transcript.text)  # what the model's answer said that the transcript does not: listed, never spoken
         verifier = Verifier(transcript.text, language, request.glossary)
         from_script: list[str] = []
+        reported_facts: list[str] = []
         if not engine.extractive:  # the extractive engine's summary and highlights are the transcript's sentences, labelled so in summary.md
             more = script.another(told_script.sections, verifier, speaker_of, voices=len(transcript.speakers))
             told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier, more=more)
             figures: list[str] = []
-            if restate:  # the figures the script had no room for, each a verified sentence of the model's for the reader
-                figures, unsaid = script.facts_told(
+            if restate:  # the figures the script had no room for, each a verified sentence of the model's (or reported) for the reader
+                more_facts = script.facts_told(
                     told_script.sections, verifier, speaker_of, restate, [*told.summary, *told.highlights, *(b.text for b in beats)], SUMMARY_FACTS, told_script.asked,
+                    voices=len(transcript.speakers),
                 )
-                rejected += unsaid
+                figures, reported_facts = more_facts.sentences, more_facts.reported
+                rejected += more_facts.rejected
             fields.summary, fields.highlights, from_script = joiner(language).join([*told.summary, *figures]), told.highlights, told.from_script
         # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
         # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
@@ -164,7 +167,7 @@ def summarize(
         glossary=request.glossary, gates=verdict.fired, extractive_fields=verdict.extractive_fields,
         dropped_from_script=[r["text"] for r in rejected if {"ungrounded", "listed"} & set(r["rules"])],
         quoted_for_names=[n for n in named if n.casefold() in fields.summary.casefold()], beats=[Beat(**b.to_dict()) for b in beats], rejected=rejected,
-        corrected=corrections,
+        corrected=corrections, reported_in_summary=reported_facts,
     )
     # the episode's own voices (engines.llm.soundbites) placed among the beats, their link lines in the script
     summary = soundbites.add_to(summary, transcript, section.soundbites, verifier, log.info)

@@ -379,13 +379,13 @@ def _and(names: list[str]) -> str:
 
 _DISCOURSE = {  # words that open a spoken turn, not a statement
     False: re.compile(r"^(?:(?:yes|yeah|no|so|and|but|well|exactly|right|okay|oh|sure|mostly|also|now)\b[,.!]?\s*)+", re.IGNORECASE),
-    True: re.compile(r"^(?:(?:最后|接着|然后|首先|另外|其实|所以|那么|但是|而且|对|嗯|好|是的)[，,]?\s*)+"),
+    True: re.compile(r"^(?:(?:最后|接着|然后|首先|另外|其实|所以|因此|于是|那么|但是|不过|可是|而且|并且|而(?![是言])|对|嗯|好|是的)[，,]?\s*)+"),
 }
 _PERSONAL = {
     False: re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|my|mine|we|we're|we've|us|our|you|you're|your|let's|this|that|these|those|it|they|he|she)\b", re.IGNORECASE),
     True: re.compile(r"我|你|咱|您|欢迎|吗|呢|吧|这个|那个|他|她|它"),
 }
-_NOT_VOICE = ("language", "ungrounded", "copied", "list", "fragment", "length", "question", "repeat")  # the rules left: first_person, host_voice
+_NOT_VOICE = ("language", "ungrounded", "copied", "list", "fragment", "length", "question", "repeat", "quote", "relation")  # the rules left: first_person, host_voice
 _SAYS = {  # a clause that says who said it: "Maria says ..." / "王磊说，..."; that name reports it
     False: re.compile(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) (?:says|said|thinks|believes|explains|argues)(?: that)?\s+"),
     True: re.compile(r"([A-Z][A-Za-z0-9'’-]+(?: [A-Z][A-Za-z0-9'’-]+)?|" + CJK.pattern + r"{2,4}?)\s*(?:说|认为|提到|表示|觉得)[，,：:]?"),
@@ -407,8 +407,15 @@ _CONTINUES = {  # a clause opening with one of these goes on from what came befo
         r"|first|second|third|fourth|fifth|next|finally|also|so|how|what)\b",  # "third, ask whether backup is included": an item of a list
         re.IGNORECASE,
     ),
-    True: re.compile(r"^(?:而是|而且|而|但是|但|可是|不过|因为|因此|并且|或者|还是|就是|也就是|比如|例如|包括|以及|还有|然后|于是|甚至|否则|不然|第[一二三四五]|其次|最后|另外|所以|为了)"),  # 为了…: what for
+    # 为了…: what for; 说到技术路线…: the topic, what is said of it follows
+    True: re.compile(r"^(?:而是|而且|而|但是|但|可是|不过|因为|因此|并且|或者|还是|就是|也就是|比如|例如|包括|以及|还有|然后|于是|甚至|否则|不然|第[一二三四五]|其次|最后|另外|所以|为了"
+                     r"|说到|谈到|讲到|提到|至于|关于|对于)"),
 }
+_IMPERATIVE_EN = re.compile(
+    r"^(?:start|measure|pay|use|try|keep|make|take|go|ask|compare|look|think|read|buy|check|avoid|don['’]t|do not|never|always|just"
+    r"|remember|consider|stop|get|pick|choose|only then)\b",
+    re.IGNORECASE,
+)
 _VERBS = {False: ("said that", "pointed out that", "noted that"), True: ("提到", "谈到", "指出")}  # varied, so three reported sentences do not open alike
 
 
@@ -424,6 +431,8 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
                 run = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", run)  # "自己 最近" as the recogniser spaced it
             if _CONTINUES[chinese].match(run) or _SPEECH_TAG[chinese].search(run) or (not chinese and not VERB_EN.search(run)):
                 continue
+            if not chinese and (len(pieces[i].split()) == 1 or _IMPERATIVE_EN.match(run)):
+                continue  # "Priya, Shopify moved…" (a name called, no clause); "Start simple…" (advice, not a statement to report)
             size = len(chars_of(run)) if chinese else len(run.split())
             if (6 if chinese else 5) <= size <= (COPY_CHARS if chinese else COPY_WORDS):
                 found.append(run)
@@ -476,15 +485,20 @@ def reported(
                 if not quotes and verifier.passes(quote, earlier):
                     quotes.append(Beat(quote, section.index, section.start, section.end, name, "quoted", sentence))
                 continue
-            verbs = _VERBS[chinese]
-            verb = verbs[sum(any(f"{v} " in e or f"{v}，" in e for v in verbs) for e in earlier) % len(verbs)]
-            if chinese:
-                text = f"{name or _NOBODY[True][voices == 1]}{verb}，{clause}。"
-            else:
-                text = f"{name or _NOBODY[False][voices == 1]} {verb} {_lowered(clause, verifier.transcript)}."
+            text = _in_reported_speech(clause, name, verifier, earlier, voices)
             if verifier.passes(text, earlier):
                 return Beat(text, section.index, section.start, section.end, name, "reported", sentence)
     return quotes[0] if quotes else None
+
+
+def _in_reported_speech(clause: str, name: str | None, verifier: Verifier, earlier: Sequence[str], voices: int) -> str:
+    """``clause`` told as ``name``'s (or, unnamed, the episode's): "王磊提到，…。" / "Maria Lopez pointed out that …."; the verb
+    the one ``earlier`` used least lately, so three reported sentences do not open alike."""
+    verbs = _VERBS[verifier.chinese]
+    verb = verbs[sum(any(f"{v} " in e or f"{v}，" in e for v in verbs) for e in earlier) % len(verbs)]
+    if verifier.chinese:
+        return f"{name or _NOBODY[True][voices == 1]}{verb}，{clause}。"
+    return f"{name or _NOBODY[False][voices == 1]} {verb} {_lowered(clause, verifier.transcript)}."
 
 
 _NUMBER = re.compile(
@@ -597,7 +611,7 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
         if not figures and verifier.broken(sentence, skip=_NOT_VOICE):
             continue  # the host's "I'm Sarah Chen and with me today is…": no claim; a guest's "we cut it to 120" is one
         lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[max(0, index - RESTATE_CONTEXT) : index + 1]]
-        said = _reporter(sentence, chinese)  # one voice reading "David 说，…": David says it
+        said = _reporter(_DISCOURSE[chinese].sub("", sentence), chinese)  # one voice reading "(最后)David 说，…": David says it
         speaker = speaker_of(segment) or (said.group(1) if said else "")
         found.append(FactLine(lines, speaker, figures, sentence, segment.start, own))
     return sorted(found, key=lambda f: not f.figures)
@@ -632,16 +646,49 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
     return ""
 
 
+def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], voices: int = 0) -> str:
+    """``line`` in reported speech, where the model's telling failed: a run of its clauses short enough not to copy
+    ("张伟提到，高峰时每秒要处理三万个请求。"), keeping one of the figures it must keep (else, with none, a show-notes name),
+    passing the verifier and new beside ``earlier``. Empty where no clause does; never a quote."""
+    chinese = verifier.chinese
+    if "host_voice" in verifier.broken(line.text, skip=_NOT_VOICE):
+        return ""  # the host's own words: nothing to report
+    for clause in sorted(_clauses(line.text, chinese), key=lambda c: -sum(told(f, c) for f in line.required)):  # the most figures kept, then the longest
+        name = line.speaker or None
+        said = _reporter(clause, chinese)
+        if said:
+            name, clause = said.group(1), clause[said.end() :].strip()
+        if not clause or _PERSONAL[chinese].search(clause):
+            continue
+        kept = any(told(f, clause) for f in line.required) if line.required else any(term.lower() in clause.lower() for term in verifier.glossary)
+        text = _in_reported_speech(clause, name, verifier, earlier, voices)
+        if kept and verifier.passes(text, earlier) and novelty(text, earlier) >= NEW_SHARE:
+            return text
+    return ""
+
+
+@dataclass
+class Told:
+    """The written summary's further sentences (``facts_told``): each the model's, or where it failed twice, the line in
+    reported speech (``reported``, listed in summary.json); the model's answers not used."""
+
+    sentences: list[str]
+    reported: list[str]
+    rejected: list[dict[str, Any]]
+
+
 def facts_told(
     found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], restate: Restater, said: Sequence[str], count: int,
-    asked: Sequence[str] = (),
-) -> tuple[list[str], list[dict[str, Any]]]:
+    asked: Sequence[str] = (), voices: int = 0,
+) -> Told:
     """Up to ``count`` sentences for the written summary, each a line with a figure that nothing ``said`` tells yet (then
     one with a show-notes name whose words are mostly unsaid), told by the model and verified, one section after another:
-    a reader gets the figures and claims the spoken script had no room for.
+    a reader gets the figures and claims the spoken script had no room for. Where the model's telling fails twice, the
+    line in reported speech (``reported_line``): a figure is worth reading even where the small model only copies it.
     Lines in ``asked`` (the script's) are not asked again: the same prompt gives the same answer."""
     waiting = [[line for line in fact_lines(s, verifier, speaker_of) if line.text not in asked] for s in found]
     told_now: list[str] = []
+    by_code: list[str] = []
     rejected: list[dict[str, Any]] = []
     while len(told_now) < count and any(waiting):
         for queue in waiting:
@@ -650,10 +697,12 @@ def facts_told(
                 if all(told(f, " ".join([*said, *told_now])) for f in line.figures) if line.figures else novelty(line.text, [*said, *told_now]) < NEW_SHARE:
                     continue  # its figures are said already; a line without one, most of its words
                 text = retold(line, restate, verifier, [*said, *told_now], rejected)
+                if not text and (text := reported_line(line, verifier, [*said, *told_now], voices)):
+                    by_code.append(text)
                 if text:
                     told_now.append(text)
                 break
-    return told_now, rejected
+    return Told(told_now, by_code, rejected)
 
 
 # --- composition -----------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ rules each digest breaks). The rules:
 - ``length``: within the length band (6 to 40 words, 8 to 90 Chinese characters);
 - ``question``: not a question (the presenter asks nothing nobody answers);
 - ``repeat``: not what an earlier sentence said (most of its words in an earlier one);
-- ``quote``: words in quotation marks are the transcript's own, word for word, at most 12 words (20 characters).
+- ``quote``: words in quotation marks are the transcript's own, word for word, at most 12 words (20 characters);
+- ``relation``: a sentence saying what one show-notes name is to another ("月之暗面是Kimi的用户之一。", "Solar Grid is
+  Maria Lopez's partner.") is heard: one transcript sentence holds both names and the words saying the relation.
 
 A quotation, attributed ("Maria said: “…”"), is someone else's words: the
 presenter's voice rules (first person, host's voice, question, list) read
@@ -29,11 +31,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from core.text import CJK, FINISHED, LATIN_WORD, cjk_count, unspaced
+from core.text import CJK, FINISHED, LATIN_WORD, cjk_count, split_sentences, unspaced
 
 from . import grounding
 
-RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "list", "fragment", "length", "question", "repeat", "quote")
+RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "list", "fragment", "length", "question", "repeat", "quote", "relation")
 COPY_WORDS, COPY_CHARS = 12, 20  # the longest run a sentence may share with the transcript
 WORD_BAND, CHAR_BAND = (6, 40), (8, 90)
 REPEAT_SHARE = 0.8  # of a sentence's words found in an earlier one: said already
@@ -83,6 +85,13 @@ VERB_EN = re.compile(
     r"became|brought|left|wrote|fell|rose|won|grew|kept|sent|gone|done|seen|taken|given|known|shown|written|fallen|grown)\b",
     re.IGNORECASE,
 )
+
+# "A is/是 B's C": the subject, the copula and what is said of it
+_COPULA = {"en": re.compile(r"^(?P<subject>.+?)\s(?:is|are|was|were)\s(?P<predicate>.+)$"), "zh": re.compile(r"^(?P<subject>[^是，,]+?)是(?P<predicate>.+)$")}
+_LINKING_EN = {  # the words of an English predicate that say no relation of their own
+    "a", "an", "the", "of", "at", "for", "in", "on", "and", "one", "who", "that", "with", "to", "its", "his", "her", "their", "from",
+    "by", "as", "also", "both", "s", "now", "still", "former", "behind",
+}
 
 _QUOTED = re.compile(r"“([^”]*)”|「([^」]*)」|\"([^\"]*)\"")
 
@@ -207,8 +216,40 @@ class Verifier:
             "question": lambda: bool(_QUESTION.search(own)),
             "repeat": lambda: any(similar(text, e) or _contained(text, e) for e in earlier),
             "quote": lambda: self.misquoted(text),
+            "relation": lambda: self.unheard_relation(own),
         }
         return [name for name in RULES if name not in skip and checks[name]()]
+
+    @cached_property
+    def _heard_sentences(self) -> list[str]:
+        return [grounding.normalise(s) for s in split_sentences(self.transcript)]
+
+    def unheard_relation(self, sentence: str) -> bool:
+        """Whether the sentence says what one show-notes name is to another ("月之暗面是Kimi的用户之一。": the small model's
+        guess at how two names it read go together) where no transcript sentence holds both names and the predicate's
+        words (工程师 in "张伟是月之暗面的工程师" of "今天的嘉宾是月之暗面的工程师张伟"; "staff engineer" for "Raj Patel is a staff
+        engineer at Stripe")."""
+        key = _language_of(self.language)
+        said = _COPULA[key].match(_ATTRIBUTION.sub("", sentence).strip().rstrip("。.！!"))
+        if not said:
+            return False
+        within = lambda name, text: grounding.normalise(name) in grounding.normalise(text)
+        names = sorted({n.strip() for n in self.glossary if len(n.strip()) >= 2}, key=len, reverse=True)
+        subject = next((n for n in names if within(n, said.group("subject"))), None)
+        other = next((n for n in names if within(n, said.group("predicate")) and not within(n, subject or "") and not within(subject or "", n)), None)
+        if not subject or not other:
+            return False
+        predicate = said.group("predicate")
+        for name in names:
+            predicate = re.sub(re.escape(name), " ", predicate, flags=re.IGNORECASE)
+        if self.chinese:
+            import jieba.posseg
+
+            words = [w for w, flag in jieba.posseg.cut(predicate) if len(w) >= 2 and flag[:1] in "nv" and CJK.search(w)]
+        else:
+            words = [w.rstrip("s") for w in words_of(predicate) if w not in _LINKING_EN and not w.isdigit()]
+        wanted = [grounding.normalise(w) for w in [subject, other, *words]]
+        return not any(all(w in heard for w in wanted) for heard in self._heard_sentences)
 
     def _run_on(self, sentence: str) -> bool:
         """Two English predicates joined by a bare comma, the second without its subject."""
