@@ -385,6 +385,7 @@ _PERSONAL = {
     False: re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|my|mine|we|we're|we've|us|our|you|you're|your|let's|this|that|these|those|it|they|he|she)\b", re.IGNORECASE),
     True: re.compile(r"我|你|咱|您|欢迎|吗|呢|吧|这个|那个|他|她|它"),
 }
+_THEIR_TEAM = {False: re.compile(r"\bthey\b", re.IGNORECASE), True: re.compile(r"他们|她们")}  # in a named speaker's line, their team's
 _NOT_VOICE = ("language", "ungrounded", "copied", "list", "fragment", "length", "question", "repeat", "quote", "relation")  # the rules left: first_person, host_voice
 _SAYS = {  # a clause that says who said it: "Maria says ..." / "王磊说，..."; that name reports it
     False: re.compile(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) (?:says|said|thinks|believes|explains|argues)(?: that)?\s+"),
@@ -434,9 +435,26 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
             if not chinese and (len(pieces[i].split()) == 1 or _IMPERATIVE_EN.match(run)):
                 continue  # "Priya, Shopify moved…" (a name called, no clause); "Start simple…" (advice, not a statement to report)
             size = len(chars_of(run)) if chinese else len(run.split())
-            if (6 if chinese else 5) <= size <= (COPY_CHARS if chinese else COPY_WORDS):
+            if not chinese and size > COPY_WORDS:
+                run = _without_last_phrases(run)  # "…needs about 14 gigabytes of memory in its original form": its point, not its setting
+                size = len(run.split())
+            if (6 if chinese else 5) <= size <= (COPY_CHARS if chinese else COPY_WORDS) and (chinese or VERB_EN.search(run)):
                 found.append(run)
     return sorted(dict.fromkeys(found), key=lambda r: -len(r))
+
+
+_PREPOSITION_EN = {"in", "on", "at", "for", "from", "into", "during", "across", "over", "under", "before", "after", "within", "without"}
+
+
+def _without_last_phrases(clause: str) -> str:
+    """An English clause too long to report without copying, cut before its trailing prepositional phrases until it is
+    short enough ("A model with 7 billion parameters needs about 14 gigabytes of memory in its original form." → "…of
+    memory"); unchanged where no such cut leaves it short enough with its verb."""
+    words = clause.split()
+    for k in range(min(len(words) - 1, COPY_WORDS), 4, -1):
+        if words[k].lower() in _PREPOSITION_EN and VERB_EN.search(" ".join(words[:k])):
+            return re.sub(r",\s*\w+$", "", " ".join(words[:k])).rstrip(",;:")  # "…last year, mostly": its adverb goes with the phrase
+    return clause
 
 
 def _lowered(clause: str, transcript: str) -> str:
@@ -658,8 +676,8 @@ def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], vo
         said = _reporter(clause, chinese)
         if said:
             name, clause = said.group(1), clause[said.end() :].strip()
-        if not clause or _PERSONAL[chinese].search(clause):
-            continue
+        if not clause or _PERSONAL[chinese].search(_THEIR_TEAM[chinese].sub("", clause) if name else clause):
+            continue  # "张伟提到，他们也在测试华为的芯片": their team, where who said it is named
         kept = any(told(f, clause) for f in line.required) if line.required else any(term.lower() in clause.lower() for term in verifier.glossary)
         text = _in_reported_speech(clause, name, verifier, earlier, voices)
         if kept and verifier.passes(text, earlier) and novelty(text, earlier) >= NEW_SHARE:
@@ -685,23 +703,32 @@ def facts_told(
     one with a show-notes name whose words are mostly unsaid), told by the model and verified, one section after another:
     a reader gets the figures and claims the spoken script had no room for. Where the model's telling fails twice, the
     line in reported speech (``reported_line``): a figure is worth reading even where the small model only copies it.
-    Lines in ``asked`` (the script's) are not asked again: the same prompt gives the same answer."""
-    waiting = [[line for line in fact_lines(s, verifier, speaker_of) if line.text not in asked] for s in found]
+    Lines in ``asked`` (the script's) are not asked again, as the same prompt gives the same answer: where the script
+    could not tell one, it comes last, in reported speech."""
+    found_lines = [fact_lines(s, verifier, speaker_of) for s in found]
+    waiting = [[line for line in lines if line.text not in asked] for lines in found_lines]
     told_now: list[str] = []
     by_code: list[str] = []
     rejected: list[dict[str, Any]] = []
+    unsaid = lambda line: not (
+        all(told(f, " ".join([*said, *told_now])) for f in line.figures) if line.figures else novelty(line.text, [*said, *told_now]) < NEW_SHARE
+    )  # its figures are not said yet; a line without one, most of its words
     while len(told_now) < count and any(waiting):
         for queue in waiting:
             while queue and len(told_now) < count:
                 line = queue.pop(0)
-                if all(told(f, " ".join([*said, *told_now])) for f in line.figures) if line.figures else novelty(line.text, [*said, *told_now]) < NEW_SHARE:
-                    continue  # its figures are said already; a line without one, most of its words
+                if not unsaid(line):
+                    continue
                 text = retold(line, restate, verifier, [*said, *told_now], rejected)
                 if not text and (text := reported_line(line, verifier, [*said, *told_now], voices)):
                     by_code.append(text)
                 if text:
                     told_now.append(text)
                 break
+    for line in (line for lines in found_lines for line in lines if line.text in asked):
+        if len(told_now) < count and unsaid(line) and (text := reported_line(line, verifier, [*said, *told_now], voices)):
+            by_code.append(text)
+            told_now.append(text)
     return Told(told_now, by_code, rejected)
 
 

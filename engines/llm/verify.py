@@ -269,7 +269,12 @@ class Verifier:
         if self.chinese:
             import jieba.posseg
 
-            predicate = lambda text: any(flag[0] in "vad" and flag != "vn" or word in _MISTAGGED_ZH for word, flag in jieba.posseg.cut(text))
+            def predicate(text: str) -> bool:
+                cut = list(jieba.posseg.cut(text))
+                return any(
+                    flag[0] in "vad" and flag != "vn" or word in _MISTAGGED_ZH or flag == "vn" and i + 1 < len(cut) and cut[i + 1].word in ("了", "过", "着")
+                    for i, (word, flag) in enumerate(cut)
+                )  # 测试了: a verbal noun with an aspect particle is the verb
             reported = _REPORTED_ZH.match(sentence)
             if reported is not None and not predicate(_APPOSITIVE_ZH.sub("", reported.group(1))):
                 return True
