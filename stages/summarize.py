@@ -154,7 +154,9 @@ def summarize(
             fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said + fields.highlights, speaker_of, voices=len(transcript.speakers))])
         corrections: list[dict[str, str]] = []
         if unspaced(language) and (likely := engine.next_tokens(result.usage)):  # Whisper's 偷产 for 投产, put right before it is spoken
+            at = [i for i, sentence in enumerate(split_sentences(fields.summary)) if sentence in reported_facts]
             beats, fields, corrections = _heard_right(beats, fields, likely, verifier, [*request.glossary, *(n for n in [facts.host, *facts.guests] if n), show])
+            reported_facts = [split_sentences(fields.summary)[i] for i in at]  # as corrected: a correction changes words, not sentences
         elapsed = time.perf_counter() - started
     from_transcript = ["script"] if body and all(b.source in ("reported", "quoted") for b in body) else []
     from_transcript += [f for f in from_script if from_transcript]  # the script's sentences are the transcript's where the script is

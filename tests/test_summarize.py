@@ -652,6 +652,7 @@ CHINESE_TEXT = "".join(t for t, _ in CHINESE)
     ("fragment", "en", "Maria Lopez explains that the grid connection in Arizona.", "Maria Lopez explains that the utility approves connections in six months."),
     ("fragment", "en", "Maria Lopez introduces home batteries, explains that prices fell a lot since 2020.", "Maria Lopez, an engineer at Solar Grid, explains that prices fell a lot since 2020."),  # the sample's run-on
     ("fragment", "en", "Maria Lopez gave the passage, and prices fell a lot since 2020.", "Maria Lopez says that prices fell a lot since 2020."),  # the prompt's word
+    ("fragment", "en", "The episode concludes with a summary of the key points and a call to action.", "Maria Lopez ends with advice on comparing warranties."),  # data-stack
     ("fragment", "en", "Yes, battery prices fell a lot since 2020.", "No battery price fell as fast as the cells did."),  # an answer: the sample's highlight "Yes, phones use…"
     ("fragment", "zh", "对，电池成本下降了百分之四十。", "对于王磊来说，电池成本下降了百分之四十。"),
     ("fragment", "zh", "王磊指出，过去三年。", "王磊指出，过去三年电池成本下降了百分之四十。"),  # beyond-code: "张伟指出，过去一年。"
