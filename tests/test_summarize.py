@@ -842,6 +842,23 @@ def test_a_figure_the_model_copies_twice_reaches_the_summary_in_reported_speech_
     assert told[0] in (tmp_path / "summary.md").read_text(encoding="utf-8").split("## Quality checks")[1]
 
 
+def test_a_script_announces_one_topic_at_most_and_tells_the_figures_instead(server, tmp_path):
+    """The sample (issue 25): "She explains the size of a typical home battery system." and four more like it, a table of
+    contents read aloud; the listener never hears the size. One such sentence may stand; the others are not spoken
+    ("vague"), and the room goes to the lines with a figure, told by the model."""
+    from engines.llm.script import announces
+
+    vague = ["Maria Lopez introduces the topic of home batteries.", "She explains the installations of Solar Grid.", "She then discusses the approval of new systems."]
+    told = "Maria Lopez says that Solar Grid put in twelve thousand systems last year."
+    ChatServer(server, {"Notes": [POINTLESS], "Digest": [{**DIGEST, "script": " ".join(vague)}], "Restated": [_sentence(told)]})
+    result = run(remote(server, target_seconds=60), tmp_path)
+    spoken = [b["text"] for b in result["beats"]]
+    assert sum(announces(t) for t in spoken) == 1, spoken
+    assert [r["rules"] for r in result["rejected"] if r["text"] in vague] == [["vague"], ["vague"]]
+    assert told in spoken, "the room goes to a figure"
+    assert not announces("Maria Lopez explains that Solar Grid put in twelve thousand systems.") and not announces("She explains why prices fell: cells got 40% cheaper.")
+
+
 def test_a_short_line_keeps_its_own_figures_and_an_answer_that_echoes_the_rules_is_cut():
     """"Now they are less than 5 minutes old." goes on from "…up to 24 hours old.": the model is asked to keep both, and
     must keep the 5; a second answer with the first one's rules copied onto it ("(copied)") is told without them."""

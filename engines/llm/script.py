@@ -942,6 +942,8 @@ def compose(
         broken = verifier.broken(text, spoken()) if text else ["empty"]
         if text and fresh and not broken and novelty(text, spoken()) < NEW_SHARE:
             broken = ["repeat"]  # the same point in other words (the sample: "…a normal family consideration five years ago…" again)
+        if text and not broken and not chinese and announces(text) and any(announces(b.text) for b in beats if b.source == "model"):
+            broken = ["vague"]  # one overview is enough: "She explains the size of a typical system." says no size
         if text and broken:
             rejected.append({"text": text, "source": source, "rules": broken})
         said = text if not broken else trimmed(text, verifier, spoken()) if text and broken != ["repeat"] else ""
@@ -1020,6 +1022,20 @@ def compose(
     if not verifier.broken(closing, spoken(), skip=("length", "repeat")):  # it echoes the intro by design; at the episode's end, so soundbites go before it
         beats.append(Beat(closing, None, duration, duration, None, "outro"))
     return Script(beats, rejected, found, asked)
+
+
+# an English sentence that names a topic and says nothing of it: "She then explains the differences between…" (the sample).
+# Chinese has no such test: "王磊介绍了宁德时代在德国的工厂投产。" is a statement
+_ANNOUNCES = re.compile(
+    r"^(?:[A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?|She|He|They)(?: (?:then|also|further|briefly))? (?:explains|discusses|introduces|describes|talks about"
+    r"|covers|mentions|highlights|outlines|shares|goes over|touches on)\b(?!.*\b(?:that|because|so|but)\b)[^,;]*[.!]$"
+)
+
+
+def announces(sentence: str) -> bool:
+    """Whether an English ``sentence`` only announces a topic (no figure, no claim): the listener hears that something
+    was explained, never what."""
+    return bool(_ANNOUNCES.match(sentence.strip())) and not figures_in(sentence)
 
 
 def _varied(beats: list[Beat], names: Sequence[str], chinese: bool) -> None:
