@@ -842,20 +842,21 @@ def test_a_figure_the_model_copies_twice_reaches_the_summary_in_reported_speech_
     assert told[0] in (tmp_path / "summary.md").read_text(encoding="utf-8").split("## Quality checks")[1]
 
 
-def test_a_script_announces_one_topic_at_most_and_tells_the_figures_instead(server, tmp_path):
+@pytest.mark.parametrize(("target", "announced"), [(10, 1), (60, 3)])
+def test_a_script_announces_topics_only_where_the_figures_left_room(server, tmp_path, target, announced):
     """The sample (issue 25): "She explains the size of a typical home battery system." and four more like it, a table of
-    contents read aloud; the listener never hears the size. One such sentence may stand; the others are not spoken
-    ("vague"), and the room goes to the lines with a figure, told by the model."""
+    contents read aloud; the listener never hears the size. One such sentence is spoken first; the lines with a figure
+    are told next, by the model; the other announcements only fill the room that is left ("vague" where none is)."""
     from engines.llm.script import announces
 
     vague = ["Maria Lopez introduces the topic of home batteries.", "She explains the installations of Solar Grid.", "She then discusses the approval of new systems."]
     told = "Maria Lopez says that Solar Grid put in twelve thousand systems last year."
     ChatServer(server, {"Notes": [POINTLESS], "Digest": [{**DIGEST, "script": " ".join(vague)}], "Restated": [_sentence(told)]})
-    result = run(remote(server, target_seconds=60), tmp_path)
+    result = run(remote(server, target_seconds=target), tmp_path)
     spoken = [b["text"] for b in result["beats"]]
-    assert sum(announces(t) for t in spoken) == 1, spoken
-    assert [r["rules"] for r in result["rejected"] if r["text"] in vague] == [["vague"], ["vague"]]
-    assert told in spoken, "the room goes to a figure"
+    assert told in spoken, "a figure before the announcements"
+    assert sum(announces(t) for t in spoken) == announced, spoken
+    assert len([r for r in result["rejected"] if r["rules"] == ["vague"]]) == 3 - announced
     assert not announces("Maria Lopez explains that Solar Grid put in twelve thousand systems.") and not announces("She explains why prices fell: cells got 40% cheaper.")
 
 

@@ -934,6 +934,8 @@ def compose(
         if fallback:
             beats.append(fallback)
 
+    announced: list[tuple[str, Section]] = []  # the model's sentences that only announce a topic, past the first: said last, if room is left
+
     def offer(text: str, section: Section, source: str, fresh: bool = True) -> list[str]:
         """A sentence of the model's for the section: spoken where it passes (and, if ``fresh``, adds NEW_SHARE of new words
         to what is said), else ended before a late clause that breaks a rule (``trimmed``). The rules it broke: none where
@@ -943,7 +945,8 @@ def compose(
         if text and fresh and not broken and novelty(text, spoken()) < NEW_SHARE:
             broken = ["repeat"]  # the same point in other words (the sample: "…a normal family consideration five years ago…" again)
         if text and not broken and not chinese and announces(text) and any(announces(b.text) for b in beats if b.source == "model"):
-            broken = ["vague"]  # one overview is enough: "She explains the size of a typical system." says no size
+            announced.append((text, section))  # one overview first: "She explains the size of a typical system." says no size
+            return ["vague"]
         if text and broken:
             rejected.append({"text": text, "source": source, "rules": broken})
         said = text if not broken else trimmed(text, verifier, spoken()) if text and broken != ["repeat"] else ""
@@ -1009,6 +1012,11 @@ def compose(
                 if size() >= 0.8 * target_size:
                     break  # each round another seed: the same prompt and seed gave the same rejected sentence again
                 offer(writer(section, round_, "", [b.text for b in beats if b.section == section.index]) or "", section, "model")
+    for text, section in announced:  # the topics the model only announced, where the figures left room: better than nothing said
+        if target_size and size() < target_size and not verifier.broken(text, spoken()):
+            beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
+        else:
+            rejected.append({"text": text, "source": "model", "rules": ["vague"]})
     if not writer:  # no model: below half the target, each section's next sentence in reported speech (never a quote)
         for _ in range(2):
             for section in telling:
