@@ -84,6 +84,7 @@ Writer = Callable[[Section, int, str, Sequence[str]], "str | None"]
 # A restater tells one line of the episode in reported speech: (the lines up to it, each (speaker, text); its speaker; the
 # numbers it says; attempt; the rejected sentence and why) -> sentence or None.
 Restater = Callable[[Sequence[tuple[str, str]], str, Sequence[str], int, str], "str | None"]
+MODEL_SHARE = 0.8  # of the script's sentences between intro and outro, the model's at least, before a figure is reported instead
 MORE_ROUNDS = 2  # below the target length, each section has this many more of its lines told
 RESTATE_CONTEXT = 2  # lines before the one told, shown with it: what it answers
 
@@ -443,7 +444,7 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
     return sorted(dict.fromkeys(found), key=lambda r: -len(r))
 
 
-_PREPOSITION_EN = {"in", "on", "at", "for", "from", "into", "during", "across", "over", "under", "before", "after", "within", "without"}
+_PREPOSITION_EN = {"in", "on", "at", "for", "from", "into", "during", "across", "over", "under", "before", "after", "within", "without", "between"}
 
 
 def _without_last_phrases(clause: str) -> str:
@@ -993,6 +994,7 @@ def compose(
         while noted[section.index] and size() < target_size:
             offer(noted[section.index].pop(0), section, "point")
     asked: list[str] = []
+    failed_lines: list[tuple[FactLine, Section]] = []  # lines with a figure the model could not tell: reported at the end, where the share allows
     if restate and target_size:  # still short: each section's lines with a number or a name, told by the model one at a time
         waiting = {s.index: fact_lines(s, verifier, speaker_of) for s in telling}
         for _ in range(MORE_ROUNDS):
@@ -1005,6 +1007,8 @@ def compose(
                     text = retold(line, restate, verifier, spoken(), rejected)
                     if text:
                         beats.append(Beat(text, section.index, line.start, section.end, _speaker_in(text, section, names, beats), "model"))
+                    elif line.figures:
+                        failed_lines.append((line, section))
                     break  # one line a section a round: the script goes through the episode in order
     if writer and target_size:  # still short: the model asked for another point of each section, told what is said of it
         for round_ in range(MORE_ROUNDS):
@@ -1017,6 +1021,12 @@ def compose(
             beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
         else:
             rejected.append({"text": text, "source": "model", "rules": ["vague"]})
+    for line, section in failed_lines:  # a figure in reported speech rather than none, while the model still writes MODEL_SHARE of the script
+        body = [b for b in beats if b.source not in ("intro", "outro")]
+        if size() >= longest or sum(b.source in ("model", "resampled") for b in body) < MODEL_SHARE * (len(body) + 1):
+            break
+        if line.figures and not all(told(f, " ".join(spoken())) for f in line.figures) and (text := reported_line(line, verifier, spoken(), facts.voices)):
+            beats.append(Beat(text, section.index, line.start, section.end, line.speaker or None, "reported", line.text))
     if not writer:  # no model: below half the target, each section's next sentence in reported speech (never a quote)
         for _ in range(2):
             for section in telling:
