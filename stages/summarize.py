@@ -132,16 +132,19 @@ def summarize(
         reported_facts: list[str] = []
         if not engine.extractive:  # the extractive engine's summary and highlights are the transcript's sentences, labelled so in summary.md
             more = script.another(told_script.sections, verifier, speaker_of, voices=len(transcript.speakers))
-            told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier, more=more)
+            told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier)
             figures: list[str] = []
             if restate:  # the figures the script had no room for, each a verified sentence of the model's (or reported) for the reader
                 more_facts = script.facts_told(
                     told_script.sections, verifier, speaker_of, restate, [*told.summary, *told.highlights, *(b.text for b in beats)], SUMMARY_FACTS, told_script.asked,
-                    voices=len(transcript.speakers),
+                    voices=len(transcript.speakers), show=show,
                 )
                 figures, reported_facts = more_facts.sentences, more_facts.reported
                 rejected += more_facts.rejected
-            fields.summary, fields.highlights, from_script = joiner(language).join([*told.summary, *figures]), told.highlights, told.from_script
+            highlights = script.topped_up(told.highlights, [*told.summary, *figures], more)
+            if len(highlights) > len(told.highlights) and "highlights" not in told.from_script:
+                told.from_script.append("highlights")
+            fields.summary, fields.highlights, from_script = joiner(language).join([*told.summary, *figures]), highlights, told.from_script
         # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
         # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
         once = gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)

@@ -588,6 +588,12 @@ def figures_in(sentence: str) -> list[str]:
     return list(dict.fromkeys(f for f in found if f and f.lower() != "one"))  # "the one dashboard", "one of them": no figure
 
 
+def adds(sentence: str, earlier: Sequence[str]) -> bool:
+    """``sentence`` says something new beside ``earlier``: NEW_SHARE of its words, or a figure not said yet ("…a model
+    with 1.5 billion parameters is 3 times faster." after "…a 7 billion model writes about 20 tokens per second.")."""
+    return novelty(sentence, earlier) >= NEW_SHARE or any(not told(f, " ".join(earlier)) for f in figures_in(sentence))
+
+
 _CEREMONY = re.compile(r"\bI['’]m (?:your host|[A-Z])|\bmy guests?\b|\b(?:welcome|thank you|thanks)\b|我是|嘉宾是|欢迎|感谢|谢谢", re.IGNORECASE)  # who is who, hello, thanks
 _SHORT_LINE = {False: 10, True: 20}  # words, characters: a line this short goes on from the one before it
 _SPEAKER = {False: "Speaker", True: "说话人"}  # a voice diarization did not name, in the lines shown
@@ -607,9 +613,9 @@ class FactLine:
     required: list[str] = field(default_factory=list)
 
 
-def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any], str | None]) -> list[FactLine]:
+def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any], str | None], show: str = "") -> list[FactLine]:
     """The section's lines a listener must hear, for the model to tell one at a time: statements with a number, then those
-    with a show-notes name, most central first."""
+    with a show-notes name other than the ``show``'s own ("Tech Weekly comes out every Monday." is no news), most central first."""
     chinese = verifier.chinese
     whole = whole_sentences(section.segments, "" if chinese else " ")
     if not whole:
@@ -624,7 +630,7 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
         before = whole[index - 1] if index else None
         if figures and before and verifier.size(sentence) <= _SHORT_LINE[chinese] and speaker_of(before[0]) == speaker_of(segment):
             figures = [*each[index - 1], *figures]  # "Now they are less than 5 minutes old." after "…up to 24 hours old."
-        named = any(term.lower() in sentence.lower() for term in verifier.glossary)
+        named = any(term.lower() in sentence.lower() for term in verifier.glossary if term.lower() not in show.lower())
         if not (figures or named) or re.search(r"[?？]\s*$", sentence) or _CEREMONY.search(sentence):
             continue
         if not figures and verifier.broken(sentence, skip=_NOT_VOICE):
@@ -654,8 +660,10 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
             broken.remove("repeat")  # "from 800 to 120 milliseconds" after "around 800 milliseconds": the 120 is news
         head = trimmed(text, verifier, earlier) if broken and "repeat" not in broken else ""
         dropped = [f for f in line.figures if not told(f, head or text)]
-        lost = [f for f in line.required if f in dropped]  # the figures before a short line are asked for, not required
-        broken = ([] if head else broken) + (["figures"] if lost and (attempt == 0 or len(lost) == len(line.required)) else [])
+        short = len(line.figures) > len(line.required)  # "Now they are less than 5 minutes old." says nothing without "24 hours"
+        must = line.figures if short else line.required
+        lost = [f for f in must if f in dropped]
+        broken = ([] if head else broken) + (["figures"] if lost and (attempt == 0 or short or len(lost) == len(must)) else [])
         if not broken:
             return head or text
         rejected.append({"text": text, "source": "restated", "rules": broken})
@@ -672,6 +680,8 @@ def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], vo
     chinese = verifier.chinese
     if "host_voice" in verifier.broken(line.text, skip=_NOT_VOICE):
         return ""  # the host's own words: nothing to report
+    if (together := _reported_with_line_before(line, verifier, earlier, voices)):
+        return together
     for clause in sorted(_clauses(line.text, chinese), key=lambda c: -sum(told(f, c) for f in line.required)):  # the most figures kept, then the longest
         name = line.speaker or None
         said = _reporter(clause, chinese)
@@ -681,9 +691,34 @@ def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], vo
             continue  # "张伟提到，他们也在测试华为的芯片": their team, where who said it is named
         kept = any(told(f, clause) for f in line.required) if line.required else any(term.lower() in clause.lower() for term in verifier.glossary)
         text = _in_reported_speech(clause, name, verifier, earlier, voices)
-        if kept and verifier.passes(text, earlier) and novelty(text, earlier) >= NEW_SHARE:
+        if kept and verifier.passes(text, earlier) and adds(text, earlier):
             return text
     return ""
+
+
+def _reported_with_line_before(line: FactLine, verifier: Verifier, earlier: Sequence[str], voices: int) -> str:
+    """A short line that goes on from the same voice's line before it, reported with that line's clause holding the
+    figure it goes on from: "Priya Nair said that the numbers in the dashboard were up to 24 hours old, and now they are
+    less than 5 minutes old." (apart, "now they are…" says nothing of what changed). Empty where no such pair passes."""
+    borrowed = [f for f in line.figures if f not in line.required]
+    if not borrowed or len(line.lines) < 2 or line.lines[-2][0] != line.lines[-1][0]:
+        return ""
+    when = re.match(r"(?:now|today|these days|currently|since then)\b", line.text.strip(), re.IGNORECASE)  # what changed: "Now they are…"
+    glue = "，" if verifier.chinese else ", and " + (when.group().lower() + " " if when else "")
+    for before in (c for c in _clauses(line.lines[-2][1], verifier.chinese) if any(told(f, c) for f in borrowed)):
+        for clause in (c for c in _clauses(line.text, verifier.chinese) if any(told(f, c) for f in line.required)):
+            said = _reporter(before, verifier.chinese)
+            name, before = (said.group(1), before[said.end() :].strip()) if said else (line.speaker or None, before)
+            joined = before.rstrip("。.") + glue + (clause if verifier.chinese else _lowered(clause, verifier.transcript))
+            text = _in_reported_speech(joined, name, verifier, earlier, voices)
+            if not _PERSONAL[verifier.chinese].search(_THEIR_TEAM[verifier.chinese].sub("", joined) if name else joined) and verifier.passes(text, earlier) and adds(text, earlier):
+                return text
+    return ""
+
+
+def _holds(sentence: str, other: str) -> bool:
+    """``sentence`` says all ``other`` does: its figures and nearly all its words."""
+    return novelty(other, [sentence]) < 0.2 and all(told(f, sentence) for f in figures_in(other))
 
 
 @dataclass
@@ -698,7 +733,7 @@ class Told:
 
 def facts_told(
     found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], restate: Restater, said: Sequence[str], count: int,
-    asked: Sequence[str] = (), voices: int = 0,
+    asked: Sequence[str] = (), voices: int = 0, show: str = "",
 ) -> Told:
     """Up to ``count`` sentences for the written summary, each a line with a figure that nothing ``said`` tells yet (then
     one with a show-notes name whose words are mostly unsaid), told by the model and verified, one section after another:
@@ -706,7 +741,7 @@ def facts_told(
     line in reported speech (``reported_line``): a figure is worth reading even where the small model only copies it.
     Lines in ``asked`` (the script's) are not asked again, as the same prompt gives the same answer: where the script
     could not tell one, it comes last, in reported speech."""
-    found_lines = [fact_lines(s, verifier, speaker_of) for s in found]
+    found_lines = [fact_lines(s, verifier, speaker_of, show) for s in found]
     waiting = [[line for line in lines if line.text not in asked] for lines in found_lines]
     told_now: list[str] = []
     by_code: list[str] = []
@@ -714,6 +749,11 @@ def facts_told(
     unsaid = lambda line: not (
         all(told(f, " ".join([*said, *told_now])) for f in line.figures) if line.figures else novelty(line.text, [*said, *told_now]) < NEW_SHARE
     )  # its figures are not said yet; a line without one, most of its words
+
+    def tell(text: str) -> None:  # in place of what it says again: "…24 hours old, and now…" says "…24 hours old."
+        told_now[:] = [t for t in told_now if not _holds(text, t)] + [text]
+        by_code[:] = [t for t in by_code if t in told_now]
+
     while len(told_now) < count and any(waiting):
         for queue in waiting:
             while queue and len(told_now) < count:
@@ -724,12 +764,12 @@ def facts_told(
                 if not text and (text := reported_line(line, verifier, [*said, *told_now], voices)):
                     by_code.append(text)
                 if text:
-                    told_now.append(text)
+                    tell(text)
                 break
     for line in (line for lines in found_lines for line in lines if line.text in asked):
         if len(told_now) < count and unsaid(line) and (text := reported_line(line, verifier, [*said, *told_now], voices)):
             by_code.append(text)
-            told_now.append(text)
+            tell(text)
     return Told(told_now, by_code, rejected)
 
 
@@ -831,17 +871,45 @@ _CLAUSE_END = {
 _SHORTEST_HEAD = {False: 8, True: 12}  # words, characters
 
 
+# an English setting or example the model copied along with a point: "…explains that [with llama.cpp on a MacBook Air,] a 7
+# billion model writes…", "…1.5 billion parameters[ like Qwen 2.5] is 3 times faster" (never "without…", "except…": the point turns on it)
+_ASIDE_WORDS = r"(?:[^,.]|\.(?=\w)){1,60}"  # a phrase's words, "llama.cpp" among them
+_ASIDES = (
+    re.compile(r"(?<=\bthat )(?:with|in|on|at|for|during|after|before|by|across|over|using|through)\s" + _ASIDE_WORDS + r",\s+", re.IGNORECASE),
+    re.compile(r"\s+(?:like|such as)\s+[A-Z][\w.+-]*(?:\s+(?:[A-Z][\w.+-]*|\d[\w.+-]*))*(?=\s[a-z])"),
+)
+_TRAILING_PHRASE = re.compile(r"\s+(?=(?:" + "|".join(sorted(_PREPOSITION_EN - {"without"})) + r")\s+[^,;:]{1,40}[.!]$)")
+
+
+def _without_asides(sentence: str) -> list[str]:
+    """``sentence`` with one of its asides (``_ASIDES``) or its trailing prepositional phrase left out, where what is left
+    out holds no figure (a version in a name, "Qwen 2.5", is none): each way, longest first."""
+    found = []
+    cuts = [(m.start(), m.end()) for aside in _ASIDES for m in aside.finditer(sentence)]
+    if (last := list(_TRAILING_PHRASE.finditer(sentence))[-1:]) and VERB_EN.search(sentence[: last[0].start()].split(" that ", 1)[-1]):
+        cuts.append((last[0].start(), len(sentence) - 1))  # "…needs about 14 gigabytes of memory[ in its original form]."
+    for start, end in cuts:
+        if not figures_in(re.sub(r"\b[A-Z][\w.+-]*\s+\d[\w.+-]*", "", sentence[start:end])):
+            head = re.sub(r",\s*\w+$", "", sentence[:start]).rstrip(",;:") if end == len(sentence) - 1 else sentence[:start]  # "…last year[, mostly]"
+            found.append(head + sentence[end:])
+    return sorted(dict.fromkeys(found), key=len, reverse=True)
+
+
 def trimmed(sentence: str, verifier: Verifier, earlier: Sequence[str]) -> str:
-    """The model's sentence ended after an earlier clause, where the whole breaks a rule (a copied run, too long, a number
-    the transcript lacks) and the head passes; empty where no head does. The longest such head: what the model chose to
-    say first, in its words, with nothing added."""
+    """The model's sentence without a copied setting or example that holds no figure (English, ``_without_asides``), or
+    ended after an earlier clause, where the whole breaks a rule (a copied run, too long, a number the transcript lacks)
+    and the shorter one passes; empty where none does. The longest such: what the model chose to say,
+    in its words, with nothing added."""
     chinese = verifier.chinese
+    for text in [] if chinese else _without_asides(sentence):
+        if verifier.size(text) >= _SHORTEST_HEAD[chinese] and not verifier.verbatim(text[:-1]) and not verifier.broken(text, earlier) and adds(text, earlier):
+            return text
     for match in reversed(list(_CLAUSE_END[chinese].finditer(sentence))):
         head = sentence[: match.start()].rstrip(" ,，;；")
         if verifier.size(head) < _SHORTEST_HEAD[chinese]:
             break
         text = head + ("。" if chinese else ".")
-        if not verifier.verbatim(head) and not verifier.broken(text, earlier) and novelty(text, earlier) >= NEW_SHARE:
+        if not verifier.verbatim(head) and not verifier.broken(text, earlier) and adds(text, earlier):
             return text  # (a head that is the transcript's own words would be a quote in the presenter's voice)
     return ""
 
@@ -943,7 +1011,7 @@ def compose(
         something of it is spoken."""
         text = _without_intro(text.strip(), chinese)
         broken = verifier.broken(text, spoken()) if text else ["empty"]
-        if text and fresh and not broken and novelty(text, spoken()) < NEW_SHARE:
+        if text and fresh and not broken and not adds(text, spoken()):
             broken = ["repeat"]  # the same point in other words (the sample: "…a normal family consideration five years ago…" again)
         if text and not broken and not chinese and announces(text) and any(announces(b.text) for b in beats if b.source == "model"):
             announced.append((text, section))  # one overview first: "She explains the size of a typical system." says no size
@@ -996,7 +1064,7 @@ def compose(
     asked: list[str] = []
     failed_lines: list[tuple[FactLine, Section]] = []  # lines with a figure the model could not tell: reported at the end, where the share allows
     if restate and target_size:  # still short: each section's lines with a number or a name, told by the model one at a time
-        waiting = {s.index: fact_lines(s, verifier, speaker_of) for s in telling}
+        waiting = {s.index: fact_lines(s, verifier, speaker_of, facts.show) for s in telling}
         for _ in range(MORE_ROUNDS):
             for section in telling:
                 while waiting[section.index] and size() < target_size:
@@ -1108,14 +1176,11 @@ class Prose:
     from_script: list[str]  # the fields that took the script's sentences because none of the model's passed
 
 
-def prose(
-    summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Beat], verifier: Verifier, count: int = 3,
-    more: Callable[[list[str]], str | None] | None = None,
-) -> Prose:
+def prose(summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Beat], verifier: Verifier, count: int = 3) -> Prose:
     """The model's summary and highlight sentences that pass the verifier; where none does, the script's own (verified) sentences.
 
-    Highlights are whole sentences, distinct from each other and from the summary; below ``count``, ``more`` (given what
-    is said already) adds another verified sentence while it has one.
+    Highlights are whole sentences, distinct from each other and from the summary; below ``count``, the script's body
+    sentences fill them (``topped_up`` adds more once the summary is whole).
     """
     kept: list[str] = []
     for sentence in summary:
@@ -1133,11 +1198,18 @@ def prose(
         for text in body:
             if len(chosen) < count and text not in kept and text not in chosen and not verifier.broken(text, [*kept, *chosen]):
                 chosen.append(text)
-        while more and len(chosen) < count and (extra := more([*kept, *chosen])):
-            chosen.append(extra)
         if "highlights" not in from_script and len(chosen) > len([h for h in highlights if h.strip() in chosen]):
             from_script.append("highlights")
     return Prose(kept, chosen, from_script)
+
+
+def topped_up(highlights: Sequence[str], summary: Sequence[str], more: Callable[[list[str]], str | None], count: int = 3) -> list[str]:
+    """``highlights`` with ``more``'s sentences (given what is said already) added up to ``count``: after the summary's
+    figures are told, so a figure goes to the summary (which key facts are read from), not to a highlight."""
+    chosen = list(highlights)
+    while len(chosen) < count and (extra := more([*summary, *chosen])):
+        chosen.append(extra)
+    return chosen
 
 
 def another(found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], voices: int = 0) -> Callable[[list[str]], str | None]:
