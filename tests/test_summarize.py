@@ -1037,6 +1037,20 @@ def test_a_copied_setting_or_example_is_left_out_of_the_model_s_sentence():
     assert trimmed(undated, Verifier(transcript.replace(" from 2023", ""), "en"), []) == "Elena Rossi says that the quantized model was slower than the original one on every phone."
 
 
+def test_a_sentence_adds_a_figure_or_a_clause_not_said_yet():
+    """Two sentences refused as repeats: Edge Cases' "…1.5 billion parameters is 3 times faster." (its words mostly said:
+    Elena Rossi, model, billion) and tech-weekly's "…不是模型，而是数据质量和评估。" (single characters repeat too often).
+    The same point again, in other words, is still a repeat."""
+    from engines.llm.script import adds
+
+    said = ["Elena Rossi explains that a 7 billion model writes about 20 tokens per second."]
+    assert adds("Elena Rossi notes that a 1.5 billion model is 3 times faster.", said)
+    assert not adds("Elena Rossi says a 7 billion model writes about twenty tokens every second.", said)
+    chinese = ["David提到，真正的瓶颈不是模型。", "张伟说，因为英伟达的高端显卡在国内很难买到。"]
+    assert adds("David提到，真正的瓶颈不是模型，而是数据质量和评估。", chinese)
+    assert not adds("张伟还说，高端显卡在国内很难买到。", chinese) and not adds("David说，真正的瓶颈并不是模型。", chinese)
+
+
 def test_a_guest_s_role_comes_from_the_opening_in_its_words():
     from engines.llm.script import role_of
 

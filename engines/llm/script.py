@@ -588,10 +588,22 @@ def figures_in(sentence: str) -> list[str]:
     return list(dict.fromkeys(f for f in found if f and f.lower() != "one"))  # "the one dashboard", "one of them": no figure
 
 
+NEW_PAIRS = 6  # Chinese character pairs no earlier sentence has: a clause of news, where the share is small
+
+
+def _pairs(text: str) -> set[str]:
+    chars = chars_of(text)
+    return {chars[i : i + 2] for i in range(len(chars) - 1)}
+
+
 def adds(sentence: str, earlier: Sequence[str]) -> bool:
-    """``sentence`` says something new beside ``earlier``: NEW_SHARE of its words, or a figure not said yet ("…a model
-    with 1.5 billion parameters is 3 times faster." after "…a 7 billion model writes about 20 tokens per second.")."""
-    return novelty(sentence, earlier) >= NEW_SHARE or any(not told(f, " ".join(earlier)) for f in figures_in(sentence))
+    """``sentence`` says something new beside ``earlier``: NEW_SHARE of its words, a figure not said yet ("…a model
+    with 1.5 billion parameters is 3 times faster." after "…a 7 billion model writes about 20 tokens per second."), or
+    in Chinese a clause of new words ("David提到，真正的瓶颈不是模型，而是数据质量和评估。" after "David提到，真正的瓶颈不是模
+    型。": single characters repeat too often to tell)."""
+    if novelty(sentence, earlier) >= NEW_SHARE or any(not told(f, " ".join(earlier)) for f in figures_in(sentence)):
+        return True
+    return bool(CJK.search(sentence)) and len(_pairs(sentence) - set().union(*map(_pairs, earlier))) >= NEW_PAIRS
 
 
 _CEREMONY = re.compile(r"\bI['’]m (?:your host|[A-Z])|\bmy guests?\b|\b(?:welcome|thank you|thanks)\b|我是|嘉宾是|欢迎|感谢|谢谢", re.IGNORECASE)  # who is who, hello, thanks
@@ -655,7 +667,7 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
             text = text[: -len(rules)].strip()  # the rules it was told of, copied onto its answer
         if not text:
             return ""
-        broken = verifier.broken(text, earlier) or (["repeat"] if novelty(text, earlier) < NEW_SHARE else [])
+        broken = verifier.broken(text, earlier) or (["repeat"] if not adds(text, earlier) else [])
         if "repeat" in broken and any(told(f, text) and not told(f, " ".join(earlier)) for f in line.figures):
             broken.remove("repeat")  # "from 800 to 120 milliseconds" after "around 800 milliseconds": the 120 is news
         head = trimmed(text, verifier, earlier) if broken and "repeat" not in broken else ""
