@@ -141,10 +141,8 @@ def summarize(
                 )
                 figures, reported_facts = more_facts.sentences, more_facts.reported
                 rejected += more_facts.rejected
-            highlights = script.topped_up(told.highlights, [*told.summary, *figures], more)
-            if len(highlights) > len(told.highlights) and "highlights" not in told.from_script:
-                told.from_script.append("highlights")
-            fields.summary, fields.highlights, from_script = joiner(language).join([*told.summary, *figures]), highlights, told.from_script
+            told = script.topped_up(told, figures, more)
+            fields.summary, fields.highlights, from_script = joiner(language).join(told.summary), told.highlights, told.from_script
         # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
         # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
         once = gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)

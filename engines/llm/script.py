@@ -1215,13 +1215,15 @@ def prose(summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Bea
     return Prose(kept, chosen, from_script)
 
 
-def topped_up(highlights: Sequence[str], summary: Sequence[str], more: Callable[[list[str]], str | None], count: int = 3) -> list[str]:
-    """``highlights`` with ``more``'s sentences (given what is said already) added up to ``count``: after the summary's
-    figures are told, so a figure goes to the summary (which key facts are read from), not to a highlight."""
-    chosen = list(highlights)
+def topped_up(told: Prose, figures: Sequence[str], more: Callable[[list[str]], str | None], count: int = 3) -> Prose:
+    """``told`` with the summary's ``figures`` added and its highlights topped up to ``count`` with ``more``'s sentences
+    (given what is said already): after the figures, so a figure goes to the summary (which key facts are read from),
+    not to a highlight."""
+    summary, chosen = [*told.summary, *figures], list(told.highlights)
     while len(chosen) < count and (extra := more([*summary, *chosen])):
         chosen.append(extra)
-    return chosen
+    added = len(chosen) > len(told.highlights) and "highlights" not in told.from_script
+    return Prose(summary, chosen, [*told.from_script, *(["highlights"] if added else [])])
 
 
 def another(found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], voices: int = 0) -> Callable[[list[str]], str | None]:
