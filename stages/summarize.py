@@ -137,12 +137,15 @@ def summarize(
             if restate:  # the figures the script had no room for, each a verified sentence of the model's (or reported) for the reader
                 more_facts = script.facts_told(
                     told_script.sections, verifier, speaker_of, restate, [*told.summary, *told.highlights, *(b.text for b in beats)], SUMMARY_FACTS, told_script.asked,
-                    voices=len(transcript.speakers), show=show,
+                    voices=len(transcript.speakers), show=show, host=facts.host,
                 )
                 figures, reported_facts = more_facts.sentences, more_facts.reported
                 rejected += more_facts.rejected
             told = script.topped_up(told, figures, more)
-            fields.summary, fields.highlights, from_script = joiner(language).join(told.summary), told.highlights, told.from_script
+            said = script.varied(told.summary, [n for n in [facts.host, *facts.guests] if n], request.by_characters)  # not "节目中提到" four times
+            reported_facts = [new for old, new in zip(told.summary, said) if old in reported_facts]
+            fields.summary = joiner(language).join(said)
+            fields.highlights, from_script = told.highlights, told.from_script
         # names left out, told in reported speech (never quoted): central ones the summary lacks, then any other the show notes
         # name that the episode says and the digest does not, the earliest said first (who is who comes in the introductions)
         once = gates.missing_names(fields.summary + "\n" + fields.script, request.review, 1)

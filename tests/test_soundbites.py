@@ -319,6 +319,8 @@ def test_a_soundbite_that_cannot_be_cut_is_left_out_with_its_link(tmp_path, capl
         ("I think that's why people buy them.", "en", True),
         ("For home, space matters less than safety and lifetime.", "en", False),
         ("Battery cells got much cheaper.", "en", False),
+        ("About nine months, with a team of six engineers. The cache was the easy part.", "en", True),  # build-notes: an answer, its question unheard
+        ("Privacy mostly. Hospitals cannot send their documents to a cloud service.", "en", True),
         ("所以电池的价格降下来了。", "zh", True),
         ("他认为快充是下一个重点。", "zh", True),
         ("对于他来说，这很重要。", "zh", True),
@@ -429,3 +431,18 @@ def test_a_host_introducing_the_second_guest_is_no_chinese_soundbite():
     transcript = transcript_of(turns, [host, GUEST], "zh", pace=0.2)
     said = [b.text for b in B.candidates(transcript, "zh")]
     assert said and not [t for t in said if "另一位" in t or "聊起" in t or t.endswith("之后。")], said
+
+
+def test_a_script_sentence_that_retells_a_soundbite_is_left_out():
+    """build-notes: "Raj Patel adds that every single one of the 40 differences … was a bug in the old code." was
+    spoken right after the soundbite in which Raj says so: the listener heard the same claim twice."""
+    transcript = transcript_of(EPISODE, [HOST, MARIA])
+    verifier = Verifier(transcript.text, "en")
+    retelling = Beat(text="Maria Lopez says that a home battery now costs half of what it did in 2020.", section=0, start=16.0, end=30.0, speaker="Maria Lopez", source="model")
+    other = Beat(text="Maria Lopez says that utilities take months to approve a home battery.", section=0, start=34.0, end=48.0, speaker="Maria Lopez", source="model")
+    intro = Beat(text="In this episode of Tech Weekly, Tom talks with Maria Lopez about home batteries.", section=None, start=0.0, end=50.0, speaker="Tom", source="intro")
+    [bite] = B.choose(transcript, 1, "en", verifier, earlier=[intro.text, retelling.text, other.text])
+    assert "half of what it did in 2020" in bite.text, "it says more than the sentence retelling it"
+    program = B.placed([intro, retelling, other], [bite], "en")
+    assert retelling not in program and other in program and intro in program
+    assert [b.source for b in program] == ["intro", "link", "soundbite", "model"]

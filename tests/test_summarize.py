@@ -651,10 +651,13 @@ CHINESE_TEXT = "".join(t for t, _ in CHINESE)
     ("fragment", "en", "Maria Lopez explains why battery prices fell and", "Maria Lopez explains why battery prices fell."),
     ("fragment", "en", "Maria Lopez explains that the grid connection in Arizona.", "Maria Lopez explains that the utility approves connections in six months."),
     ("fragment", "en", "Maria Lopez introduces home batteries, explains that prices fell a lot since 2020.", "Maria Lopez, an engineer at Solar Grid, explains that prices fell a lot since 2020."),  # the sample's run-on
+    ("fragment", "en", "Maria Lopez notes that about six months, with the new federal rules, they approve a system.",  # build-notes: an answer glued on
+     "Maria Lopez notes that in about six months, utilities approve a system."),
     ("fragment", "en", "Maria Lopez gave the passage, and prices fell a lot since 2020.", "Maria Lopez says that prices fell a lot since 2020."),  # the prompt's word
     ("fragment", "en", "The episode concludes with a summary of the key points and a call to action.", "Maria Lopez ends with advice on comparing warranties."),  # data-stack
     ("fragment", "en", "Yes, battery prices fell a lot since 2020.", "No battery price fell as fast as the cells did."),  # an answer: the sample's highlight "Yes, phones use…"
     ("fragment", "zh", "对，电池成本下降了百分之四十。", "对于王磊来说，电池成本下降了百分之四十。"),
+    ("fragment", "zh", "节目中谈到，这比价格更重要。", "节目中谈到，电池质保比价格更重要。"),  # beyond-code's "节目中谈到，这比出新论文更有用。": what "this" is, unsaid
     ("fragment", "zh", "王磊指出，过去三年。", "王磊指出，过去三年电池成本下降了百分之四十。"),  # beyond-code: "张伟指出，过去一年。"
     ("fragment", "zh", "王磊说宁德时代的电池，也就是快充电池。", "王磊说宁德时代的电池，也就是快充电池，成本下降了。"),  # going-global: "王磊说磷酸铁里电池，也就是LFP。"
     ("fragment", "zh", "王磊谈到，宁德时代的电池，也就是快充电池。", "王磊谈到，宁德时代的电池，也就是快充电池，成本下降了。"),
@@ -1399,3 +1402,72 @@ def test_the_summary_never_tells_that_the_episode_mentions_its_own_show(server, 
     summary = json.loads((tmp_path / "summary.json").read_text())["summary"]
     assert "Tech Weekly" not in summary and "Weekly" not in summary, summary
     assert "Arizona" in summary, "another name left out is still told"
+
+
+def test_a_highlight_that_says_all_an_earlier_one_does_takes_its_place():
+    """data-stack: the highlights were "Teams should start with the one dashboard…" and then "Kenji Watanabe says that
+    streaming costs more…, so teams should start with the one dashboard…": the same advice read twice."""
+    from engines.llm import script
+
+    said = "Streaming costs more to run and is harder to debug, so teams should start with the one dashboard where fresh data earns money."
+    verifier = Verifier("I'm Kenji Watanabe. " + said + " Every order goes into Kafka, about two billion events a day.", "en")
+    advice = "Teams should start with the one dashboard where fresh data earns money."
+    whole = "Kenji Watanabe says that streaming costs more and is harder to debug, so teams should begin with the one dashboard where fresh data earns money."
+    told = script.prose(["Kenji Watanabe explains when streaming pays."], [advice, whole, "About two billion events a day go through Kafka."], [], verifier)
+    assert told.highlights == [whole, "About two billion events a day go through Kafka."]
+    assert script.prose(["Kenji Watanabe explains when streaming pays."], [whole, advice], [], verifier).highlights == [whole], "nothing new: refused"
+    from_script = script.prose(["Kenji Watanabe explains when streaming pays."], [advice], [script.Beat(whole, 0, 1.0, 9.0, "Kenji Watanabe", "model")], verifier)
+    assert from_script.highlights == [whole], "the script's sentence that holds it, in its place"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "language", "voices", "host", "shifted"),
+    [
+        ("Raj Patel explains that we ran both services side by side, and our bill fell.", "en", ["Sarah Chen", "Raj Patel"], "Sarah Chen",
+         "Raj Patel explains that they ran both services side by side, and their bill fell."),
+        ("Elena Rossi adds that on our benchmarks the loss is about 2%.", "en", ["Elena Rossi"], None, "Elena Rossi adds that on their benchmarks the loss is about 2%."),
+        ("Sarah Chen says that we will talk about Stripe.", "en", ["Sarah Chen", "Raj Patel"], "Sarah Chen", None),  # the host's "we" is the show's
+        ("The US team says we cut latency.", "en", ["Raj Patel"], None, None),  # no voice named: whose "we" is unknown
+        ("We cut latency from 800 to 120 milliseconds.", "en", ["Raj Patel"], None, None),
+        ("张伟提到，我们也在测试华为的昇腾芯片。", "zh", ["林晓", "张伟"], "林晓", "张伟提到，他们也在测试华为的昇腾芯片。"),
+        ("林晓说，我们下期再见。", "zh", ["林晓", "张伟"], "林晓", None),
+    ],
+)
+def test_a_guest_s_we_in_reported_speech_is_their_team_s(sentence, language, voices, host, shifted):
+    """build-notes: "Raj Patel explains that we ran both services side by side on real traffic for six weeks…" was refused
+    as the host's voice; reported speech says "they"."""
+    from engines.llm import script
+
+    assert script.backshifted(sentence, language == "zh", voices, host) == (shifted or sentence)
+    verifier = Verifier("Raj Patel: We ran both services side by side, and our bill fell. Elena Rossi: On our benchmarks the loss is about 2%.", "en")
+    if shifted and language == "en":
+        assert "host_voice" in verifier.broken(sentence) and "host_voice" not in verifier.broken(shifted)
+
+
+def test_the_model_s_sentence_in_a_guest_s_we_is_told_as_what_the_guest_said():
+    """build-notes: the model's script said "We found about 40 differences, and every single one was a bug in the old
+    code." in the presenter's voice (refused as the host's); it is Raj's team's, so it is told as what Raj said."""
+    from types import SimpleNamespace
+
+    from engines.llm import script
+
+    segments = [
+        SimpleNamespace(start=0.0, end=5.0, text="Welcome to Build Notes. I'm Sarah Chen, and my guest is Raj Patel from Stripe.", speaker="Sarah Chen"),
+        SimpleNamespace(start=5.0, end=12.0, text="We found about forty differences, and every single one was a bug in the old code.", speaker="Raj Patel"),
+    ]
+    verifier = Verifier(" ".join(s.text for s in segments), "en")
+    made = script.compose(
+        script.Facts(show="Build Notes", host="Sarah Chen", guests=["Raj Patel"]), segments, 12.0, verifier,
+        ["We found 40 differences, and each one was a bug in the old code."], speaker_of=lambda s: s.speaker,
+    )
+    assert "Raj Patel says they found 40 differences, and each one was a bug in the old code." in [b.text for b in made.beats]
+
+
+def test_a_run_of_sentences_told_by_one_voice_opens_with_another_verb_each():
+    """tech-weekly's summary: "节目中提到，…" four times in a row (one voice heard, so no one named)."""
+    from engines.llm import script
+
+    said = ["节目中提到，每天处理超过两万个小时的音频。", "节目中提到，他们用 Prefect 做调度。", "节目中提到，速度快四到五倍。", "David提到，瓶颈是数据质量。"]
+    assert script.varied(said, ["David"], True) == ["节目中提到，每天处理超过两万个小时的音频。", "节目中还说，他们用 Prefect 做调度。", "节目中谈到，速度快四到五倍。", "David提到，瓶颈是数据质量。"]
+    english = ["Priya Nair said that the bill went up by 30%.", "Priya Nair says the dashboards are fresh.", "Mark Davis says that streaming costs more."]
+    assert script.varied(english, ["Priya Nair", "Mark Davis"], False) == [english[0], "Priya Nair adds that the dashboards are fresh.", english[2]]

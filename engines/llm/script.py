@@ -398,6 +398,36 @@ def _reporter(text: str, chinese: bool) -> re.Match[str] | None:
     return said if said and (chinese or said.group(1).lower() not in ("she", "he", "it", "they")) else None
 
 
+_REPORTS = {  # an opening that reports what the named person said: what follows is in their words, shifted
+    False: re.compile(
+        r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) (?:also |then |further )?(?:says|said|adds|added|explains|explained|notes|noted|mentions|mentioned"
+        r"|points out|pointed out|thinks|believes|argues|describes|recalls|admits)(?: that)?\s+"
+    ),
+    True: re.compile(r"([A-Z][A-Za-z0-9'’-]+(?: [A-Z][A-Za-z0-9'’-]+)?|" + CJK.pattern + r"{2,4}?)\s*(?:还|也)?(?:说|认为|提到|表示|觉得|指出|谈到|介绍|补充说?)[，,：:]?"),
+}
+_OURS = {  # a guest's "we" is their team's: reported, it is "they"
+    False: ((re.compile(r"\b[Ww]e\b"), "they"), (re.compile(r"\bus\b"), "them"), (re.compile(r"\b[Oo]urs\b"), "theirs"),
+            (re.compile(r"\b[Oo]urselves\b"), "themselves"), (re.compile(r"\b[Oo]ur\b"), "their")),
+    True: ((re.compile(r"我们|咱们"), "他们"),),
+}
+
+_WE = {False: re.compile(r"\b(?:[Ww]e|[Oo]urs?|us)\b"), True: re.compile(r"我们|咱们")}  # a sentence in a team's voice
+
+
+def backshifted(sentence: str, chinese: bool, voices: Sequence[str], host: str | None) -> str:
+    """``sentence`` with a guest's "we" and "our" in what it reports made "they" and "their", as reported speech says
+    it: "Raj Patel explains that we ran both services side by side…" is the presenter speaking as Raj's team; "…that
+    they ran…" is the presenter telling what Raj said. Only where the sentence opens by naming one of ``voices`` (who
+    may have said it) other than the ``host``, whose "we" is the show's."""
+    said = _REPORTS[chinese].match(sentence)
+    if not said or said.group(1) not in voices or said.group(1) == host:
+        return sentence
+    told = sentence[said.end() :]
+    for pattern, theirs in _OURS[chinese]:
+        told = pattern.sub(theirs, told)
+    return sentence[: said.end()] + told
+
+
 _SPEECH_TAG = {  # a clause that only says someone spoke ("Emily 补充说"): nothing to report
     False: re.compile(r"\b(?:says|said|adds|added|asks|asked|explains|explained)$"),
     True: re.compile(r"(?:说|认为|提到|表示|觉得|补充|指出)$"),
@@ -654,17 +684,19 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
     return sorted(found, key=lambda f: not f.figures)
 
 
-def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Sequence[str], rejected: list[dict[str, Any]]) -> str:
+def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Sequence[str], rejected: list[dict[str, Any]], host: str | None = None) -> str:
     """The model's sentence telling ``line``: passing the verifier, new beside ``earlier`` and keeping the line's figures
     (ended before a late clause that breaks a rule, like the model's other sentences); asked once more, with another seed
-    and what broke, where the first answer fails (the second may keep only some figures). Empty where neither passes;
-    each failed answer goes to ``rejected``."""
+    and what broke, where the first answer fails (the second may keep only some figures). A guest's "we" the answer
+    copies is theirs (``backshifted``; the ``host``'s is the show's). Empty where neither passes; each failed answer goes
+    to ``rejected``."""
     avoid = ""
     for attempt in range(2):
         text = (restate(line.lines, line.speaker, line.figures, attempt, avoid) or "").strip()
         rules = avoid[avoid.rindex(" (") :] if avoid else ""
         if rules and text.endswith(rules):
             text = text[: -len(rules)].strip()  # the rules it was told of, copied onto its answer
+        text = backshifted(text, verifier.chinese, [line.speaker], host)
         if not text:
             return ""
         broken = verifier.broken(text, earlier) or (["repeat"] if not adds(text, earlier) else [])
@@ -745,7 +777,7 @@ class Told:
 
 def facts_told(
     found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], restate: Restater, said: Sequence[str], count: int,
-    asked: Sequence[str] = (), voices: int = 0, show: str = "",
+    asked: Sequence[str] = (), voices: int = 0, show: str = "", host: str | None = None,
 ) -> Told:
     """Up to ``count`` sentences for the written summary, each a line with a figure that nothing ``said`` tells yet (then
     one with a show-notes name whose words are mostly unsaid), told by the model and verified, one section after another:
@@ -772,7 +804,7 @@ def facts_told(
                 line = queue.pop(0)
                 if not unsaid(line):
                     continue
-                text = retold(line, restate, verifier, [*said, *told_now], rejected)
+                text = retold(line, restate, verifier, [*said, *told_now], rejected, host)
                 if not text and (text := reported_line(line, verifier, [*said, *told_now], voices)):
                     by_code.append(text)
                 if text:
@@ -992,14 +1024,16 @@ def compose(
         sentence = _without_intro(sentence.strip(), chinese)
         if sentence:
             section = _section_of(sentence, telling, glue)
-            if _ADVICE[chinese].search(sentence):  # "Teams should start simple…": advice is someone's, never the presenter's
+            # "Teams should start simple…": advice is someone's, never the presenter's; "We ran both services side by side…"
+            # is a guest's team's, told as what the guest said ("Raj Patel says they ran…", backshifted when offered)
+            if _ADVICE[chinese].search(sentence) or _WE[chinese].search(sentence):
                 sentence = _attributed(sentence, section.start, section.segments, speaker_of, names, verifier, voices)
             by_section[section.index].append(sentence)
 
     def resample(section: Section, avoid: str) -> None:
         for attempt in range(1, attempts + 1) if writer else ():
             assert writer is not None
-            text = (writer(section, attempt, avoid, ()) or "").strip()
+            text = backshifted((writer(section, attempt, avoid, ()) or "").strip(), chinese, names, facts.host)
             if not text:
                 continue
             broken = verifier.broken(text, spoken())
@@ -1021,7 +1055,7 @@ def compose(
         """A sentence of the model's for the section: spoken where it passes (and, if ``fresh``, adds NEW_SHARE of new words
         to what is said), else ended before a late clause that breaks a rule (``trimmed``). The rules it broke: none where
         something of it is spoken."""
-        text = _without_intro(text.strip(), chinese)
+        text = backshifted(_without_intro(text.strip(), chinese), chinese, names, facts.host)
         broken = verifier.broken(text, spoken()) if text else ["empty"]
         if text and fresh and not broken and not adds(text, spoken()):
             broken = ["repeat"]  # the same point in other words (the sample: "…a normal family consideration five years ago…" again)
@@ -1084,7 +1118,7 @@ def compose(
                     if line.figures and all(told(f, " ".join(spoken())) for f in line.figures):
                         continue  # its numbers are said already
                     asked.append(line.text)
-                    text = retold(line, restate, verifier, spoken(), rejected)
+                    text = retold(line, restate, verifier, spoken(), rejected, facts.host)
                     if text:
                         beats.append(Beat(text, section.index, line.start, section.end, _speaker_in(text, section, names, beats), "model"))
                     elif line.figures:
@@ -1138,28 +1172,37 @@ def announces(sentence: str) -> bool:
 
 def _varied(beats: list[Beat], names: Sequence[str], chinese: bool) -> None:
     """Read aloud, a run of "Raj Patel says…" drones: the same voice's sentences in a row open with another verb each
-    ("Raj Patel says…", "Raj Patel adds that…"), and a role the intro said is not said again ("Raj Patel, a staff
-    engineer at Stripe, improved…" → "Raj Patel improved…")."""
-    if not names:
-        return
+    (``varied``), and a role the intro said is not said again ("Raj Patel, a staff engineer at Stripe, improved…" →
+    "Raj Patel improved…")."""
     who = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    verbs = _POINT_VERBS[chinese]
-    opening = re.compile(rf"^({who})(?:提到|还说|谈到|指出|说)[，,]?" if chinese else rf"^({who}) (?:says that|says|adds that|explains that|notes that) ")
     introduced = {n for n in names for b in beats if b.source == "intro" and b.text.startswith(n + ("是" if chinese else " "))}
     again = re.compile(rf"^({who}), (?:a|an|the) [^,]{{3,60}}, ")  # "Raj Patel, a staff engineer at Stripe, …"
-    voice, run = "", 0
-    for beat in beats:
-        if beat.source in ("intro", "outro"):
-            continue
+    body = [b for b in beats if b.source not in ("intro", "outro")]
+    for beat in body:
         role = None if chinese else again.match(beat.text)
         if role and role.group(1) in introduced:
             beat.text = f"{role.group(1)} {beat.text[role.end():]}"
-        match = opening.match(beat.text)
+    for beat, text in zip(body, varied([b.text for b in body], names, chinese)):
+        beat.text = text
+
+
+def varied(sentences: Sequence[str], names: Sequence[str], chinese: bool) -> list[str]:
+    """``sentences`` with each of a run that opens with the same voice and a verb of saying opening with the next verb:
+    "Raj Patel says…", "Raj Patel adds that…"; "节目中提到，…", "节目中还说，…" (tech-weekly's summary had "节目中提到" four
+    times in a row). ``names``: the voices; the unnamed are told as "节目中", "One of the speakers"."""
+    names = [*names, *_NOBODY[chinese]]
+    who = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    verbs = _POINT_VERBS[chinese]
+    opening = re.compile(
+        rf"^({who})(?:提到|还说|谈到|指出|说)[，,]?" if chinese else rf"^({who}) (?:says that|says|adds that|explains that|notes that|said that|pointed out that|noted that) "
+    )
+    out, voice, run = [], "", 0
+    for text in sentences:
+        match = opening.match(text)
         run = run + 1 if match and match.group(1) == voice else 0
         voice = match.group(1) if match else ""
-        if match and run:
-            rest = beat.text[match.end() :]
-            beat.text = f"{voice}{verbs[run % len(verbs)]}，{rest}" if chinese else f"{voice} {verbs[run % len(verbs)]} {rest}"
+        out.append((f"{voice}{verbs[run % len(verbs)]}，" if chinese else f"{voice} {verbs[run % len(verbs)]} ") + text[match.end() :] if match and run else text)
+    return out
 
 
 def chapters(found: Sequence[Section], offered: Sequence[tuple[float, str]], extracted: dict[float, str]) -> tuple[list[tuple[float, str]], bool]:
@@ -1191,7 +1234,8 @@ class Prose:
 def prose(summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Beat], verifier: Verifier, count: int = 3) -> Prose:
     """The model's summary and highlight sentences that pass the verifier; where none does, the script's own (verified) sentences.
 
-    Highlights are whole sentences, distinct from each other and from the summary; below ``count``, the script's body
+    Highlights are whole sentences, distinct from each other and from the summary (one that says all an earlier one
+    does takes its place); below ``count``, the script's body
     sentences fill them (``topped_up`` adds more once the summary is whole).
     """
     kept: list[str] = []
@@ -1203,13 +1247,18 @@ def prose(summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Bea
     if not kept:
         kept, from_script = (body[:count] or [b.text for b in beats[:1]]), ["summary"]
     chosen: list[str] = []
-    for sentence in highlights:  # the transcript's own line ("That's the data stack for this week.") is a quote, not a highlight
-        if sentence.strip() and len(chosen) < count and not verifier.verbatim(sentence.strip()) and not verifier.broken(sentence.strip(), [*kept, *chosen]):
-            chosen.append(sentence.strip())
+
+    def take(sentence: str) -> None:  # "Kenji Watanabe says that streaming costs more…, so teams should start…" holds "Teams should start…"
+        held = [c for c in chosen if _holds(sentence, c)]
+        if sentence and len(chosen) - len(held) < count and sentence not in kept and not verifier.broken(sentence, [*kept, *(c for c in chosen if c not in held)]):
+            chosen[:] = [c for c in chosen if c not in held] + [sentence]
+
+    for sentence in map(str.strip, highlights):  # the transcript's own line ("That's the data stack for this week.") is a quote, not a highlight
+        if not verifier.verbatim(sentence):
+            take(sentence)
     if len(chosen) < count:
         for text in body:
-            if len(chosen) < count and text not in kept and text not in chosen and not verifier.broken(text, [*kept, *chosen]):
-                chosen.append(text)
+            take(text)
         if "highlights" not in from_script and len(chosen) > len([h for h in highlights if h.strip() in chosen]):
             from_script.append("highlights")
     return Prose(kept, chosen, from_script)

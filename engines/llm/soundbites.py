@@ -26,7 +26,7 @@ from core.artifacts import Beat, Speaker, Transcript, Word
 from core.text import unspaced
 
 from . import grounding
-from .verify import NEW_SHARE, Verifier, novelty
+from .verify import NEW_SHARE, VERB_EN, Verifier, novelty
 
 SHORTEST, LONGEST = 5.0, 15.0  # seconds of a soundbite, first word's start to last word's end
 BRIEF = 10.0  # seconds beyond which a longer soundbite must be that much more central to win
@@ -137,6 +137,8 @@ def _opens_badly(text: str, chinese: bool) -> bool:
         return True
     if any(w in _POINTING_BACK for w in re.findall(r"[a-z']+", text.lower())[:3]):
         return True  # "Without it, …", "For them, …": a pronoun in the first words refers to what came before
+    if not VERB_EN.search(re.split(r"(?<=[.!?])\s+", text, maxsplit=1)[0]):
+        return True  # "About nine months, with a team of six engineers.": the answer to a question the listener did not hear
     first = re.match(r"[\W_]*([A-Za-z']+)", text)
     return bool(first) and first.group(1).lower() in _OPENERS_EN  # type: ignore[union-attr]
 
@@ -308,7 +310,8 @@ def choose(
     transcript: Transcript, count: int, language: str, verifier: Verifier, *,
     sections: Sequence[tuple[float, float]] = (), earlier: Sequence[str] = (),
 ) -> list[Soundbite]:
-    """Up to ``count`` soundbites, best first, each with a verified link line; none two from the same minute."""
+    """Up to ``count`` soundbites, best first, each with a verified link line; none two from the same minute, and none
+    with little new beside ``earlier`` (the script)."""
     if count <= 0:
         return []
     bites = candidates(transcript, language)
@@ -341,9 +344,11 @@ def placed(beats: list[Beat], bites: list[Soundbite], language: str) -> list[Bea
     """The beats with each soundbite (after its link line) placed after the last beat of the section it comes from.
 
     A beat's start is its section's start; a soundbite before every body beat's section comes right after the intro.
+    A sentence of the script that only retells a soundbite is left out: the listener hears it from the speaker
+    (build-notes: "Raj Patel adds that every single one of the 40 differences … was a bug" right after Raj said so).
     """
     chinese = unspaced(language)
-    out = list(beats)
+    out = [b for b in beats if b.source in ("intro", "outro") or not any(novelty(b.text, [bite.text]) < NEW_SHARE for bite in bites)]
     for bite in sorted(bites, key=lambda b: b.start, reverse=True):  # from the last: earlier insertions keep their places
         body = [i for i, b in enumerate(out) if b.source not in ("intro", "link", "soundbite") and b.start <= bite.start]
         intro = [i for i, b in enumerate(out) if b.source == "intro"]

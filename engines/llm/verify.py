@@ -60,13 +60,21 @@ _PROMPT_WORDS = re.compile(
     r"\b(?:the|this|that) (?:passage|transcript|excerpt|lines? above)\b|\bkey points\b|\bcall to action\b|文字稿|这段文字|这几句话|上面这段|^(?:本节|这一节|本段|这一段)",
     re.IGNORECASE,
 )
-_UNNAMED = re.compile(r"^(?:这|那)(?:比|就|也|才|样|些|种)")  # "这比出新论文更有用。": what "this" is was said in the episode, not in the digest
+_UNNAMED = re.compile(r"^(?:这|那)(?:比|就|也|才|样|些|种)")  # "这比出新论文更有用。" (reported or not): what "this" is was said in the episode, not in the digest
 _ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolutely|definitely|okay|ok|well)\b\s*[,.!]|(?:对|是的|没错|嗯|好的|当然)[，,。！])", re.IGNORECASE)
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
 _QUESTION = re.compile(r"[?？]|吗[。！]?$")
 # two sentences run into one: a clause with its verb, a comma, then a second verb with no subject ("She introduces the
 # topic of home batteries, explains that five years ago, home batteries were a luxury."); an appositive ("Raj Patel, a
 # staff engineer at Stripe, says that…") has no verb before its comma
+# build-notes: "Raj Patel notes that about nine months, with a team of six engineers, they loaded the model into the
+# service itself.": the answer to "How long did it take?" glued to what the team changed (a measure with no verb, then a
+# clause with its own subject)
+_GLUED_EN = re.compile(
+    r"\b(?:says|said|adds|added|notes|noted|explains|explained|mentions|mentioned)(?: that)? (?P<measure>(?:about|around|roughly|nearly|almost) [^,]{1,40}),"
+    r"(?: [^,]{1,60},)? (?:they|we|he|she|it|I) ",
+    re.IGNORECASE,
+)
 _RUN_ON_EN = re.compile(r"^(?P<first>[^,]+),\s+(?:explains|says|adds|notes|argues|states|points out|describes|discusses|mentions)\s+(?:that|how|why|what)\b", re.IGNORECASE)
 _REPORTED_EN = re.compile(r"\b(?:says|said|explains|explained|adds|added|notes|noted|points out|pointed out|believes|thinks|argues|states)\s+that\s+(.+)$", re.IGNORECASE)
 _REPORTED_ZH = re.compile(r"^[^，,。：:]{1,12}?(?:提到|指出|谈到|还说|认为|表示|说)[，,：:]\s*(.+)$")  # "张伟指出，过去一年。"
@@ -214,7 +222,7 @@ class Verifier:
             "copied": lambda: self.copied(text),
             "list": lambda: bool(_LISTED.search(own) or _NAMES_OF.search(own)),  # "Databricks, Priya Nair, and Kenji Watanabe are the main names…"
             "fragment": lambda: not FINISHED.search(text) or bool(
-                _LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(own) or _DANGLING.search(own) or _PROMPT_WORDS.search(own) or self._verbless(own) or self._run_on(own)
+                _LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(_ATTRIBUTION.sub("", own)) or _DANGLING.search(own) or _PROMPT_WORDS.search(own) or self._verbless(own) or self._run_on(own)
             ),
             "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
             "question": lambda: bool(_QUESTION.search(own)),
@@ -256,9 +264,13 @@ class Verifier:
         return not any(all(w in heard for w in wanted) for heard in self._heard_sentences)
 
     def _run_on(self, sentence: str) -> bool:
-        """Two English predicates joined by a bare comma, the second without its subject."""
+        """Two English predicates joined by a bare comma, the second without its subject; or an answer's bare measure
+        glued to another claim (``_GLUED_EN``)."""
         if self.chinese:
             return False
+        glued = _GLUED_EN.search(sentence)
+        if glued and not VERB_EN.search(glued.group("measure")):
+            return True
         joined = _RUN_ON_EN.match(sentence)
         if not joined:
             return False
