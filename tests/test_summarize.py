@@ -1347,23 +1347,28 @@ def test_a_highlight_that_is_the_transcript_s_own_line_is_not_kept():
     assert told.highlights == ["Battery prices fell by 40% since 2020."]
 
 
-def test_advice_in_the_model_s_script_is_credited_to_whoever_gave_it():
-    """The Data Stack: "Teams should start simple and measure how fresh their data needs to be." in the presenter's
-    voice is advice nobody in the episode is heard giving; it is told as the guest's whose line says it."""
+@pytest.mark.parametrize(("show", "host", "guest", "said", "written", "told"), [
+    # The Data Stack: advice in the presenter's voice that nobody in the episode is heard giving
+    ("The Data Stack", "Mark Davis", "Kenji Watanabe", "Start simple, measure how fresh your data really needs to be, and only then pay for streaming.",
+     "Teams should start simple and measure how fresh their data needs to be.",
+     "Kenji Watanabe says teams should start simple and measure how fresh their data needs to be."),
+    # build-notes: a team's "we" in the presenter's voice (refused as the host's), told as what the guest said
+    ("Build Notes", "Sarah Chen", "Raj Patel", "We found about forty differences, and every single one was a bug in the old code.",
+     "We found 40 differences, and each one was a bug in the old code.",
+     "Raj Patel says they found 40 differences, and each one was a bug in the old code."),
+])
+def test_a_model_sentence_of_advice_or_of_a_team_s_we_is_credited_to_whoever_said_it(show, host, guest, said, written, told):
     from types import SimpleNamespace
 
     from engines.llm import script
 
     segments = [
-        SimpleNamespace(start=0.0, end=5.0, text="Welcome to the Data Stack. I'm Mark Davis, with Kenji Watanabe of Databricks.", speaker="Mark Davis"),
-        SimpleNamespace(start=5.0, end=12.0, text="Start simple, measure how fresh your data really needs to be, and only then pay for streaming.", speaker="Kenji Watanabe"),
+        SimpleNamespace(start=0.0, end=5.0, text=f"Welcome to {show}. I'm {host}, with {guest}.", speaker=host),
+        SimpleNamespace(start=5.0, end=12.0, text=said, speaker=guest),
     ]
     verifier = Verifier(" ".join(s.text for s in segments), "en")
-    made = script.compose(
-        script.Facts(show="The Data Stack", host="Mark Davis", guests=["Kenji Watanabe"]), segments, 12.0, verifier,
-        ["Teams should start simple and measure how fresh their data needs to be."], speaker_of=lambda s: s.speaker,
-    )
-    assert "Kenji Watanabe says teams should start simple and measure how fresh their data needs to be." in [b.text for b in made.beats]
+    made = script.compose(script.Facts(show=show, host=host, guests=[guest]), segments, 12.0, verifier, [written], speaker_of=lambda s: s.speaker)
+    assert told in [b.text for b in made.beats]
 
 
 def test_one_voice_s_sentences_in_a_row_open_with_another_verb_and_its_role_is_said_once():
@@ -1442,25 +1447,6 @@ def test_a_guest_s_we_in_reported_speech_is_their_team_s(sentence, language, voi
     verifier = Verifier("Raj Patel: We ran both services side by side, and our bill fell. Elena Rossi: On our benchmarks the loss is about 2%.", "en")
     if shifted and language == "en":
         assert "host_voice" in verifier.broken(sentence) and "host_voice" not in verifier.broken(shifted)
-
-
-def test_the_model_s_sentence_in_a_guest_s_we_is_told_as_what_the_guest_said():
-    """build-notes: the model's script said "We found about 40 differences, and every single one was a bug in the old
-    code." in the presenter's voice (refused as the host's); it is Raj's team's, so it is told as what Raj said."""
-    from types import SimpleNamespace
-
-    from engines.llm import script
-
-    segments = [
-        SimpleNamespace(start=0.0, end=5.0, text="Welcome to Build Notes. I'm Sarah Chen, and my guest is Raj Patel from Stripe.", speaker="Sarah Chen"),
-        SimpleNamespace(start=5.0, end=12.0, text="We found about forty differences, and every single one was a bug in the old code.", speaker="Raj Patel"),
-    ]
-    verifier = Verifier(" ".join(s.text for s in segments), "en")
-    made = script.compose(
-        script.Facts(show="Build Notes", host="Sarah Chen", guests=["Raj Patel"]), segments, 12.0, verifier,
-        ["We found 40 differences, and each one was a bug in the old code."], speaker_of=lambda s: s.speaker,
-    )
-    assert "Raj Patel says they found 40 differences, and each one was a bug in the old code." in [b.text for b in made.beats]
 
 
 def test_a_run_of_sentences_told_by_one_voice_opens_with_another_verb_each():
