@@ -1416,8 +1416,8 @@ def test_a_highlight_that_says_all_an_earlier_one_does_takes_its_place():
 
     said = "Streaming costs more to run and is harder to debug, so teams should start with the one dashboard where fresh data earns money."
     verifier = Verifier("I'm Kenji Watanabe. " + said + " Every order goes into Kafka, about two billion events a day.", "en")
-    advice = "Teams should start with the one dashboard where fresh data earns money."
-    whole = "Kenji Watanabe says that streaming costs more and is harder to debug, so teams should begin with the one dashboard where fresh data earns money."
+    advice = "Teams should first pick the one dashboard where fresh data earns money."
+    whole = "Kenji Watanabe says that streaming costs more and is harder to debug, so teams should first pick the one dashboard where fresh data earns money."
     told = script.prose(["Kenji Watanabe explains when streaming pays."], [advice, whole, "About two billion events a day go through Kafka."], [], verifier)
     assert told.highlights == [whole, "About two billion events a day go through Kafka."]
     assert script.prose(["Kenji Watanabe explains when streaming pays."], [whole, advice], [], verifier).highlights == [whole], "nothing new: refused"
