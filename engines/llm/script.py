@@ -410,8 +410,7 @@ _OURS = {  # a guest's "we" is their team's: reported, it is "they"
             (re.compile(r"\b[Oo]urselves\b"), "themselves"), (re.compile(r"\b[Oo]ur\b"), "their")),
     True: ((re.compile(r"我们|咱们"), "他们"),),
 }
-
-_WE = {False: re.compile(r"\b(?:[Ww]e|[Oo]urs?|us)\b"), True: re.compile(r"我们|咱们")}  # a sentence in a team's voice
+_WE = {chinese: re.compile("|".join(p.pattern for p, _ in shifts)) for chinese, shifts in _OURS.items()}  # a sentence in a team's voice
 
 
 def backshifted(sentence: str, chinese: bool, voices: Sequence[str], host: str | None) -> str:
@@ -1201,7 +1200,10 @@ def varied(sentences: Sequence[str], names: Sequence[str], chinese: bool) -> lis
         match = opening.match(text)
         run = run + 1 if match and match.group(1) == voice else 0
         voice = match.group(1) if match else ""
-        out.append((f"{voice}{verbs[run % len(verbs)]}，" if chinese else f"{voice} {verbs[run % len(verbs)]} ") + text[match.end() :] if match and run else text)
+        if match and run:
+            verb = verbs[run % len(verbs)]
+            text = (f"{voice}{verb}，" if chinese else f"{voice} {verb} ") + text[match.end() :]
+        out.append(text)
     return out
 
 
