@@ -9,6 +9,9 @@ machine-checkable form::
 
 A fact is heard when ONE sentence of the digest's summary or script
 (``core.text.split_sentences``) holds at least one alternative of every group.
+The script's soundbites (beats of source "soundbite": the episode's own voice,
+played in the digest) are sentences a listener hears too; they are read as
+transcribed, so a word Whisper misheard in one does not count.
 Matching ignores case; an alternative starts at a word boundary (so "Ray" is
 not found in "array", while "quantiz" finds "quantized"); where the sentence or
 the alternative is Chinese, spaces are ignored on both sides. Numbers are
@@ -57,8 +60,9 @@ def facts_of(raw: list[dict[str, Any]] | list[Fact]) -> list[Fact]:
 
 
 def sentences(summary: dict[str, Any]) -> list[str]:
-    """The digest's sentences a listener or reader gets: the summary's, then the script's."""
-    return split_sentences(summary.get("summary", "")) + split_sentences(summary.get("script", ""))
+    """The digest's sentences a listener or reader gets: the summary's, then the script's, then its soundbites'."""
+    played = [sentence for beat in summary.get("beats") or [] if beat.get("source") == "soundbite" for sentence in split_sentences(beat["text"])]
+    return split_sentences(summary.get("summary", "")) + split_sentences(summary.get("script", "")) + played
 
 
 def _squashed(text: str) -> str:

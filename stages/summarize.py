@@ -38,7 +38,7 @@ from engines.llm.verify import Verifier
 log = logging.getLogger(__name__)
 
 
-SUMMARY_FACTS = 4  # sentences the written summary adds, each telling a line with a figure (or a claim) the script does not say
+SUMMARY_FACTS = 8  # sentences the written summary adds at most, each telling a line with a figure (or a claim) the script does not say
 
 
 class SummaryError(PresenterError):
@@ -135,8 +135,9 @@ def summarize(
             told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier)
             figures: list[str] = []
             if restate:  # the figures the script had no room for, each a verified sentence of the model's (or reported) for the reader
+                # (a highlight's figure too: the summary is what a reader reads first, and the highlight then makes room for another)
                 more_facts = script.facts_told(
-                    told_script.sections, verifier, speaker_of, restate, [*told.summary, *told.highlights, *(b.text for b in beats)], SUMMARY_FACTS, told_script.asked,
+                    told_script.sections, verifier, speaker_of, restate, [*told.summary, *(b.text for b in beats)], SUMMARY_FACTS, told_script.asked,
                     voices=len(transcript.speakers), show=show, host=facts.host,
                 )
                 figures, reported_facts = more_facts.sentences, more_facts.reported

@@ -59,6 +59,14 @@ def test_a_word_is_put_right_only_where_the_model_clearly_reads_it():
     assert refused == (sentence, []), "the verifier's word is the last"
 
 
+def test_what_was_said_is_read_without_the_presenter_s_attribution():
+    """going-global: after "王磊提到，" the model expected 已经 far more than 投产, and 偷产 was spoken; the words
+    reported are read as they were said."""
+    reader, asked = _reader({"的工厂": {"投产": 0.13, "偷": 0.001}})
+    assert homophones.corrected("王磊提到，宁德时代的工厂偷产了。", reader)[0] == "王磊提到，宁德时代的工厂投产了。"
+    assert asked == ["宁德时代的工厂"], asked
+
+
 @pytest.mark.slow
 def test_the_embedded_model_puts_right_what_whisper_misheard_and_leaves_correct_text(embedded_llm):
     """The real model, reading: Whisper base's mishearings in the Chinese set, and the same sentences as they were said."""

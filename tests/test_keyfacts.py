@@ -25,6 +25,14 @@ def test_a_fact_is_heard_when_one_sentence_holds_every_group():
     assert [f.fact for f in keyfacts.missed([RAJ, LATENCY, TEAM], said)] == [TEAM["fact"]]
 
 
+def test_a_soundbite_is_heard_as_its_transcript_says_it():
+    """A soundbite plays the guest's own words: a listener hears the fact there, as the transcript has it."""
+    beats = [{"text": "Raj Patel is a staff engineer at Stripe.", "source": "intro"}, {"text": "We went from 800 to 120 milliseconds of latency.", "source": "soundbite"}]
+    assert [f.fact for f in keyfacts.heard([RAJ, LATENCY], {**digest("", "Raj Patel is a staff engineer at Stripe."), "beats": beats})] == [RAJ["fact"], LATENCY["fact"]]
+    misheard = [{"text": "We went from 800 to 120 millisecond of lay ten sea.", "source": "soundbite"}]
+    assert keyfacts.heard([LATENCY], {**digest(""), "beats": misheard}) == [], "what Whisper misheard does not count"
+
+
 def test_groups_spread_over_two_sentences_do_not_count():
     said = digest("Raj Patel joined the show. He works at Stripe.", "Latency was 800 milliseconds. Now it is 120.")
     assert keyfacts.heard([RAJ, LATENCY], said) == []

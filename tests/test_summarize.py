@@ -493,7 +493,23 @@ def test_chinese_prompts_carry_the_glossary_and_a_chinese_digest_passes(server, 
         "在这一期《科技早知道》里，王磊聊了电池。王磊聊了电动汽车的电池。他说三年来电池成本下降了百分之四十。宁德时代和比亚迪都在投入快充。"
         "以上是王磊在这一期《科技早知道》里聊的内容。"
     ), "王磊: introduced as the guest; the copied sentence ends before its copied clause (the notes' key point then says nothing new)"
-    assert [(r["text"], r["rules"]) for r in result["rejected"]] == [("他说三年来电池成本下降了百分之四十，续航提升到了六百公里。", ["copied"]), ("电池成本下降百分之四十。", ["repeat"])], "22 characters copied"
+    assert [(r["text"], r["rules"]) for r in result["rejected"]] == [("他说三年来电池成本下降了百分之四十，续航提升到了六百公里。", ["copied"]), ("王磊提到，电池成本下降百分之四十。", ["repeat"])], "copied; 王磊 says it"
+
+
+def test_a_claim_that_names_no_one_is_credited_to_whoever_the_line_says_is_speaking(server, tmp_path):
+    """going-global, one voice reading the whole episode (diarization names none): the model's "磷酸铁锂电池会继续占据主流，…"
+    was spoken as the presenter's own prediction; the line it tells says "王磊认为…", so it is 王磊's. A sentence that
+    already says whose it is, or that it is the episode's, stays as written."""
+    digest = {**CHINESE_DIGEST, "script": "本期节目，王磊聊了电动汽车的电池。过去三年电池成本降得很快，续航也提高了。节目里还谈到了快充的竞争。快充技术会是下一个竞争的重点。"}
+    ChatServer(server, {"Notes": [CHINESE_NOTES], "Digest": [digest]})
+    one_segment = [CHINESE[0], (CHINESE[1][0] + "快充技术是下一个竞争重点。", 25), *CHINESE[2:]]  # 王磊's line, then one whose speaker is not said
+    transcript = write_transcript(tmp_path, one_segment, "zh")
+    settings = remote(server, target_seconds=15)
+    S.summarize(transcript, tmp_path, settings.summarize, settings.context, title="电池", show="科技早知道", glossary=["王磊", "宁德时代"])
+    spoken = [b["text"] for b in json.loads((tmp_path / "summary.json").read_text())["beats"]]
+    assert "王磊提到，过去三年电池成本降得很快，续航也提高了。" in spoken, spoken
+    assert "节目里还谈到了快充的竞争。" in spoken, spoken
+    assert "快充技术会是下一个竞争的重点。" in spoken, "the segment's other sentence does not say who speaks: not credited to 王磊"
 
 
 def test_an_answer_that_is_the_prompt_s_example_is_drawn_again(server, tmp_path):
@@ -858,6 +874,21 @@ def test_a_figure_goes_to_the_summary_before_reported_sentences_fill_the_highlig
     assert len(result["highlights"]) == 3 and not any("twelve thousand" in h for h in result["highlights"]), result["highlights"]
 
 
+def test_a_figure_only_a_highlight_told_goes_to_the_summary_and_the_highlight_makes_room(server, tmp_path):
+    """going-global: "节目中提到，当时欧盟的电池法规对探租计的要求越来越延。" was a highlight, so the summary (what a reader
+    reads first, and where key facts are looked for) never told the EU's rules. The summary tells it; the highlight
+    saying the same makes room for another."""
+    told = "Maria Lopez says that Solar Grid put in twelve thousand systems last year."
+    highlights = [
+        "Maria Lopez says Solar Grid put in twelve thousand systems last year.", "Maria Lopez advises comparing warranties as well as prices.",
+        "Maria Lopez expects approvals to get faster in 2026.",
+    ]
+    ChatServer(server, {"Notes": [POINTLESS], "Digest": [{**DIGEST, "highlights": highlights}], "Restated": [_sentence(told)]})
+    result = run(remote(server), tmp_path)
+    assert any("twelve thousand" in s for s in split_sentences(result["summary"])), result["summary"]
+    assert len(result["highlights"]) == 3 and not any("twelve thousand" in h for h in result["highlights"]), result["highlights"]
+
+
 @pytest.mark.parametrize(("target", "announced"), [(10, 1), (60, 3)])
 def test_a_script_announces_topics_only_where_the_figures_left_room(server, tmp_path, target, announced):
     """The sample (issue 25): "She explains the size of a typical home battery system." and four more like it, a table of
@@ -1116,6 +1147,41 @@ def test_reported_speech_in_both_languages_names_who_said_it():
     assert chinese.text == "王磊提到，过去三年电池成本下降了百分之四十。" and chinese.speaker == "王磊", chinese
     without = one_section(CHINESE, "zh", [None, None])
     assert without.text.startswith("王磊提到，") or without.text.startswith("节目里提到，"), without
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_reported_speech_tells_what_it_is_and_not_only_what_it_is_not(language):
+    """going-global: "出海最难的不是技术，而是本地化的管理和供应链。" was told "王磊还说，出海最难的不是技术。", half a claim
+    that reads as the whole; in Chinese the point now comes first ("…是…，而不是…", no copied run either), and no report or
+    shortened sentence ends on what it is not."""
+    from core.artifacts import Segment
+    from engines.llm import script
+    from engines.llm.script import trimmed
+
+    line = {
+        "zh": "最后王磊说，出海最难的不是技术，而是本地化的管理和供应链。",
+        "en": "Maria Lopez says the hardest part of the whole project is not the battery itself, but the permit from the local utility.",
+    }[language]
+    verifier = Verifier(line, language)
+    if language == "zh":
+        section = script.sections([Segment(start=0.0, end=20.0, text=line, speaker=1)], 20.0, lambda segment: None)[0]
+        told = script.reported(section, verifier, [], lambda segment: None)
+        assert told and told.text == "王磊提到，出海最难的是本地化的管理和供应链，而不是技术。", told
+        line_of = script.FactLine([("说话人", line)], "", [], line, 0.0)  # a line that names 王磊, who says it: told in the summary
+        assert script.reported_line(line_of, Verifier(line, language, ["王磊"]), []) == told.text
+    model = line.replace("最后王磊说", "王磊还说").replace("Maria Lopez says", "Maria Lopez explains that")
+    assert "copied" in verifier.broken(model)
+    assert trimmed(model, verifier, []) == "", "ended on what it is not"
+
+
+def test_a_latin_name_in_a_chinese_sentence_counts_as_one_in_a_copied_run():
+    """tech-weekly: the model's "Emily提到，团队在Kubernetes上跑Spark和Ray的任务，用Prefect做调度。" was refused as
+    copied, its names counted letter by letter (36 "characters"); heard, each is one word, and the run is 15. A run
+    longer than 20 characters and words is still copied."""
+    transcript = "Emily 补充说，他们在 Kubernetes 上跑 Spark 和 Ray 的任务，用 Prefect 做调度。每天处理超过两万个小时的音频。"
+    verifier = Verifier(transcript, "zh")
+    assert verifier.broken("Emily提到，团队在Kubernetes上跑Spark和Ray的任务，用Prefect做调度。") == []
+    assert verifier.broken("Emily提到，团队在Kubernetes上跑Spark和Ray的任务，用Prefect做调度，每天处理超过两万个小时的音频。") == ["copied"]
 
 
 def test_reported_speech_never_retells_who_is_who():

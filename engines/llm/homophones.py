@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from core.text import CJK, split_sentences
 
 from .grounding import terms, toneless
+from .verify import ATTRIBUTION
 
 DICTIONARY_FREQUENCY = 50  # jieba's frequency from which a dictionary word may be what was meant
 LIKELY = 0.01  # the model's probability, at least, that the meant word's first character comes next
@@ -127,16 +128,18 @@ def corrected(text: str, next_tokens: NextTokens, protected: Sequence[str] = (),
 
     told, changes = [], []
     for sentence in split_sentences(text) if text.strip() else []:
-        done = 0  # characters already decided
+        # what was said is judged without the presenter's "王磊提到，": after it, the model expects 已经 more than 投产
+        frame = (said.end() if (said := ATTRIBUTION.match(sentence)) else 0)
+        done = frame  # characters already decided
         for _ in range(len(sentence)):
             best = None
             for at, heard, meant in candidates(sentence, protected):
                 if at < done:
                     continue
                 k = next(i for i in range(len(heard)) if heard[i] != meant[i])
-                if not sentence[: at + k].strip():
+                if not sentence[frame : at + k].strip():
                     continue  # nothing before it to judge by
-                likely = likely_after(sentence[: at + k])
+                likely = likely_after(sentence[frame : at + k])
                 now = sum(p for token, p in likely.items() if token.lstrip()[:1] == heard[k])
                 then = sum(p for token, p in likely.items() if token.lstrip()[:1] == meant[k])
                 if then >= LIKELY and then >= CLEAR * now and (best is None or (at, -then) < (best[0], -best[3])):

@@ -27,11 +27,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.text import CJK
+from core.text import CJK, split_sentences
 
 from . import grounding
 from .ranking import _confidence, rank, whole_sentences
-from .verify import COPY_CHARS, COPY_WORDS, NEW_SHARE, VERB_EN, Verifier, chars_of, novelty
+from .verify import COPY_CHARS, COPY_WORDS, NEW_SHARE, VERB_EN, Verifier, chars_of, copy_size, novelty
 
 SECTION_SECONDS = 180.0  # about one section per 3 minutes of speech: a 3-minute clip gets one, an hour 20
 MAX_SECTIONS = 25
@@ -450,9 +450,31 @@ _IMPERATIVE_EN = re.compile(
 _VERBS = {False: ("said that", "pointed out that", "noted that"), True: ("提到", "谈到", "指出")}  # varied, so three reported sentences do not open alike
 
 
+_NOT_THIS = re.compile(r"^(?P<head>[^，]*?)不是(?P<denied>[^，]+?)[，]?$")  # "出海最难的不是技术，" …
+_BUT_THAT = re.compile(r"^而是(?P<meant>[^，。]+)")  # … "而是本地化的管理和供应链"
+_TURNS = {False: re.compile(r"^(?:but|rather)\b", re.IGNORECASE), True: re.compile(r"^而(?:是)?")}  # what the denial before it was leading to
+_DENIES = {False: re.compile(r"\bnot\b|n['’]t\b", re.IGNORECASE), True: re.compile(r"不是|并非|不在于")}
+
+
+def _point_first(pieces: list[str]) -> list[str]:
+    """Chinese clauses with "A不是X，而是Y" told the point first, "A是Y，而不是X": the first half alone says only what it is
+    not ("出海最难的不是技术"), and the turned sentence is no copied run."""
+    merged: list[str] = []
+    for piece in pieces:
+        denial = _NOT_THIS.match(merged[-1]) if merged else None
+        meant = _BUT_THAT.match(piece)
+        if denial and meant and denial.group("head"):
+            merged[-1] = f"{denial.group('head')}是{meant.group('meant')}，而不是{denial.group('denied')}"
+        else:
+            merged.append(piece)
+    return merged
+
+
 def _clauses(sentence: str, chinese: bool) -> list[str]:
     """Runs of consecutive clauses of ``sentence`` short enough to report without copying (<= 12 words, <= 20 characters), longest first."""
     pieces = [p.strip() for p in _CLAUSE[chinese].split(sentence.strip()) if p.strip()]
+    if chinese:
+        pieces = _point_first(pieces)
     found = []
     for i in range(len(pieces)):
         for j in range(i + 1, len(pieces) + 1):
@@ -462,9 +484,12 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
                 run = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", run)  # "自己 最近" as the recogniser spaced it
             if _CONTINUES[chinese].match(run) or _SPEECH_TAG[chinese].search(run) or (not chinese and not VERB_EN.search(run)):
                 continue
+            if j < len(pieces) and _TURNS[chinese].match(pieces[j]) and _DENIES[chinese].search(run):
+                continue  # "Speed is not the problem" without ", but memory is": only what it is not
             if not chinese and (len(pieces[i].split()) == 1 or _IMPERATIVE_EN.match(run)):
                 continue  # "Priya, Shopify moved…" (a name called, no clause); "Start simple…" (advice, not a statement to report)
-            size = len(chars_of(run)) if chinese else len(run.split())
+            turned = chinese and "，而不是" in run and "，而不是" not in sentence
+            size = max(copy_size(p, True) for p in re.split("而不是|是", run)) if turned else copy_size(run, chinese)  # a turned run: its parts
             if not chinese and size > COPY_WORDS:
                 run = _without_last_phrases(run)  # "…needs about 14 gigabytes of memory in its original form": its point, not its setting
                 size = len(run.split())
@@ -732,7 +757,8 @@ def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], vo
             name, clause = said.group(1), clause[said.end() :].strip()
         if not clause or _PERSONAL[chinese].search(_THEIR_TEAM[chinese].sub("", clause) if name else clause):
             continue  # "张伟提到，他们也在测试华为的芯片": their team, where who said it is named
-        kept = any(told(f, clause) for f in line.required) if line.required else any(term.lower() in clause.lower() for term in verifier.glossary)
+        # its figure kept; without one, its show-notes name, who said it among them ("最后王磊说，出海最难的…": 王磊 tells it)
+        kept = any(told(f, clause) for f in line.required) if line.required else any(term.lower() in f"{name or ''} {clause}".lower() for term in verifier.glossary)
         text = _in_reported_speech(clause, name, verifier, earlier, voices)
         if kept and verifier.passes(text, earlier) and adds(text, earlier):
             return text
@@ -951,6 +977,8 @@ def trimmed(sentence: str, verifier: Verifier, earlier: Sequence[str]) -> str:
         head = sentence[: match.start()].rstrip(" ,，;；")
         if verifier.size(head) < _SHORTEST_HEAD[chinese]:
             break
+        if _TURNS[chinese].match(sentence[match.end() :].strip()) and _DENIES[chinese].search(head):
+            continue  # "出海最难的不是技术" without "而是本地化的管理": only what it is not
         text = head + ("。" if chinese else ".")
         if not verifier.verbatim(head) and not verifier.broken(text, earlier) and adds(text, earlier):
             return text  # (a head that is the transcript's own words would be a quote in the presenter's voice)
@@ -959,6 +987,20 @@ def trimmed(sentence: str, verifier: Verifier, earlier: Sequence[str]) -> str:
 
 _ADVICE = {False: re.compile(r"\b(?:should|must|ought to|need to|needs to|have to|has to)\b", re.IGNORECASE), True: re.compile(r"应该|应当|建议|必须|需要")}
 _POINT_VERBS = {False: ("says", "adds that", "explains that", "notes that"), True: ("提到", "还说", "谈到", "指出")}  # one voice's points in turn
+
+
+_SAYING = {False: r"\s+(?:says|said|thinks|believes|explains|argues)\b", True: r"\s*(?:说|认为|提到|表示|觉得)"}
+_SOMEONE_ELSE = {  # an opening that says whose point it is already, or that it is the episode's: nothing to credit
+    False: re.compile(r"^(?:she|he|they|it|this|these|the (?:episode|show|host|guests?|conversation|discussion))\b", re.IGNORECASE),
+    True: re.compile(r"^(?:他|她|它|这|节目|本期|嘉宾|主持人|两位)"),
+}
+
+
+def _said_by(line: str, names: Sequence[str], chinese: bool) -> str | None:
+    """The one person of ``names`` a line says is speaking ("说到技术路线，王磊认为…"): who a point is from where diarization
+    named no voice (one voice reads the whole episode)."""
+    found = [n for n in names if re.search(re.escape(n) + _SAYING[chinese], line)]
+    return found[0] if len(found) == 1 else None
 
 
 def _attributed(
@@ -975,7 +1017,8 @@ def _attributed(
     # times are rough: The Data Stack's "Teams build two separate systems…" came at 00:35, Kenji said it at 01:22)
     own = _terms(point, verifier.chinese)
     at = max(segments, key=lambda s: (sum((own & _terms(s.text, verifier.chinese)).values()), -abs(s.start - seconds)), default=None)
-    name = speaker_of(at) if at is not None else None
+    line = max(split_sentences(at.text), key=lambda t: sum((own & _terms(t, verifier.chinese)).values()), default="") if at is not None else ""
+    name = speaker_of(at) or _said_by(line, names, verifier.chinese) if at is not None else None  # the sentence it tells: a segment may hold two voices
     if not name:
         return point
     verb = _POINT_VERBS[verifier.chinese][told.count(name) % len(_POINT_VERBS[verifier.chinese])]
@@ -1025,7 +1068,8 @@ def compose(
             section = _section_of(sentence, telling, glue)
             # "Teams should start simple…": advice is someone's, never the presenter's; "We ran both services side by side…"
             # is a guest's team's, told as what the guest said ("Raj Patel says they ran…", backshifted when offered)
-            if _ADVICE[chinese].search(sentence) or _WE[chinese].search(sentence):
+            # and a claim that names no one is its speaker's too ("磷酸铁锂电池会继续占据主流" is 王磊's, not the presenter's)
+            if _ADVICE[chinese].search(sentence) or _WE[chinese].search(sentence) or not _SOMEONE_ELSE[chinese].match(sentence):
                 sentence = _attributed(sentence, section.start, section.segments, speaker_of, names, verifier, voices)
             by_section[section.index].append(sentence)
 
@@ -1269,11 +1313,13 @@ def prose(summary: Sequence[str], highlights: Sequence[str], beats: Sequence[Bea
 def topped_up(told: Prose, figures: Sequence[str], more: Callable[[list[str]], str | None], count: int = 3) -> Prose:
     """``told`` with the summary's ``figures`` added and its highlights topped up to ``count`` with ``more``'s sentences
     (given what is said already): after the figures, so a figure goes to the summary (which key facts are read from),
-    not to a highlight."""
-    summary, chosen = [*told.summary, *figures], list(told.highlights)
+    not to a highlight; a highlight that a figure's sentence now says (most of its words) makes room for another."""
+    summary = [*told.summary, *figures]
+    chosen = [h for h in told.highlights if not figures or novelty(h, figures) >= NEW_SHARE]
+    kept = len(chosen)
     while len(chosen) < count and (extra := more([*summary, *chosen])):
         chosen.append(extra)
-    added = len(chosen) > len(told.highlights) and "highlights" not in told.from_script
+    added = len(chosen) > kept and "highlights" not in told.from_script
     return Prose(summary, chosen, [*told.from_script, *(["highlights"] if added else [])])
 
 

@@ -8,7 +8,7 @@ rules each digest breaks). The rules:
 - ``ungrounded``: every name and number in it is in the transcript (``grounding``);
 - ``first_person``: no "I", "my", "我" in the presenter's voice;
 - ``host_voice``: no host's "we", "our", "welcome", "thank you", "I'm your host", "我们", "咱们", "欢迎收听", "谢谢";
-- ``copied``: no run longer than 12 words (or 20 Chinese characters) copied from the transcript;
+- ``copied``: no run longer than 12 words (or 20 Chinese characters, a Latin word or a number counted as one) copied from the transcript;
 - ``list``: not a list of names or keywords (nor a sentence saying which names are "the main names");
 - ``fragment``: a whole sentence: it ends like one, has no speaker label ("Maria:"), is no answer ("Yes, …", "对，…"),
   no clause left waiting ("…之后。") and no reported clause without a verb ("X explains that the model server over the network.");
@@ -118,7 +118,7 @@ def unquoted(text: str) -> str:
 
 
 # who said it, before what was said: "David提到，" / "节目中谈到，" / "Maria Lopez said that "
-_ATTRIBUTION = re.compile(r"^[^，,：:。]{1,16}?(?:提到|谈到|指出|认为|表示|说)[，,：:]\s*|^[\w .'’-]{1,40}? (?:said|says|adds|added|pointed out|notes|noted|explains|explained) (?:that )?")
+ATTRIBUTION = re.compile(r"^[^，,：:。]{1,16}?(?:提到|谈到|指出|认为|表示|说)[，,：:]\s*|^[\w .'’-]{1,40}? (?:said|says|adds|added|pointed out|notes|noted|explains|explained) (?:that )?")
 
 
 def _contained(a: str, b: str) -> bool:
@@ -127,7 +127,7 @@ def _contained(a: str, b: str) -> bool:
     "David提到，用 VLLM…") is a repeat. A longer sentence that goes on from a short earlier one ("Raj Patel is a staff
     engineer at Stripe." then "Raj Patel, a staff engineer at Stripe, rebuilt …") says something new."""
     unit = (lambda t: set(chars_of(t))) if cjk_count(a + b) > len(a + b) / 3 else (lambda t: set(words_of(t)))
-    for x, y in ((a, b), (_ATTRIBUTION.sub("", a), _ATTRIBUTION.sub("", b))):
+    for x, y in ((a, b), (ATTRIBUTION.sub("", a), ATTRIBUTION.sub("", b))):
         wa, wb = unit(x), unit(y)
         if wa and wb and len(wa & wb) / len(wa) >= REPEAT_SHARE:
             return True
@@ -156,6 +156,17 @@ def chars_of(text: str) -> str:
     return "".join(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]", text.lower()))
 
 
+def units_of(text: str) -> list[str]:
+    """What a Chinese copied run is counted in: each Chinese character, and each Latin word or number as one, as it is
+    heard ("在 Kubernetes 上跑 Spark 和 Ray 的任务" is 10, not 23: a sentence naming a few tools is not a copy for that)."""
+    return re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[a-z0-9]+", text.lower())
+
+
+def copy_size(text: str, chinese: bool) -> int:
+    """``text``'s length as a copied run is measured: units (Chinese) or words."""
+    return len(units_of(text)) if chinese else len(words_of(text))
+
+
 @dataclass
 class Verifier:
     """The rules for one episode: its transcript, language, glossary."""
@@ -168,22 +179,23 @@ class Verifier:
     def chinese(self) -> bool:
         return _language_of(self.language) == "zh"
 
+    def _units(self, text: str) -> list[str]:
+        return units_of(text) if self.chinese else words_of(text)
+
     @cached_property
-    def _runs(self) -> set[tuple[str, ...]] | str:
-        """Every run of COPY_WORDS + 1 transcript words (English), or the transcript's characters (Chinese)."""
-        if self.chinese:
-            return chars_of(self.transcript)
-        words = words_of(self.transcript)
-        return {tuple(words[i : i + COPY_WORDS + 1]) for i in range(max(0, len(words) - COPY_WORDS))}
+    def _longest(self) -> int:
+        return COPY_CHARS if self.chinese else COPY_WORDS
+
+    @cached_property
+    def _runs(self) -> set[tuple[str, ...]]:
+        """Every run of one unit more than a copy may have (words; Chinese characters and Latin words) in the transcript."""
+        units, n = self._units(self.transcript), self._longest + 1
+        return {tuple(units[i : i + n]) for i in range(max(0, len(units) - n + 1))}
 
     def copied(self, sentence: str) -> bool:
-        """Whether the sentence shares a run longer than 12 words (20 Chinese characters) with the transcript."""
-        runs = self._runs
-        if isinstance(runs, str):
-            said = chars_of(sentence)
-            return any(said[i : i + COPY_CHARS + 1] in runs for i in range(max(0, len(said) - COPY_CHARS)))
-        words = words_of(sentence)
-        return any(tuple(words[i : i + COPY_WORDS + 1]) in runs for i in range(max(0, len(words) - COPY_WORDS)))
+        """Whether the sentence shares a run longer than 12 words (20 Chinese characters and Latin words) with the transcript."""
+        units, n = self._units(sentence), self._longest + 1
+        return any(tuple(units[i : i + n]) in self._runs for i in range(max(0, len(units) - n + 1)))
 
     @cached_property
     def _spoken(self) -> str:
@@ -198,8 +210,8 @@ class Verifier:
     def misquoted(self, sentence: str) -> bool:
         """Whether a quotation is not the transcript's words, word for word, or longer than a copied run may be."""
         for quote in quotations(sentence):
-            size = len(chars_of(quote)) if self.chinese else len(words_of(quote))
-            if not size or size > (COPY_CHARS if self.chinese else COPY_WORDS) or not self.verbatim(quote):
+            size = copy_size(quote, self.chinese)
+            if not size or size > self._longest or not self.verbatim(quote):
                 return True
         return False
 
@@ -222,7 +234,7 @@ class Verifier:
             "copied": lambda: self.copied(text),
             "list": lambda: bool(_LISTED.search(own) or _NAMES_OF.search(own)),  # "Databricks, Priya Nair, and Kenji Watanabe are the main names…"
             "fragment": lambda: not FINISHED.search(text) or bool(
-                _LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(_ATTRIBUTION.sub("", own)) or _DANGLING.search(own) or _PROMPT_WORDS.search(own) or self._verbless(own) or self._run_on(own)
+                _LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(ATTRIBUTION.sub("", own)) or _DANGLING.search(own) or _PROMPT_WORDS.search(own) or self._verbless(own) or self._run_on(own)
             ),
             "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
             "question": lambda: bool(_QUESTION.search(own)),
@@ -242,7 +254,7 @@ class Verifier:
         words (工程师 in "张伟是月之暗面的工程师" of "今天的嘉宾是月之暗面的工程师张伟"; "staff engineer" for "Raj Patel is a staff
         engineer at Stripe")."""
         key = _language_of(self.language)
-        said = _COPULA[key].match(_ATTRIBUTION.sub("", sentence).strip().rstrip("。.！!"))
+        said = _COPULA[key].match(ATTRIBUTION.sub("", sentence).strip().rstrip("。.！!"))
         if not said:
             return False
         within = lambda name, text: grounding.normalise(name) in grounding.normalise(text)
