@@ -132,7 +132,9 @@ def summarize(
         reported_facts: list[str] = []
         if not engine.extractive:  # the extractive engine's summary and highlights are the transcript's sentences, labelled so in summary.md
             more = script.another(told_script.sections, verifier, speaker_of, voices=len(transcript.speakers))
-            told = script.prose(split_sentences(fields.summary), fields.highlights, beats, verifier)
+            people = [n for n in [facts.host, *facts.guests] if n]
+            credited = [script.credited(s, 0.0, transcript.segments, speaker_of, people, verifier) for s in split_sentences(fields.summary)]  # as the script's
+            told = script.prose(credited, fields.highlights, beats, verifier)
             figures: list[str] = []
             if restate:  # the figures the script had no room for, each a verified sentence of the model's (or reported) for the reader
                 # (a highlight's figure too: the summary is what a reader reads first, and the highlight then makes room for another)

@@ -500,14 +500,19 @@ def test_a_claim_that_names_no_one_is_credited_to_whoever_the_line_says_is_speak
     """going-global, one voice reading the whole episode (diarization names none): the model's "磷酸铁锂电池会继续占据主流，…"
     was spoken as the presenter's own prediction; the line it tells says "王磊认为…", so it is 王磊's. A sentence that
     already says whose it is, or that it is the episode's, stays as written."""
-    digest = {**CHINESE_DIGEST, "script": "本期节目，王磊聊了电动汽车的电池。过去三年电池成本降得很快，续航也提高了。节目里还谈到了快充的竞争。快充技术会是下一个竞争的重点。"}
+    digest = {
+        **CHINESE_DIGEST, "summary": "过去三年电池成本下降了很多。",
+        "script": "本期节目，王磊聊了电动汽车的电池。过去三年电池成本降得很快，续航也提高了。节目里还谈到了快充的竞争。快充技术会是下一个竞争的重点。",
+    }
     ChatServer(server, {"Notes": [CHINESE_NOTES], "Digest": [digest]})
     one_segment = [CHINESE[0], (CHINESE[1][0] + "快充技术是下一个竞争重点。", 25), *CHINESE[2:]]  # 王磊's line, then one whose speaker is not said
     transcript = write_transcript(tmp_path, one_segment, "zh")
     settings = remote(server, target_seconds=15)
     S.summarize(transcript, tmp_path, settings.summarize, settings.context, title="电池", show="科技早知道", glossary=["王磊", "宁德时代"])
-    spoken = [b["text"] for b in json.loads((tmp_path / "summary.json").read_text())["beats"]]
+    result = json.loads((tmp_path / "summary.json").read_text())
+    spoken = [b["text"] for b in result["beats"]]
     assert "王磊提到，过去三年电池成本降得很快，续航也提高了。" in spoken, spoken
+    assert split_sentences(result["summary"])[0] == "王磊提到，过去三年电池成本下降了很多。", "the written summary's too"
     assert "节目里还谈到了快充的竞争。" in spoken, spoken
     assert "快充技术会是下一个竞争的重点。" in spoken, "the segment's other sentence does not say who speaks: not credited to 王磊"
 
@@ -779,7 +784,7 @@ def test_a_script_short_of_its_target_has_the_model_tell_the_lines_that_carry_a_
     assert novelty(again, said) < 0.4 <= novelty("Maria Lopez adds that Solar Grid installed twelve thousand systems in Texas.", said)
 
 
-@pytest.mark.parametrize(("budget", "asked"), [({"write_budget": 360}, 2), ({"read_budget": 0.05}, 0), ({}, 5)])
+@pytest.mark.parametrize(("budget", "asked"), [({"write_budget": 360}, 2), ({"read_budget": 0.05}, 0), ({}, 6)])
 def test_the_sentences_asked_after_the_digest_stay_within_the_episode_s_budget(server, tmp_path, budget, asked):
     """Issue 25's speed: a 60-minute episode's further sentences read the transcript again and write more; past the
     reading (``read_budget`` times the transcript's tokens) or writing budget (``write_budget``) none is asked, and the
@@ -887,6 +892,15 @@ def test_a_figure_only_a_highlight_told_goes_to_the_summary_and_the_highlight_ma
     result = run(remote(server), tmp_path)
     assert any("twelve thousand" in s for s in split_sentences(result["summary"])), result["summary"]
     assert len(result["highlights"]) == 3 and not any("twelve thousand" in h for h in result["highlights"]), result["highlights"]
+
+
+def test_the_summary_tells_a_claim_that_has_no_figure_or_name_where_it_has_room(server, tmp_path):
+    """going-global: "当时欧盟的电池法规对碳足迹的要求越来越严" has no figure and no name the show notes list, so the summary
+    never told it; after the figures and the names, the other statements are told too (never one about the show)."""
+    advice = "Maria Lopez advises comparing warranties as well as prices before buying."
+    ChatServer(server, {"Notes": [POINTLESS], "Digest": [DIGEST], "Restated": [_sentence(advice)]})
+    result = run(remote(server), tmp_path)
+    assert any("warranties" in s for s in split_sentences(result["summary"])), result["summary"]
 
 
 @pytest.mark.parametrize(("target", "announced"), [(10, 1), (60, 3)])

@@ -677,11 +677,14 @@ class FactLine:
     text: str
     start: float
     required: list[str] = field(default_factory=list)
+    claim: bool = False  # neither a figure nor a show-notes name: a statement of its own (the written summary's, last)
 
 
-def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any], str | None], show: str = "") -> list[FactLine]:
+def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any], str | None], show: str = "", claims: bool = False) -> list[FactLine]:
     """The section's lines a listener must hear, for the model to tell one at a time: statements with a number, then those
-    with a show-notes name other than the ``show``'s own ("Tech Weekly comes out every Monday." is no news), most central first."""
+    with a show-notes name other than the ``show``'s own ("Tech Weekly comes out every Monday." is no news), most central
+    first; with ``claims``, then the other statements (the written summary's: "当时欧盟的电池法规对碳足迹的要求越来越严"
+    names nothing the show notes list, and is news)."""
     chinese = verifier.chinese
     whole = whole_sentences(section.segments, "" if chinese else " ")
     if not whole:
@@ -689,7 +692,7 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
     # central lines first, and of those as central the one with more figures ("from 800 to 120" before "around 800")
     each = [figures_in(t) for _, t in whole]  # the figures of each line, found once
     scores = [c * _confidence(s) * (1 + 0.5 * min(3, len(f))) for c, (s, _), f in zip(rank([t for _, t in whole], verifier.language), whole, each)]
-    found = []
+    found: list[FactLine] = []
     for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
         segment, sentence = whole[index]
         figures = own = each[index]
@@ -697,15 +700,17 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
         if figures and before and verifier.size(sentence) <= _SHORT_LINE[chinese] and speaker_of(before[0]) == speaker_of(segment):
             figures = [*each[index - 1], *figures]  # "Now they are less than 5 minutes old." after "…up to 24 hours old."
         named = any(term.lower() in sentence.lower() for term in verifier.glossary if term.lower() not in show.lower())
-        if not (figures or named) or re.search(r"[?？]\s*$", sentence) or _CEREMONY.search(sentence):
+        if not (figures or named or claims) or re.search(r"[?？]\s*$", sentence) or _CEREMONY.search(sentence):
             continue
         if not figures and verifier.broken(sentence, skip=_NOT_VOICE):
             continue  # the host's "I'm Sarah Chen and with me today is…": no claim; a guest's "we cut it to 120" is one
+        if not (figures or named) and (verifier.size(sentence) < _SHORT_LINE[chinese] or not _clauses(sentence, chinese) or show and show.lower() in sentence.lower()):
+            continue  # a claim of its own, with a clause to report it by: not "Exactly.", "Long documents.", nor one about the show
         lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[max(0, index - RESTATE_CONTEXT) : index + 1]]
         said = _reporter(_DISCOURSE[chinese].sub("", sentence), chinese)  # one voice reading "(最后)David 说，…": David says it
         speaker = speaker_of(segment) or (said.group(1) if said else "")
-        found.append(FactLine(lines, speaker, figures, sentence, segment.start, own))
-    return sorted(found, key=lambda f: not f.figures)
+        found.append(FactLine(lines, speaker, figures, sentence, segment.start, own, claim=not (figures or named)))
+    return sorted(found, key=lambda f: (not f.figures, f.claim))
 
 
 def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Sequence[str], rejected: list[dict[str, Any]], host: str | None = None) -> str:
@@ -758,7 +763,7 @@ def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], vo
         if not clause or _PERSONAL[chinese].search(_THEIR_TEAM[chinese].sub("", clause) if name else clause):
             continue  # "张伟提到，他们也在测试华为的芯片": their team, where who said it is named
         # its figure kept; without one, its show-notes name, who said it among them ("最后王磊说，出海最难的…": 王磊 tells it)
-        kept = any(told(f, clause) for f in line.required) if line.required else any(term.lower() in f"{name or ''} {clause}".lower() for term in verifier.glossary)
+        kept = any(told(f, clause) for f in line.required) if line.required else line.claim or any(term.lower() in f"{name or ''} {clause}".lower() for term in verifier.glossary)
         text = _in_reported_speech(clause, name, verifier, earlier, voices)
         if kept and verifier.passes(text, earlier) and adds(text, earlier):
             return text
@@ -805,12 +810,13 @@ def facts_told(
     asked: Sequence[str] = (), voices: int = 0, show: str = "", host: str | None = None,
 ) -> Told:
     """Up to ``count`` sentences for the written summary, each a line with a figure that nothing ``said`` tells yet (then
-    one with a show-notes name whose words are mostly unsaid), told by the model and verified, one section after another:
+    one with a show-notes name, then any other statement, whose words are mostly unsaid), told by the model and
+    verified, one section after another:
     a reader gets the figures and claims the spoken script had no room for. Where the model's telling fails twice, the
     line in reported speech (``reported_line``): a figure is worth reading even where the small model only copies it.
     Lines in ``asked`` (the script's) are not asked again, as the same prompt gives the same answer: where the script
     could not tell one, it comes last, in reported speech."""
-    found_lines = [fact_lines(s, verifier, speaker_of, show) for s in found]
+    found_lines = [fact_lines(s, verifier, speaker_of, show, claims=True) for s in found]
     waiting = [[line for line in lines if line.text not in asked] for lines in found_lines]
     told_now: list[str] = []
     by_code: list[str] = []
@@ -1026,6 +1032,20 @@ def _attributed(
     return f"{name}{verb}，{point}" if verifier.chinese else f"{name} {verb} {_lowered(point, verifier.transcript)}"
 
 
+def credited(
+    sentence: str, seconds: float, segments: Sequence[Any], speaker_of: Callable[[Any], str | None], names: Sequence[str], verifier: Verifier,
+    told: list[str] | None = None,
+) -> str:
+    """The model's sentence told as whose it is (``_attributed``) where it says a claim in no one's name: advice ("Teams
+    should start simple…" is someone's, never the presenter's), a guest's team's "we" ("We ran both services side by
+    side…", backshifted when offered), or any claim not opening on who says it ("磷酸铁锂电池会继续占据主流" is 王磊's,
+    not the presenter's prediction)."""
+    chinese = verifier.chinese
+    if _ADVICE[chinese].search(sentence) or _WE[chinese].search(sentence) or not _SOMEONE_ELSE[chinese].match(sentence):
+        return _attributed(sentence, seconds, segments, speaker_of, names, verifier, told)
+    return sentence
+
+
 def compose(
     facts: Facts, segments: Sequence[Any], duration: float, verifier: Verifier, candidates: Sequence[str], *,
     speaker_of: Callable[[Any], str | None], writer: Writer | None = None, attempts: int = 3, target_size: int = 0,
@@ -1066,12 +1086,7 @@ def compose(
         sentence = _without_intro(sentence.strip(), chinese)
         if sentence:
             section = _section_of(sentence, telling, glue)
-            # "Teams should start simple…": advice is someone's, never the presenter's; "We ran both services side by side…"
-            # is a guest's team's, told as what the guest said ("Raj Patel says they ran…", backshifted when offered)
-            # and a claim that names no one is its speaker's too ("磷酸铁锂电池会继续占据主流" is 王磊's, not the presenter's)
-            if _ADVICE[chinese].search(sentence) or _WE[chinese].search(sentence) or not _SOMEONE_ELSE[chinese].match(sentence):
-                sentence = _attributed(sentence, section.start, section.segments, speaker_of, names, verifier, voices)
-            by_section[section.index].append(sentence)
+            by_section[section.index].append(credited(sentence, section.start, section.segments, speaker_of, names, verifier, voices))
 
     def resample(section: Section, avoid: str) -> None:
         for attempt in range(1, attempts + 1) if writer else ():
