@@ -903,6 +903,26 @@ def test_the_summary_tells_a_claim_that_has_no_figure_or_name_where_it_has_room(
     assert any("warranties" in s for s in split_sentences(result["summary"])), result["summary"]
 
 
+def test_a_chinese_line_told_in_part_still_has_its_other_clause_told():
+    """going-global: after "…营收，超过了EE欧远" (Whisper's 一亿欧元, no figure) was told, the same line's "当时欧盟的电池
+    法规对探租计的要求越来越延" counted as said (65 % of its characters were, one by one); a clause of new character pairs
+    is news."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    line = "他提到，去年有一家电池企业光是在欧洲的营收，就超过了EE欧远，当时欧盟的电池法规对探租计的要求越来越延。"
+    said = [  # going-global's summary, as written
+        "王磊提到，宁德时代在德国Earthurt的工厂投产，客户包括Bmw和Mercedes-Benz，去年有一家电池企业光是在欧洲的营收，超过了EE欧远。",
+        "王磊还说，磷酸铁锂电池会继续占据主流，固态电池至少还要5年才能量查。", "特斯拉的4,680电池是一个很好的工程常识，但是量流一直是个问题。",
+        "王磊指出，出海最难的是本地化的管理和供应链，而不是技术。",
+    ]
+    section = script.sections([Segment(start=0.0, end=20.0, text=line, speaker=1)], 20.0, lambda segment: None)[0]
+    told = "节目中提到，欧盟的电池法规对探租计的要求越来越延。"
+    transcript = "".join(said) + line
+    result = script.facts_told([section], Verifier(transcript, "zh", ["王磊"]), lambda segment: None, lambda *_: told, said, 4)
+    assert result.sentences == [told], result
+
+
 @pytest.mark.parametrize(("target", "announced"), [(10, 1), (60, 3)])
 def test_a_script_announces_topics_only_where_the_figures_left_room(server, tmp_path, target, announced):
     """The sample (issue 25): "She explains the size of a typical home battery system." and four more like it, a table of
