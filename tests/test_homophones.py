@@ -65,6 +65,8 @@ def test_what_was_said_is_read_without_the_presenter_s_attribution():
     reader, asked = _reader({"的工厂": {"投产": 0.13, "偷": 0.001}})
     assert homophones.corrected("王磊提到，宁德时代的工厂偷产了。", reader)[0] == "王磊提到，宁德时代的工厂投产了。"
     assert asked == ["宁德时代的工厂"], asked
+    first, _ = _reader({"王磊提到，": {"投": 0.2, "偷": 0.001}})  # the first word reported has only the frame before it
+    assert homophones.corrected("王磊提到，偷产以后良率提高了。", first)[0] == "王磊提到，投产以后良率提高了。"
 
 
 @pytest.mark.slow

@@ -517,6 +517,20 @@ def test_a_claim_that_names_no_one_is_credited_to_whoever_the_line_says_is_speak
     assert "快充技术会是下一个竞争的重点。" in spoken, "the segment's other sentence does not say who speaks: not credited to 王磊"
 
 
+def test_a_sentence_that_says_whose_it_is_or_tells_no_line_is_not_credited():
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    segments = [Segment(start=0.0, end=10.0, text="I'm Dana Whitfield and my guest is Maria Lopez.", speaker=1),
+                Segment(start=10.0, end=20.0, text="Battery prices fell by forty percent since 2020.", speaker=2)]
+    speaker_of = lambda segment: ["Dana Whitfield", "Maria Lopez"][segment.speaker - 1]
+    verifier = Verifier(" ".join(s.text for s in segments), "en")
+    credit = lambda sentence: script.credited(sentence, 0.0, segments, speaker_of, ["Dana Whitfield", "Maria Lopez"], verifier)
+    assert credit("Battery prices fell a lot since 2020.") == "Maria Lopez says battery prices fell a lot since 2020."
+    for kept in ("Maria explains why batteries got cheaper.", "In this episode, the hosts discuss batteries.", "Their advice is to compare warranties.", "Solar roofs are popular."):
+        assert credit(kept) == kept, "says whose it is, is the episode's, or no line tells it"
+
+
 def test_an_answer_that_is_the_prompt_s_example_is_drawn_again(server, tmp_path):
     """going-global (the Chinese set): the restate prompt's example of rewording came back as the answer,
     "节目中提到，公司去年的收入翻了一番。", for a line about factories in Hungary; it is never told, and the line is asked once more."""
@@ -1206,6 +1220,9 @@ def test_reported_speech_tells_what_it_is_and_not_only_what_it_is_not(language):
     model = line.replace("最后王磊说", "王磊还说").replace("Maria Lopez says", "Maria Lopez explains that")
     assert "copied" in verifier.broken(model)
     assert trimmed(model, verifier, []) == "", "ended on what it is not"
+    if language == "zh":  # the clause after the turn keeps its comma; "并不是" is left as said (turned, it would read "并是")
+        assert script._clauses("出海最难的不是技术，而是管理，所以他们在德国建了团队。", True)[0] == "出海最难的是管理，而不是技术，所以他们在德国建了团队"
+        assert script._clauses("出海最难的并不是技术，而是本地化的管理。", True) == ["出海最难的并不是技术，而是本地化的管理"]
 
 
 def test_a_latin_name_in_a_chinese_sentence_counts_as_one_in_a_copied_run():

@@ -137,9 +137,10 @@ def corrected(text: str, next_tokens: NextTokens, protected: Sequence[str] = (),
                 if at < done:
                     continue
                 k = next(i for i in range(len(heard)) if heard[i] != meant[i])
-                if not sentence[frame : at + k].strip():
+                before = sentence[frame : at + k] if sentence[frame : at + k].strip() else sentence[: at + k]  # the first word reported: its frame
+                if not before.strip():
                     continue  # nothing before it to judge by
-                likely = likely_after(sentence[frame : at + k])
+                likely = likely_after(before)
                 now = sum(p for token, p in likely.items() if token.lstrip()[:1] == heard[k])
                 then = sum(p for token, p in likely.items() if token.lstrip()[:1] == meant[k])
                 if then >= LIKELY and then >= CLEAR * now and (best is None or (at, -then) < (best[0], -best[3])):

@@ -450,8 +450,8 @@ _IMPERATIVE_EN = re.compile(
 _VERBS = {False: ("said that", "pointed out that", "noted that"), True: ("提到", "谈到", "指出")}  # varied, so three reported sentences do not open alike
 
 
-_NOT_THIS = re.compile(r"^(?P<head>[^，]*?)不是(?P<denied>[^，]+?)[，]?$")  # "出海最难的不是技术，" …
-_BUT_THAT = re.compile(r"^而是(?P<meant>[^，。]+)")  # … "而是本地化的管理和供应链"
+_NOT_THIS = re.compile(r"^(?P<head>[^，]*?[^，并也都还就根从])不是(?P<denied>[^，]+?)[，]?$")  # "出海最难的不是技术，" (not "并不是", "都不是": turned, they read otherwise)
+_BUT_THAT = re.compile(r"^而是(?P<meant>[^，。；：、]+)(?P<end>[，；：、]?)")  # … "而是本地化的管理和供应链"
 _TURNS = {False: re.compile(r"^(?:but|rather)\b", re.IGNORECASE), True: re.compile(r"^而(?:是)?")}  # what the denial before it was leading to
 _DENIES = {False: re.compile(r"\bnot\b|n['’]t\b", re.IGNORECASE), True: re.compile(r"不是|并非|不在于")}
 
@@ -464,7 +464,7 @@ def _point_first(pieces: list[str]) -> list[str]:
         denial = _NOT_THIS.match(merged[-1]) if merged else None
         meant = _BUT_THAT.match(piece)
         if denial and meant and denial.group("head"):
-            merged[-1] = f"{denial.group('head')}是{meant.group('meant')}，而不是{denial.group('denied')}"
+            merged[-1] = f"{denial.group('head')}是{meant.group('meant')}，而不是{denial.group('denied')}{meant.group('end')}"
         else:
             merged.append(piece)
     return merged
@@ -489,7 +489,8 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
             if not chinese and (len(pieces[i].split()) == 1 or _IMPERATIVE_EN.match(run)):
                 continue  # "Priya, Shopify moved…" (a name called, no clause); "Start simple…" (advice, not a statement to report)
             turned = chinese and "，而不是" in run and "，而不是" not in sentence
-            size = max(copy_size(p, True) for p in re.split("而不是|是", run)) if turned else copy_size(run, chinese)  # a turned run: its parts
+            # a turned run's copies: its head and "是" + what it is, then "不是" + what it is not
+            size = max(copy_size(part, True) + 1 for part in run.split("，而不是")) if turned else copy_size(run, chinese)
             if not chinese and size > COPY_WORDS:
                 run = _without_last_phrases(run)  # "…needs about 14 gigabytes of memory in its original form": its point, not its setting
                 size = len(run.split())
@@ -997,8 +998,11 @@ _POINT_VERBS = {False: ("says", "adds that", "explains that", "notes that"), Tru
 
 _SAYING = {False: r"\s+(?:says|said|thinks|believes|explains|argues)\b", True: r"\s*(?:说|认为|提到|表示|觉得)"}
 _SOMEONE_ELSE = {  # an opening that says whose point it is already, or that it is the episode's: nothing to credit
-    False: re.compile(r"^(?:she|he|they|it|this|these|the (?:episode|show|host|guests?|conversation|discussion))\b", re.IGNORECASE),
-    True: re.compile(r"^(?:他|她|它|这|节目|本期|嘉宾|主持人|两位)"),
+    False: re.compile(
+        r"^(?:she|he|they|it|this|these|that|those|both|his|her|their|its|in this|on this|today|the (?:episode|show|hosts?|guests?|speakers?|conversation|discussion))\b",
+        re.IGNORECASE,
+    ),
+    True: re.compile(r"^(?:他|她|它|这|那|节目|在?本期|在?这一?期|今天|嘉宾|主持人|两位)"),
 }
 
 
@@ -1017,12 +1021,15 @@ def _attributed(
     easy part." / "王磊提到，电池成本下降了百分之四十。"): the presenter states no claim as its own."""
     told = [] if told is None else told  # the voices already named for a point, in order: each time another verb
     point = point.strip()
-    if not point or any(n and n.casefold() in point.casefold() for n in names):
+    first_names = [n.split()[0] for n in names if " " in n.strip()]  # "Maria explains…" names Maria Lopez
+    if not point or any(n and n.casefold() in point.casefold() for n in names) or any(re.search(rf"\b{re.escape(n)}\b", point) for n in first_names):
         return point
     # the line the point tells: the one sharing most of its words, the nearest its time of those as close (a small model's
     # times are rough: The Data Stack's "Teams build two separate systems…" came at 00:35, Kenji said it at 01:22)
     own = _terms(point, verifier.chinese)
     at = max(segments, key=lambda s: (sum((own & _terms(s.text, verifier.chinese)).values()), -abs(s.start - seconds)), default=None)
+    if at is None or not own & _terms(at.text, verifier.chinese):
+        return point  # no line tells it: whose it is is not known
     line = max(split_sentences(at.text), key=lambda t: sum((own & _terms(t, verifier.chinese)).values()), default="") if at is not None else ""
     name = speaker_of(at) or _said_by(line, names, verifier.chinese) if at is not None else None  # the sentence it tells: a segment may hold two voices
     if not name:
