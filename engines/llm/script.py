@@ -1030,8 +1030,8 @@ def _attributed(
     at = max(segments, key=lambda s: (sum((own & _terms(s.text, verifier.chinese)).values()), -abs(s.start - seconds)), default=None)
     if at is None or not own & _terms(at.text, verifier.chinese):
         return point  # no line tells it: whose it is is not known
-    line = max(split_sentences(at.text), key=lambda t: sum((own & _terms(t, verifier.chinese)).values()), default="") if at is not None else ""
-    name = speaker_of(at) or _said_by(line, names, verifier.chinese) if at is not None else None  # the sentence it tells: a segment may hold two voices
+    line = max(split_sentences(at.text), key=lambda t: sum((own & _terms(t, verifier.chinese)).values()), default="")
+    name = speaker_of(at) or _said_by(line, names, verifier.chinese)  # the sentence it tells: a segment may hold two voices
     if not name:
         return point
     verb = _POINT_VERBS[verifier.chinese][told.count(name) % len(_POINT_VERBS[verifier.chinese])]

@@ -162,9 +162,13 @@ def units_of(text: str) -> list[str]:
     return re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[a-z0-9]+", text.lower())
 
 
+def copy_units(text: str, chinese: bool) -> list[str]:
+    """What a copied run is counted in: units (Chinese) or words."""
+    return units_of(text) if chinese else words_of(text)
+
+
 def copy_size(text: str, chinese: bool) -> int:
-    """``text``'s length as a copied run is measured: units (Chinese) or words."""
-    return len(units_of(text)) if chinese else len(words_of(text))
+    return len(copy_units(text, chinese))
 
 
 @dataclass
@@ -179,9 +183,6 @@ class Verifier:
     def chinese(self) -> bool:
         return _language_of(self.language) == "zh"
 
-    def _units(self, text: str) -> list[str]:
-        return units_of(text) if self.chinese else words_of(text)
-
     @cached_property
     def _longest(self) -> int:
         return COPY_CHARS if self.chinese else COPY_WORDS
@@ -189,12 +190,12 @@ class Verifier:
     @cached_property
     def _runs(self) -> set[tuple[str, ...]]:
         """Every run of one unit more than a copy may have (words; Chinese characters and Latin words) in the transcript."""
-        units, n = self._units(self.transcript), self._longest + 1
+        units, n = copy_units(self.transcript, self.chinese), self._longest + 1
         return {tuple(units[i : i + n]) for i in range(max(0, len(units) - n + 1))}
 
     def copied(self, sentence: str) -> bool:
         """Whether the sentence shares a run longer than 12 words (20 Chinese characters and Latin words) with the transcript."""
-        units, n = self._units(sentence), self._longest + 1
+        units, n = copy_units(sentence, self.chinese), self._longest + 1
         return any(tuple(units[i : i + n]) in self._runs for i in range(max(0, len(units) - n + 1)))
 
     @cached_property
