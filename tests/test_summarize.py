@@ -490,16 +490,17 @@ def test_chinese_prompts_carry_the_glossary_and_a_chinese_digest_passes(server, 
     assert "你为新闻主播总结播客文字稿" in chat.calls[0]["messages"][0]["content"]
     assert result["gates"] == [] and result["extractive_fields"] == [] and result["glossary"] == ["王磊", "宁德时代"]
     assert result["script"] == (
-        "在这一期《科技早知道》里，王磊聊了电池。王磊聊了电动汽车的电池。他说三年来电池成本下降了百分之四十。宁德时代和比亚迪都在投入快充。"
+        "在这一期《科技早知道》里，王磊聊了电池。王磊聊了电动汽车的电池。他说三年来电池成本下降了百分之四十。王磊提到，宁德时代和比亚迪都在投入快充。"
         "以上是王磊在这一期《科技早知道》里聊的内容。"
     ), "王磊: introduced as the guest; the copied sentence ends before its copied clause (the notes' key point then says nothing new)"
-    assert [(r["text"], r["rules"]) for r in result["rejected"]] == [("他说三年来电池成本下降了百分之四十，续航提升到了六百公里。", ["copied"]), ("王磊提到，电池成本下降百分之四十。", ["repeat"])], "copied; 王磊 says it"
+    assert [(r["text"], r["rules"]) for r in result["rejected"]] == [("他说三年来电池成本下降了百分之四十，续航提升到了六百公里。", ["copied"]), ("王磊还说，电池成本下降百分之四十。", ["repeat"])], "copied; 王磊 says it (again: 还说)"
 
 
 def test_a_claim_that_names_no_one_is_credited_to_whoever_the_line_says_is_speaking(server, tmp_path):
     """going-global, one voice reading the whole episode (diarization names none): the model's "磷酸铁锂电池会继续占据主流，…"
     was spoken as the presenter's own prediction; the line it tells says "王磊认为…", so it is 王磊's. A sentence that
-    already says whose it is, or that it is the episode's, stays as written."""
+    already says whose it is, or that it is the episode's, stays as written; one that names no one after 王磊's line goes
+    on in his turn (one voice reads it all: tech-weekly's "一张 H100 每秒…" is Emily's, after "Emily 则更关心成本。她说，…")."""
     digest = {
         **CHINESE_DIGEST, "summary": "过去三年电池成本下降了很多。",
         "script": "本期节目，王磊聊了电动汽车的电池。过去三年电池成本降得很快，续航也提高了。节目里还谈到了快充的竞争。快充技术会是下一个竞争的重点。",
@@ -514,7 +515,7 @@ def test_a_claim_that_names_no_one_is_credited_to_whoever_the_line_says_is_speak
     assert "王磊提到，过去三年电池成本降得很快，续航也提高了。" in spoken, spoken
     assert split_sentences(result["summary"])[0] == "王磊提到，过去三年电池成本下降了很多。", "the written summary's too"
     assert "节目里还谈到了快充的竞争。" in spoken, spoken
-    assert "快充技术会是下一个竞争的重点。" in spoken, "the segment's other sentence does not say who speaks: not credited to 王磊"
+    assert "王磊还说，快充技术会是下一个竞争的重点。" in spoken, "the line after 王磊's, in his turn"
 
 
 def test_a_sentence_that_says_whose_it_is_or_tells_no_line_is_not_credited():
@@ -529,6 +530,39 @@ def test_a_sentence_that_says_whose_it_is_or_tells_no_line_is_not_credited():
     assert credit("Battery prices fell a lot since 2020.") == "Maria Lopez says battery prices fell a lot since 2020."
     for kept in ("Maria explains why batteries got cheaper.", "In this episode, the hosts discuss batteries.", "Their advice is to compare warranties.", "Solar roofs are popular."):
         assert credit(kept) == kept, "says whose it is, is the episode's, or no line tells it"
+
+
+def test_a_sentence_crediting_the_wrong_person_is_given_the_speaker_s_name():
+    """tech-weekly, one voice reading it all: the model wrote "David提到，一张 H100 每秒能生成几千个token。", a line of
+    Emily's ("Emily 则更关心成本。她说，…"). The lines before it give the turn to Emily; past the host's own words no one
+    is known, and a sentence telling no line closely keeps its name. Diarized, the line's voice says whose it is."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    said = [
+        "David 认为，真正的瓶颈不是模型，而是数据质量和评估。", "Emily 则更关心成本。她说，用 vLLM 部署一个 7B 的模型。一张 H100 每秒能生成几千个 token。",
+        "接着我们聊到开源模型，Qwen 和 DeepSeek 的进步非常快。",
+    ]
+    segments = [Segment(start=10.0 * i, end=10.0 * i + 10, text=t, speaker=0) for i, t in enumerate(said)]
+    verifier = Verifier("".join(said), "zh")
+    credit = lambda sentence: script.credited(sentence, 0.0, segments, lambda s: None, ["David", "Emily"], verifier)
+    assert credit("David提到，一张 H100 每秒能生成几千个 token。") == "Emily提到，一张 H100 每秒能生成几千个 token。"
+    assert credit("Emily提到，真正的瓶颈是数据质量和评估。") == "David提到，真正的瓶颈是数据质量和评估。"
+    assert credit("David认为，Qwen 和 DeepSeek 的进步非常快。") == "David认为，Qwen 和 DeepSeek 的进步非常快。", "the host's line: whose is not known"
+    assert credit("Emily提到，模型的成本很重要。") == "Emily提到，模型的成本很重要。"
+    assert credit("一张 H100 每秒能生成几千个 token。") == "Emily提到，一张 H100 每秒能生成几千个 token。", "a claim in no one's name: Emily's turn"
+    both = [*said, "最后，两位嘉宾都推荐了自己最近在读的论文。一篇是 Google DeepMind 的 Gemini 技术报告。"]
+    segments = [Segment(start=10.0 * i, end=10.0 * i + 10, text=t, speaker=0) for i, t in enumerate(both)]
+    verifier = Verifier("".join(both), "zh")
+    gemini = "Google DeepMind 的 Gemini 技术报告值得一读。"
+    assert script.credited(gemini, 0.0, segments, lambda s: None, ["David", "Emily"], verifier) == gemini, "after a line about both guests: no one's"
+
+    lines = [("Maria Lopez", "Battery prices fell by forty percent since 2020."), ("Dana Whitfield", "Installers now wait months for the grid connection.")]
+    english = [Segment(start=10.0 * i, end=10.0 * i + 10, text=t, speaker=i) for i, (_, t) in enumerate(lines)]
+    verifier = Verifier(" ".join(t for _, t in lines), "en")
+    credit = lambda sentence: script.credited(sentence, 0.0, english, lambda s: lines[s.speaker][0], ["Dana Whitfield", "Maria Lopez"], verifier)
+    assert credit("Dana Whitfield says battery prices fell by forty percent since 2020.") == "Maria Lopez says battery prices fell by forty percent since 2020."
+    assert credit("Maria Lopez says installers now wait months for the grid connection.") == "Dana Whitfield says installers now wait months for the grid connection."
 
 
 def test_an_answer_that_is_the_prompt_s_example_is_drawn_again(server, tmp_path):
@@ -547,7 +581,7 @@ def test_an_answer_that_is_the_prompt_s_example_is_drawn_again(server, tmp_path)
     assert [c["seed"] for c in restated[:2]] == [0, 100], "the same line drawn again with another seed"
     assert RESTATE_EXAMPLE[0] in chat.prompts("Restated")[0], "the example is shown"
     told = result["script"] + result["summary"]
-    assert RESTATE_EXAMPLE[1] not in told and good in told, told
+    assert RESTATE_EXAMPLE[1] not in told and good.removeprefix("王磊提到，") in told, told
 
 
 def test_a_digest_in_the_wrong_language_is_sent_back_then_built_from_the_transcript(server, tmp_path):
@@ -605,7 +639,9 @@ def test_a_central_name_the_model_keeps_leaving_out_is_told_in_reported_speech(s
     added = result["summary"].removeprefix(nameless["summary"])
     assert result["summary"].startswith(nameless["summary"]) and "王磊" in added, result["summary"]
     assert Verifier(json.loads(transcript.read_text())["text"], "zh").broken(added) == [], "third person, no copy, not the host's '今天我们请到了王磊'"
-    assert [b["source"] for b in result["beats"] if "王磊" in b["text"]] == ["intro", "outro"], "the intro and the outro; the model's other sentences tell the section"
+    assert [(b["source"], b["text"]) for b in result["beats"] if "王磊" in b["text"]][1:-1] == [("model", "王磊提到，宁德时代和比亚迪都在投入快充。")], (
+        "the intro, the outro, and a claim in no one's name credited: the line it tells goes on in 王磊's turn (他认为…)"
+    )
     assert "in reported speech" in (tmp_path / "summary.md").read_text()
 
 
@@ -1008,6 +1044,117 @@ def test_a_short_line_keeps_the_figures_it_goes_on_from_and_an_answer_that_echoe
     assert retold(line, answering(copying, both + " (copied)"), verifier, [], []) == both
 
 
+def test_an_answer_is_shown_with_its_question_and_a_line_in_the_same_measure_with_the_line_before():
+    """Build Notes' "About nine months, with a team of six engineers." is shown with "How long did the rebuild take?" and
+    nothing earlier (the small model told the line before it instead); going-global's answer takes the figure of the
+    question it answers, which is no fact line itself ("我问他，特斯拉的4680电池怎么样。", ended with "。" by Whisper);
+    Edge Cases' "…it fits in about 4 gigabytes." is asked with the 14 gigabytes of the line before (in the same measure),
+    and needs only its own 4 when asked again."""
+    from core.artifacts import Segment
+    from engines.llm import script
+    from engines.llm.script import FactLine, retold
+
+    def lines_of(texts: list[tuple[int, str]], language: str = "en") -> list[FactLine]:
+        segments = [Segment(start=4.0 * i, end=4.0 * i + 4, text=t, speaker=who) for i, (who, t) in enumerate(texts)]
+        names = {0: "Sarah Chen", 1: "Raj Patel"}
+        speaker_of = (lambda s: names[s.speaker]) if language == "en" else (lambda s: None)
+        verifier = Verifier(("" if language == "zh" else " ").join(t for _, t in texts), language)
+        found = script.sections(segments, 4.0 * len(texts), speaker_of, chinese=language == "zh")
+        return [line for section in found for line in script.fact_lines(section, verifier, speaker_of, claims=True)]
+
+    rebuild = lines_of([
+        (1, "We loaded the model into the service itself, so every check saved a network call."),
+        (0, "How long did the rebuild take?"), (1, "About nine months, with a team of six engineers."),
+    ])
+    answer = next(line for line in rebuild if line.text.startswith("About nine months"))
+    assert answer.lines == [("Sarah Chen", "How long did the rebuild take?"), ("Raj Patel", "About nine months, with a team of six engineers.")]
+    tesla = lines_of([(0, "王磊说，出海最难的是本地化的管理。"), (0, "我问他，特斯拉的4680电池怎么样。"), (0, "他说呢，是一个很好的工程尝试，但是良率一直是个问题。")], "zh")
+    assert not [line for line in tesla if line.text.startswith("我问他")], "a question is no fact line"
+    told = next(line for line in tesla if line.text.startswith("他说呢"))
+    assert told.figures == ["4680"] and told.required == [] and told.lines[0][1] == "我问他，特斯拉的4680电池怎么样。"
+
+    size = "A model with 7 billion parameters needs about 14 gigabytes of memory in its original form."
+    quantized = "After we quantize it to 4 bits, it fits in about 4 gigabytes."
+    lines = lines_of([(1, size), (1, quantized), (1, "With llama.cpp on a MacBook Air, a 7 billion model writes about 20 tokens per second.")])
+    four = next(line for line in lines if line.text == quantized)
+    assert four.figures == ["14", "4"] and four.required == ["4"] and four.compared
+    assert not next(line for line in lines if "20 tokens" in line.text).compared, "7 billion parameters, a 7 billion model: no measure shared"
+    verifier = Verifier(f"Elena Rossi: {size} {quantized}", "en")
+    asked: list[list[str]] = []
+
+    def answering(*replies: str):
+        queue = list(replies)
+
+        def restate(lines, speaker, figures, attempt, avoid):
+            asked.append(list(figures))
+            return queue.pop(0)
+
+        return restate
+
+    both = "Elena Rossi says a model of 14 gigabytes shrinks to about 4 once quantized."
+    own = "Elena Rossi says that a quantized model fits in about 4 gigabytes."
+    assert retold(four, answering(both), verifier, [], []) == both and asked == [["14", "4"]]
+    assert retold(four, answering(own, own), verifier, [], []) == own, "its own figure is enough when asked again"
+    # for the written summary, told with the sentence already telling the 14 gigabytes, by the same person
+    from core.artifacts import Segment
+
+    fourteen = "Elena Rossi says that a model with 7 billion parameters needs about 14 gigabytes of memory."
+    answers = {size: fourteen, quantized: own}
+    segments = [Segment(start=0.0, end=9.0, text=f"{size} {quantized}", speaker=1)]
+    told = script.facts_told(script.sections(segments, 9.0, lambda s: "Elena Rossi"), verifier, lambda s: "Elena Rossi", lambda lines, *_: answers[lines[-1][1]], [], 4)
+    assert told.sentences == [
+        "Elena Rossi says that a model with 7 billion parameters needs about 14 gigabytes of memory, and a quantized model fits in about 4 gigabytes."
+    ], told.sentences
+
+
+def test_a_line_without_figures_is_told_keeping_most_of_its_names():
+    """tech-weekly: "Emily 补充说，他们在 Kubernetes 上跑 Spark 和 Ray 的任务，用 Prefect 做调度。" came back as "节目中提到，
+    他们用 Prefect 做调度。": the names are what it says, so an answer that drops most of them is asked again, told which."""
+    from engines.llm.script import FactLine, retold
+
+    line_text = "Emily 补充说，他们在 Kubernetes 上跑 Spark 和 Ray 的任务，用 Prefect 做调度。"
+    verifier = Verifier("今天的嘉宾是 Emily。" + line_text, "zh", ["Emily", "Kubernetes", "Spark", "Ray", "Prefect"])
+    line = FactLine([("说话人", line_text)], "Emily", [], line_text, 0.0, names=["Emily", "Kubernetes", "Spark", "Ray", "Prefect"])
+    asked: list[tuple[list[str], str]] = []
+
+    def answering(*replies: str):
+        queue = list(replies)
+
+        def restate(lines, speaker, keep, attempt, avoid):
+            asked.append((list(keep), avoid))
+            return queue.pop(0)
+
+        return restate
+
+    few = "节目中提到，他们用 Prefect 做调度。"
+    full = "Emily提到，团队在Kubernetes上运行Spark和Ray，由Prefect负责调度。"
+    assert retold(line, answering(few, full), verifier, [], []) == full
+    assert asked[0][0] == line.names and "keep" in asked[1][1] and "Spark" in asked[1][1]
+
+
+def test_the_host_s_statements_are_no_claims_for_the_summary():
+    """Edge Cases: the host's "When the big models are want to pee a call away." (a question, misheard) came back as "Daniel
+    Brooks says that when the big models are…, they need to be faster.": the host frames the talk; a guest's statement
+    is told."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    said = [("Daniel Brooks", "Elena Rossi, you spend your days making language models run on ordinary laptops."),
+            ("Elena Rossi", "Hospitals and law firms cannot send their documents to a cloud service.")]
+    segments = [Segment(start=5.0 * i, end=5.0 * i + 5, text=t, speaker=i) for i, (_, t) in enumerate(said)]
+    speaker_of = lambda s: said[s.speaker][0]
+    verifier = Verifier(" ".join(t for _, t in said), "en")
+    asked: list[str] = []
+
+    def restate(lines, who, figures, attempt, avoid):
+        asked.append(lines[-1][1])
+        return {said[0][1]: "Daniel Brooks says that Elena Rossi makes language models run on ordinary laptops.",
+                said[1][1]: "Elena Rossi says that hospitals and law firms may not send documents to a cloud service."}[lines[-1][1]]
+
+    told = script.facts_told(script.sections(segments, 10.0, speaker_of), verifier, speaker_of, restate, [], 4, host="Daniel Brooks")
+    assert asked == [said[1][1]] and told.sentences == ["Elena Rossi says that hospitals and law firms may not send documents to a cloud service."], told.rejected
+
+
 def test_a_summary_sentence_told_again_within_a_longer_one_is_said_once():
     """The Data Stack's summary said "…up to 24 hours old." and then "…up to 24 hours old, and now they are less than 5
     minutes old.": the longer sentence takes the place of the one it holds."""
@@ -1081,6 +1228,10 @@ def test_a_sentence_that_breaks_a_rule_late_ends_before_that_clause():
     verifier = Verifier(ENGLISH_TEXT, "en")
     long = "Maria Lopez explains that home batteries got much cheaper since 2020, resulting in a 75% jump in sales."
     assert "ungrounded" in verifier.broken(long) and trimmed(long, verifier, []) == "Maria Lopez explains that home batteries got much cheaper since 2020."
+    purpose = "Maria Lopez explains that home batteries got much cheaper since 2020 to cut power bills by 85 percent."  # Build Notes' title's figure
+    assert "ungrounded" in verifier.broken(purpose) and trimmed(purpose, verifier, []) == "Maria Lopez explains that home batteries got much cheaper since 2020."
+    led = "Maria Lopez explains that home batteries got much cheaper since 2020, which led to a 75% jump in sales."
+    assert trimmed(led, verifier, []) == "Maria Lopez explains that home batteries got much cheaper since 2020.", "not '…, which led.'"
     quoting = "Maria says battery prices fell by forty percent since 2020, which changed the market."
     assert "copied" in verifier.broken(quoting) and trimmed(quoting, verifier, []) == "", "what is left is the transcript's own words: a quote, never the presenter's"
     said = "Maria Lopez explains that home batteries got much cheaper since 2020."
@@ -1131,6 +1282,10 @@ def test_a_sentence_adds_a_figure_or_a_clause_not_said_yet():
     chinese = ["David提到，真正的瓶颈不是模型。", "张伟说，因为英伟达的高端显卡在国内很难买到。"]
     assert adds("David提到，真正的瓶颈不是模型，而是数据质量和评估。", chinese)
     assert not adds("张伟还说，高端显卡在国内很难买到。", chinese) and not adds("David说，真正的瓶颈并不是模型。", chinese)
+    # going-global's LFP claim, said twice in its script: a few new words spread over the sentence are not news
+    lfp = ["王磊还说，磷酸铁锂电池会继续占据主流，固态电池至少还要5年才能量产。"]
+    assert not adds("王磊说磷酸铁锂电池，也就是LFP，会继续占据主流。", lfp)
+    assert adds("王磊说磷酸铁锂电池会继续占据主流，当时欧盟的电池法规对碳足迹的要求越来越严。", lfp)
 
 
 def test_a_guest_s_role_comes_from_the_opening_in_its_words():

@@ -31,7 +31,7 @@ from core.text import CJK, split_sentences
 
 from . import grounding
 from .ranking import _confidence, rank, whole_sentences
-from .verify import COPY_CHARS, COPY_WORDS, NEW_SHARE, VERB_EN, Verifier, chars_of, copy_size, novelty
+from .verify import COPY_CHARS, COPY_WORDS, NEW_SHARE, VERB_EN, Verifier, chars_of, copy_size, novelty, units_of
 
 SECTION_SECONDS = 180.0  # about one section per 3 minutes of speech: a 3-minute clip gets one, an hour 20
 MAX_SECTIONS = 25
@@ -643,25 +643,31 @@ def figures_in(sentence: str) -> list[str]:
     return list(dict.fromkeys(f for f in found if f and f.lower() != "one"))  # "the one dashboard", "one of them": no figure
 
 
-NEW_PAIRS = 6  # Chinese character pairs no earlier sentence has: a clause of news, where the share is small
+NEW_PAIRS = 4  # pairs of units (a Chinese character, a Latin word) no earlier sentence has, in one clause: news, where the share is small
+_CLAUSE_BREAK = re.compile(r"[，,；;：:、。！？!?]")
 
 
-def _pairs(text: str) -> set[str]:
-    chars = chars_of(text)
-    return {chars[i : i + 2] for i in range(len(chars) - 1)}
+def _pairs(text: str) -> set[tuple[str, str]]:
+    units = units_of(text)
+    return set(zip(units, units[1:]))
 
 
 def adds(sentence: str, earlier: Sequence[str]) -> bool:
     """``sentence`` says something new beside ``earlier``: NEW_SHARE of its words, a figure not said yet ("…a model
     with 1.5 billion parameters is 3 times faster." after "…a 7 billion model writes about 20 tokens per second."), or
-    in Chinese a clause of new words ("David提到，真正的瓶颈不是模型，而是数据质量和评估。" after "David提到，真正的瓶颈不是模
-    型。": single characters repeat too often to tell)."""
+    in Chinese a clause mostly of new words ("David提到，真正的瓶颈不是模型，而是数据质量和评估。" after "David提到，真正的瓶颈不是
+    模型。": single characters repeat too often to tell). Not new words scattered over a sentence said already ("王磊说磷酸
+    铁锂电池，也就是LFP，会继续占据主流。" after "王磊还说，磷酸铁锂电池会继续占据主流，…": the same claim twice)."""
     if novelty(sentence, earlier) >= NEW_SHARE or any(not told(f, " ".join(earlier)) for f in figures_in(sentence)):
         return True
-    return bool(CJK.search(sentence)) and len(_pairs(sentence) - set().union(*map(_pairs, earlier))) >= NEW_PAIRS
+    if not CJK.search(sentence):
+        return False
+    known = set().union(*map(_pairs, earlier))
+    return any(len(new := _pairs(clause) - known) >= NEW_PAIRS and 2 * len(new) >= len(_pairs(clause)) for clause in _CLAUSE_BREAK.split(sentence))
 
 
 _CEREMONY = re.compile(r"\bI['’]m (?:your host|[A-Z])|\bmy guests?\b|\b(?:welcome|thank you|thanks)\b|我是|嘉宾是|欢迎|感谢|谢谢", re.IGNORECASE)  # who is who, hello, thanks
+_ASKS = {False: re.compile(r"\?\s*$"), True: re.compile(r"(?:[?？]|(?:吗|呢|怎么样|如何)[。.]?)\s*$|^我(?:想)?问")}  # a question (Whisper ends some with "。")
 _SHORT_LINE = {False: 10, True: 20}  # words, characters: a line this short goes on from the one before it
 _SPEAKER = {False: "Speaker", True: "说话人"}  # a voice diarization did not name, in the lines shown
 
@@ -679,6 +685,21 @@ class FactLine:
     start: float
     required: list[str] = field(default_factory=list)
     claim: bool = False  # neither a figure nor a show-notes name: a statement of its own (the written summary's, last)
+    compared: bool = False  # its figures go on from the line before's, in the same measure: both are asked for, its own needed
+    names: list[str] = field(default_factory=list)  # a line without figures: its show-notes names, most of which a telling keeps
+
+
+_NOT_MEASURE = {*_PREPOSITION_EN, "and", "or", "the", "a", "an", "is", "are", "was", "were", "so", "but", "的", "和", "到", "了", "是", "在", "多", "左"}
+
+
+def _measures(figure: str, sentence: str) -> set[str]:
+    """The words right after ``figure`` in ``sentence``: what it counts ("gigabytes" in "about 14 gigabytes of memory")."""
+    after = re.finditer(r"(?<![\w.])" + re.escape(figure) + r"\s*([A-Za-z]+|[\u4e00-\u9fff])", sentence)
+    return {m.group(1).lower() for m in after} - _NOT_MEASURE
+
+
+def _measures_of(figures: Sequence[str], sentence: str) -> set[str]:
+    return set().union(*(_measures(f, sentence) for f in figures))
 
 
 def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any], str | None], show: str = "", claims: bool = False) -> list[FactLine]:
@@ -698,19 +719,33 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
         segment, sentence = whole[index]
         figures = own = each[index]
         before = whole[index - 1] if index else None
-        if figures and before and verifier.size(sentence) <= _SHORT_LINE[chinese] and speaker_of(before[0]) == speaker_of(segment):
+        previous = before[1] if before else ""
+        same_voice = before is not None and speaker_of(before[0]) is not None and speaker_of(before[0]) == speaker_of(segment)
+        # an answer goes on from its question: "About nine months, with a team of six engineers." after "How long did the
+        # rebuild take?"; "他说呢，是一个很好的工程尝试，但是良率一直是个问题。" after "我问他，特斯拉的4680电池怎么样。"
+        answers = before is not None and bool(_ASKS[chinese].search(previous)) and not same_voice
+        compared: list[str] = []
+        if answers:
+            figures = [*each[index - 1], *own]
+        elif figures and same_voice and verifier.size(sentence) <= _SHORT_LINE[chinese]:
             figures = [*each[index - 1], *figures]  # "Now they are less than 5 minutes old." after "…up to 24 hours old."
+        elif figures and same_voice and (compared := [f for f in each[index - 1] if f not in own and _measures(f, previous) & _measures_of(own, sentence)]):
+            figures = [*compared, *own]  # "…it fits in about 4 gigabytes." after "…needs about 14 gigabytes of memory…"
         named = any(term.lower() in sentence.lower() for term in verifier.glossary if term.lower() not in show.lower())
-        if not (figures or named or claims) or re.search(r"[?？]\s*$", sentence) or _CEREMONY.search(sentence):
+        if not (figures or named or claims) or _ASKS[chinese].search(sentence) or _CEREMONY.search(sentence):
             continue
         if not figures and verifier.broken(sentence, skip=_NOT_VOICE):
             continue  # the host's "I'm Sarah Chen and with me today is…": no claim; a guest's "we cut it to 120" is one
         if not (figures or named) and (verifier.size(sentence) < _SHORT_LINE[chinese] or not _clauses(sentence, chinese) or show and show.lower() in sentence.lower()):
             continue  # a claim of its own, with a clause to report it by: not "Exactly.", "Long documents.", nor one about the show
-        lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[max(0, index - RESTATE_CONTEXT) : index + 1]]
+        # an answer is shown with its question only: the small model told an earlier line instead ("…about nine months, with
+        # a team of six engineers, they loaded the model…")
+        lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[index - 1 if answers else max(0, index - RESTATE_CONTEXT) : index + 1]]
         said = _reporter(_DISCOURSE[chinese].sub("", sentence), chinese)  # one voice reading "(最后)David 说，…": David says it
         speaker = speaker_of(segment) or (said.group(1) if said else "")
-        found.append(FactLine(lines, speaker, figures, sentence, segment.start, own, claim=not (figures or named)))
+        terms = [] if figures else [t for t in dict.fromkeys(verifier.glossary) if t.lower() not in show.lower() and _names_term(t, sentence)]
+        terms = [t for t in terms if not any(t != u and t.lower() in u.lower() for u in terms)]  # "Google" within "Google DeepMind"
+        found.append(FactLine(lines, speaker, figures, sentence, segment.start, own, claim=not (figures or named), compared=bool(compared), names=terms))
     return sorted(found, key=lambda f: (not f.figures, f.claim))
 
 
@@ -722,7 +757,7 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
     to ``rejected``."""
     avoid = ""
     for attempt in range(2):
-        text = (restate(line.lines, line.speaker, line.figures, attempt, avoid) or "").strip()
+        text = (restate(line.lines, line.speaker, line.figures or line.names, attempt, avoid) or "").strip()
         rules = avoid[avoid.rindex(" (") :] if avoid else ""
         if rules and text.endswith(rules):
             text = text[: -len(rules)].strip()  # the rules it was told of, copied onto its answer
@@ -735,9 +770,13 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
         head = trimmed(text, verifier, earlier) if broken and "repeat" not in broken else ""
         dropped = [f for f in line.figures if not told(f, head or text)]
         short = len(line.figures) > len(line.required)  # "Now they are less than 5 minutes old." says nothing without "24 hours"
-        must = line.figures if short else line.required
+        must = line.figures if short and not (line.compared and attempt) else line.required  # "…4 gigabytes." does, once asked for the 14
         lost = [f for f in must if f in dropped]
         broken = ([] if head else broken) + (["figures"] if lost and (attempt == 0 or short or len(lost) == len(must)) else [])
+        # "Emily 补充说，他们在 Kubernetes 上跑 Spark 和 Ray 的任务，用 Prefect 做调度。" is not told by "…他们用 Prefect 做调度。"
+        dropped += [n for n in line.names if not _names_term(n, head or text)]
+        if attempt == 0 and 2 * len(dropped) > len(line.names) > 1:
+            broken.append("names")
         if not broken:
             return head or text
         rejected.append({"text": text, "source": "restated", "rules": broken})
@@ -791,6 +830,30 @@ def _reported_with_line_before(line: FactLine, verifier: Verifier, earlier: Sequ
     return ""
 
 
+def _joined_with_told(text: str, line: FactLine, verifier: Verifier, earlier: Sequence[str]) -> str:
+    """``text``, the model's telling of a line in the same measure as the one before (``FactLine.compared``) that kept only
+    its own figures, joined to the sentence already telling the line before, by the same person: "Elena Rossi says that a
+    model with 7 billion parameters needs about 14 gigabytes of memory, and after quantizing the model to 4 bits, it
+    fits in about 4 gigabytes." (two verified sentences, one change told as one). ``text`` where none passes."""
+    borrowed = [f for f in line.figures if f not in line.required]
+    said = _REPORTS[verifier.chinese].match(text)
+    if not (line.compared and said) or all(told(f, text) for f in borrowed):
+        return text
+    for before in reversed(earlier):
+        opening = _REPORTS[verifier.chinese].match(before)
+        if opening and opening.group(1) == said.group(1) and all(told(f, before) for f in borrowed):
+            rest = text[said.end() :].strip()
+            glue = "，" if verifier.chinese else ", and "
+            joined = before.rstrip("。.") + glue + (rest if verifier.chinese else _lowered(rest, verifier.transcript))
+            others = [e for e in earlier if e != before]
+            return joined if verifier.passes(joined, others) else text
+    return text
+
+
+def _names_term(term: str, text: str) -> bool:
+    return re.search(r"(?<![A-Za-z0-9])" + re.escape(term.lower()) + r"(?![A-Za-z0-9])", text.lower()) is not None
+
+
 def _holds(sentence: str, other: str) -> bool:
     """``sentence`` says all ``other`` does: its figures and nearly all its words."""
     return novelty(other, [sentence]) < 0.2 and all(told(f, sentence) for f in figures_in(other))
@@ -818,6 +881,8 @@ def facts_told(
     Lines in ``asked`` (the script's) are not asked again, as the same prompt gives the same answer: where the script
     could not tell one, it comes last, in reported speech."""
     found_lines = [fact_lines(s, verifier, speaker_of, show, claims=True) for s in found]
+    # the host's statements frame the talk ("Elena, you spend your days making language models run on laptops."): no claim
+    found_lines = [[line for line in lines if not (line.claim and host and line.speaker == host)] for lines in found_lines]
     waiting = [[line for line in lines if line.text not in asked] for lines in found_lines]
     told_now: list[str] = []
     by_code: list[str] = []
@@ -836,7 +901,7 @@ def facts_told(
                 line = queue.pop(0)
                 if not unsaid(line):
                     continue
-                text = retold(line, restate, verifier, [*said, *told_now], rejected, host)
+                text = _joined_with_told(retold(line, restate, verifier, [*said, *told_now], rejected, host), line, verifier, [*said, *told_now])
                 if not text and (text := reported_line(line, verifier, [*said, *told_now], voices)):
                     by_code.append(text)
                 if text:
@@ -941,6 +1006,8 @@ _CLAUSE_END = {
     False: re.compile(
         r",\s+(?=(?:and|but|which|while|whereas|resulting|so|because|including|making|leading|cutting|reducing|after|before|compared|with|as)\b)"
         r"|;\s+|\s+and\s+(?=[a-z]+ed\b)"
+        # a purpose with a figure: "…took about nine months[ to cut latency by 85 percent]." (not "…, which led[ to a 50% cut]")
+        r"|\s+(?=to\s+(?:cut|reduce|lower|improve|increase|boost|speed|save|make|bring|get|achieve|handle|serve|process)\s[^,;:]*\d[^,;:]*$)"
     ),
     True: re.compile(r"[，；]"),
 }
@@ -1013,6 +1080,53 @@ def _said_by(line: str, names: Sequence[str], chinese: bool) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+_PRONOUN_OPENS = {False: re.compile(r"^(?:she|he)\b", re.IGNORECASE), True: re.compile(r"^(?:他|她)(?!们)")}  # goes on in the voice before
+_HOST_WORDS = {False: re.compile(r"\b(?:I|we|our|us)\b"), True: re.compile(r"我")}  # the one voice reading speaks as the host
+_GROUP_OPENS = {  # a line about both guests, the show or the day: no one's turn
+    False: re.compile(r"^(?:both|the (?:hosts?|guests?|episode|show)|today|in this)\b", re.IGNORECASE),
+    True: re.compile(r"^(?:两位|嘉宾|主持人|大家|节目|本期|这一?期|今天)"),
+}
+VOICE_LOOKBACK = 4  # sentences, at most, back to the one that says whose turn it is
+
+
+def _voice_before(sentences: Sequence[str], index: int, names: Sequence[str], chinese: bool) -> str | None:
+    """Who says ``sentences[index]`` where one voice reads the whole episode: the person of ``names`` the nearest sentence
+    at or before it opens on or says speaks ("Emily 则更关心成本。她说，用 vLLM 部署一个 7B 的模型。一张 H100 每秒…":
+    Emily), going back over "她说…" and lines naming no one; None at the host's own words ("我问他…"), a line about both
+    guests or the show ("最后，两位嘉宾都推荐了…"), or past
+    ``VOICE_LOOKBACK`` sentences."""
+    for line in reversed(sentences[max(0, index - VOICE_LOOKBACK) : index + 1]):
+        opening = _DISCOURSE[chinese].sub("", line.strip())
+        named = _said_by(line, names, chinese) or next((n for n in names if n and opening.startswith(n)), None)
+        if named:
+            return named
+        if _HOST_WORDS[chinese].search(opening) and not _PRONOUN_OPENS[chinese].match(opening) or _GROUP_OPENS[chinese].match(opening):
+            return None
+    return None
+
+
+def _whose(
+    point: str, seconds: float, segments: Sequence[Any], speaker_of: Callable[[Any], str | None], names: Sequence[str], verifier: Verifier,
+    share: float = 0.0, back: bool = False,
+) -> str | None:
+    """Who says the line ``point`` tells: the line sharing most of its words (at least ``share`` of them), the nearest
+    ``seconds`` of those as close (a small model's times are rough: The Data Stack's "Teams build two separate
+    systems…" came at 00:35, Kenji said it at 01:22); its voice, or the person it says speaks, or with ``back``, where
+    one voice reads it all, the one the lines before it give the turn to (``_voice_before``). None where that is not known."""
+    chinese = verifier.chinese
+    own = _terms(point, chinese)
+    shared = lambda text: sum((own & _terms(text, chinese)).values())
+    at = max(range(len(segments)), key=lambda i: (shared(segments[i].text), -abs(segments[i].start - seconds)), default=None)
+    if at is None or not shared(segments[at].text) or shared(segments[at].text) < share * sum(own.values()):
+        return None  # no line tells it
+    if (name := speaker_of(segments[at])):
+        return name
+    sentences = [t for s in segments[: at + 1] for t in split_sentences(s.text)]
+    mine = split_sentences(segments[at].text)
+    line = max(range(len(mine)), key=lambda i: shared(mine[i]), default=0)  # the sentence it tells: a segment may hold two voices
+    return _voice_before(sentences if back else [mine[line]], len(sentences) - len(mine) + line if back else 0, names, chinese)
+
+
 def _attributed(
     point: str, seconds: float, segments: Sequence[Any], speaker_of: Callable[[Any], str | None], names: Sequence[str], verifier: Verifier,
     told: list[str] | None = None,
@@ -1024,19 +1138,15 @@ def _attributed(
     first_names = [n.split()[0] for n in names if " " in n.strip()]  # "Maria explains…" names Maria Lopez
     if not point or any(n and n.casefold() in point.casefold() for n in names) or any(re.search(rf"\b{re.escape(n)}\b", point) for n in first_names):
         return point
-    # the line the point tells: the one sharing most of its words, the nearest its time of those as close (a small model's
-    # times are rough: The Data Stack's "Teams build two separate systems…" came at 00:35, Kenji said it at 01:22)
-    own = _terms(point, verifier.chinese)
-    at = max(segments, key=lambda s: (sum((own & _terms(s.text, verifier.chinese)).values()), -abs(s.start - seconds)), default=None)
-    if at is None or not own & _terms(at.text, verifier.chinese):
-        return point  # no line tells it: whose it is is not known
-    line = max(split_sentences(at.text), key=lambda t: sum((own & _terms(t, verifier.chinese)).values()), default="")
-    name = speaker_of(at) or _said_by(line, names, verifier.chinese)  # the sentence it tells: a segment may hold two voices
+    name = _whose(point, seconds, segments, speaker_of, names, verifier, back=True)
     if not name:
         return point
     verb = _POINT_VERBS[verifier.chinese][told.count(name) % len(_POINT_VERBS[verifier.chinese])]
     told.append(name)
     return f"{name}{verb}，{point}" if verifier.chinese else f"{name} {verb} {_lowered(point, verifier.transcript)}"
+
+
+SOURCE_SHARE = 0.5  # of a credited sentence's words, at least, that the line found to tell it shares: whose it is, surely
 
 
 def credited(
@@ -1046,8 +1156,13 @@ def credited(
     """The model's sentence told as whose it is (``_attributed``) where it says a claim in no one's name: advice ("Teams
     should start simple…" is someone's, never the presenter's), a guest's team's "we" ("We ran both services side by
     side…", backshifted when offered), or any claim not opening on who says it ("磷酸铁锂电池会继续占据主流" is 王磊's,
-    not the presenter's prediction)."""
+    not the presenter's prediction). Where it opens on one person and the line it tells is surely another's, that one's
+    name ("David提到，一张 H100 每秒能生成几千个token。": Emily said it)."""
     chinese = verifier.chinese
+    said = _REPORTS[chinese].match(sentence)
+    if said and said.group(1) in names:
+        other = _whose(sentence[said.end() :], seconds, segments, speaker_of, names, verifier, SOURCE_SHARE, back=True)
+        return sentence if not other or other == said.group(1) else other + sentence[said.end(1) :]
     if _ADVICE[chinese].search(sentence) or _WE[chinese].search(sentence) or not _SOMEONE_ELSE[chinese].match(sentence):
         return _attributed(sentence, seconds, segments, speaker_of, names, verifier, told)
     return sentence
