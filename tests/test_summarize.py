@@ -551,6 +551,10 @@ def test_a_sentence_crediting_the_wrong_person_is_given_the_speaker_s_name():
     assert credit("David认为，Qwen 和 DeepSeek 的进步非常快。") == "David认为，Qwen 和 DeepSeek 的进步非常快。", "the host's line: whose is not known"
     assert credit("Emily提到，模型的成本很重要。") == "Emily提到，模型的成本很重要。"
     assert credit("一张 H100 每秒能生成几千个 token。") == "Emily提到，一张 H100 每秒能生成几千个 token。", "a claim in no one's name: Emily's turn"
+    pair = [*said[:2], "David和Emily都认为，开源模型的进步非常快。"]
+    segments_pair = [Segment(start=10.0 * i, end=10.0 * i + 10, text=t, speaker=0) for i, t in enumerate(pair)]
+    fast = "Emily认为，开源模型的进步非常快。"
+    assert script.credited(fast, 0.0, segments_pair, lambda s: None, ["David", "Emily"], Verifier("".join(pair), "zh")) == fast, "both said it"
     both = [*said, "最后，两位嘉宾都推荐了自己最近在读的论文。一篇是 Google DeepMind 的 Gemini 技术报告。"]
     segments = [Segment(start=10.0 * i, end=10.0 * i + 10, text=t, speaker=0) for i, t in enumerate(both)]
     verifier = Verifier("".join(both), "zh")
@@ -563,6 +567,12 @@ def test_a_sentence_crediting_the_wrong_person_is_given_the_speaker_s_name():
     credit = lambda sentence: script.credited(sentence, 0.0, english, lambda s: lines[s.speaker][0], ["Dana Whitfield", "Maria Lopez"], verifier)
     assert credit("Dana Whitfield says battery prices fell by forty percent since 2020.") == "Maria Lopez says battery prices fell by forty percent since 2020."
     assert credit("Maria Lopez says installers now wait months for the grid connection.") == "Dana Whitfield says installers now wait months for the grid connection."
+    asked = [("Dana Whitfield", "So Maria, you said battery prices fell by forty percent since 2020?"), ("Maria Lopez", "Yes, and they keep falling.")]
+    segments_asked = [Segment(start=10.0 * i, end=10.0 * i + 10, text=t, speaker=i) for i, (_, t) in enumerate(asked)]
+    fell = "Maria Lopez says battery prices fell by forty percent since 2020."
+    assert script.credited(fell, 0.0, segments_asked, lambda s: asked[s.speaker][0], ["Dana Whitfield", "Maria Lopez"], Verifier(" ".join(t for _, t in asked), "en")) == fell, (
+        "the host's question about her claim is not the host's claim"
+    )
 
 
 def test_an_answer_that_is_the_prompt_s_example_is_drawn_again(server, tmp_path):
@@ -1075,10 +1085,13 @@ def test_an_answer_is_shown_with_its_question_and_a_line_in_the_same_measure_wit
 
     size = "A model with 7 billion parameters needs about 14 gigabytes of memory in its original form."
     quantized = "After we quantize it to 4 bits, it fits in about 4 gigabytes."
-    lines = lines_of([(1, size), (1, quantized), (1, "With llama.cpp on a MacBook Air, a 7 billion model writes about 20 tokens per second.")])
+    lines = lines_of([
+        (1, size), (1, quantized), (1, "With llama.cpp on a MacBook Air, a 7 billion model writes about 20 tokens per second."),
+        (1, "A model with 1.5 billion parameters like Qwen 2.5 is 3 times faster."),
+    ])
     four = next(line for line in lines if line.text == quantized)
     assert four.figures == ["14", "4"] and four.required == ["4"] and four.compared
-    assert not next(line for line in lines if "20 tokens" in line.text).compared, "7 billion parameters, a 7 billion model: no measure shared"
+    assert not next(line for line in lines if "3 times" in line.text).compared, "a 7 billion model, 20 tokens; 1.5 billion parameters, 3 times: no measure shared"
     verifier = Verifier(f"Elena Rossi: {size} {quantized}", "en")
     asked: list[list[str]] = []
 
@@ -1102,9 +1115,9 @@ def test_an_answer_is_shown_with_its_question_and_a_line_in_the_same_measure_wit
     answers = {size: fourteen, quantized: own}
     segments = [Segment(start=0.0, end=9.0, text=f"{size} {quantized}", speaker=1)]
     told = script.facts_told(script.sections(segments, 9.0, lambda s: "Elena Rossi"), verifier, lambda s: "Elena Rossi", lambda lines, *_: answers[lines[-1][1]], [], 4)
-    assert told.sentences == [
-        "Elena Rossi says that a model with 7 billion parameters needs about 14 gigabytes of memory, and a quantized model fits in about 4 gigabytes."
-    ], told.sentences
+    joined = "Elena Rossi says that a model with 7 billion parameters needs about 14 gigabytes of memory, and a quantized model fits in about 4 gigabytes."
+    assert told.sentences == [joined], told.sentences
+    assert script.topped_up(script.Prose([fourteen], [], []), [joined], lambda said: None).summary == [joined], "said once, where the summary had the 14"
 
 
 def test_a_line_without_figures_is_told_keeping_most_of_its_names():
@@ -1230,6 +1243,9 @@ def test_a_sentence_that_breaks_a_rule_late_ends_before_that_clause():
     assert "ungrounded" in verifier.broken(long) and trimmed(long, verifier, []) == "Maria Lopez explains that home batteries got much cheaper since 2020."
     purpose = "Maria Lopez explains that home batteries got much cheaper since 2020 to cut power bills by 85 percent."  # Build Notes' title's figure
     assert "ungrounded" in verifier.broken(purpose) and trimmed(purpose, verifier, []) == "Maria Lopez explains that home batteries got much cheaper since 2020."
+    assert not trimmed("Maria Lopez explains that installers in the sunniest states have managed to cut power bills by 85 percent.", verifier, []).endswith(
+        "managed."
+    ), "a verb that needs its 'to…' keeps it"
     led = "Maria Lopez explains that home batteries got much cheaper since 2020, which led to a 75% jump in sales."
     assert trimmed(led, verifier, []) == "Maria Lopez explains that home batteries got much cheaper since 2020.", "not '…, which led.'"
     quoting = "Maria says battery prices fell by forty percent since 2020, which changed the market."

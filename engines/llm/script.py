@@ -667,7 +667,7 @@ def adds(sentence: str, earlier: Sequence[str]) -> bool:
 
 
 _CEREMONY = re.compile(r"\bI['’]m (?:your host|[A-Z])|\bmy guests?\b|\b(?:welcome|thank you|thanks)\b|我是|嘉宾是|欢迎|感谢|谢谢", re.IGNORECASE)  # who is who, hello, thanks
-_ASKS = {False: re.compile(r"\?\s*$"), True: re.compile(r"(?:[?？]|(?:吗|呢|怎么样|如何)[。.]?)\s*$|^我(?:想)?问")}  # a question (Whisper ends some with "。")
+_ASKS = {False: re.compile(r"\?\s*$"), True: re.compile(r"(?:[?？]|(?:吗|呢|怎么样|如何)[。.]?)\s*$|^我(?:想)?问(?:你|他|她|一下)")}  # a question (Whisper ends some with "。")
 _SHORT_LINE = {False: 10, True: 20}  # words, characters: a line this short goes on from the one before it
 _SPEAKER = {False: "Speaker", True: "说话人"}  # a voice diarization did not name, in the lines shown
 
@@ -1007,7 +1007,8 @@ _CLAUSE_END = {
         r",\s+(?=(?:and|but|which|while|whereas|resulting|so|because|including|making|leading|cutting|reducing|after|before|compared|with|as)\b)"
         r"|;\s+|\s+and\s+(?=[a-z]+ed\b)"
         # a purpose with a figure: "…took about nine months[ to cut latency by 85 percent]." (not "…, which led[ to a 50% cut]")
-        r"|\s+(?=to\s+(?:cut|reduce|lower|improve|increase|boost|speed|save|make|bring|get|achieve|handle|serve|process)\s[^,;:]*\d[^,;:]*$)"
+        r"|(?<!managed)(?<!able)(?<!wanted)(?<!needed)(?<!need)(?<!tried)(?<!used)(?<!helped)(?<!going)(?<!planned)(?<!aimed)(?<!hoped)"
+        r"(?<!expected)(?<!has)(?<!have)(?<!had)(?<!how)\s+(?=to\s+(?:cut|reduce|lower|improve|increase|boost|speed|save|make|bring|get|achieve|handle|serve|process)\s[^,;:]*\d[^,;:]*$)"
     ),
     True: re.compile(r"[，；]"),
 }
@@ -1081,7 +1082,8 @@ def _said_by(line: str, names: Sequence[str], chinese: bool) -> str | None:
 
 
 _PRONOUN_OPENS = {False: re.compile(r"^(?:she|he)\b", re.IGNORECASE), True: re.compile(r"^(?:他|她)(?!们)")}  # goes on in the voice before
-_HOST_WORDS = {False: re.compile(r"\b(?:I|we|our|us)\b"), True: re.compile(r"我")}  # the one voice reading speaks as the host
+_HOST_WORDS = {False: re.compile(r"\b(?:I|[Ww]e|[Oo]ur|[Uu]s)\b"), True: re.compile(r"我")}  # the one voice reading speaks as the host
+_ADDRESSES = {False: re.compile(r"\b(?:you|your)\b", re.IGNORECASE), True: re.compile(r"你|您")}
 _GROUP_OPENS = {  # a line about both guests, the show or the day: no one's turn
     False: re.compile(r"^(?:both|the (?:hosts?|guests?|episode|show)|today|in this)\b", re.IGNORECASE),
     True: re.compile(r"^(?:两位|嘉宾|主持人|大家|节目|本期|这一?期|今天)"),
@@ -1097,7 +1099,7 @@ def _voice_before(sentences: Sequence[str], index: int, names: Sequence[str], ch
     ``VOICE_LOOKBACK`` sentences."""
     for line in reversed(sentences[max(0, index - VOICE_LOOKBACK) : index + 1]):
         opening = _DISCOURSE[chinese].sub("", line.strip())
-        named = _said_by(line, names, chinese) or next((n for n in names if n and opening.startswith(n)), None)
+        named = _said_by(line, names, chinese) or next((n for n in names if n and _opens_on(opening, n)), None)
         if named:
             return named
         if _HOST_WORDS[chinese].search(opening) and not _PRONOUN_OPENS[chinese].match(opening) or _GROUP_OPENS[chinese].match(opening):
@@ -1105,26 +1107,36 @@ def _voice_before(sentences: Sequence[str], index: int, names: Sequence[str], ch
     return None
 
 
+def _opens_on(line: str, name: str) -> bool:
+    """``line`` opens on ``name`` as its subject: not "Elena Rossi, you spend your days…" (the host addressing her), nor
+    "David和Emily都认为…" (both)."""
+    return line.startswith(name) and not re.match(r"\s*(?:[,，、和与跟及]|and\b|&)", line[len(name) :])
+
+
 def _whose(
     point: str, seconds: float, segments: Sequence[Any], speaker_of: Callable[[Any], str | None], names: Sequence[str], verifier: Verifier,
-    share: float = 0.0, back: bool = False,
+    share: float = 0.0,
 ) -> str | None:
     """Who says the line ``point`` tells: the line sharing most of its words (at least ``share`` of them), the nearest
     ``seconds`` of those as close (a small model's times are rough: The Data Stack's "Teams build two separate
-    systems…" came at 00:35, Kenji said it at 01:22); its voice, or the person it says speaks, or with ``back``, where
-    one voice reads it all, the one the lines before it give the turn to (``_voice_before``). None where that is not known."""
+    systems…" came at 00:35, Kenji said it at 01:22); its voice, or the person it says speaks, or where one voice reads
+    it all, the one the lines before it give the turn to (``_voice_before``). None where that is not known; with a
+    ``share``, also where the line asks or speaks to someone ("So Raj, your team cut it to 120?": the host's words about
+    a guest's claim)."""
     chinese = verifier.chinese
     own = _terms(point, chinese)
     shared = lambda text: sum((own & _terms(text, chinese)).values())
     at = max(range(len(segments)), key=lambda i: (shared(segments[i].text), -abs(segments[i].start - seconds)), default=None)
-    if at is None or not shared(segments[at].text) or shared(segments[at].text) < share * sum(own.values()):
+    if at is None or not shared(segments[at].text):
         return None  # no line tells it
-    if (name := speaker_of(segments[at])):
-        return name
     sentences = [t for s in segments[: at + 1] for t in split_sentences(s.text)]
     mine = split_sentences(segments[at].text)
     line = max(range(len(mine)), key=lambda i: shared(mine[i]), default=0)  # the sentence it tells: a segment may hold two voices
-    return _voice_before(sentences if back else [mine[line]], len(sentences) - len(mine) + line if back else 0, names, chinese)
+    if share and (shared(mine[line]) < share * sum(own.values()) or _ASKS[chinese].search(mine[line]) or _ADDRESSES[chinese].search(mine[line])):
+        return None
+    if (name := speaker_of(segments[at])):
+        return name
+    return _voice_before(sentences, len(sentences) - len(mine) + line, names, chinese)
 
 
 def _attributed(
@@ -1138,7 +1150,7 @@ def _attributed(
     first_names = [n.split()[0] for n in names if " " in n.strip()]  # "Maria explains…" names Maria Lopez
     if not point or any(n and n.casefold() in point.casefold() for n in names) or any(re.search(rf"\b{re.escape(n)}\b", point) for n in first_names):
         return point
-    name = _whose(point, seconds, segments, speaker_of, names, verifier, back=True)
+    name = _whose(point, seconds, segments, speaker_of, names, verifier)
     if not name:
         return point
     verb = _POINT_VERBS[verifier.chinese][told.count(name) % len(_POINT_VERBS[verifier.chinese])]
@@ -1161,7 +1173,7 @@ def credited(
     chinese = verifier.chinese
     said = _REPORTS[chinese].match(sentence)
     if said and said.group(1) in names:
-        other = _whose(sentence[said.end() :], seconds, segments, speaker_of, names, verifier, SOURCE_SHARE, back=True)
+        other = _whose(sentence[said.end() :], seconds, segments, speaker_of, names, verifier, SOURCE_SHARE)
         return sentence if not other or other == said.group(1) else other + sentence[said.end(1) :]
     if _ADVICE[chinese].search(sentence) or _WE[chinese].search(sentence) or not _SOMEONE_ELSE[chinese].match(sentence):
         return _attributed(sentence, seconds, segments, speaker_of, names, verifier, told)
@@ -1451,7 +1463,7 @@ def topped_up(told: Prose, figures: Sequence[str], more: Callable[[list[str]], s
     """``told`` with the summary's ``figures`` added and its highlights topped up to ``count`` with ``more``'s sentences
     (given what is said already): after the figures, so a figure goes to the summary (which key facts are read from),
     not to a highlight; a highlight that a figure's sentence now says (most of its words) makes room for another."""
-    summary = [*told.summary, *figures]
+    summary = [s for s in told.summary if not any(_holds(f, s) for f in figures)] + list(figures)  # "…14 gigabytes…, and …4 gigabytes." holds "…14 gigabytes…"
     chosen = [h for h in told.highlights if not figures or novelty(h, figures) >= NEW_SHARE]
     kept = len(chosen)
     while len(chosen) < count and (extra := more([*summary, *chosen])):
