@@ -1109,7 +1109,6 @@ def test_an_answer_is_shown_with_its_question_and_a_line_in_the_same_measure_wit
     assert retold(four, answering(both), verifier, [], []) == both and asked == [["14", "4"]]
     assert retold(four, answering(own, own), verifier, [], []) == own, "its own figure is enough when asked again"
     # for the written summary, told with the sentence already telling the 14 gigabytes, by the same person
-    from core.artifacts import Segment
 
     fourteen = "Elena Rossi says that a model with 7 billion parameters needs about 14 gigabytes of memory."
     answers = {size: fourteen, quantized: own}
