@@ -1119,31 +1119,6 @@ def test_an_answer_is_shown_with_its_question_and_a_line_in_the_same_measure_wit
     assert script.topped_up(script.Prose([fourteen], [], []), [joined], lambda said: None).summary == [joined], "said once, where the summary had the 14"
 
 
-def test_a_line_without_figures_is_told_keeping_most_of_its_names():
-    """tech-weekly: "Emily 补充说，他们在 Kubernetes 上跑 Spark 和 Ray 的任务，用 Prefect 做调度。" came back as "节目中提到，
-    他们用 Prefect 做调度。": the names are what it says, so an answer that drops most of them is asked again, told which."""
-    from engines.llm.script import FactLine, retold
-
-    line_text = "Emily 补充说，他们在 Kubernetes 上跑 Spark 和 Ray 的任务，用 Prefect 做调度。"
-    verifier = Verifier("今天的嘉宾是 Emily。" + line_text, "zh", ["Emily", "Kubernetes", "Spark", "Ray", "Prefect"])
-    line = FactLine([("说话人", line_text)], "Emily", [], line_text, 0.0, names=["Emily", "Kubernetes", "Spark", "Ray", "Prefect"])
-    asked: list[tuple[list[str], str]] = []
-
-    def answering(*replies: str):
-        queue = list(replies)
-
-        def restate(lines, speaker, keep, attempt, avoid):
-            asked.append((list(keep), avoid))
-            return queue.pop(0)
-
-        return restate
-
-    few = "节目中提到，他们用 Prefect 做调度。"
-    full = "Emily提到，团队在Kubernetes上运行Spark和Ray，由Prefect负责调度。"
-    assert retold(line, answering(few, full), verifier, [], []) == full
-    assert asked[0][0] == line.names and "keep" in asked[1][1] and "Spark" in asked[1][1]
-
-
 def test_the_host_s_statements_are_no_claims_for_the_summary():
     """Edge Cases: the host's "When the big models are want to pee a call away." (a question, misheard) came back as "Daniel
     Brooks says that when the big models are…, they need to be faster.": the host frames the talk; a guest's statement

@@ -686,7 +686,6 @@ class FactLine:
     required: list[str] = field(default_factory=list)
     claim: bool = False  # neither a figure nor a show-notes name: a statement of its own (the written summary's, last)
     compared: bool = False  # its figures go on from the line before's, in the same measure: both are asked for, its own needed
-    names: list[str] = field(default_factory=list)  # a line without figures: its show-notes names, most of which a telling keeps
 
 
 _NOT_MEASURE = {*_PREPOSITION_EN, "and", "or", "the", "a", "an", "is", "are", "was", "were", "so", "but", "的", "和", "到", "了", "是", "在", "多", "左"}
@@ -743,9 +742,7 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
         lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[index - 1 if answers else max(0, index - RESTATE_CONTEXT) : index + 1]]
         said = _reporter(_DISCOURSE[chinese].sub("", sentence), chinese)  # one voice reading "(最后)David 说，…": David says it
         speaker = speaker_of(segment) or (said.group(1) if said else "")
-        terms = [] if figures else [t for t in dict.fromkeys(verifier.glossary) if t.lower() not in show.lower() and _names_term(t, sentence)]
-        terms = [t for t in terms if not any(t != u and t.lower() in u.lower() for u in terms)]  # "Google" within "Google DeepMind"
-        found.append(FactLine(lines, speaker, figures, sentence, segment.start, own, claim=not (figures or named), compared=bool(compared), names=terms))
+        found.append(FactLine(lines, speaker, figures, sentence, segment.start, own, claim=not (figures or named), compared=bool(compared)))
     return sorted(found, key=lambda f: (not f.figures, f.claim))
 
 
@@ -757,7 +754,7 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
     to ``rejected``."""
     avoid = ""
     for attempt in range(2):
-        text = (restate(line.lines, line.speaker, line.figures or line.names, attempt, avoid) or "").strip()
+        text = (restate(line.lines, line.speaker, line.figures, attempt, avoid) or "").strip()
         rules = avoid[avoid.rindex(" (") :] if avoid else ""
         if rules and text.endswith(rules):
             text = text[: -len(rules)].strip()  # the rules it was told of, copied onto its answer
@@ -773,10 +770,6 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
         must = line.figures if short and not (line.compared and attempt) else line.required  # "…4 gigabytes." does, once asked for the 14
         lost = [f for f in must if f in dropped]
         broken = ([] if head else broken) + (["figures"] if lost and (attempt == 0 or short or len(lost) == len(must)) else [])
-        # "Emily 补充说，他们在 Kubernetes 上跑 Spark 和 Ray 的任务，用 Prefect 做调度。" is not told by "…他们用 Prefect 做调度。"
-        dropped += [n for n in line.names if not _names_term(n, head or text)]
-        if attempt == 0 and 2 * len(dropped) > len(line.names) > 1:
-            broken.append("names")
         if not broken:
             return head or text
         rejected.append({"text": text, "source": "restated", "rules": broken})
@@ -848,10 +841,6 @@ def _joined_with_told(text: str, line: FactLine, verifier: Verifier, earlier: Se
             others = [e for e in earlier if e != before]
             return joined if verifier.passes(joined, others) else text
     return text
-
-
-def _names_term(term: str, text: str) -> bool:
-    return re.search(r"(?<![A-Za-z0-9])" + re.escape(term.lower()) + r"(?![A-Za-z0-9])", text.lower()) is not None
 
 
 def _holds(sentence: str, other: str) -> bool:
