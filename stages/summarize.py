@@ -134,7 +134,8 @@ def summarize(
             more = script.another(told_script.sections, verifier, speaker_of, voices=len(transcript.speakers))
             people = [n for n in [facts.host, *facts.guests] if n]
             credited = [script.credited(s, 0.0, transcript.segments, speaker_of, people, verifier) for s in split_sentences(fields.summary)]  # as the script's
-            told = script.prose(credited, fields.highlights, beats, verifier)
+            highlights = [script.credited(h, 0.0, transcript.segments, speaker_of, people, verifier) for h in fields.highlights]  # "磷酸铁锂电池会继续占据主流…" is 王磊's
+            told = script.prose(credited, highlights, beats, verifier)
             figures: list[str] = []
             if restate:  # the figures the script had no room for, each a verified sentence of the model's (or reported) for the reader
                 # (a highlight's figure too: the summary is what a reader reads first, and the highlight then makes room for another)

@@ -514,6 +514,7 @@ def test_a_claim_that_names_no_one_is_credited_to_whoever_the_line_says_is_speak
     spoken = [b["text"] for b in result["beats"]]
     assert "王磊提到，过去三年电池成本降得很快，续航也提高了。" in spoken, spoken
     assert split_sentences(result["summary"])[0] == "王磊提到，过去三年电池成本下降了很多。", "the written summary's too"
+    assert "王磊提到，续航提升到了六百公里。" in result["highlights"], "and the highlights"
     assert "节目里还谈到了快充的竞争。" in spoken, spoken
     assert "王磊还说，快充技术会是下一个竞争的重点。" in spoken, "the line after 王磊's, in his turn"
 
