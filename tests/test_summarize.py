@@ -556,6 +556,12 @@ def test_a_sentence_crediting_the_wrong_person_is_given_the_speaker_s_name():
     segments_pair = [Segment(start=10.0 * i, end=10.0 * i + 10, text=t, speaker=0) for i, t in enumerate(pair)]
     fast = "Emily认为，开源模型的进步非常快。"
     assert script.credited(fast, 0.0, segments_pair, lambda s: None, ["David", "Emily"], Verifier("".join(pair), "zh")) == fast, "both said it"
+    tesla = ["说到技术路线，王磊认为磷酸铁锂电池会继续占据主流。", "我问他，特斯拉的4680电池怎么样。", "他说呢，是一个很好的工程尝试，但是良率一直是个问题。"]
+    segments_tesla = [Segment(start=10.0 * i, end=10.0 * i + 10, text=t, speaker=0) for i, t in enumerate(tesla)]
+    yield_ = "特斯拉的4680电池是很好的工程尝试，但是良率一直是个问题。"
+    assert script.credited(yield_, 0.0, segments_tesla, lambda s: None, ["陈静", "王磊"], Verifier("".join(tesla), "zh")) == "王磊提到，" + yield_, (
+        "the answer to the host's question to him is his"
+    )
     both = [*said, "最后，两位嘉宾都推荐了自己最近在读的论文。一篇是 Google DeepMind 的 Gemini 技术报告。"]
     segments = [Segment(start=10.0 * i, end=10.0 * i + 10, text=t, speaker=0) for i, t in enumerate(both)]
     verifier = Verifier("".join(both), "zh")

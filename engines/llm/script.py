@@ -1070,7 +1070,8 @@ def _said_by(line: str, names: Sequence[str], chinese: bool) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-_PRONOUN_OPENS = {False: re.compile(r"^(?:she|he)\b", re.IGNORECASE), True: re.compile(r"^(?:他|她)(?!们)")}  # goes on in the voice before
+# goes on in the voice before; so does the host's "我问他，…", whose answer is his who was speaking
+_PRONOUN_OPENS = {False: re.compile(r"^(?:she|he)\b", re.IGNORECASE), True: re.compile(r"^(?:他|她)(?!们)|^我(?:想)?问(?:他|她)(?!们)")}
 _HOST_WORDS = {False: re.compile(r"\b(?:I|[Ww]e|[Oo]ur|[Uu]s)\b"), True: re.compile(r"我")}  # the one voice reading speaks as the host
 _ADDRESSES = {False: re.compile(r"\b(?:you|your)\b", re.IGNORECASE), True: re.compile(r"你|您")}
 _GROUP_OPENS = {  # a line about both guests, the show or the day: no one's turn
@@ -1083,7 +1084,7 @@ VOICE_LOOKBACK = 4  # sentences, at most, back to the one that says whose turn i
 def _voice_before(sentences: Sequence[str], index: int, names: Sequence[str], chinese: bool) -> str | None:
     """Who says ``sentences[index]`` where one voice reads the whole episode: the person of ``names`` the nearest sentence
     at or before it opens on or says speaks ("Emily 则更关心成本。她说，用 vLLM 部署一个 7B 的模型。一张 H100 每秒…":
-    Emily), going back over "她说…" and lines naming no one; None at the host's own words ("我问他…"), a line about both
+    Emily), going back over "她说…", the host's "我问他…" and lines naming no one; None at the host's other words ("我们…"), a line about both
     guests or the show ("最后，两位嘉宾都推荐了…"), or past
     ``VOICE_LOOKBACK`` sentences."""
     for line in reversed(sentences[max(0, index - VOICE_LOOKBACK) : index + 1]):
