@@ -1312,8 +1312,8 @@ def compose(
                 if size() >= 0.8 * target_size:
                     break  # each round another seed: the same prompt and seed gave the same rejected sentence again
                 offer(writer(section, round_, "", [b.text for b in beats if b.section == section.index]) or "", section, "model")
-    for text, section in announced:  # the topics the model only announced, where the figures left room: better than nothing said
-        if target_size and size() < target_size and not verifier.broken(text, spoken()):
+    for text, section in announced:  # the topics the model only announced, where the script is below half its target: better than nothing said
+        if target_size and size() < 0.5 * target_size and not verifier.broken(text, spoken()):
             beats.append(Beat(text, section.index, section.start, section.end, _speaker_in(text, section, names, beats), "model"))
         else:
             rejected.append({"text": text, "source": "model", "rules": ["vague"]})
