@@ -531,6 +531,10 @@ def test_a_sentence_that_says_whose_it_is_or_tells_no_line_is_not_credited():
     assert credit("Battery prices fell a lot since 2020.") == "Maria Lopez says battery prices fell a lot since 2020."
     for kept in ("Maria explains why batteries got cheaper.", "In this episode, the hosts discuss batteries.", "Their advice is to compare warranties.", "Solar roofs are popular."):
         assert credit(kept) == kept, "says whose it is, is the episode's, or no line tells it"
+    assert credit("Finally, she explains how battery prices fell.") == "Finally, she explains how battery prices fell.", "hers already"
+    assert credit("Maria Lopez, the host of Field Notes, explains why battery prices fell.") == "Maria Lopez explains why battery prices fell.", (
+        "the intro says who is who: here the model made the guest the host"
+    )
 
 
 def test_a_sentence_crediting_the_wrong_person_is_given_the_speaker_s_name():

@@ -908,8 +908,14 @@ def facts_told(
 _INTRO_LIKE = re.compile(r"^(?:(?:in|on) (?:this|today's|the) (?:episode|show)|this episode|today on|welcome)\b|^(?:在)?(?:这一期|本期|这期|今天的)", re.IGNORECASE)
 
 
+_ROLE_ASIDE = re.compile(r"(?<=[a-z])\s*,\s+(?:the|our|your)\s+(?:host|guest|co-host)(?:\s+of\s+[^,]{1,40})?,", re.IGNORECASE)
+
+
 def _without_intro(sentence: str, chinese: bool) -> str:
-    """The model's sentence without its own intro ("In this episode of X, ..." / "本期节目，..."): the intro is built from facts."""
+    """The model's sentence without its own intro ("In this episode of X, ..." / "本期节目，...") and without a role it
+    gives someone ("Maria Lopez[, the host of Field Notes,] explains…": she is the guest): the intro is built from facts
+    and says who is who."""
+    sentence = _ROLE_ASIDE.sub("", sentence)
     if not _INTRO_LIKE.search(sentence):
         return sentence
     head, comma, rest = sentence.partition("，" if chinese else ",")
@@ -1148,6 +1154,10 @@ def _attributed(
     return f"{name}{verb}，{point}" if verifier.chinese else f"{name} {verb} {_lowered(point, verifier.transcript)}"
 
 
+_SEQUENCE = {  # "Finally, she explains…" is hers already
+    False: re.compile(r"^(?:(?:finally|then|next|first|second|lastly|also|later|meanwhile|however)\b,?\s*)+", re.IGNORECASE),
+    True: re.compile(r"^(?:(?:最后|然后|接着|另外|此外|同时|首先|其次)[，,]?)+"),
+}
 SOURCE_SHARE = 0.5  # of a credited sentence's words, at least, that the line found to tell it shares: whose it is, surely
 
 
@@ -1161,11 +1171,12 @@ def credited(
     not the presenter's prediction). Where it opens on one person and the line it tells is surely another's, that one's
     name ("David提到，一张 H100 每秒能生成几千个token。": Emily said it)."""
     chinese = verifier.chinese
+    sentence = _ROLE_ASIDE.sub("", sentence)  # "Maria Lopez, the host, says…": the intro says who is who
     said = _REPORTS[chinese].match(sentence)
     if said and said.group(1) in names:
         other = _whose(sentence[said.end() :], seconds, segments, speaker_of, names, verifier, SOURCE_SHARE)
         return sentence if not other or other == said.group(1) else other + sentence[said.end(1) :]
-    if _ADVICE[chinese].search(sentence) or _WE[chinese].search(sentence) or not _SOMEONE_ELSE[chinese].match(sentence):
+    if _ADVICE[chinese].search(sentence) or _WE[chinese].search(sentence) or not _SOMEONE_ELSE[chinese].match(_SEQUENCE[chinese].sub("", sentence)):
         return _attributed(sentence, seconds, segments, speaker_of, names, verifier, told)
     return sentence
 
