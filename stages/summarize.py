@@ -141,7 +141,7 @@ def summarize(
                 # (a highlight's figure too: the summary is what a reader reads first, and the highlight then makes room for another)
                 more_facts = script.facts_told(
                     told_script.sections, verifier, speaker_of, restate, [*told.summary, *(b.text for b in beats)], SUMMARY_FACTS, told_script.asked,
-                    voices=len(transcript.speakers), show=show, host=facts.host,
+                    voices=len(transcript.speakers), show=show, host=facts.host, people=people,
                 )
                 figures, reported_facts = more_facts.sentences, more_facts.reported
                 rejected += more_facts.rejected

@@ -1130,6 +1130,21 @@ def test_an_answer_is_shown_with_its_question_and_a_line_in_the_same_measure_wit
     assert script.topped_up(script.Prose([fourteen], [], []), [joined], lambda said: None).summary == [joined], "said once, where the summary had the 14"
 
 
+def test_a_line_read_by_one_voice_is_asked_as_said_by_whose_turn_it_is():
+    """going-global, one voice reading it all: "他提到，去年有一家电池企业光是在欧洲的营收，就超过了一亿欧元。" is 王磊's (the line
+    before says "王磊说，…"): the model is asked for 王磊's sentence, not "节目中提到，…"; the host's own line stops the turn."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    said = ["王磊说，宁德时代在德国的工厂已经投产，客户包括宝马。", "他提到，去年有一家电池企业光是在欧洲的营收，就超过了一亿欧元。",
+            "我们接着聊技术路线。", "固态电池至少还要五年才能量产。"]
+    segments = [Segment(start=10.0 * i, end=10.0 * i + 10, text=t, speaker=0) for i, t in enumerate(said)]
+    verifier = Verifier("".join(said), "zh", ["王磊", "宁德时代"])
+    found = script.sections(segments, 40.0, lambda s: None, chinese=True)
+    speakers = {line.text: line.speaker for section in found for line in script.fact_lines(section, verifier, lambda s: None, claims=True, people=["陈静", "王磊"])}
+    assert speakers[said[1]] == "王磊" and speakers[said[3]] == "", speakers
+
+
 def test_the_host_s_statements_are_no_claims_for_the_summary():
     """Edge Cases: the host's "When the big models are want to pee a call away." (a question, misheard) came back as "Daniel
     Brooks says that when the big models are…, they need to be faster.": the host frames the talk; a guest's statement

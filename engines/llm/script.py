@@ -701,11 +701,14 @@ def _measures_of(figures: Sequence[str], sentence: str) -> set[str]:
     return set().union(*(_measures(f, sentence) for f in figures))
 
 
-def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any], str | None], show: str = "", claims: bool = False) -> list[FactLine]:
+def fact_lines(
+    section: Section, verifier: Verifier, speaker_of: Callable[[Any], str | None], show: str = "", claims: bool = False, people: Sequence[str] = (),
+) -> list[FactLine]:
     """The section's lines a listener must hear, for the model to tell one at a time: statements with a number, then those
     with a show-notes name other than the ``show``'s own ("Tech Weekly comes out every Monday." is no news), most central
     first; with ``claims``, then the other statements (the written summary's: "当时欧盟的电池法规对碳足迹的要求越来越严"
-    names nothing the show notes list, and is news)."""
+    names nothing the show notes list, and is news). Who says a line: its voice, the person it says speaks, or where one
+    voice reads it all, the one of ``people`` whose turn the lines before give ("他提到，去年…" after "王磊说，…")."""
     chinese = verifier.chinese
     whole = whole_sentences(section.segments, "" if chinese else " ")
     if not whole:
@@ -741,7 +744,7 @@ def fact_lines(section: Section, verifier: Verifier, speaker_of: Callable[[Any],
         # a team of six engineers, they loaded the model…")
         lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[index - 1 if answers else max(0, index - RESTATE_CONTEXT) : index + 1]]
         said = _reporter(_DISCOURSE[chinese].sub("", sentence), chinese)  # one voice reading "(最后)David 说，…": David says it
-        speaker = speaker_of(segment) or (said.group(1) if said else "")
+        speaker = speaker_of(segment) or (said.group(1) if said else "") or (_voice_before([t for _, t in whole], index, people, chinese) or "" if people else "")
         found.append(FactLine(lines, speaker, figures, sentence, segment.start, own, claim=not (figures or named), compared=bool(compared)))
     return sorted(found, key=lambda f: (not f.figures, f.claim))
 
@@ -860,7 +863,7 @@ class Told:
 
 def facts_told(
     found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], restate: Restater, said: Sequence[str], count: int,
-    asked: Sequence[str] = (), voices: int = 0, show: str = "", host: str | None = None,
+    asked: Sequence[str] = (), voices: int = 0, show: str = "", host: str | None = None, people: Sequence[str] = (),
 ) -> Told:
     """Up to ``count`` sentences for the written summary, each a line with a figure that nothing ``said`` tells yet (then
     one with a show-notes name, then any other statement, whose words are mostly unsaid), told by the model and
@@ -869,7 +872,7 @@ def facts_told(
     line in reported speech (``reported_line``): a figure is worth reading even where the small model only copies it.
     Lines in ``asked`` (the script's) are not asked again, as the same prompt gives the same answer: where the script
     could not tell one, it comes last, in reported speech."""
-    found_lines = [fact_lines(s, verifier, speaker_of, show, claims=True) for s in found]
+    found_lines = [fact_lines(s, verifier, speaker_of, show, claims=True, people=people) for s in found]
     # the host's statements frame the talk ("Elena, you spend your days making language models run on laptops."): no claim
     found_lines = [[line for line in lines if not (line.claim and host and line.speaker == host)] for lines in found_lines]
     waiting = [[line for line in lines if line.text not in asked] for lines in found_lines]
@@ -1303,7 +1306,7 @@ def compose(
     asked: list[str] = []
     failed_lines: list[tuple[FactLine, Section]] = []  # lines with a figure the model could not tell: reported at the end, where the share allows
     if restate and target_size:  # still short: each section's lines with a number or a name, told by the model one at a time
-        waiting = {s.index: fact_lines(s, verifier, speaker_of, facts.show) for s in telling}
+        waiting = {s.index: fact_lines(s, verifier, speaker_of, facts.show, people=names) for s in telling}
         for _ in range(MORE_ROUNDS):
             for section in telling:
                 while waiting[section.index] and size() < target_size:
