@@ -714,8 +714,9 @@ def fact_lines(
     if not whole:
         return []
     # central lines first, and of those as central the one with more figures ("from 800 to 120" before "around 800")
-    each = [figures_in(t) for _, t in whole]  # the figures of each line, found once
-    scores = [c * _confidence(s) * (1 + 0.5 * min(3, len(f))) for c, (s, _), f in zip(rank([t for _, t in whole], verifier.language), whole, each)]
+    texts = [t for _, t in whole]
+    each = [figures_in(t) for t in texts]  # the figures of each line, found once
+    scores = [c * _confidence(s) * (1 + 0.5 * min(3, len(f))) for c, (s, _), f in zip(rank(texts, verifier.language), whole, each)]
     found: list[FactLine] = []
     for index in sorted(range(len(whole)), key=lambda i: -scores[i]):
         segment, sentence = whole[index]
@@ -744,7 +745,7 @@ def fact_lines(
         # a team of six engineers, they loaded the model…")
         lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[index - 1 if answers else max(0, index - RESTATE_CONTEXT) : index + 1]]
         said = _reporter(_DISCOURSE[chinese].sub("", sentence), chinese)  # one voice reading "(最后)David 说，…": David says it
-        speaker = speaker_of(segment) or (said.group(1) if said else "") or (_voice_before([t for _, t in whole], index, people, chinese) or "" if people else "")
+        speaker = speaker_of(segment) or (said.group(1) if said else "") or (_voice_before(texts, index, people, chinese) or "" if people else "")
         found.append(FactLine(lines, speaker, figures, sentence, segment.start, own, claim=not (figures or named), compared=bool(compared)))
     return sorted(found, key=lambda f: (not f.figures, f.claim))
 
@@ -1128,14 +1129,14 @@ def _whose(
     at = max(range(len(segments)), key=lambda i: (shared(segments[i].text), -abs(segments[i].start - seconds)), default=None)
     if at is None or not shared(segments[at].text):
         return None  # no line tells it
-    sentences = [t for s in segments[: at + 1] for t in split_sentences(s.text)]
     mine = split_sentences(segments[at].text)
     line = max(range(len(mine)), key=lambda i: shared(mine[i]), default=0)  # the sentence it tells: a segment may hold two voices
     if share and (shared(mine[line]) < share * sum(own.values()) or _ASKS[chinese].search(mine[line]) or _ADDRESSES[chinese].search(mine[line])):
         return None
     if (name := speaker_of(segments[at])):
         return name
-    return _voice_before(sentences, len(sentences) - len(mine) + line, names, chinese)
+    earlier = [t for s in segments[:at] for t in split_sentences(s.text)]  # only where one voice reads it all
+    return _voice_before([*earlier, *mine], len(earlier) + line, names, chinese)
 
 
 def _attributed(
