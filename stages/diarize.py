@@ -50,6 +50,7 @@ JOIN_GAP = 0.3  # words closer than this are one stretch of speech
 SHORTEST_CLIP = 0.5  # a stretch of speech shorter than this is too short to embed; it takes its neighbours' label
 PAUSE = 0.3  # a gap between words this long is a place a turn can end
 SENTENCE_MARK = re.compile(r"[.!?。！？…][\"'”’」』)）]*$")  # a word that ends a sentence
+HOST_SHARE = 0.15  # of an episode's talk, at least, by the voice taken as its host
 CLAUSE_MARK = re.compile(r"[,;:，、；：—][\"'”’」』)）]*$")  # a word that ends a clause
 AudioChunk = tuple[float, Path]  # (offset in the episode, 16 kHz WAV)
 
@@ -275,14 +276,17 @@ def voiceprints(vectors: np.ndarray, window_labels: np.ndarray, order: dict[int,
 
 
 def remember_host(previous: HostVoice | None, speakers: list[Speaker], episode: str, threshold: float) -> HostVoice | None:
-    """The feed's host after ``episode``: the voice that talked most, merged into the known one when it is the same voice.
+    """The feed's host after ``episode``: the voice that opens it, merged into the known one when it is the same voice.
 
+    Not the voice that talked most: in an interview that is the guest. ``speakers`` come in the order they first speak;
+    a voice with less than HOST_SHARE of the talk (a cold open's clip, a sponsor's line) opens nothing.
     An episode led by someone else (the voice does not match) leaves the known host as it was; so does a rerun.
     """
     heard = [s for s in speakers if s.voiceprint]
     if not heard or (previous and episode in previous.heard_in):
         return previous
-    host = max(heard, key=lambda s: s.seconds)
+    talk = sum(s.seconds for s in heard)
+    host = next(s for s in heard if s.seconds >= HOST_SHARE * talk or s.seconds == max(v.seconds for v in heard))
     if previous is None:
         return HostVoice(name=host.name, voiceprint=host.voiceprint, heard_in=[episode])
     if distance(host.voiceprint, previous.voiceprint) >= threshold:

@@ -284,7 +284,9 @@ def test_the_feeds_host_is_remembered_merged_and_counted_once(tmp_path):
 
     first = [Speaker(label="Tom", name="Tom", seconds=50, voiceprint=_voice(1)), Speaker(label="Speaker 2", seconds=20, voiceprint=_voice(2))]
     host = Z.remember_host(None, first, "ep-1", 0.42)
-    assert host == HostVoice(name="Tom", voiceprint=_voice(1), heard_in=["ep-1"]), "the voice that talked most"
+    assert host == HostVoice(name="Tom", voiceprint=_voice(1), heard_in=["ep-1"]), "the voice that opens the episode"
+    interview = [Speaker(label="Speaker 1", seconds=4, voiceprint=_voice(5)), Speaker(label="Tom", name="Tom", seconds=30, voiceprint=_voice(1)), Speaker(label="Raj", name="Raj", seconds=70, voiceprint=_voice(2))]
+    assert Z.remember_host(None, interview, "ep-0", 0.42).name == "Tom", "not the guest who talks most, nor a 4-second cold open"
     assert Z.remember_host(host, first, "ep-1", 0.42) is host, "a rerun counts nothing twice"
     guest_led = [Speaker(label="Speaker 1", seconds=80, voiceprint=_voice(3)), Speaker(label="Speaker 2", seconds=10, voiceprint=_voice(1, 0.2))]
     assert Z.remember_host(host, guest_led, "ep-2", 0.42) is host, "a guest who talks most does not replace the host"
