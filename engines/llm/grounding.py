@@ -127,12 +127,40 @@ def claims(text: str, names: bool = True) -> list[str]:
     return sorted(items)
 
 
+_COUNTED = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?: ([a-z]+))?")  # a number of a normalised English text and the word after it
+
+
+def _counted(text: str) -> dict[str, set[str]]:
+    """Each number of a normalised English ``text`` with the words said right after it ("" where none is)."""
+    found: dict[str, set[str]] = {}
+    for match in _COUNTED.finditer(text):
+        found.setdefault(match.group(1), set()).add(match.group(2) or "")
+    return found
+
+
+def mismeasured(text: str, transcript: str) -> list[str]:
+    """English numbers that ``text`` counts in a thing the transcript never counts them in: "a model with 7 billion
+    tokens per second" where the episode said "seven billion parameters" and "seven billion model" (edge-cases). Only a
+    plural noun after the number is read ("6 engineers", not "6 worked"), and only a number the transcript always says
+    with a word after it."""
+    if _CJK.search(text) or _CJK.search(transcript):
+        return []
+    heard = _counted(normalise(transcript))
+    found = []
+    for number, words in _counted(normalise(text)).items():
+        said = heard.get(number)
+        for word in words:
+            if said and "" not in said and len(word) > 3 and word.endswith("s") and not {word, word[:-1]} & ({w.rstrip("s") for w in said} | said):
+                found.append(f"{number} {word}")
+    return found
+
+
 def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:
-    """The claims of ``text`` that ``transcript`` does not contain."""
+    """The claims of ``text`` that ``transcript`` does not contain, a number counting something else among them."""
     source = normalise(transcript)
     source_numbers = numbers(source)
     source_words = set(re.findall(r"\w+", source))
-    missing = []
+    missing = mismeasured(text, transcript)
     for item in claims(text, names):
         if _NUMBER.fullmatch(item):
             if item not in source_numbers:

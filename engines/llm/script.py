@@ -390,8 +390,10 @@ _THEIR_TEAM = {False: re.compile(r"\bthey\b", re.IGNORECASE), True: re.compile(r
 _NOT_VOICE = ("language", "ungrounded", "copied", "list", "fragment", "length", "question", "repeat", "quote", "relation")  # the rules left: first_person, host_voice
 _SAYS = {  # a clause that says who said it: "Maria says ..." / "王磊说，..."; that name reports it
     False: re.compile(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) (?:says|said|thinks|believes|explains|argues)(?: that)?\s+"),
-    True: re.compile(r"([A-Z][A-Za-z0-9'’-]+(?: [A-Z][A-Za-z0-9'’-]+)?|" + CJK.pattern + r"{2,4}?)\s*(?:说|认为|提到|表示|觉得)[，,：:]?"),
+    True: re.compile(r"([A-Z][A-Za-z0-9'’-]+(?: [A-Z][A-Za-z0-9'’-]+)?|" + CJK.pattern + r"{2,4}?)\s*(?:补充|还|也)?(?:说|认为|提到|表示|觉得)[，,：:]?"),  # "Emily 补充说，…"
 }
+
+
 def _reporter(text: str, chinese: bool) -> re.Match[str] | None:
     """The opening that says who said ``text`` ("Maria says …", "王磊说，…"), where it names someone (not "She says")."""
     said = _SAYS[chinese].match(text)
@@ -447,6 +449,10 @@ _IMPERATIVE_EN = re.compile(
     r"|remember|consider|stop|get|pick|choose|only then)\b",
     re.IGNORECASE,
 )
+# what an English clause that begins mid-sentence opens on when it has a subject of its own: a name or number, a determiner, a pronoun
+_SUBJECT_EN = re.compile(r"^(?:[A-Z0-9]|(?:the|a|an|every|each|most|some|all|many|much|no|both|half|our|their|its|his|her|they|it|there|this|that|these|those|we|you|he|she)\b)")
+_SUBORDINATE_EN = re.compile(r"^(?:when|whenever|if|unless|while|whereas|until|once|after|before)\b", re.IGNORECASE)
+_VERB_FIRST_ZH = re.compile(r"^(?:就|会|是|要|能|可以|也|都|还|才|又|已经|将|便|则|却|只)")  # "会继续占据主流" after "王磊认为磷酸铁锂电池，也就是LFP，"
 _VERBS = {False: ("said that", "pointed out that", "noted that"), True: ("提到", "谈到", "指出")}  # varied, so three reported sentences do not open alike
 
 
@@ -484,8 +490,12 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
                 run = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", run)  # "自己 最近" as the recogniser spaced it
             if _CONTINUES[chinese].match(run) or _SPEECH_TAG[chinese].search(run) or (not chinese and not VERB_EN.search(run)):
                 continue
+            if not chinese and j == i + 1 and _SUBORDINATE_EN.match(run):
+                continue  # "When the big models are one API call away." (Whisper cut it from its question): no main clause
             if j < len(pieces) and _TURNS[chinese].match(pieces[j]) and _DENIES[chinese].search(run):
                 continue  # "Speed is not the problem" without ", but memory is": only what it is not
+            if i and (_VERB_FIRST_ZH.match(run) if chinese else not _SUBJECT_EN.match(run)):
+                continue  # "joins them, and writes the results", "就超过了一亿欧元": the subject was before the comma
             if not chinese and (len(pieces[i].split()) == 1 or _IMPERATIVE_EN.match(run)):
                 continue  # "Priya, Shopify moved…" (a name called, no clause); "Start simple…" (advice, not a statement to report)
             turned = chinese and "，而不是" in run and "，而不是" not in sentence
@@ -685,6 +695,7 @@ class FactLine:
     start: float
     required: list[str] = field(default_factory=list)
     claim: bool = False  # neither a figure nor a show-notes name: a statement of its own (the written summary's, last)
+    names: list[str] = field(default_factory=list)  # its show-notes names but the show's and the speaker's: what a line without figures is about
     compared: bool = False  # its figures go on from the line before's, in the same measure: both are asked for, its own needed
 
 
@@ -746,19 +757,23 @@ def fact_lines(
         lines = [(speaker_of(s) or _SPEAKER[chinese], t) for s, t in whole[index - 1 if answers else max(0, index - RESTATE_CONTEXT) : index + 1]]
         said = _reporter(_DISCOURSE[chinese].sub("", sentence), chinese)  # one voice reading "(最后)David 说，…": David says it
         speaker = speaker_of(segment) or (said.group(1) if said else "") or (_voice_before(texts, index, people, chinese) or "" if people else "")
-        found.append(FactLine(lines, speaker, figures, sentence, segment.start, own, claim=not (figures or named), compared=bool(compared)))
+        names = [t for t in verifier.glossary if t.lower() in sentence.lower() and t.lower() not in f"{show} {speaker}".lower()]
+        names = [t for t in names if not any(t != other and t.lower() in other.lower() for other in names)]  # "Ray" in "Ray Serve": one
+        found.append(FactLine(lines, speaker, figures, sentence, segment.start, own, claim=not (figures or named), compared=bool(compared), names=names))
     return sorted(found, key=lambda f: (not f.figures, f.claim))
 
 
 def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Sequence[str], rejected: list[dict[str, Any]], host: str | None = None) -> str:
     """The model's sentence telling ``line``: passing the verifier, new beside ``earlier`` and keeping the line's figures
     (ended before a late clause that breaks a rule, like the model's other sentences); asked once more, with another seed
-    and what broke, where the first answer fails (the second may keep only some figures). A guest's "we" the answer
+    and what broke, where the first answer fails (the second may keep only some figures). A line without figures is about
+    its names: the answer keeps them all, the second at least half ("Emily还说，他们使用 Prefect 做调度。" lost Kubernetes, Spark
+    and Ray). A guest's "we" the answer
     copies is theirs (``backshifted``; the ``host``'s is the show's). Empty where neither passes; each failed answer goes
     to ``rejected``."""
     avoid = ""
     for attempt in range(2):
-        text = (restate(line.lines, line.speaker, line.figures, attempt, avoid) or "").strip()
+        text = (restate(line.lines, line.speaker, line.figures or line.names, attempt, avoid) or "").strip()
         rules = avoid[avoid.rindex(" (") :] if avoid else ""
         if rules and text.endswith(rules):
             text = text[: -len(rules)].strip()  # the rules it was told of, copied onto its answer
@@ -774,6 +789,9 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
         must = line.figures if short and not (line.compared and attempt) else line.required  # "…4 gigabytes." does, once asked for the 14
         lost = [f for f in must if f in dropped]
         broken = ([] if head else broken) + (["figures"] if lost and (attempt == 0 or short or len(lost) == len(must)) else [])
+        unnamed = [] if line.figures else [n for n in line.names if n.lower() not in (head or text).lower()]
+        if unnamed and (attempt == 0 or 2 * len(unnamed) > len(line.names)):
+            broken, dropped = [*broken, "names"], unnamed
         if not broken:
             return head or text
         rejected.append({"text": text, "source": "restated", "rules": broken})
@@ -792,7 +810,7 @@ def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], vo
         return ""  # the host's own words: nothing to report
     if (together := _reported_with_line_before(line, verifier, earlier, voices)):
         return together
-    for clause in sorted(_clauses(line.text, chinese), key=lambda c: -sum(told(f, c) for f in line.required)):  # the most figures kept, then the longest
+    for clause in sorted(_clauses(line.text, chinese), key=lambda c: (-sum(told(f, c) for f in line.required), -sum(n.lower() in c.lower() for n in line.names))):  # the most figures, names kept, then the longest
         name = line.speaker or None
         said = _reporter(clause, chinese)
         if said:
@@ -800,7 +818,13 @@ def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], vo
         if not clause or _PERSONAL[chinese].search(_THEIR_TEAM[chinese].sub("", clause) if name else clause):
             continue  # "张伟提到，他们也在测试华为的芯片": their team, where who said it is named
         # its figure kept; without one, its show-notes name, who said it among them ("最后王磊说，出海最难的…": 王磊 tells it)
-        kept = any(told(f, clause) for f in line.required) if line.required else line.claim or any(term.lower() in f"{name or ''} {clause}".lower() for term in verifier.glossary)
+        # where it has no figure, one of its names in the clause itself: "Kenji Watanabe said that the same tables serve both."
+        # lost "Delta Lake", and says nothing
+        kept = (
+            any(told(f, clause) for f in line.required) if line.required
+            else any(n.lower() in clause.lower() for n in line.names) if line.names
+            else line.claim or any(term.lower() in f"{name or ''} {clause}".lower() for term in verifier.glossary)
+        )
         text = _in_reported_speech(clause, name, verifier, earlier, voices)
         if kept and verifier.passes(text, earlier) and adds(text, earlier):
             return text
@@ -847,6 +871,12 @@ def _joined_with_told(text: str, line: FactLine, verifier: Verifier, earlier: Se
     return text
 
 
+def _said_as(figure: str, line: str, text: str) -> bool:
+    """``text`` says ``figure`` as ``line`` counts it: build-notes' "six weeks" side by side is not said by "a team of six
+    engineers" (the line was skipped as told)."""
+    return told(figure, text) and all(m.rstrip("s") in text.lower() for m in _measures(figure, line))
+
+
 def _holds(sentence: str, other: str) -> bool:
     """``sentence`` says all ``other`` does: its figures and nearly all its words."""
     return novelty(other, [sentence]) < 0.2 and all(told(f, sentence) for f in figures_in(other))
@@ -880,7 +910,7 @@ def facts_told(
     told_now: list[str] = []
     by_code: list[str] = []
     rejected: list[dict[str, Any]] = []
-    unsaid = lambda line: not all(told(f, " ".join([*said, *told_now])) for f in line.figures) if line.figures else adds(line.text, [*said, *told_now])
+    unsaid = lambda line: not all(_said_as(f, line.text, " ".join([*said, *told_now])) for f in line.figures) if line.figures else adds(line.text, [*said, *told_now])
     # its figures are not said yet; a line without one, most of its words (in Chinese, or a clause of new character pairs:
     # "…超过了一亿欧元，当时欧盟的电池法规…" after the revenue was told)
 
@@ -1005,6 +1035,7 @@ _CLAUSE_END = {
     False: re.compile(
         r",\s+(?=(?:and|but|which|while|whereas|resulting|so|because|including|making|leading|cutting|reducing|after|before|compared|with|as)\b)"
         r"|;\s+|\s+and\s+(?=[a-z]+ed\b)"
+        r"|(?<=[a-z]er)(?<!other)(?<!rather)\s+(?=than\s+[^,;:]*\d)"  # a comparison's other side, with a figure: "…is 3 times faster[ than a model with 7 billion tokens…]."
         # a purpose with a figure: "…took about nine months[ to cut latency by 85 percent]." (not "…, which led[ to a 50% cut]")
         r"|(?<!managed)(?<!able)(?<!wanted)(?<!needed)(?<!need)(?<!tried)(?<!used)(?<!helped)(?<!going)(?<!planned)(?<!aimed)(?<!hoped)"
         r"(?<!expected)(?<!has)(?<!have)(?<!had)(?<!how)\s+(?=to\s+(?:cut|reduce|lower|improve|increase|boost|speed|save|make|bring|get|achieve|handle|serve|process)\s[^,;:]*\d[^,;:]*$)"

@@ -56,8 +56,9 @@ _LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.patte
 _DANGLING = re.compile(r"(?:之后|以后|之前|以前|的时候|的话)[。！]$")  # "嘉宾提到Opener i开源 Whisper之后。": a clause waiting for its main one
 # the prompt's own words, which a listener never heard of: "Maria Lopez gave the passage, and it measures 13 kilowatt hours."
 # and its asks: "The episode concludes with a summary of the key points and a call to action…" (data-stack), which no one said
+# and the digest's own: "Elena Rossi says the presenter highlights the importance of compressing the context cache…" (edge-cases)
 _PROMPT_WORDS = re.compile(
-    r"\b(?:the|this|that) (?:passage|transcript|excerpt|lines? above)\b|\bkey points\b|\bcall to action\b|文字稿|这段文字|这几句话|上面这段|^(?:本节|这一节|本段|这一段)",
+    r"\b(?:the|this|that) (?:passage|transcript|excerpt|lines? above|presenter|digest)\b|\bkey points\b|\bcall to action\b|文字稿|这段文字|这几句话|上面这段|^(?:本节|这一节|本段|这一段)",
     re.IGNORECASE,
 )
 _UNNAMED = re.compile(r"^(?:这|那)(?:比|就|也|才|样|些|种)")  # "这比出新论文更有用。" (reported or not): what "this" is was said in the episode, not in the digest
@@ -235,7 +236,7 @@ class Verifier:
             "copied": lambda: self.copied(text),
             "list": lambda: bool(_LISTED.search(own) or _NAMES_OF.search(own)),  # "Databricks, Priya Nair, and Kenji Watanabe are the main names…"
             "fragment": lambda: not FINISHED.search(text) or bool(
-                _LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(ATTRIBUTION.sub("", own)) or _DANGLING.search(own) or _PROMPT_WORDS.search(own) or self._verbless(own) or self._run_on(own)
+                _LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(ATTRIBUTION.sub("", own)) or _DANGLING.search(own) or self._prompt_words(own) or self._verbless(own) or self._run_on(own)
             ),
             "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
             "question": lambda: bool(_QUESTION.search(own)),
@@ -244,6 +245,10 @@ class Verifier:
             "relation": lambda: self.unheard_relation(own),
         }
         return [name for name in RULES if name not in skip and checks[name]()]
+
+    def _prompt_words(self, sentence: str) -> bool:
+        """``sentence`` speaks of the prompt or the digest, in words the episode itself does not use."""
+        return any(m.group().lower() not in self.transcript.lower() for m in _PROMPT_WORDS.finditer(sentence))
 
     @cached_property
     def _heard_sentences(self) -> list[str]:
