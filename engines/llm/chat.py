@@ -33,7 +33,7 @@ from core.workspace import write_json
 from ..openai_client import engine_error
 from . import gates
 from .base import DETAIL_LOGGER, LANGUAGES, MAX_HIGHLIGHTS, MIN_HIGHLIGHTS, Notes, Part, Request, Result, Summarizer, Usage, estimate_tokens
-from .script import PASSAGE_CHARS, Restater, Section, Writer, told
+from .script import PASSAGE_CHARS, Restater, Section, Writer, shown_title, told
 
 PROMPTS = Path(__file__).resolve().parents[2] / "assets" / "prompts"
 PROMPT_VERSION = "3"
@@ -247,7 +247,7 @@ class ChatSummarizer(Summarizer):
             passage = section.text("" if chinese else " ", PASSAGE_CHARS[chinese])
             untold = [n for n in section.numbers if not told(n, " ".join(said))] if said else []
             text = prompts(
-                "sentence", title=request.title, show=request.show, passage=passage, speakers=section.speakers, avoid=avoid, said=list(said), numbers=untold[:4],
+                "sentence", title=shown_title(request.title, request.transcript), show=request.show, passage=passage, speakers=section.speakers, avoid=avoid, said=list(said), numbers=untold[:4],
             )
             seed = (self.section.seed or 0) + attempt
             temperature = self.section.temperature if attempt == 0 else round(min(1.0, RESAMPLE_TEMPERATURE + 0.1 * (attempt - 1)), 2)
@@ -270,7 +270,7 @@ class ChatSummarizer(Summarizer):
 
         def restate(lines: Sequence[tuple[str, str]], speaker: str, numbers: Sequence[str], attempt: int, avoid: str = "") -> str | None:
             text = prompts(
-                "restate", title=request.title, show=request.show, lines=list(lines), speaker=speaker, numbers=list(numbers), avoid=avoid, example=RESTATE_EXAMPLE,
+                "restate", title=shown_title(request.title, request.transcript), show=request.show, lines=list(lines), speaker=speaker, numbers=list(numbers), avoid=avoid, example=RESTATE_EXAMPLE,
             )
             temperature = self.section.temperature if attempt == 0 else RESAMPLE_TEMPERATURE
             messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]

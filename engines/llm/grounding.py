@@ -127,32 +127,37 @@ def claims(text: str, names: bool = True) -> list[str]:
     return sorted(items)
 
 
-_COUNTED = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?: ([a-z]+))?")  # a number of a normalised English text and the word after it
+_COUNTED = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)((?: [a-z]+){0,4})")  # a number of a normalised English text and the words after it
 
 
-def _counted(text: str) -> dict[str, set[str]]:
-    """Each number of a normalised English ``text`` with the words said right after it ("" where none is)."""
+def _counted(text: str, reach: int) -> dict[str, set[str]]:
+    """Each number of a normalised English ``text`` with the words said right after it: up to ``reach`` of them ("six
+    more engineers"), each occurrence one string ("" where none is)."""
     found: dict[str, set[str]] = {}
     for match in _COUNTED.finditer(text):
-        found.setdefault(match.group(1), set()).add(match.group(2) or "")
+        found.setdefault(match.group(1), set()).add(" ".join(match.group(2).split()[:reach]))
     return found
 
 
 def mismeasured(text: str, transcript: str) -> list[str]:
     """English numbers that ``text`` counts in a thing the transcript never counts them in: "a model with 7 billion
     tokens per second" where the episode said "seven billion parameters" and "seven billion model" (edge-cases). Only a
-    plural noun after the number is read ("6 engineers", not "6 worked"), and only a number the transcript always says
-    with a word after it."""
+    plural noun after the number is read ("6 engineers", not "6 worked"; not a year), and only a number the transcript
+    always says with words after it, none of them that noun ("six more engineers" counts engineers)."""
     if _CJK.search(text) or _CJK.search(transcript):
         return []
-    heard = _counted(normalise(transcript))
+    heard = _counted(normalise(transcript), 4)
     found = []
-    for number, words in _counted(normalise(text)).items():
+    for number, words in _counted(normalise(text), 1).items():
         said = heard.get(number)
-        for word in words:
-            if said and "" not in said and len(word) > 3 and word.endswith("s") and not {word, word[:-1]} & ({w.rstrip("s") for w in said} | said):
-                found.append(f"{number} {word}")
+        if not said or "" in said or 1900 <= float(number) <= 2100:
+            continue
+        after = {w.rstrip("s") for occurrence in said for w in occurrence.split()}
+        found += [f"{number} {word}" for word in words if len(word) > 3 and word.endswith("s") and word not in _NOT_COUNTED and word.rstrip("s") not in after]
     return found
+
+
+_NOT_COUNTED = {"this", "across", "plus", "does", "was", "has", "is", "as", "always", "perhaps", "less", "unless", "thus", "whereas", "versus"}
 
 
 def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:

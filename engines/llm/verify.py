@@ -56,11 +56,13 @@ _LABEL = re.compile(r"^\s*(?:[A-Z][\w.'-]*(?:\s[A-Z][\w.'-]*){0,2}|" + CJK.patte
 _DANGLING = re.compile(r"(?:之后|以后|之前|以前|的时候|的话)[。！]$")  # "嘉宾提到Opener i开源 Whisper之后。": a clause waiting for its main one
 # the prompt's own words, which a listener never heard of: "Maria Lopez gave the passage, and it measures 13 kilowatt hours."
 # and its asks: "The episode concludes with a summary of the key points and a call to action…" (data-stack), which no one said
-# and the digest's own: "Elena Rossi says the presenter highlights the importance of compressing the context cache…" (edge-cases)
 _PROMPT_WORDS = re.compile(
-    r"\b(?:the|this|that) (?:passage|transcript|excerpt|lines? above|presenter|digest)\b|\bkey points\b|\bcall to action\b|文字稿|这段文字|这几句话|上面这段|^(?:本节|这一节|本段|这一段)",
+    r"\b(?:the|this|that) (?:passage|transcript|excerpt|lines? above)\b|\bkey points\b|\bcall to action\b|文字稿|这段文字|这几句话|上面这段|^(?:本节|这一节|本段|这一段)",
     re.IGNORECASE,
 )
+# the digest's own, where the episode does not speak of one: "Elena Rossi says the presenter highlights the importance of
+# compressing the context cache…" (edge-cases)
+_DIGEST_WORDS = re.compile(r"\b(?:the|this|that) (?:presenter|digest)\b", re.IGNORECASE)
 _UNNAMED = re.compile(r"^(?:这|那)(?:比|就|也|才|样|些|种)")  # "这比出新论文更有用。" (reported or not): what "this" is was said in the episode, not in the digest
 _ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolutely|definitely|okay|ok|well)\b\s*[,.!]|(?:对|是的|没错|嗯|好的|当然)[，,。！])", re.IGNORECASE)
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
@@ -247,8 +249,8 @@ class Verifier:
         return [name for name in RULES if name not in skip and checks[name]()]
 
     def _prompt_words(self, sentence: str) -> bool:
-        """``sentence`` speaks of the prompt or the digest, in words the episode itself does not use."""
-        return any(m.group().lower() not in self.transcript.lower() for m in _PROMPT_WORDS.finditer(sentence))
+        """``sentence`` speaks of the prompt, or of the digest in words the episode itself does not use."""
+        return bool(_PROMPT_WORDS.search(sentence)) or bool(_DIGEST_WORDS.search(sentence)) and not _DIGEST_WORDS.search(self.transcript)
 
     @cached_property
     def _heard_sentences(self) -> list[str]:
