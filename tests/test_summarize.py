@@ -3,6 +3,7 @@ engine, fallbacks, bad input, and the embedded llama.cpp engine for real (slow).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -1035,6 +1036,17 @@ def test_a_figure_the_model_cannot_tell_is_reported_in_the_script_while_the_mode
     assert rubric.model_share(result) >= 0.8
 
 
+def _answering(asked: list[list[str]], *replies: str):
+    """A restater (engines.llm.script.Restater) answering ``replies`` in turn, recording the figures it is asked to keep."""
+    queue = list(replies)
+
+    def restate(lines, speaker, figures, attempt, avoid):
+        asked.append(list(figures))
+        return queue.pop(0)
+
+    return restate
+
+
 def test_a_short_line_keeps_the_figures_it_goes_on_from_and_an_answer_that_echoes_the_rules_is_cut():
     """"Now they are less than 5 minutes old." goes on from "…up to 24 hours old.": the model is asked to keep both and
     must (The Data Stack's "Priya Nair says that now they are less than 5 minutes old." told nothing of what changed); a
@@ -1108,15 +1120,7 @@ def test_an_answer_is_shown_with_its_question_and_a_line_in_the_same_measure_wit
     assert not next(line for line in lines if "3 times" in line.text).compared, "a 7 billion model, 20 tokens; 1.5 billion parameters, 3 times: no measure shared"
     verifier = Verifier(f"Elena Rossi: {size} {quantized}", "en")
     asked: list[list[str]] = []
-
-    def answering(*replies: str):
-        queue = list(replies)
-
-        def restate(lines, speaker, figures, attempt, avoid):
-            asked.append(list(figures))
-            return queue.pop(0)
-
-        return restate
+    answering = functools.partial(_answering, asked)
 
     both = "Elena Rossi says a model of 14 gigabytes shrinks to about 4 once quantized."
     own = "Elena Rossi says that a quantized model fits in about 4 gigabytes."
@@ -1178,15 +1182,7 @@ def test_a_line_without_figures_is_told_with_its_names():
     line = next(f for section in found for f in script.fact_lines(section, verifier, lambda s: None, claims=True) if f.text == said[0])
     assert line.speaker == "Emily" and line.figures == [] and line.names == ["Kubernetes", "Spark", "Ray", "Prefect"], line
     asked: list[list[str]] = []
-
-    def answering(*replies: str):
-        queue = list(replies)
-
-        def restate(lines, speaker, figures, attempt, avoid):
-            asked.append(list(figures))
-            return queue.pop(0)
-
-        return restate
+    answering = functools.partial(_answering, asked)
 
     one = "Emily还说，团队使用 Prefect 来调度任务。"
     three = "Emily提到，团队用 Prefect 来调度 Spark 和 Ray 的任务。"
