@@ -589,10 +589,11 @@ def test_a_sentence_crediting_the_wrong_person_is_given_the_speaker_s_name():
 
 def test_an_answer_that_is_the_prompt_s_example_is_drawn_again(server, tmp_path):
     """going-global (the Chinese set): the restate prompt's example of rewording came back as the answer,
-    "节目中提到，公司去年的收入翻了一番。", for a line about factories in Hungary; it is never told, and the line is asked once more."""
-    from engines.llm.chat import RESTATE_EXAMPLE
+    "节目中提到，公司去年的收入翻了一番。", for a line about factories in Hungary, and in tech-weekly with a name put in
+    ("节目中提到，Databricks去年的收入翻了一番。"); it is never told, and the line is asked once more."""
+    from engines.llm.chat import RESTATE_EXAMPLE, RESTATE_EXAMPLE_CLAIM
 
-    echo = f"节目中提到，{RESTATE_EXAMPLE[1]}。"
+    echo = "节目中提到，宁德时代去年的收入翻了一番。"
     good = "王磊提到，电池续航已经达到六百公里。"
     chat = ChatServer(server, {"Notes": [CHINESE_NOTES], "Digest": [CHINESE_DIGEST], "Restated": [_sentence(echo), _sentence(good)]})
     transcript = write_transcript(tmp_path, CHINESE, "zh")
@@ -603,7 +604,7 @@ def test_an_answer_that_is_the_prompt_s_example_is_drawn_again(server, tmp_path)
     assert [c["seed"] for c in restated[:2]] == [0, 100], "the same line drawn again with another seed"
     assert RESTATE_EXAMPLE[0] in chat.prompts("Restated")[0], "the example is shown"
     told = result["script"] + result["summary"]
-    assert RESTATE_EXAMPLE[1] not in told and good.removeprefix("王磊提到，") in told, told
+    assert RESTATE_EXAMPLE_CLAIM not in told and good.removeprefix("王磊提到，") in told, told
 
 
 def test_a_digest_in_the_wrong_language_is_sent_back_then_built_from_the_transcript(server, tmp_path):
