@@ -1316,6 +1316,8 @@ def test_a_sentence_that_breaks_a_rule_late_ends_before_that_clause():
     chinese = Verifier(CHINESE_TEXT, "zh")
     copied = "他说三年来电池成本下降了百分之四十，续航提升到了六百公里。"
     assert chinese.broken(copied) == ["copied"] and trimmed(copied, chinese, []) == "他说三年来电池成本下降了百分之四十。"
+    subject = "王磊还说，去年有一家电池企业光是在欧洲的营收，就超过了一亿欧远。"  # going-global: copied, and cut it left a subject alone
+    assert trimmed(subject, Verifier("王磊说，" + subject.removeprefix("王磊还说，"), "zh", ["王磊"]), []) == ""
 
 
 def test_a_copied_setting_or_example_is_left_out_of_the_model_s_sentence():

@@ -1099,6 +1099,8 @@ def trimmed(sentence: str, verifier: Verifier, earlier: Sequence[str]) -> str:
             break
         if _TURNS[chinese].match(sentence[match.end() :].strip()) and _DENIES[chinese].search(head):
             continue  # "出海最难的不是技术" without "而是本地化的管理": only what it is not
+        if chinese and _VERB_FIRST_ZH.match(sentence[match.end() :].strip()):
+            continue  # "去年有一家电池企业光是在欧洲的营收" without "就超过了一亿欧元": a subject with no predicate
         if sentence[match.end() :].startswith("than") and not (figures_in(head) or re.search(r"\btimes\b", head)):
             continue  # "…is never older[ than 15 minutes]." misleads; "…is 3 times faster[ than …]." does not
         text = head + ("。" if chinese else ".")
