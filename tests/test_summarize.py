@@ -1170,7 +1170,7 @@ def test_a_line_read_by_one_voice_is_asked_as_said_by_whose_turn_it_is():
 def test_a_line_without_figures_is_told_with_its_names():
     """tech-weekly: "…他们在 Kubernetes 上跑 Spark 和 Ray 的任务，用 Prefect 做调度。" was told "Emily还说，他们使用 Prefect 做
     调度。" (three of its four names lost; the key fact needs Spark or Ray): the model is asked to keep the names and must,
-    all of them, then half when asked again; reported speech keeps one in the clause itself, where "Kenji Watanabe said
+    all of them, then all but one of three or more when asked again; reported speech keeps one in the clause itself, where "Kenji Watanabe said
     that the same tables serve both." (data-stack, Delta Lake lost) said nothing."""
     from core.artifacts import Segment
     from engines.llm import script
@@ -1193,6 +1193,10 @@ def test_a_line_without_figures_is_told_with_its_names():
     rejected: list[dict] = []
     assert retold(line, answering(three, three), verifier, [], rejected) == three, "three of four, when asked again"
     assert rejected[0]["rules"] == ["names"], rejected
+    two = script.FactLine([("张伟", "所以他们也在测试华为的昇腾芯片，但是CUDA生态的迁移成本很高。")], "张伟", [], "所以他们也在测试华为的昇腾芯片，但是CUDA生态的迁移成本很高。", 0.0, names=["华为", "CUDA"])
+    cuda = Verifier("今天的嘉宾是张伟。" + two.text, "zh", ["张伟", "华为", "CUDA"])
+    assert retold(two, answering("张伟还说，CUDA生态的迁移代价很高。", "张伟还说，CUDA生态的迁移代价很高。"), cuda, [], []) == "", "one of two names: not told"
+    assert "华为" in reported_line(two, cuda, []), "beyond-code: 华为's chips, which the key fact needs"
     assert "Spark" in reported_line(line, verifier, [one]) and "Ray" in reported_line(line, verifier, [one])
 
     lake = "With a lakehouse and a table format like Delta Lake, the same tables serve both, so there is one version of the truth."

@@ -778,8 +778,8 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
     """The model's sentence telling ``line``: passing the verifier, new beside ``earlier`` and keeping the line's figures
     (ended before a late clause that breaks a rule, like the model's other sentences); asked once more, with another seed
     and what broke, where the first answer fails (the second may keep only some figures). A line without figures is about
-    its names: the answer keeps them all, the second at least half ("Emily还说，他们使用 Prefect 做调度。" lost Kubernetes, Spark
-    and Ray). A guest's "we" the answer
+    its names: the answer keeps them all, the second all but one of three or more ("Emily还说，他们使用 Prefect 做调度。" lost
+    Kubernetes, Spark and Ray; "张伟还说，CUDA生态的迁移成本很高。" lost 华为, whose chips they test). A guest's "we" the answer
     copies is theirs (``backshifted``; the ``host``'s is the show's). Empty where neither passes; each failed answer goes
     to ``rejected``."""
     avoid = ""
@@ -801,7 +801,7 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
         lost = [f for f in must if f in dropped]
         broken = ([] if head else broken) + (["figures"] if lost and (attempt == 0 or short or len(lost) == len(must)) else [])
         unnamed = [] if line.figures else [n for n in line.names if n.lower() not in (head or text).lower()]
-        if unnamed and (attempt == 0 or 2 * len(unnamed) > len(line.names)):
+        if unnamed and (attempt == 0 or len(unnamed) > (len(line.names) >= 3)):  # asked again, one of three or more may go
             broken, dropped = [*broken, "names"], unnamed
         if not broken:
             return head or text
