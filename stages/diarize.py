@@ -286,7 +286,7 @@ def remember_host(previous: HostVoice | None, speakers: list[Speaker], episode: 
     if not heard or (previous and episode in previous.heard_in):
         return previous
     talk = sum(s.seconds for s in heard)
-    host = next(s for s in heard if s.seconds >= HOST_SHARE * talk or s.seconds == max(v.seconds for v in heard))
+    host = next((s for s in heard if s.seconds >= HOST_SHARE * talk), max(heard, key=lambda s: s.seconds))
     if previous is None:
         return HostVoice(name=host.name, voiceprint=host.voiceprint, heard_in=[episode])
     if distance(host.voiceprint, previous.voiceprint) >= threshold:

@@ -242,6 +242,7 @@ class ChatSummarizer(Summarizer):
         The section's passage comes first in the prompt, so llama.cpp reuses its cache across attempts.
         """
         prompts = Prompts(request.language)
+        title = shown_title(request.title, request.transcript)  # once: the model never sees a figure the episode does not say
         chinese = request.by_characters
         budget = self._reading(request)
 
@@ -249,7 +250,7 @@ class ChatSummarizer(Summarizer):
             passage = section.text("" if chinese else " ", PASSAGE_CHARS[chinese])
             untold = [n for n in section.numbers if not told(n, " ".join(said))] if said else []
             text = prompts(
-                "sentence", title=shown_title(request.title, request.transcript), show=request.show, passage=passage, speakers=section.speakers, avoid=avoid, said=list(said), numbers=untold[:4],
+                "sentence", title=title, show=request.show, passage=passage, speakers=section.speakers, avoid=avoid, said=list(said), numbers=untold[:4],
             )
             seed = (self.section.seed or 0) + attempt
             temperature = self.section.temperature if attempt == 0 else round(min(1.0, RESAMPLE_TEMPERATURE + 0.1 * (attempt - 1)), 2)
@@ -268,11 +269,12 @@ class ChatSummarizer(Summarizer):
         """One line of the episode (after the lines before it, for context) told in one third-person sentence: a short
         prompt and a short answer, so a small model can do it and the verifier can check it; each attempt another seed."""
         prompts = Prompts(request.language)
+        title = shown_title(request.title, request.transcript)  # once: the model never sees a figure the episode does not say
         budget = self._reading(request)
 
         def restate(lines: Sequence[tuple[str, str]], speaker: str, numbers: Sequence[str], attempt: int, avoid: str = "") -> str | None:
             text = prompts(
-                "restate", title=shown_title(request.title, request.transcript), show=request.show, lines=list(lines), speaker=speaker, numbers=list(numbers), avoid=avoid, example=RESTATE_EXAMPLE,
+                "restate", title=title, show=request.show, lines=list(lines), speaker=speaker, numbers=list(numbers), avoid=avoid, example=RESTATE_EXAMPLE,
             )
             temperature = self.section.temperature if attempt == 0 else RESAMPLE_TEMPERATURE
             messages = [{"role": "system", "content": prompts("system")}, {"role": "user", "content": text}]

@@ -139,25 +139,30 @@ def _counted(text: str, reach: int) -> dict[str, set[str]]:
     return found
 
 
+_NOT_COUNTED = {"this", "across", "plus", "does", "was", "has", "is", "as", "always", "perhaps", "less", "unless", "thus", "whereas", "versus"}
+
+
 def mismeasured(text: str, transcript: str) -> list[str]:
     """English numbers that ``text`` counts in a thing the transcript never counts them in: "a model with 7 billion
     tokens per second" where the episode said "seven billion parameters" and "seven billion model" (edge-cases). Only a
     plural noun after the number is read ("6 engineers", not "6 worked"; not a year), and only a number the transcript
     always says with words after it, none of them that noun ("six more engineers" counts engineers)."""
-    if _CJK.search(text) or _CJK.search(transcript):
+    return _mismeasured(normalise(text), normalise(transcript))
+
+
+def _mismeasured(said: str, source: str) -> list[str]:
+    """``mismeasured`` on texts normalised already (``ungrounded`` has the transcript's)."""
+    if _CJK.search(said) or _CJK.search(source):
         return []
-    heard = _counted(normalise(transcript), 4)
+    heard = _counted(source, 4)
     found = []
-    for number, words in _counted(normalise(text), 1).items():
-        said = heard.get(number)
-        if not said or "" in said or 1900 <= float(number) <= 2100:
+    for number, words in _counted(said, 1).items():
+        after_number = heard.get(number)
+        if not after_number or "" in after_number or 1900 <= float(number) <= 2100:
             continue
-        after = {w.rstrip("s") for occurrence in said for w in occurrence.split()}
+        after = {w.rstrip("s") for occurrence in after_number for w in occurrence.split()}
         found += [f"{number} {word}" for word in words if len(word) > 3 and word.endswith("s") and word not in _NOT_COUNTED and word.rstrip("s") not in after]
     return found
-
-
-_NOT_COUNTED = {"this", "across", "plus", "does", "was", "has", "is", "as", "always", "perhaps", "less", "unless", "thus", "whereas", "versus"}
 
 
 def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:
@@ -165,7 +170,7 @@ def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:
     source = normalise(transcript)
     source_numbers = numbers(source)
     source_words = set(re.findall(r"\w+", source))
-    missing = mismeasured(text, transcript)
+    missing = _mismeasured(normalise(text), source)
     for item in claims(text, names):
         if _NUMBER.fullmatch(item):
             if item not in source_numbers:

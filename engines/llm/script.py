@@ -882,13 +882,10 @@ def _joined_with_told(text: str, line: FactLine, verifier: Verifier, earlier: Se
     return text
 
 
-_SPELLED = {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "sixty"}
-
-
 def _said_as(figure: str, line: str, text: str) -> bool:
     """``text`` says ``figure`` as ``line`` counts it: build-notes' "six weeks" side by side is not said by "a team of six
     engineers" (the line was skipped as told)."""
-    bare = not re.search(r"[^\d.,]", figure) or figure.lower() in _SPELLED  # "six" counts what follows it; "40 percent" is whole
+    bare = bool(re.fullmatch(r"[\d.]+", grounding.normalise(figure)))  # "six" counts what follows it; "40 percent" is whole
     return told(figure, text) and (not bare or all(m.rstrip("s") in text.lower() for m in _measures(figure, line)))
 
 
