@@ -102,6 +102,26 @@ class Glossary:
         return [t for t in self.terms if not has_cjk(t)]
 
 
+# what a recogniser confuses in Chinese: these initials and finals sound alike (z/zh, l/n, in/ing ...)
+FUZZY_INITIALS = [{"z", "zh"}, {"c", "ch"}, {"s", "sh"}, {"l", "n"}, {"f", "h"}]
+FUZZY_FINALS = [{"an", "ang"}, {"en", "eng"}, {"in", "ing"}, {"ian", "iang"}, {"uan", "uang"}]
+_ALIKE = {sound: min(group, key=len) for group in FUZZY_INITIALS + FUZZY_FINALS for sound in group}
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w")
+
+
+def near_sound(syllable: str) -> str:
+    """A toneless pinyin syllable with its initial and final written as the ones they are confused with: "jing" and
+    "jin" are both "jin", "shi" and "si" both "si"."""
+    initial = next((i for i in _INITIALS if syllable.startswith(i)), "")
+    final = syllable[len(initial) :]
+    return _ALIKE.get(initial, initial) + _ALIKE.get(final, final)
+
+
+def syllable_distance(a: str, b: str) -> float:
+    """0 for the same toneless syllable, 0.5 when initials or finals are commonly confused, 1 otherwise."""
+    return 0.0 if a == b else 0.5 if near_sound(a) == near_sound(b) else 1.0
+
+
 def whisper_prompt(glossary: Glossary, language: str | None, show: str = "", title: str = "") -> str:
     """Whisper's initial prompt: a normal sentence in the episode's language, punctuated as the transcript should be.
 

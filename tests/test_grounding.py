@@ -23,6 +23,21 @@ def test_chinese_numerals_in_transcript_digits_in_summary():
     assert ungrounded("用户增长到330万。", TRANSCRIPT_ZH) == ["3300000"]
 
 
+def test_a_figure_s_wan_is_grounded_where_whisper_wrote_a_character_that_sounds_like_it():
+    """beyond-code: Whisper base wrote "Kimi的月火用户已经超过1000瓦" for 一千万; the digest's 1000万 is what was said."""
+    heard = "过去一年，Kimi的月火用户已经超过1000瓦，营收超过3以。"
+    assert ungrounded("Kimi的月活用户超过1000万，营收超过3亿。", heard) == []
+    assert ungrounded("Kimi的月活用户超过2000万。", heard) == ["20000000"], "another figure"
+    assert ungrounded("用户超过1000万。", "用户超过1000元。") == ["10000000"], "元 does not sound like 万"
+    assert ungrounded("用户超过1000万。", "用户超过10000瓦。") == ["10000000"], "the figure before it is another"
+
+
+def test_a_thousands_comma_before_a_chinese_character_is_read():
+    """going-global: "特斯拉的4,680电池" is 4680 (a Chinese character after the digits is no word boundary)."""
+    assert ungrounded("特斯拉的4680电池良率一直是个问题。", "我问他，特斯拉的4,680电池怎么样？") == []
+    assert normalise("4,680电池和1,2345") == "4680电池和1,2345"
+
+
 def test_full_width_characters_are_normalised():
     assert normalise("ＡＢＣ ２０２３") == "abc 2023"
     assert ungrounded("成本下降了４０％，这是２０２３年。", TRANSCRIPT_ZH) == []

@@ -26,6 +26,14 @@ def test_today_s_terms_are_candidates_across_jieba_s_words():
     assert any(c[1:] == ("磷酸铁里", "磷酸铁锂") for c in glossary), "going-global's show notes name 磷酸, which the change keeps as it is"
 
 
+def test_a_figure_s_wan_is_a_candidate_where_a_character_after_the_figure_sounds_like_it():
+    """beyond-code: "Kimi的月火用户已经超过1000瓦" (一千万); 千瓦 is a word of its own, and 万 itself is what was said."""
+    assert (22, "瓦", "万") in homophones.candidates("过去一年，Kimi的月火用户已经超过1000瓦。")
+    assert (5, "以", "亿") in homophones.candidates("营收超过3以。")
+    for said in ("功率超过一千瓦。", "用户超过1000万。", "超过1000元。", "超过100万度电。"):
+        assert not [c for c in homophones.candidates(said) if c[2] in "万亿"], said
+
+
 def test_a_name_or_a_protected_term_is_never_a_candidate():
     """陈静 sounds like 沉井 and 沉静, 张伟 like 长尾: names stay as they are, and so do the glossary's terms."""
     assert not [c for c in homophones.candidates("我是主播陈静，今天的嘉宾是张伟。") if c[1] in ("陈静", "张伟")]
@@ -82,6 +90,8 @@ def test_the_embedded_model_puts_right_what_whisper_misheard_and_leaves_correct_
     terms = "张伟建议刚入行的工程式多读VLLM和SGLang的圆码。王磊认为磷酸铁里电池会继续占据主流。"  # assets/zh/terms.txt
     assert homophones.corrected(terms, likely, ["张伟", "王磊"])[0] == "张伟建议刚入行的工程师多读VLLM和SGLang的源码。王磊认为磷酸铁锂电池会继续占据主流。"
     assert homophones.corrected("他用力压住了伤口。", likely)[0] == "他用力压住了伤口。", "压住 is a word of its own, not 押注 wherever it sounds so"
+    assert homophones.corrected("张伟谈到，Kimi的用户已经超过1000瓦。", likely)[0] == "张伟谈到，Kimi的用户已经超过1000万。"
+    assert homophones.corrected("这台电暖气的功率是2000瓦。", likely)[0] == "这台电暖气的功率是2000瓦。", "watts where watts were said"
     names = "我是主播陈静。今天的嘉宾是月之暗面的工程师张伟。去年有一家电池企业光是在欧洲的营收就超过了一亿欧元。"
     assert homophones.corrected(names, likely) == (names, [])
     assert usage.calls > 0 and usage.read_tokens > 0

@@ -15,35 +15,12 @@ import re
 from dataclasses import replace
 
 from core.artifacts import Correction, Segment
-from core.glossary import COMMON_WORD, Glossary
+from core.glossary import COMMON_WORD, Glossary, syllable_distance
 from core.text import CJK
 
-FUZZY_INITIALS = [{"z", "zh"}, {"c", "ch"}, {"s", "sh"}, {"l", "n"}, {"f", "h"}]
-FUZZY_FINALS = [{"an", "ang"}, {"en", "eng"}, {"in", "ing"}, {"ian", "iang"}, {"uan", "uang"}]
 LATIN_SIMILARITY = 0.85  # of letters
 SOUND_SIMILARITY = 0.85  # of phonemes (voicing and vowel length ignored), for spans that look like names
 _LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'.\-]*")
-
-
-def _split(syllable: str) -> tuple[str, str]:
-    for initial in ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w"):
-        if syllable.startswith(initial):
-            return initial, syllable[len(initial):]
-    return "", syllable
-
-
-def _near(a: str, b: str, groups: list[set[str]]) -> bool:
-    return a == b or any(a in group and b in group for group in groups)
-
-
-def syllable_distance(a: str, b: str) -> float:
-    """0 for the same toneless syllable, 0.5 when initials or finals are commonly confused, 1 otherwise."""
-    if a == b:
-        return 0.0
-    (ia, fa), (ib, fb) = _split(a), _split(b)
-    if _near(ia, ib, FUZZY_INITIALS) and _near(fa, fb, FUZZY_FINALS):
-        return 0.5
-    return 1.0
 
 
 def _pinyin(text: str, tones: bool = False) -> list[str]:

@@ -13,10 +13,12 @@ import re
 import unicodedata
 from pathlib import Path
 
+from core.glossary import near_sound
 from core.text import CJK as _CJK
 
 TERMS = Path(__file__).resolve().parents[2] / "assets" / "zh" / "terms.txt"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+MAGNITUDES = {"万": 10_000, "亿": 100_000_000}
 _ENGLISH_ENTITY = re.compile(r"[A-Z][A-Za-z0-9'’\-]*(?:[ \t]+[A-Z][A-Za-z0-9'’\-]*)*")  # Latin only: in Chinese text \w would run on into 迁移到
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;\"“]\s*|\n\s*)$")
 _COMMON_CAPITALISED = {
@@ -63,7 +65,7 @@ def _scaled(match: re.Match) -> str:
 def normalise(text: str) -> str:
     """Text reduced so that the same fact written two ways compares equal."""
     text = unicodedata.normalize("NFKC", text)
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # 4,680电池: no word boundary before a Chinese character
     if _CJK.search(text):
         import warnings
 
@@ -173,7 +175,7 @@ def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:
     missing = _mismeasured(normalise(text), source)
     for item in claims(text, names):
         if _NUMBER.fullmatch(item):
-            if item not in source_numbers:
+            if item not in source_numbers and not _magnitude_heard(item, source):
                 missing.append(item)
             continue
         key = normalise(item)
@@ -185,6 +187,24 @@ def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:
             continue  # 匈牙利 where Whisper wrote 匈牙里, 月活 for 月火: a word every dictionary holds, said with the same sounds
         missing.append(item)
     return missing
+
+
+def magnitude_sounds(char: str) -> list[str]:
+    """万 or 亿 where ``char`` sounds like it, or like it without its final nasal: Whisper wrote 1000瓦 for 1000万."""
+    (sound,) = toneless(char) if len(char) == 1 and _CJK.match(char) else ("",)
+    said = lambda magnitude: toneless(magnitude)[0]
+    return [m for m in MAGNITUDES if m != char and (near_sound(sound) == near_sound(said(m)) or sound + "n" == said(m))]
+
+
+def _magnitude_heard(number: str, source: str) -> bool:
+    """Whether ``source`` says ``number`` as a figure and a character that sounds like its 万 or 亿 (1000瓦 for 1000万)."""
+    value = float(number)
+    for magnitude, size in MAGNITUDES.items():
+        scaled = value / size
+        figure = str(int(scaled)) if scaled.is_integer() else str(scaled)
+        if scaled >= 1 and any(magnitude in magnitude_sounds(m.group(1)) for m in re.finditer(rf"(?<![\d.]){re.escape(figure)}(\w)", source)):
+            return True
+    return False
 
 
 def _common_word_heard(word: str, source: str) -> bool:

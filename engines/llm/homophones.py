@@ -8,7 +8,9 @@ or a speaker's name is never one. The summary model then judges it: given the
 sentence up to the first character that differs, how likely is the next token to
 start with the dictionary word's character rather than the heard one? Only a
 clear preference (``CLEAR``, at least ``LIKELY``) changes the word; every change
-is recorded. The model only reads: it writes nothing that could be spoken.
+is recorded. A figure's 万 or 亿 is a candidate too where Whisper wrote a
+character after the figure that sounds like it, or like it without its final
+nasal (beyond-code's "月活用户已经超过1000瓦": 1000万). The model only reads: it writes nothing that could be spoken.
 
 Measured on the Chinese evaluation set's transcripts (Whisper base): 偷产 → 投产,
 匈牙里 → 匈牙利, 升成 → 生成, and no change anywhere in the three scripts as
@@ -24,12 +26,13 @@ from dataclasses import dataclass
 
 from core.text import CJK, split_sentences
 
-from .grounding import terms, toneless
+from .grounding import magnitude_sounds, terms, toneless
 from .verify import ATTRIBUTION
 
 DICTIONARY_FREQUENCY = 50  # jieba's frequency from which a dictionary word may be what was meant
 LIKELY = 0.01  # the model's probability, at least, that the meant word's first character comes next
 CLEAR = 10.0  # how many times likelier than the heard character it must be
+_FIGURE_END = re.compile(r"[0-9零一二三四五六七八九十两百千]")
 NextTokens = Callable[[str], "dict[str, float] | None"]  # the model's most likely next tokens after a text, with their probabilities
 
 
@@ -92,6 +95,9 @@ def candidates(sentence: str, protected: Sequence[str] = ()) -> list[tuple[int, 
                     continue
                 heard = text[start:end]
                 found += [(offset + start, heard, meant) for meant in sounds.get(_pinyin(heard), []) if meant != heard]
+            at, piece = pieces[k]
+            if len(piece) == 1 and (offset + at) and _FIGURE_END.match(sentence[offset + at - 1]):
+                found += [(offset + at, piece, meant) for meant in magnitude_sounds(piece)]
         # today's terms are looked for across jieba's words too: 磷酸铁里 (磷酸 / 铁 / 里) for 磷酸铁锂, 生疼 for 昇腾; a name
         # holding the whole run is kept, one jieba guessed across it (铁里) is not
         for start in range(len(text)):
