@@ -29,13 +29,16 @@ def test_a_figure_s_wan_is_grounded_where_whisper_wrote_a_character_that_sounds_
     assert ungrounded("Kimi的月活用户超过1000万，营收超过3亿。", heard) == []
     assert ungrounded("Kimi的月活用户超过2000万。", heard) == ["20000000"], "another figure"
     assert ungrounded("用户超过1000万。", "用户超过1000元。") == ["10000000"], "元 does not sound like 万"
-    assert ungrounded("用户超过1000万。", "用户超过10000瓦。") == ["10000000"], "the figure before it is another"
+    assert ungrounded("用户超过1000万。", "用户超过21000瓦。") == ["10000000"], "the figure before it is another"
+    assert ungrounded("营收超过100亿。", "100以上的用户") == ["10000000000"], "以 of 以上: a word of its own"
+    assert ungrounded("营收1亿。", "这是统一以人民币计价") == ["100000000"], "the 一 of 统一 is no figure"
 
 
 def test_a_thousands_comma_before_a_chinese_character_is_read():
     """going-global: "特斯拉的4,680电池" is 4680 (a Chinese character after the digits is no word boundary)."""
     assert ungrounded("特斯拉的4680电池良率一直是个问题。", "我问他，特斯拉的4,680电池怎么样？") == []
     assert normalise("4,680电池和1,2345") == "4680电池和1,2345"
+    assert ungrounded("2024年有100家公司参展。", "到2024，100家公司参展。") == [], "a Chinese comma between two figures stays"
 
 
 def test_full_width_characters_are_normalised():

@@ -30,7 +30,7 @@ def test_a_figure_s_wan_is_a_candidate_where_a_character_after_the_figure_sounds
     """beyond-code: "Kimi的月火用户已经超过1000瓦" (一千万); 千瓦 is a word of its own, and 万 itself is what was said."""
     assert (22, "瓦", "万") in homophones.candidates("过去一年，Kimi的月火用户已经超过1000瓦。")
     assert (5, "以", "亿") in homophones.candidates("营收超过3以。")
-    for said in ("功率超过一千瓦。", "用户超过1000万。", "超过1000元。", "超过100万度电。"):
+    for said in ("功率超过一千瓦。", "用户超过1000万。", "超过1000元。", "超过100万度电。", "这是统一以人民币计价。"):
         assert not [c for c in homophones.candidates(said) if c[2] in "万亿"], said
 
 

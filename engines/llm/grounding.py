@@ -64,8 +64,8 @@ def _scaled(match: re.Match) -> str:
 
 def normalise(text: str) -> str:
     """Text reduced so that the same fact written two ways compares equal."""
+    text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # 4,680电池 (no word boundary before a Chinese character); not "2024，100家"
     text = unicodedata.normalize("NFKC", text)
-    text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # 4,680电池: no word boundary before a Chinese character
     if _CJK.search(text):
         import warnings
 
@@ -175,7 +175,7 @@ def ungrounded(text: str, transcript: str, names: bool = True) -> list[str]:
     missing = _mismeasured(normalise(text), source)
     for item in claims(text, names):
         if _NUMBER.fullmatch(item):
-            if item not in source_numbers and not _magnitude_heard(item, source):
+            if item not in source_numbers and not _magnitude_heard(item, transcript):
                 missing.append(item)
             continue
         key = normalise(item)
@@ -196,14 +196,20 @@ def magnitude_sounds(char: str) -> list[str]:
     return [m for m in MAGNITUDES if m != char and (near_sound(sound) == near_sound(said(m)) or sound + "n" == said(m))]
 
 
-def _magnitude_heard(number: str, source: str) -> bool:
-    """Whether ``source`` says ``number`` as a figure and a character that sounds like its 万 or 亿 (1000瓦 for 1000万)."""
+def _magnitude_heard(number: str, transcript: str) -> bool:
+    """Whether ``transcript`` writes ``number`` as digits and then a character of its own (jieba's word) that sounds like
+    its 万 or 亿 (1000瓦 for 1000万; not 100以上, nor the 一 of 统一以, which the normalised text writes as 1)."""
+    import jieba
+
+    said = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", transcript)
     value = float(number)
     for magnitude, size in MAGNITUDES.items():
         scaled = value / size
         figure = str(int(scaled)) if scaled.is_integer() else str(scaled)
-        if scaled >= 1 and any(magnitude in magnitude_sounds(m.group(1)) for m in re.finditer(rf"(?<![\d.]){re.escape(figure)}(\w)", source)):
-            return True
+        for match in re.finditer(rf"(?<![\d.]){re.escape(figure)}([\u4e00-\u9fff]+)", said) if scaled >= 1 else ():
+            first = next(iter(jieba.cut(match.group(1), HMM=False)))
+            if len(first) == 1 and magnitude in magnitude_sounds(first):
+                return True
     return False
 
 

@@ -32,7 +32,7 @@ from .verify import ATTRIBUTION
 DICTIONARY_FREQUENCY = 50  # jieba's frequency from which a dictionary word may be what was meant
 LIKELY = 0.01  # the model's probability, at least, that the meant word's first character comes next
 CLEAR = 10.0  # how many times likelier than the heard character it must be
-_FIGURE_END = re.compile(r"[0-9零一二三四五六七八九十两百千]")
+_FIGURE_END = re.compile(r"\d")  # a figure as digits: the 一 of 统一 is no figure
 NextTokens = Callable[[str], "dict[str, float] | None"]  # the model's most likely next tokens after a text, with their probabilities
 
 
