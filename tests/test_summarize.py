@@ -1595,6 +1595,8 @@ def test_no_chapter_is_the_episode_title_and_a_number(server, tmp_path):
 
     extract = Extract([Segment(start=0, end=10, text="Battery prices fell by forty percent since 2020.")], "en")
     assert extract.chapters([0, 30, 60], "Batteries") == [(0, "Battery prices fell by forty percent since 2020")], "no '(2)', '(3)'"
+    opening = Extract([Segment(start=0, end=10, text="本期，我们请到了宁德时代的前电池工程师王磊，聊聊中国电池企业怎么走向海外。")], "zh")
+    assert opening.chapters([0], "出海观察") == [(0, "聊聊中国电池企业怎么走向海外")], "going-global's chapter was titled 本期"
 
 
 def test_the_rubric_names_the_rule_each_failure_breaks(server, tmp_path):
