@@ -243,9 +243,17 @@ def _heard_right(
         changes.extend(made)
         return fixed
 
-    beats = [dataclasses.replace(b, text=right(b.text)) if b.source not in ("intro", "outro") else b for b in beats]
+    def again(text: str) -> str:
+        fixed, made = homophones.put_right_again(text, learned, protected, keep)
+        changes.extend(made)
+        return fixed
+
+    learned: list[homophones.Correction] = []
+    for fix in (right, again):  # where the model reads it so, then wherever else the same word was heard
+        learned = list(changes)
+        beats = [dataclasses.replace(b, text=fix(b.text)) if b.source not in ("intro", "outro") else b for b in beats]
+        fields.title, fields.summary, fields.highlights = fix(fields.title), fix(fields.summary), [fix(h) for h in fields.highlights]
     fields.script = "".join(b.text for b in beats)
-    fields.title, fields.summary, fields.highlights = right(fields.title), right(fields.summary), [right(h) for h in fields.highlights]
     return beats, fields, [c.to_dict() for c in dict.fromkeys(changes)]  # a sentence in the script and the summary: one change
 
 

@@ -77,6 +77,17 @@ def test_what_was_said_is_read_without_the_presenter_s_attribution():
     assert homophones.corrected("王磊提到，偷产以后良率提高了。", first)[0] == "王磊提到，投产以后良率提高了。"
 
 
+def test_a_word_put_right_once_is_put_right_wherever_else_it_was_heard():
+    """going-global's summary kept "宁德时代偷产电池" where another of its sentences read 投产."""
+    learned = [homophones.Correction("偷产", "投产", "王磊提到，宁德时代的工厂投产了。"), homophones.Correction("瓦", "万", "用户超过1000万。")]
+    text = "王磊提到，宁德时代偷产电池。功率是2000瓦。"
+    fixed, made = homophones.put_right_again(text, learned)
+    assert fixed == "王磊提到，宁德时代投产电池。功率是2000瓦。", "a single character is judged where it stands only"
+    assert made == [homophones.Correction("偷产", "投产", "王磊提到，宁德时代投产电池。")]
+    assert homophones.put_right_again(text, learned, keep=lambda before, after: False) == (text, []), "the verifier's word is the last"
+    assert homophones.put_right_again("张偷产说，很好。", learned, protected=["张偷产"]) == ("张偷产说，很好。", []), "a name holding it stays"
+
+
 @pytest.mark.slow
 def test_the_embedded_model_puts_right_what_whisper_misheard_and_leaves_correct_text(embedded_llm):
     """The real model, reading: Whisper base's mishearings in the Chinese set, and the same sentences as they were said."""

@@ -163,3 +163,20 @@ def corrected(text: str, next_tokens: NextTokens, protected: Sequence[str] = (),
             done = at + len(heard)
         told.append(sentence)
     return "".join(told), changes
+
+
+def put_right_again(text: str, changes: Sequence[Correction], protected: Sequence[str] = (), keep: Callable[[str, str], bool] | None = None) -> tuple[str, list[Correction]]:
+    """``text`` with each word the model put right elsewhere in the digest put right here too, sentence by sentence: the
+    same sounds in one episode are the same word (going-global's summary kept "宁德时代偷产电池" where another sentence
+    read 投产). A single character (瓦 for a figure's 万) is judged where it stands only; a protected term holding the
+    word stays."""
+    told, made = [], []
+    for sentence in split_sentences(text) if text.strip() else []:
+        for heard, said in dict.fromkeys((c.heard, c.said) for c in changes if len(c.heard) > 1):
+            if heard in sentence and not any(heard in term and term in sentence for term in protected):
+                fixed = sentence.replace(heard, said)
+                if keep is None or keep(sentence, fixed):
+                    sentence = fixed
+                    made.append(Correction(heard, said, fixed))
+        told.append(sentence)
+    return "".join(told), made
