@@ -999,6 +999,21 @@ def test_a_chinese_line_told_in_part_still_has_its_other_clause_told():
     assert result.sentences == [told], result
 
 
+def test_a_line_whose_figure_cannot_be_told_is_reported_by_its_other_clause():
+    """going-global: the model copied "…营收，就超过了一亿欧远，当时欧盟的电池法规…" twice and no clause holding 一亿 is short
+    enough to report, so nothing of the line was read; its other clause is a statement of its own."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    line = "王磊说，去年有一家电池企业光是在欧洲的营收，就超过了一亿欧远，当时欧盟的电池法规对探租计的要求越来越延。"
+    section = script.sections([Segment(start=0.0, end=20.0, text=line, speaker=1)], 20.0, lambda segment: None)[0]
+    verifier = Verifier(line, "zh", ["王磊"])
+    result = script.facts_told([section], verifier, lambda segment: None, lambda *_: line, [], 4)
+    assert result.sentences == result.reported == ["王磊提到，当时欧盟的电池法规对探租计的要求越来越延。"], result
+    told = "王磊提到，去年欧洲一家电池企业的营收超过了一亿欧元。"
+    assert script.facts_told([section], verifier, lambda segment: None, lambda *_: told, [], 1).sentences == [told], "the figure first"
+
+
 @pytest.mark.parametrize(("target", "announced"), [(10, 1), (20, 1), (60, 3)])
 def test_a_script_announces_topics_only_where_the_figures_left_room(server, tmp_path, target, announced):
     """The sample (issue 25): "She explains the size of a typical home battery system." and four more like it, a table of
@@ -1519,7 +1534,7 @@ def test_reported_speech_never_reports_a_clause_without_its_verb():
     assert "能量密度仍然是最大的瓶颈" in script._clauses("他说，能量密度仍然是最大的瓶颈。", True)
     # going-global: "王磊还说，就超过了一亿欧元。", "节目中指出，会继续占据主流。"
     revenue = script._clauses("去年有一家电池企业光是在欧洲的营收，就超过了一亿欧元。", True)
-    assert revenue and not [c for c in revenue if c.startswith("就")], revenue
+    assert not [c for c in revenue if c.startswith("就")] and "去年有一家电池企业光是在欧洲的营收" not in revenue, "nor the subject without it"
     assert "会继续占据主流" not in script._clauses("王磊认为磷酸铁锂电池，也就是LFP，会继续占据主流。", True)
     # edge-cases: a line too long to report whole, told without its setting
     long_line = "A model with 7 billion parameters needs about 14 gigabytes of memory in its original form."

@@ -24,7 +24,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.text import CJK, split_sentences
@@ -507,6 +507,8 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
                 continue  # "Speed is not the problem" without ", but memory is": only what it is not
             if i and (_VERB_FIRST_ZH.match(run) if chinese else not _SUBJECT_EN.match(run) and VERB_EN.search(" ".join(pieces[:i]))):
                 continue  # "joins them, and writes the results", "就超过了一亿欧元": the subject was before the comma
+            if chinese and j < len(pieces) and _VERB_FIRST_ZH.match(pieces[j]):
+                continue  # "去年有一家电池企业光是在欧洲的营收" before "就超过了一亿欧元": a subject whose predicate is after the comma
             if not chinese and (len(pieces[i].split()) == 1 or _IMPERATIVE_EN.match(run)):
                 continue  # "Priya, Shopify moved…" (a name called, no clause); "Start simple…" (advice, not a statement to report)
             turned = chinese and "，而不是" in run and "，而不是" not in sentence
@@ -904,6 +906,16 @@ class Told:
     rejected: list[dict[str, Any]]
 
 
+def _its_claim(line: FactLine, verifier: Verifier, earlier: Sequence[str], voices: int) -> str:
+    """A line whose figure neither the model nor reported speech can tell, reported by its other clause as a statement
+    of its own: going-global's "…营收，就超过了一亿欧远，当时欧盟的电池法规对探租计的要求越来越延。" (the revenue clause is
+    a subject and a predicate too long to report apart) still says that the EU's rules grow stricter. Empty otherwise."""
+    if not line.figures:
+        return ""
+    claim = replace(line, figures=[], required=[], names=[], claim=True)
+    return reported_line(claim, verifier, earlier, voices)
+
+
 def facts_told(
     found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], restate: Restater, said: Sequence[str], count: int,
     asked: Sequence[str] = (), voices: int = 0, show: str = "", host: str | None = None, people: Sequence[str] = (),
@@ -937,7 +949,7 @@ def facts_told(
                 if not unsaid(line):
                     continue
                 text = _joined_with_told(retold(line, restate, verifier, [*said, *told_now], rejected, host), line, verifier, [*said, *told_now])
-                if not text and (text := reported_line(line, verifier, [*said, *told_now], voices)):
+                if not text and (text := reported_line(line, verifier, [*said, *told_now], voices) or _its_claim(line, verifier, [*said, *told_now], voices)):
                     by_code.append(text)
                 if text:
                     tell(text)
