@@ -1012,6 +1012,8 @@ def test_a_line_whose_figure_cannot_be_told_is_reported_by_its_other_clause():
     assert result.sentences == result.reported == ["王磊提到，当时欧盟的电池法规对探租计的要求越来越延。"], result
     told = "王磊提到，去年欧洲一家电池企业的营收超过了一亿欧元。"
     assert script.facts_told([section], verifier, lambda segment: None, lambda *_: told, [], 1).sentences == [told], "the figure first"
+    asked = script.facts_told([section], verifier, lambda segment: None, lambda *_: None, [], 4, asked=[line])
+    assert asked.sentences == result.sentences, "the script asked the model for it already: reported the same way"
 
 
 @pytest.mark.parametrize(("target", "announced"), [(10, 1), (20, 1), (60, 3)])

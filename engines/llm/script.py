@@ -955,7 +955,7 @@ def facts_told(
                     tell(text)
                 break
     for line in (line for lines in found_lines for line in lines if line.text in asked):
-        if len(told_now) < count and unsaid(line) and (text := reported_line(line, verifier, [*said, *told_now], voices)):
+        if len(told_now) < count and unsaid(line) and (text := reported_line(line, verifier, [*said, *told_now], voices) or _its_claim(line, verifier, [*said, *told_now], voices)):
             by_code.append(text)
             tell(text)
     return Told(told_now, by_code, rejected)
