@@ -37,6 +37,7 @@ from . import grounding
 
 RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "list", "fragment", "length", "question", "repeat", "quote", "relation")
 COPY_WORDS, COPY_CHARS = 12, 20  # the longest run a sentence may share with the transcript
+BARE_QUOTE = 4  # words (Chinese characters) from which a transcript sentence spoken whole, unattributed, is a quote
 WORD_BAND, CHAR_BAND = (6, 40), (8, 90)
 REPEAT_SHARE = 0.8  # of a sentence's words found in an earlier one: said already
 NEW_SHARE = 0.4  # of a further sentence's (or soundbite's) words that must be new to what is said already
@@ -64,6 +65,8 @@ _PROMPT_WORDS = re.compile(
 # compressing the context cache…" (edge-cases)
 _DIGEST_WORDS = re.compile(r"\b(?:the|this|that) (?:presenter|digest)\b", re.IGNORECASE)
 _UNNAMED = re.compile(r"^(?:这|那)(?:比|就|也|才|样|些|种)")  # "这比出新论文更有用。" (reported or not): what "this" is was said in the episode, not in the digest
+# what is reported goes on from a clause that is not there: "Emily还说，但是Ladency 和 Thrupp 之间总要做取舍。"
+_CONTINUING = re.compile(r"^(?:但是|但|可是|不过|而是|而且|所以|因此|并且|(?:but|and|so|or)\b)", re.IGNORECASE)
 _ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolutely|definitely|okay|ok|well)\b\s*[,.!]|(?:对|是的|没错|嗯|好的|当然)[，,。！])", re.IGNORECASE)
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
 _QUESTION = re.compile(r"[?？]|吗[。！]?$")
@@ -211,6 +214,16 @@ class Verifier:
         said = chars_of(text) if self.chinese else f" {' '.join(words_of(text))} "
         return bool(said.strip()) and said in self._spoken
 
+    @staticmethod
+    def _goes_on(sentence: str) -> bool:
+        """Whether what the sentence reports goes on from a clause it leaves out ("Emily还说，但是…")."""
+        return bool(ATTRIBUTION.match(sentence) and _CONTINUING.match(ATTRIBUTION.sub("", sentence)))
+
+    def _bare_quote(self, sentence: str) -> bool:
+        """Whether ``sentence`` is a whole stretch of the transcript, word for word, with no one named as saying it: the
+        presenter would speak someone's words as its own (tech-weekly's "最后，两位嘉宾都推荐了自己最近在读的论文。")."""
+        return not ATTRIBUTION.match(sentence) and copy_size(sentence, self.chinese) >= BARE_QUOTE and self.verbatim(sentence)
+
     def misquoted(self, sentence: str) -> bool:
         """Whether a quotation is not the transcript's words, word for word, or longer than a copied run may be."""
         for quote in quotations(sentence):
@@ -235,10 +248,10 @@ class Verifier:
             "ungrounded": lambda: bool(grounding.ungrounded(text, self.transcript)),
             "first_person": lambda: bool(_FIRST_PERSON[key].search(own)),
             "host_voice": lambda: bool(_HOST_VOICE[key].search(own)),
-            "copied": lambda: self.copied(text),
+            "copied": lambda: self.copied(text) or self._bare_quote(text),
             "list": lambda: bool(_LISTED.search(own) or _NAMES_OF.search(own)),  # "Databricks, Priya Nair, and Kenji Watanabe are the main names…"
             "fragment": lambda: not FINISHED.search(text) or bool(
-                _LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(ATTRIBUTION.sub("", own)) or _DANGLING.search(own) or self._prompt_words(own) or self._verbless(own) or self._run_on(own)
+                _LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(ATTRIBUTION.sub("", own)) or self._goes_on(own) or _DANGLING.search(own) or self._prompt_words(own) or self._verbless(own) or self._run_on(own)
             ),
             "length": lambda: not (CHAR_BAND if self.chinese else WORD_BAND)[0] <= self.size(text) <= (CHAR_BAND if self.chinese else WORD_BAND)[1],
             "question": lambda: bool(_QUESTION.search(own)),
