@@ -86,6 +86,9 @@ def test_a_word_put_right_once_is_put_right_wherever_else_it_was_heard():
     assert made == [homophones.Correction("偷产", "投产", "王磊提到，宁德时代投产电池。")]
     assert homophones.put_right_again(text, learned, keep=lambda before, after: False) == (text, []), "the verifier's word is the last"
     assert homophones.put_right_again("张偷产说，很好。", learned, protected=["张偷产"]) == ("张偷产说，很好。", []), "a name holding it stays"
+    # only where it stands as a word of its own (a helper's review: 上升成为 became 上生成为, 偷产品 投产品)
+    assert homophones.put_right_again("王磊提到，市场份额上升成为全球第一。", [homophones.Correction("升成", "生成", "")]) == ("王磊提到，市场份额上升成为全球第一。", [])
+    assert homophones.put_right_again("王磊提到，有员工偷产品被发现。", learned) == ("王磊提到，有员工偷产品被发现。", [])
 
 
 @pytest.mark.slow

@@ -165,18 +165,33 @@ def corrected(text: str, next_tokens: NextTokens, protected: Sequence[str] = (),
     return "".join(told), changes
 
 
+def _whole(sentence: str, at: int, size: int) -> bool:
+    """Whether ``sentence[at:at + size]`` starts and ends where jieba's words do (偷产 in 偷/产/电池, not in 偷/产品)."""
+    import jieba
+
+    ends, position = {0}, 0
+    for piece in jieba.cut(sentence, HMM=False):
+        position += len(piece)
+        ends.add(position)
+    return at in ends and at + size in ends
+
+
 def put_right_again(text: str, changes: Sequence[Correction], protected: Sequence[str] = (), keep: Callable[[str, str], bool] | None = None) -> tuple[str, list[Correction]]:
     """``text`` with each word the model put right elsewhere in the digest put right here too, sentence by sentence: the
     same sounds in one episode are the same word (going-global's summary kept "宁德时代偷产电池" where another sentence
-    read 投产). A single character (瓦 for a figure's 万) is judged where it stands only; a protected term holding the
-    word stays."""
+    read 投产), where it stands as a candidate (``candidates``, on jieba's word boundaries: not the 升成 of 上升成为, nor the 偷产 of 偷产品, nor in a name). A single character
+    (瓦 for a figure's 万) is judged where it stands only."""
+    learned = {(c.heard, c.said) for c in changes if len(c.heard) > 1}
     told, made = [], []
     for sentence in split_sentences(text) if text.strip() else []:
-        for heard, said in dict.fromkeys((c.heard, c.said) for c in changes if len(c.heard) > 1):
-            if heard in sentence and not any(heard in term and term in sentence for term in protected):
-                fixed = sentence.replace(heard, said)
-                if keep is None or keep(sentence, fixed):
-                    sentence = fixed
-                    made.append(Correction(heard, said, fixed))
+        refused: set[int] = set()
+        while found := next(((at, heard, said) for at, heard, said in candidates(sentence, protected) if (heard, said) in learned and at not in refused and _whole(sentence, at, len(heard))), None):
+            at, heard, said = found  # where the word stands as a candidate: not the 上升成为 of 升成, nor a name
+            fixed = sentence[:at] + said + sentence[at + len(heard) :]
+            if keep is None or keep(sentence, fixed):
+                sentence = fixed
+                made.append(Correction(heard, said, fixed))
+            else:
+                refused.add(at)
         told.append(sentence)
     return "".join(told), made

@@ -181,13 +181,13 @@ _SPEAKERS_VOICE = {  # a clause in someone's own voice names no chapter: "I'm yo
 
 
 def _headline(sentence: str, language: str) -> str:
-    """A chapter title from a sentence: its first clause of two words or more (four characters), not a bare name, in no one's own voice, short; empty for a question."""
+    """A chapter title from a sentence: its first clause of two words or more (three characters), not a bare name, in no one's own voice, short; empty for a question."""
     chinese = unspaced(language)
     if re.search(r"[?？]\s*$", sentence):
         return ""
     clauses = [c.strip() for c in re.split(r"[,;:，；：。！？.!?]", sentence) if c.strip()]
     # not a bare name, nor a word that only opens the talk ("本期，我们请到了…": 本期 names no chapter)
-    says = lambda c: len(re.findall(r"\w", c)) >= 4 if chinese else len(c.split()) > 1 and re.search(r"\b[a-z]{3,}", c)
+    says = lambda c: len(re.findall(r"\w", c)) >= 3 if chinese else len(c.split()) > 1 and re.search(r"\b[a-z]{3,}", c)
     clause = next((c for c in clauses if not _SPEAKERS_VOICE[chinese].search(c) and says(c)), "")
     limit = 16 if chinese else 60
     return clause if len(clause) <= limit else clause[:limit].rstrip() + "…"

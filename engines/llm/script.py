@@ -397,7 +397,8 @@ _PERSONAL = {
     True: re.compile(r"我|你|咱|您|欢迎|吗|呢|吧|这个|那个|他|她|它"),
 }
 _THEIR_TEAM = {False: re.compile(r"\bthey\b", re.IGNORECASE), True: re.compile(r"他们|她们")}  # in a named speaker's line, their team's
-_NOT_VOICE = ("language", "ungrounded", "copied", "list", "fragment", "length", "question", "repeat", "quote", "relation")  # the rules left: first_person, host_voice
+_BUILT = ("unattributed",)  # the intro's sentences about who is who are the pipeline's, in the third person, even in the opening's words
+_NOT_VOICE = ("language", "ungrounded", "copied", "unattributed", "list", "fragment", "length", "question", "repeat", "quote", "relation")  # the rules left: first_person, host_voice
 _SAYS = {  # a clause that says who said it: "Maria says ..." / "王磊说，..."; that name reports it
     False: re.compile(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?) (?:says|said|thinks|believes|explains|argues)(?: that)?\s+"),
     True: re.compile(r"([A-Z][A-Za-z0-9'’-]+(?: [A-Z][A-Za-z0-9'’-]+)?|" + CJK.pattern + r"{2,4}?)\s*(?:补充|还|也)?(?:说|认为|提到|表示|觉得)[，,：:]?"),  # "Emily 补充说，…"
@@ -463,7 +464,10 @@ _IMPERATIVE_EN = re.compile(
 _SUBJECT_EN = re.compile(r"^(?:[A-Z0-9]|(?:the|a|an|every|each|most|some|all|many|much|no|both|half|our|their|its|his|her|they|it|there|this|that|these|those|we|you|he|she)\b)")
 _SUBORDINATE_EN = re.compile(r"^(?:when|whenever|if|unless|while|whereas|until|once|after|before)\b", re.IGNORECASE)
 # a Chinese clause opening on its verb (not a noun that starts alike: 能量, 会员): "会继续占据主流" after "王磊认为磷酸铁锂电池，也就是LFP，"
-_VERB_FIRST_ZH = re.compile(r"^(?:就(?!业)|会(?!员|议|计)|是(?!否)|要(?!素|求)|能(?!量|源|力|耗)|可以|也|都(?!市)|还(?!原)|才(?!能)|又|已经|将(?!来)|便(?!宜)|则|却|只(?!有))")
+_VERB_FIRST_ZH = re.compile(r"^(?:就(?!业)|会(?!员|议|计)|是(?!否)|要(?!素|求)|能(?!量|源|力|耗)|可以|也|都(?!市)|还(?!原)|才(?!能)|又|已经|将(?!来)|便(?!宜)|则|却|只(?!有)|比(?!如|较|赛|例|特))")
+# what opens the predicate of a subject put before the comma ("光是在欧洲的营收，就超过了一亿欧元"); not 也/还/又…, which go on
+# from a clause complete in itself ("他们在欧洲卖得很好，还拿到了宝马的订单")
+_PREDICATE_NEXT_ZH = re.compile(r"^(?:就(?!业)|才(?!能)|便(?!宜)|则)")
 _VERBS = {False: ("said that", "pointed out that", "noted that"), True: ("提到", "谈到", "指出")}  # varied, so three reported sentences do not open alike
 
 
@@ -507,7 +511,7 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
                 continue  # "Speed is not the problem" without ", but memory is": only what it is not
             if i and (_VERB_FIRST_ZH.match(run) if chinese else not _SUBJECT_EN.match(run) and VERB_EN.search(" ".join(pieces[:i]))):
                 continue  # "joins them, and writes the results", "就超过了一亿欧元": the subject was before the comma
-            if chinese and j < len(pieces) and _VERB_FIRST_ZH.match(pieces[j]):
+            if chinese and j < len(pieces) and _PREDICATE_NEXT_ZH.match(pieces[j]):
                 continue  # "去年有一家电池企业光是在欧洲的营收" before "就超过了一亿欧元": a subject whose predicate is after the comma
             if not chinese and (len(pieces[i].split()) == 1 or _IMPERATIVE_EN.match(run)):
                 continue  # "Priya, Shopify moved…" (a name called, no clause); "Start simple…" (advice, not a statement to report)
@@ -1266,10 +1270,10 @@ def compose(
     pairs = affiliations([n for n in names if _heard(n, verifier.transcript)], verifier.glossary, verifier.transcript, chinese)
     for person, org in list(pairs):  # each one's role, where the opening says it
         said = role_of(person, org, verifier.transcript)
-        if said and not verifier.broken(said, [b.text for b in beats]):
+        if said and not verifier.broken(said, [b.text for b in beats], skip=_BUILT):
             beats.append(Beat(said, None, 0.0, duration, None, "intro"))
             pairs.remove((person, org))
-    if pairs and not verifier.broken(who_is_who(pairs, chinese), [b.text for b in beats], skip=("length",)):
+    if pairs and not verifier.broken(who_is_who(pairs, chinese), [b.text for b in beats], skip=("length", *_BUILT)):
         beats.append(Beat(who_is_who(pairs, chinese), None, 0.0, duration, None, "intro"))
     if not found:
         return Script(beats, rejected, found)

@@ -35,7 +35,7 @@ from core.text import CJK, FINISHED, LATIN_WORD, cjk_count, split_sentences, uns
 
 from . import grounding
 
-RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "list", "fragment", "length", "question", "repeat", "quote", "relation")
+RULES = ("language", "ungrounded", "first_person", "host_voice", "copied", "unattributed", "list", "fragment", "length", "question", "repeat", "quote", "relation")
 COPY_WORDS, COPY_CHARS = 12, 20  # the longest run a sentence may share with the transcript
 BARE_QUOTE = 4  # words (Chinese characters) from which a transcript sentence spoken whole, unattributed, is a quote
 WORD_BAND, CHAR_BAND = (6, 40), (8, 90)
@@ -66,7 +66,7 @@ _PROMPT_WORDS = re.compile(
 _DIGEST_WORDS = re.compile(r"\b(?:the|this|that) (?:presenter|digest)\b", re.IGNORECASE)
 _UNNAMED = re.compile(r"^(?:这|那)(?:比|就|也|才|样|些|种)")  # "这比出新论文更有用。" (reported or not): what "this" is was said in the episode, not in the digest
 # what is reported goes on from a clause that is not there: "Emily还说，但是Ladency 和 Thrupp 之间总要做取舍。"
-_CONTINUING = re.compile(r"^(?:但是|但|可是|不过|而是|而且|所以|因此|并且|(?:but|and|so|or)\b)", re.IGNORECASE)
+_CONTINUING = re.compile(r"^(?:但是|但(?!凡|愿)|可是|不过|而是|而且|所以|因此|并且|(?:but|and|or)\b|so\b(?![\s-](?:many|much|far|called|that)\b))", re.IGNORECASE)
 _ANSWER = re.compile(r"^\W*(?:(?:yes|yeah|yep|no|nope|exactly|right|sure|absolutely|definitely|okay|ok|well)\b\s*[,.!]|(?:对|是的|没错|嗯|好的|当然)[，,。！])", re.IGNORECASE)
 _LISTED = re.compile(r"(?:[^、。！？；，,\n]{1,20}[、﹑]){3,}|(?:\b[\w.\-]+(?: [\w.\-]+)?, ){4,}")
 _QUESTION = re.compile(r"[?？]|吗[。！]?$")
@@ -248,7 +248,8 @@ class Verifier:
             "ungrounded": lambda: bool(grounding.ungrounded(text, self.transcript)),
             "first_person": lambda: bool(_FIRST_PERSON[key].search(own)),
             "host_voice": lambda: bool(_HOST_VOICE[key].search(own)),
-            "copied": lambda: self.copied(text) or self._bare_quote(text),
+            "copied": lambda: self.copied(text),
+            "unattributed": lambda: self._bare_quote(text),
             "list": lambda: bool(_LISTED.search(own) or _NAMES_OF.search(own)),  # "Databricks, Priya Nair, and Kenji Watanabe are the main names…"
             "fragment": lambda: not FINISHED.search(text) or bool(
                 _LABEL.match(text) or _ANSWER.match(own) or _UNNAMED.match(ATTRIBUTION.sub("", own)) or self._goes_on(own) or _DANGLING.search(own) or self._prompt_words(own) or self._verbless(own) or self._run_on(own)
