@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import re
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -238,21 +239,20 @@ def _heard_right(
     keep = lambda before, after: set(verifier.broken(after)) <= set(verifier.broken(before))
     changes: list[homophones.Correction] = []
 
-    def right(text: str) -> str:
-        fixed, made = homophones.corrected(text, likely, protected, keep)
-        changes.extend(made)
-        return fixed
+    def apply(correct: Callable[[str], tuple[str, list[homophones.Correction]]]) -> None:
+        nonlocal beats
 
-    def again(text: str) -> str:
-        fixed, made = homophones.put_right_again(text, learned, protected, keep)
-        changes.extend(made)
-        return fixed
+        def fix(text: str) -> str:
+            fixed, made = correct(text)
+            changes.extend(made)
+            return fixed
 
-    learned: list[homophones.Correction] = []
-    for fix in (right, again):  # where the model reads it so, then wherever else the same word was heard
-        learned = list(changes)
         beats = [dataclasses.replace(b, text=fix(b.text)) if b.source not in ("intro", "outro") else b for b in beats]
         fields.title, fields.summary, fields.highlights = fix(fields.title), fix(fields.summary), [fix(h) for h in fields.highlights]
+
+    apply(lambda text: homophones.corrected(text, likely, protected, keep))  # where the model reads it so
+    learned = list(changes)
+    apply(lambda text: homophones.put_right_again(text, learned, protected, keep))  # then wherever else the same word was heard
     fields.script = "".join(b.text for b in beats)
     return beats, fields, [c.to_dict() for c in dict.fromkeys(changes)]  # a sentence in the script and the summary: one change
 

@@ -19,6 +19,7 @@ from core.text import CJK as _CJK
 TERMS = Path(__file__).resolve().parents[2] / "assets" / "zh" / "terms.txt"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 MAGNITUDES = {"万": 10_000, "亿": 100_000_000}
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")  # 4,680电池 (no word boundary before a Chinese character); ASCII only: not "2024，100家"
 _ENGLISH_ENTITY = re.compile(r"[A-Z][A-Za-z0-9'’\-]*(?:[ \t]+[A-Z][A-Za-z0-9'’\-]*)*")  # Latin only: in Chinese text \w would run on into 迁移到
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;\"“]\s*|\n\s*)$")
 _COMMON_CAPITALISED = {
@@ -64,7 +65,7 @@ def _scaled(match: re.Match) -> str:
 
 def normalise(text: str) -> str:
     """Text reduced so that the same fact written two ways compares equal."""
-    text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # 4,680电池 (no word boundary before a Chinese character); not "2024，100家"
+    text = _THOUSANDS.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     if _CJK.search(text):
         import warnings
@@ -201,7 +202,7 @@ def _magnitude_heard(number: str, transcript: str) -> bool:
     its 万 or 亿 (1000瓦 for 1000万; not 100以上, nor the 一 of 统一以, which the normalised text writes as 1)."""
     import jieba
 
-    said = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", transcript)
+    said = _THOUSANDS.sub("", transcript)
     value = float(number)
     for magnitude, size in MAGNITUDES.items():
         scaled = value / size

@@ -32,7 +32,6 @@ from .verify import ATTRIBUTION
 DICTIONARY_FREQUENCY = 50  # jieba's frequency from which a dictionary word may be what was meant
 LIKELY = 0.01  # the model's probability, at least, that the meant word's first character comes next
 CLEAR = 10.0  # how many times likelier than the heard character it must be
-_FIGURE_END = re.compile(r"\d")  # a figure as digits: the 一 of 统一 is no figure
 NextTokens = Callable[[str], "dict[str, float] | None"]  # the model's most likely next tokens after a text, with their probabilities
 
 
@@ -96,7 +95,7 @@ def candidates(sentence: str, protected: Sequence[str] = ()) -> list[tuple[int, 
                 heard = text[start:end]
                 found += [(offset + start, heard, meant) for meant in sounds.get(_pinyin(heard), []) if meant != heard]
             at, piece = pieces[k]
-            if len(piece) == 1 and (offset + at) and _FIGURE_END.match(sentence[offset + at - 1]):
+            if len(piece) == 1 and (offset + at) and sentence[offset + at - 1].isdigit():  # a figure as digits: the 一 of 统一 is none
                 found += [(offset + at, piece, meant) for meant in magnitude_sounds(piece)]
         # today's terms are looked for across jieba's words too: 磷酸铁里 (磷酸 / 铁 / 里) for 磷酸铁锂, 生疼 for 昇腾; a name
         # holding the whole run is kept, one jieba guessed across it (铁里) is not
