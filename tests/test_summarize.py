@@ -515,7 +515,8 @@ def test_a_claim_that_names_no_one_is_credited_to_whoever_the_line_says_is_speak
     spoken = [b["text"] for b in result["beats"]]
     assert "王磊提到，过去三年电池成本降得很快，续航也提高了。" in spoken, spoken
     assert split_sentences(result["summary"])[0] == "王磊提到，过去三年电池成本下降了很多。", "the written summary's too"
-    assert "王磊提到，续航提升到了六百公里。" in result["highlights"], "and the highlights"
+    told = [s for s in [*split_sentences(result["summary"]), *result["highlights"]] if "续航提升到了六百公里" in s]
+    assert told and all(s.startswith("王磊") for s in told), ("the rest of 王磊's line, in the summary (or a highlight), is his", told)
     assert "节目里还谈到了快充的竞争。" in spoken, spoken
     assert "王磊还说，快充技术会是下一个竞争的重点。" in spoken, "the line after 王磊's, in his turn"
 
@@ -1024,6 +1025,29 @@ def test_a_line_whose_figure_cannot_be_told_is_reported_by_its_other_clause():
     assert asked.sentences == result.sentences, "the script asked the model for it already: reported the same way"
 
 
+def test_what_else_a_told_line_says_follows_in_reported_speech():
+    """beyond-code: the model told "所以他们也在测试华为的生疼芯片，但是 CUDA生态的千里成本很高。" by its CUDA clause, and that
+    they test Huawei's chips was never read; going-global: the script told the LFP line by its 5 years, and that LFP stays
+    mainstream was never read. What else a line says comes after the other lines, in reported speech."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    line = "所以他们也在测试华为的生疼芯片，但是 CUDA生态的千里成本很高。"
+    section = script.sections([Segment(start=0.0, end=20.0, text=line, speaker=1)], 20.0, lambda segment: "张伟")[0]
+    verifier = Verifier("张伟负责推理服务。" + line, "zh", ["张伟", "CUDA"])
+    told = "张伟提到，CUDA生态的千里成本很高。"
+    result = script.facts_told([section], verifier, lambda segment: "张伟", lambda *_: told, [], 4)
+    assert result.sentences[0] == told and len(result.sentences) == 2, result
+    assert result.sentences[1].startswith("张伟") and result.sentences[1].endswith("，他们也在测试华为的生疼芯片。") and result.reported == result.sentences[1:], result
+    assert script.facts_told([section], verifier, lambda segment: "张伟", lambda *_: told, [], 1).sentences == [told], "the other lines first: here, none"
+
+    lfp = "王磊认为磷酸铁锂电池，也就是LFP，会继续占据主流，而固态电池至少还要5年才能量产。"
+    section = script.sections([Segment(start=0.0, end=20.0, text=lfp, speaker=1)], 20.0, lambda segment: "王磊")[0]
+    said = ["王磊提到，固态电池至少还要5年才能量产。"]
+    asked = script.facts_told([section], Verifier(lfp, "zh", ["王磊", "LFP"]), lambda segment: "王磊", lambda *_: None, said, 4, asked=[lfp])
+    assert asked.sentences == asked.reported and len(asked.sentences) == 1 and asked.sentences[0].endswith("，磷酸铁锂电池，也就是LFP，会继续占据主流。"), asked
+
+
 @pytest.mark.parametrize(("target", "announced"), [(10, 1), (20, 1), (60, 3)])
 def test_a_script_announces_topics_only_where_the_figures_left_room(server, tmp_path, target, announced):
     """The sample (issue 25): "She explains the size of a typical home battery system." and four more like it, a table of
@@ -1469,7 +1493,8 @@ def test_reported_speech_in_both_languages_names_who_said_it():
         return script.reported(section, Verifier(text, language), [], speaker_of)
 
     english = one_section(ENGLISH, "en", ["Dana Whitfield", "Maria Lopez"])
-    assert english.text == "Maria said that battery prices fell by forty percent since 2020." and english.source == "reported", english
+    # twelve words of hers (who said it is the digest's words, no part of the copy): the longest run that is no copy
+    assert english.text == "Maria said that battery prices fell by forty percent since 2020, which changed the market." and english.source == "reported", english
     assert english.speaker == "Maria"
     chinese = one_section(CHINESE, "zh", ["李静", "王磊"])
     assert chinese.text == "王磊提到，过去三年电池成本下降了百分之四十。" and chinese.speaker == "王磊", chinese
@@ -1566,6 +1591,10 @@ def test_reported_speech_never_reports_a_clause_without_its_verb():
     revenue = script._clauses("去年有一家电池企业光是在欧洲的营收，就超过了一亿欧元。", True)
     assert not [c for c in revenue if c.startswith("就")] and "去年有一家电池企业光是在欧洲的营收" not in revenue, "nor the subject without it"
     assert "会继续占据主流" not in script._clauses("王磊认为磷酸铁锂电池，也就是LFP，会继续占据主流。", True)
+    # who said it is no part of a copy: going-global's LFP line is 21 characters with "王磊认为", 17 without; 比亚迪 is no 比
+    assert "王磊认为磷酸铁锂电池，也就是LFP，会继续占据主流" in script._clauses("说到技术路线，王磊认为磷酸铁锂电池，也就是LFP，会继续占据主流，而固态电池至少还要5年才能量产。", True)
+    factories = script._clauses("王磊说，宁德时代在德国Erfurt的工厂，已经投产，客户包括BMW和 Mercedes-Benz，比亚迪则选择在匈牙利和泰国建厂。", True)
+    assert "比亚迪则选择在匈牙利和泰国建厂" in factories, factories
     # edge-cases: a line too long to report whole, told without its setting
     long_line = "A model with 7 billion parameters needs about 14 gigabytes of memory in its original form."
     assert script._clauses(long_line, False) == ["A model with 7 billion parameters needs about 14 gigabytes of memory"]

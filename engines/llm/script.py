@@ -464,7 +464,7 @@ _IMPERATIVE_EN = re.compile(
 _SUBJECT_EN = re.compile(r"^(?:[A-Z0-9]|(?:the|a|an|every|each|most|some|all|many|much|no|both|half|our|their|its|his|her|they|it|there|this|that|these|those|we|you|he|she)\b)")
 _SUBORDINATE_EN = re.compile(r"^(?:when|whenever|if|unless|while|whereas|until|once|after|before)\b", re.IGNORECASE)
 # a Chinese clause opening on its verb (not a noun that starts alike: 能量, 会员): "会继续占据主流" after "王磊认为磷酸铁锂电池，也就是LFP，"
-_VERB_FIRST_ZH = re.compile(r"^(?:就(?!业)|会(?!员|议|计)|是(?!否)|要(?!素|求)|能(?!量|源|力|耗)|可以|也|都(?!市)|还(?!原)|才(?!能)|又|已经|将(?!来)|便(?!宜)|则|却|只(?!有)|比(?!如|较|赛|例|特))")
+_VERB_FIRST_ZH = re.compile(r"^(?:就(?!业)|会(?!员|议|计)|是(?!否)|要(?!素|求)|能(?!量|源|力|耗)|可以|也|都(?!市)|还(?!原)|才(?!能)|又|已经|将(?!来)|便(?!宜)|则|却|只(?!有)|比(?!如|较|赛|例|特|亚))")
 # what opens the predicate of a subject put before the comma ("光是在欧洲的营收，就超过了一亿欧元"); not 也/还/又…, which go on
 # from a clause complete in itself ("他们在欧洲卖得很好，还拿到了宝马的订单")
 _PREDICATE_NEXT_ZH = re.compile(r"^(?:就(?!业)|才(?!能)|便(?!宜)|则)")
@@ -516,8 +516,11 @@ def _clauses(sentence: str, chinese: bool) -> list[str]:
             if not chinese and (len(pieces[i].split()) == 1 or _IMPERATIVE_EN.match(run)):
                 continue  # "Priya, Shopify moved…" (a name called, no clause); "Start simple…" (advice, not a statement to report)
             turned = chinese and "，而不是" in run and "，而不是" not in sentence
-            # a turned run's copies: its head and "是" + what it is, then "不是" + what it is not
-            size = max(copy_size(part, True) + 1 for part in run.split("，而不是")) if turned else copy_size(run, chinese)
+            # a turned run's copies: its head and "是" + what it is, then "不是" + what it is not; who said it ("王磊认为")
+            # is told in the digest's own words, so it is no part of the copy
+            said = _reporter(run, chinese)
+            told_part = run[said.end() :] if said else run
+            size = max(copy_size(part, True) + 1 for part in told_part.split("，而不是")) if turned else copy_size(told_part, chinese)
             if not chinese and size > COPY_WORDS:
                 run = _without_last_phrases(run)  # "…needs about 14 gigabytes of memory in its original form": its point, not its setting
                 size = len(run.split())
@@ -911,10 +914,12 @@ class Told:
 
 
 def _its_claim(line: FactLine, verifier: Verifier, earlier: Sequence[str], voices: int) -> str:
-    """A line whose figure neither the model nor reported speech can tell, reported by its other clause as a statement
-    of its own: going-global's "…营收，就超过了一亿欧远，当时欧盟的电池法规对探租计的要求越来越延。" (the revenue clause is
-    a subject and a predicate too long to report apart) still says that the EU's rules grow stricter. Empty otherwise."""
-    if not line.figures:
+    """A line whose figure (or show-notes name) neither the model nor reported speech can tell, reported by another
+    clause as a statement of its own: going-global's "…营收，就超过了一亿欧远，当时欧盟的电池法规对探租计的要求越来越延。"
+    (the revenue clause is a subject and a predicate too long to report apart) still says that the EU's rules grow
+    stricter; after the model told one clause of a line, the one it left (beyond-code's "所以他们也在测试华为的生疼芯片，
+    但是 CUDA生态的千里成本很高。" told as "CUDA生态的迁移成本很高": "张伟提到，他们也在测试华为的生疼芯片。"). Empty otherwise."""
+    if line.claim:
         return ""
     claim = replace(line, figures=[], required=[], names=[], claim=True)
     return reported_line(claim, verifier, earlier, voices)
@@ -946,20 +951,35 @@ def facts_told(
         told_now[:] = [t for t in told_now if not _holds(text, t)] + [text]
         by_code[:] = [t for t in by_code if t in told_now]
 
+    rests: list[FactLine] = []  # lines told by one clause: what else they say, after the others, in reported speech
     while len(told_now) < count and any(waiting):
         for queue in waiting:
             while queue and len(told_now) < count:
                 line = queue.pop(0)
                 if not unsaid(line):
                     continue
-                text = _joined_with_told(retold(line, restate, verifier, [*said, *told_now], rejected, host), line, verifier, [*said, *told_now])
-                if not text and (text := reported_line(line, verifier, [*said, *told_now], voices) or _its_claim(line, verifier, [*said, *told_now], voices)):
-                    by_code.append(text)
+                earlier = [*said, *told_now]
+                if any(line is rest for rest in rests):
+                    model, text = "", _its_claim(line, verifier, earlier, voices)
+                else:
+                    model = _joined_with_told(retold(line, restate, verifier, earlier, rejected, host), line, verifier, earlier)
+                    text = model or reported_line(line, verifier, earlier, voices) or _its_claim(line, verifier, earlier, voices)
                 if text:
+                    by_code += [] if model else [text]
                     tell(text)
+                    rests.append(rest := replace(line, figures=[], required=[], claim=False))  # its figures told: the rest is judged by its words
+                    queue.append(rest)
                 break
     for line in (line for lines in found_lines for line in lines if line.text in asked):
-        if len(told_now) < count and unsaid(line) and (text := reported_line(line, verifier, [*said, *told_now], voices) or _its_claim(line, verifier, [*said, *told_now], voices)):
+        if len(told_now) >= count:
+            break
+        earlier = [*said, *told_now]
+        if unsaid(line):
+            text = reported_line(line, verifier, earlier, voices) or _its_claim(line, verifier, earlier, voices)
+        else:  # the script told it: what else it says ("…磷酸铁锂电池…会继续占据主流，而固态电池至少还要5年…" told by its 5 years)
+            rest = replace(line, figures=[], required=[], claim=False)
+            text = _its_claim(rest, verifier, earlier, voices) if unsaid(rest) else ""
+        if text:
             by_code.append(text)
             tell(text)
     return Told(told_now, by_code, rejected)
