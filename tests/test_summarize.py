@@ -1048,6 +1048,34 @@ def test_what_else_a_told_line_says_follows_in_reported_speech():
     assert asked.sentences == asked.reported and len(asked.sentences) == 1 and asked.sentences[0].endswith("，磷酸铁锂电池，也就是LFP，会继续占据主流。"), asked
 
 
+def test_what_else_a_line_says_is_not_what_its_telling_said_nor_before_other_lines_nor_the_hosts():
+    """A helper's review: a line the model told whole in its own words was told again from the transcript (千里 came back);
+    what else one section's line says crowded out another section's figure; the host's line gave a claim."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    line = "所以他们也在测试华为的生疼芯片，但是 CUDA生态的千里成本很高。"
+    section = script.sections([Segment(start=0.0, end=20.0, text=line, speaker=1)], 20.0, lambda segment: "张伟")[0]
+    verifier = Verifier("张伟负责推理服务。" + line, "zh", ["张伟", "CUDA"])
+    whole = "张伟提到，他们在试用华为的生疼芯片，不过离开CUDA的代价很大。"
+    assert script.facts_told([section], verifier, lambda segment: "张伟", lambda *_: whole, [], 4).sentences == [whole], "told whole, in other words"
+
+    figures = ["高峰时每秒要处理三万个请求。", "延迟从八百毫秒降到了一百二十毫秒。"]
+    other = script.sections([Segment(start=i * 10.0, end=i * 10.0 + 10, text=t, speaker=1) for i, t in enumerate(figures)], 20.0, lambda segment: "张伟")[0]
+    verifier = Verifier("张伟负责推理服务。" + line + "".join(figures), "zh", ["张伟", "CUDA"])
+    answers = {line: "张伟提到，CUDA生态的千里成本很高。", figures[0]: "张伟提到，高峰期每秒有三万个请求。", figures[1]: "张伟提到，延迟由八百毫秒降至一百二十毫秒。"}
+    told = script.facts_told([section, other], verifier, lambda segment: "张伟", lambda lines, *_: answers[lines[-1][1]], [], 3).sentences
+    assert len(told) == 3 and "一百二十毫秒" in told[2] and not any("华为" in t for t in told), ("every line's figure before what else a line says", told)
+    assert "华为" in script.facts_told([section, other], verifier, lambda segment: "张伟", lambda lines, *_: answers[lines[-1][1]], [], 4).sentences[-1]
+
+    host = "Five years ago a home battery cost 15,000 dollars, most buyers were hobbyists with solar panels already on the roof."
+    section = script.sections([Segment(start=0.0, end=10.0, text=host, speaker=1)], 10.0, lambda segment: "Sarah Chen")[0]
+    verifier = Verifier("Sarah Chen hosts the show. " + host, "en", ["Sarah Chen"])
+    asked = "Sarah Chen says a home battery cost 15,000 dollars five years ago."
+    told = script.facts_told([section], verifier, lambda segment: "Sarah Chen", lambda *_: asked, [], 4, host="Sarah Chen").sentences
+    assert told == [asked], "the host's figure is news; what else the host says frames the talk"
+
+
 @pytest.mark.parametrize(("target", "announced"), [(10, 1), (20, 1), (60, 3)])
 def test_a_script_announces_topics_only_where_the_figures_left_room(server, tmp_path, target, announced):
     """The sample (issue 25): "She explains the size of a typical home battery system." and four more like it, a table of

@@ -821,10 +821,11 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
     return ""
 
 
-def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], voices: int = 0) -> str:
+def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], voices: int = 0, apart_from: Sequence[str] = ()) -> str:
     """``line`` in reported speech, where the model's telling failed: a run of its clauses short enough not to copy
     ("张伟提到，高峰时每秒要处理三万个请求。"), keeping one of the figures it must keep (else, with none, a show-notes name),
-    passing the verifier and new beside ``earlier``. Empty where no clause does; never a quote."""
+    passing the verifier and new beside ``earlier`` (and not told already by the sentences ``apart_from``). Empty where
+    no clause does; never a quote."""
     chinese = verifier.chinese
     if "host_voice" in verifier.broken(line.text, skip=_NOT_VOICE):
         return ""  # the host's own words: nothing to report
@@ -837,6 +838,8 @@ def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], vo
             name, clause = said.group(1), clause[said.end() :].strip()
         if not clause or _PERSONAL[chinese].search(_THEIR_TEAM[chinese].sub("", clause) if name else clause):
             continue  # "张伟提到，他们也在测试华为的芯片": their team, where who said it is named
+        if apart_from and _told_already(clause, apart_from, verifier):
+            continue  # told already, by the sentences ``apart_from``
         # its figure kept; without one, its show-notes name, who said it among them ("最后王磊说，出海最难的…": 王磊 tells it)
         # where it has no figure, one of its names in the clause itself: "Kenji Watanabe said that the same tables serve both."
         # lost "Delta Lake", and says nothing
@@ -914,15 +917,41 @@ class Told:
 
 
 def _its_claim(line: FactLine, verifier: Verifier, earlier: Sequence[str], voices: int) -> str:
-    """A line whose figure (or show-notes name) neither the model nor reported speech can tell, reported by another
-    clause as a statement of its own: going-global's "…营收，就超过了一亿欧远，当时欧盟的电池法规对探租计的要求越来越延。"
-    (the revenue clause is a subject and a predicate too long to report apart) still says that the EU's rules grow
-    stricter; after the model told one clause of a line, the one it left (beyond-code's "所以他们也在测试华为的生疼芯片，
-    但是 CUDA生态的千里成本很高。" told as "CUDA生态的迁移成本很高": "张伟提到，他们也在测试华为的生疼芯片。"). Empty otherwise."""
-    if line.claim:
+    """A line whose figure neither the model nor reported speech can tell, reported by its other clause as a statement
+    of its own: going-global's "…营收，就超过了一亿欧远，当时欧盟的电池法规对探租计的要求越来越延。" (the revenue clause is
+    a subject and a predicate too long to report apart) still says that the EU's rules grow stricter. Empty otherwise."""
+    if not line.figures:
         return ""
     claim = replace(line, figures=[], required=[], names=[], claim=True)
     return reported_line(claim, verifier, earlier, voices)
+
+
+def _content(text: str, chinese: bool) -> set[str]:
+    """What a clause says, as words to compare: jieba's words of two characters or more, Latin words of four letters or
+    more, and numbers (not 的, "that", "the")."""
+    if chinese:
+        import jieba
+
+        return {w.lower() for w in jieba.cut(text) if len(w.strip()) >= 2 and (CJK.search(w) or w.strip().isalnum())}
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) >= 4 or w.isdigit()}
+
+
+def _told_already(clause: str, tellings: Sequence[str], verifier: Verifier) -> bool:
+    """Whether the sentences that told a line say ``clause`` already, in their own words: a figure, a show-notes name or
+    a fifth of its words in common ("张伟提到，他们在试用华为的芯片，…" tells "他们也在测试华为的生疼芯片")."""
+    said = " ".join(tellings)
+    if any(told(f, said) for f in figures_in(clause)) or any(grounding.mentions(clause, t) and grounding.mentions(said, t) for t in verifier.glossary):
+        return True
+    words, heard = _content(clause, verifier.chinese), _content(said, verifier.chinese)
+    return bool(words) and len(words & heard) >= len(words) / 5
+
+
+def _what_else(line: FactLine, tellings: Sequence[str], verifier: Verifier, earlier: Sequence[str], voices: int) -> str:
+    """A clause of a line that the sentences telling it left out, in reported speech, as a statement of its own:
+    beyond-code's "所以他们也在测试华为的生疼芯片，但是 CUDA生态的千里成本很高。", told by the model as "张伟提到，CUDA生态
+    的迁移成本很高。", still says that they test Huawei's chips. Empty where every clause is told, or none can be."""
+    claim = replace(line, figures=[], required=[], names=[], claim=True)
+    return reported_line(claim, verifier, earlier, voices, apart_from=tellings)
 
 
 def facts_told(
@@ -935,7 +964,8 @@ def facts_told(
     a reader gets the figures and claims the spoken script had no room for. Where the model's telling fails twice, the
     line in reported speech (``reported_line``): a figure is worth reading even where the small model only copies it.
     Lines in ``asked`` (the script's) are not asked again, as the same prompt gives the same answer: where the script
-    could not tell one, it comes last, in reported speech."""
+    could not tell one, it comes next, in reported speech. Last, what else the lines told by one clause say, each clause
+    that the sentences telling its line do not say already (``_what_else``)."""
     found_lines = [fact_lines(s, verifier, speaker_of, show, claims=True, people=people) for s in found]
     # the host's statements frame the talk ("Elena, you spend your days making language models run on laptops."): no claim
     found_lines = [[line for line in lines if not (line.claim and host and line.speaker == host)] for lines in found_lines]
@@ -951,7 +981,13 @@ def facts_told(
         told_now[:] = [t for t in told_now if not _holds(text, t)] + [text]
         by_code[:] = [t for t in by_code if t in told_now]
 
-    rests: list[FactLine] = []  # lines told by one clause: what else they say, after the others, in reported speech
+    # lines told by one clause, with the sentences that told them: what else they say comes after every other line
+    rests: list[tuple[FactLine, list[str]]] = []
+
+    def rest(line: FactLine, tellings: list[str]) -> None:
+        if not (host and line.speaker == host):  # the host's statements frame the talk: no claim
+            rests.append((replace(line, figures=[], required=[], claim=False), tellings))
+
     while len(told_now) < count and any(waiting):
         for queue in waiting:
             while queue and len(told_now) < count:
@@ -959,29 +995,27 @@ def facts_told(
                 if not unsaid(line):
                     continue
                 earlier = [*said, *told_now]
-                if any(line is rest for rest in rests):
-                    model, text = "", _its_claim(line, verifier, earlier, voices)
-                else:
-                    model = _joined_with_told(retold(line, restate, verifier, earlier, rejected, host), line, verifier, earlier)
-                    text = model or reported_line(line, verifier, earlier, voices) or _its_claim(line, verifier, earlier, voices)
-                if text:
+                model = _joined_with_told(retold(line, restate, verifier, earlier, rejected, host), line, verifier, earlier)
+                if (text := model or reported_line(line, verifier, earlier, voices) or _its_claim(line, verifier, earlier, voices)):
                     by_code += [] if model else [text]
                     tell(text)
-                    rests.append(rest := replace(line, figures=[], required=[], claim=False))  # its figures told: the rest is judged by its words
-                    queue.append(rest)
+                    rest(line, [text])
                 break
     for line in (line for lines in found_lines for line in lines if line.text in asked):
         if len(told_now) >= count:
             break
-        earlier = [*said, *told_now]
-        if unsaid(line):
-            text = reported_line(line, verifier, earlier, voices) or _its_claim(line, verifier, earlier, voices)
-        else:  # the script told it: what else it says ("…磷酸铁锂电池…会继续占据主流，而固态电池至少还要5年…" told by its 5 years)
-            rest = replace(line, figures=[], required=[], claim=False)
-            text = _its_claim(rest, verifier, earlier, voices) if unsaid(rest) else ""
-        if text:
+        if not unsaid(line) and (line.figures or line.names):  # the script told it ("…会继续占据主流，而固态电池至少还要5年…" by its 5 years): what else it says, later
+            rest(line, [s for s in said if any(_said_as(f, line.text, s) for f in line.figures) or any(n.lower() in s.lower() for n in line.names)])
+        elif (text := reported_line(line, verifier, [*said, *told_now], voices) or _its_claim(line, verifier, [*said, *told_now], voices)):
             by_code.append(text)
             tell(text)
+            rest(line, [text])
+    while rests and len(told_now) < count:
+        line, tellings = rests.pop(0)
+        if unsaid(line) and (text := _what_else(line, tellings, verifier, [*said, *told_now], voices)):
+            by_code.append(text)
+            tell(text)
+            rests.append((line, [*tellings, text]))
     return Told(told_now, by_code, rejected)
 
 
