@@ -31,7 +31,7 @@ from core.text import CJK, split_sentences
 
 from . import grounding
 from .ranking import _confidence, rank, whole_sentences
-from .verify import COPY_CHARS, COPY_WORDS, NEW_SHARE, VERB_EN, Verifier, chars_of, copy_size, novelty, units_of
+from .verify import COPY_CHARS, COPY_WORDS, NEW_SHARE, VERB_EN, Verifier, chars_of, copy_size, novelty, units_of, words_of
 
 SECTION_SECONDS = 180.0  # about one section per 3 minutes of speech: a 3-minute clip gets one, an hour 20
 MAX_SECTIONS = 25
@@ -933,7 +933,7 @@ def _content(text: str, chinese: bool) -> set[str]:
         import jieba
 
         return {w.lower() for w in jieba.cut(text) if len(w.strip()) >= 2 and (CJK.search(w) or w.strip().isalnum())}
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) >= 4 or w.isdigit()}
+    return {w for w in words_of(text) if len(w) >= 4 or w.isdigit()}
 
 
 def _told_already(clause: str, tellings: Sequence[str], verifier: Verifier) -> bool:
@@ -946,14 +946,6 @@ def _told_already(clause: str, tellings: Sequence[str], verifier: Verifier) -> b
     return bool(words) and len(words & heard) >= len(words) / 5
 
 
-def _what_else(line: FactLine, tellings: Sequence[str], verifier: Verifier, earlier: Sequence[str], voices: int) -> str:
-    """A clause of a line that the sentences telling it left out, in reported speech, as a statement of its own:
-    beyond-code's "所以他们也在测试华为的生疼芯片，但是 CUDA生态的千里成本很高。", told by the model as "张伟提到，CUDA生态
-    的迁移成本很高。", still says that they test Huawei's chips. Empty where every clause is told, or none can be."""
-    claim = replace(line, figures=[], required=[], names=[], claim=True)
-    return reported_line(claim, verifier, earlier, voices, apart_from=tellings)
-
-
 def facts_told(
     found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], restate: Restater, said: Sequence[str], count: int,
     asked: Sequence[str] = (), voices: int = 0, show: str = "", host: str | None = None, people: Sequence[str] = (),
@@ -964,8 +956,10 @@ def facts_told(
     a reader gets the figures and claims the spoken script had no room for. Where the model's telling fails twice, the
     line in reported speech (``reported_line``): a figure is worth reading even where the small model only copies it.
     Lines in ``asked`` (the script's) are not asked again, as the same prompt gives the same answer: where the script
-    could not tell one, it comes next, in reported speech. Last, what else the lines told by one clause say, each clause
-    that the sentences telling its line do not say already (``_what_else``)."""
+    could not tell one, it comes next, in reported speech. Last, what else the lines told by one clause say, in reported
+    speech: each clause that the sentences telling its line do not say already (``_told_already``; beyond-code's
+    "所以他们也在测试华为的生疼芯片，但是 CUDA生态的千里成本很高。", told by the model as "张伟提到，CUDA生态的迁移成本很高。",
+    still says that they test Huawei's chips)."""
     found_lines = [fact_lines(s, verifier, speaker_of, show, claims=True, people=people) for s in found]
     # the host's statements frame the talk ("Elena, you spend your days making language models run on laptops."): no claim
     found_lines = [[line for line in lines if not (line.claim and host and line.speaker == host)] for lines in found_lines]
@@ -986,7 +980,7 @@ def facts_told(
 
     def rest(line: FactLine, tellings: list[str]) -> None:
         if not (host and line.speaker == host):  # the host's statements frame the talk: no claim
-            rests.append((replace(line, figures=[], required=[], claim=False), tellings))
+            rests.append((replace(line, figures=[], required=[], names=[], claim=True), tellings))  # a statement of its own
 
     while len(told_now) < count and any(waiting):
         for queue in waiting:
@@ -1012,7 +1006,7 @@ def facts_told(
             rest(line, [text])
     while rests and len(told_now) < count:
         line, tellings = rests.pop(0)
-        if unsaid(line) and (text := _what_else(line, tellings, verifier, [*said, *told_now], voices)):
+        if unsaid(line) and (text := reported_line(line, verifier, [*said, *told_now], voices, apart_from=tellings)):
             by_code.append(text)
             tell(text)
             rests.append((line, [*tellings, text]))
