@@ -216,6 +216,7 @@ class Summary(Written, Artifact):
     beats: list[Beat] = []  # the script sentence by sentence; ``script`` is their texts joined
     rejected: list[dict[str, Any]] = []  # script sentences not spoken: text, source, the verifier's rules they broke
     corrected: list[dict[str, str]] = []  # words Whisper misheard, put right in the digest (Chinese): heard, said, the sentence as corrected
+    figures_heard: list[dict[str, str]] = []  # figures Whisper misheard, put right in the transcript before the digest was told from it (Chinese): heard, said, the transcript's sentence as corrected
     reported_in_summary: list[str] = []  # the summary's sentences telling a figure in reported speech where the model's telling failed
 
 

@@ -27,6 +27,9 @@ def check(summary: dict[str, Any], transcript: str, duration: float = 0.0) -> li
     from engines.llm.verify import Verifier
 
     found: list[tuple[str, str, str]] = []
+    # the figures the stage put right in the transcript (快适到物备 → 快四到五倍, where the model clearly read them so) are what
+    # the episode says, as its verifier read it
+    transcript = "\n".join([transcript, *(c["sentence"] for c in summary.get("figures_heard", []))])
     verifier = Verifier(transcript, summary["language"], summary.get("glossary", []))
     beats = summary.get("beats") or [{"text": s, "source": "model"} for s in split_sentences(summary["script"])]
     if beats and beats[0].get("source") != "intro":

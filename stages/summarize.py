@@ -98,6 +98,11 @@ def summarize(
             raise SummaryError("No summary engine could run: " + chain.reasons(), "Fix the first engine's problem, or add 'extractive' to PRESENTER_SUMMARIZE__ENGINES.")
 
         digest = result.digest
+        figures_heard: list[homophones.Correction] = []
+        if unspaced(source) and (likely := engine.next_tokens(result.usage)):  # before any line is told from the transcript
+            names = [*request.glossary, *(s.name for s in transcript.speakers if s.name), show]
+            transcript, figures_heard = _figures_heard_right(transcript, likely, names)
+            request.segments, request.transcript = transcript.segments, transcript.text
         chapters: list[Chapter] = []
         numbered = re.compile(re.escape((title or show).strip()) + r"\s*[(（]\d+[)）]") if (title or show).strip() else None
         for chapter in sorted(digest.chapters, key=lambda c: seconds_of(c.start, parts[0].start)):
@@ -178,7 +183,7 @@ def summarize(
         glossary=request.glossary, gates=verdict.fired, extractive_fields=verdict.extractive_fields,
         dropped_from_script=[r["text"] for r in rejected if {"ungrounded", "listed"} & set(r["rules"])],
         quoted_for_names=[n for n in named if n.casefold() in fields.summary.casefold()], beats=[Beat(**b.to_dict()) for b in beats], rejected=rejected,
-        corrected=corrections, reported_in_summary=reported_facts,
+        corrected=corrections, figures_heard=[c.to_dict() for c in figures_heard], reported_in_summary=reported_facts,
     )
     # the episode's own voices (engines.llm.soundbites) placed among the beats, their link lines in the script
     summary = soundbites.add_to(summary, transcript, section.soundbites, verifier, log.info)
@@ -229,6 +234,23 @@ def presenter_script(
         facts, transcript.segments, duration, verifier, candidates,
         speaker_of=speaker_of, writer=writer, attempts=section.resample, target_size=request.target_size, points=points, numbers=result.numbers, restate=restate,
     )
+
+
+def _figures_heard_right(transcript: Transcript, likely: homophones.NextTokens, protected: list[str]) -> tuple[Transcript, list[homophones.Correction]]:
+    """The transcript with the figures Whisper misheard put right where the model clearly reads them so
+    (``homophones.figure_candidates``: tech-weekly's 快适到物备 → 快四到五倍, beyond-code's 1000瓦 → 1000万). A line's
+    figures decide how it is told, and the verifier grounds a figure in this text: put right afterwards, 四到五倍 would
+    be a figure the episode never says. Only figures: each candidate costs a model call, and they are few."""
+    changes: list[homophones.Correction] = []
+    segments, text = [], transcript.text
+    for segment in transcript.segments:
+        fixed, made = homophones.corrected(segment.text, likely, protected, find=homophones.figure_candidates)
+        if made:
+            changes += made
+            text = text.replace(segment.text.strip(), fixed.strip(), 1)
+            segment = dataclasses.replace(segment, text=fixed)
+        segments.append(segment)
+    return (transcript.model_copy(update={"segments": segments, "text": text}), changes) if changes else (transcript, [])
 
 
 def _heard_right(

@@ -34,6 +34,28 @@ def test_a_figure_s_wan_is_a_candidate_where_a_character_after_the_figure_sounds
         assert not [c for c in homophones.candidates(said) if c[2] in "万亿"], said
 
 
+def test_a_figure_s_characters_heard_as_other_words_are_candidates():
+    """tech-weekly: "速度比原版快适到物备" (快四到五倍): a range whose sides each are or sound like a numeral (适 is shi, 四
+    si, 十 shi), and after a figure a character that sounds like 倍."""
+    found = homophones.figure_candidates("David说，速度比原版快适到物备。")
+    assert {(13, "适", "四"), (13, "适", "十"), (15, "物", "五")} <= set(found), found
+    assert (4, "备", "倍") in homophones.figure_candidates("快四到五备。")
+    assert (4, "备", "倍") in homophones.candidates("快四到五备。"), "the digest's own pass reads figures too"
+    for said in ("事到如今，三到五年。", "他们做到了。", "喝了五杯水。", "这是统一以人民币计价。", "翻了三倍。"):
+        assert homophones.figure_candidates(said) == [], said
+    assert homophones.figure_candidates("快适到物备。", protected=["快适到物备"]) == [], "a protected term keeps its characters"
+
+
+def test_a_numeral_is_as_likely_as_the_digit_the_model_would_write():
+    """After "速度比原版快" the real model expects "4" (0.05) far more than 四; 适 it does not expect at all."""
+    reader, asked = _reader({"速度比原版快": {"2": 0.2, "4": 0.05, "，": 0.03}, "速度比原版快四到": {"五": 0.6, "六": 0.2}, "快四到五": {"倍": 0.5, "年": 0.1}})
+    fixed, made = homophones.corrected("David说，速度比原版快适到物备。", reader, find=homophones.figure_candidates)
+    assert fixed == "David说，速度比原版快四到五倍。", (fixed, asked)
+    assert [(c.heard, c.said) for c in made] == [("适", "四"), ("物", "五"), ("备", "倍")]
+    unsure, _ = _reader({"速度比原版快": {"2": 0.2, "适": 0.01}})
+    assert homophones.corrected("David说，速度比原版快适到物备。", unsure, find=homophones.figure_candidates)[1] == []
+
+
 def test_a_name_or_a_protected_term_is_never_a_candidate():
     """陈静 sounds like 沉井 and 沉静, 张伟 like 长尾: names stay as they are, and so do the glossary's terms."""
     assert not [c for c in homophones.candidates("我是主播陈静，今天的嘉宾是张伟。") if c[1] in ("陈静", "张伟")]
@@ -106,6 +128,10 @@ def test_the_embedded_model_puts_right_what_whisper_misheard_and_leaves_correct_
     assert homophones.corrected("他用力压住了伤口。", likely)[0] == "他用力压住了伤口。", "压住 is a word of its own, not 押注 wherever it sounds so"
     assert homophones.corrected("张伟谈到，Kimi的用户已经超过1000瓦。", likely)[0] == "张伟谈到，Kimi的用户已经超过1000万。"
     assert homophones.corrected("这台电暖气的功率是2000瓦。", likely)[0] == "这台电暖气的功率是2000瓦。", "watts where watts were said"
+    figures = homophones.corrected("David说，很多团队用faster-whisper在CPU上做转写，速度比原版快适到物备。", likely, find=homophones.figure_candidates)[0]
+    assert figures.endswith("速度比原版快四到五倍。"), figures
+    for said in ("他意识到一个问题。", "速度比原版快四到五倍。", "固态电池至少还要三到五年才能量产。"):
+        assert homophones.corrected(said, likely, find=homophones.figure_candidates) == (said, []), said
     names = "我是主播陈静。今天的嘉宾是月之暗面的工程师张伟。去年有一家电池企业光是在欧洲的营收就超过了一亿欧元。"
     assert homophones.corrected(names, likely) == (names, [])
     assert usage.calls > 0 and usage.read_tokens > 0

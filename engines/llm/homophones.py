@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from core.glossary import near_sound
 from core.text import CJK, split_sentences
 
 from .grounding import magnitude_sounds, terms, toneless
@@ -32,7 +33,11 @@ from .verify import ATTRIBUTION
 DICTIONARY_FREQUENCY = 50  # jieba's frequency from which a dictionary word may be what was meant
 LIKELY = 0.01  # the model's probability, at least, that the meant word's first character comes next
 CLEAR = 10.0  # how many times likelier than the heard character it must be
-NextTokens = Callable[[str], "dict[str, float] | None"]  # the model's most likely next tokens after a text, with their probabilities
+NUMERALS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": ""}  # and the digit a model may write for each
+TIMES = "倍"
+_RANGE = re.compile(r"(?=([\u4e00-\u9fff])[到至]([\u4e00-\u9fff]))")  # "A到B", overlapping: 三到四到五
+NextTokens = Callable[[str], "dict[str, float] | None"]
+Finder = Callable[[str, Sequence[str]], "list[tuple[int, str, str]]"]  # (position, heard, meant) of a sentence, given its protected terms  # the model's most likely next tokens after a text, with their probabilities
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ def candidates(sentence: str, protected: Sequence[str] = ()) -> list[tuple[int, 
     import jieba.posseg
 
     sounds = _sounds()
-    kept = [(m.start(), m.end()) for term in protected if term.strip() for m in re.finditer(re.escape(term.strip()), sentence)]
+    kept = _protected_spans(sentence, protected)
     found = []
     for run in re.finditer(r"[\u4e00-\u9fff]+", sentence):
         text, offset = run.group(), run.start()
@@ -94,9 +99,6 @@ def candidates(sentence: str, protected: Sequence[str] = ()) -> list[tuple[int, 
                     continue
                 heard = text[start:end]
                 found += [(offset + start, heard, meant) for meant in sounds.get(_pinyin(heard), []) if meant != heard]
-            at, piece = pieces[k]
-            if len(piece) == 1 and (offset + at) and sentence[offset + at - 1].isdigit():  # a figure as digits: the 一 of 统一 is none
-                found += [(offset + at, piece, meant) for meant in magnitude_sounds(piece)]
         # today's terms are looked for across jieba's words too: 磷酸铁里 (磷酸 / 铁 / 里) for 磷酸铁锂, 生疼 for 昇腾; a name
         # holding the whole run is kept, one jieba guessed across it (铁里) is not
         for start in range(len(text)):
@@ -105,9 +107,52 @@ def candidates(sentence: str, protected: Sequence[str] = ()) -> list[tuple[int, 
                 if len(heard) < n or any(s <= start and end <= e for s, e in names):
                     continue
                 found += [(offset + start, heard, meant) for meant in _term_sounds().get(_pinyin(heard), []) if meant != heard]
-    # a protected term keeps its characters: a candidate that changes none of them stands (the glossary's 磷酸 in 磷酸铁里 → 磷酸铁锂)
+    return _unprotected([*found, *figure_candidates(sentence)], kept)
+
+
+def _unprotected(found: list[tuple[int, str, str]], kept: list[tuple[int, int]]) -> list[tuple[int, str, str]]:
+    """``found`` without repeats, less those that change a character of a protected term (a change that keeps its
+    characters stands: the glossary's 磷酸 in 磷酸铁里 → 磷酸铁锂)."""
     changes = lambda at, heard, meant: {at + i for i in range(len(heard)) if heard[i] != meant[i]}
     return [c for c in dict.fromkeys(found) if not any(s <= i < e for s, e in kept for i in changes(*c))]
+
+
+def _protected_spans(sentence: str, protected: Sequence[str]) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for term in protected if term.strip() for m in re.finditer(re.escape(term.strip()), sentence)]
+
+
+def _numerals_like(char: str) -> list[str]:
+    """The numerals ``char`` sounds like, tones aside and commonly confused sounds alike (适: 四 and 十); none for a numeral."""
+    if char in NUMERALS or not CJK.match(char):
+        return []
+    (sound,) = toneless(char)
+    return [n for n in NUMERALS if near_sound(toneless(n)[0]) == near_sound(sound)]
+
+
+def _after_figure(char: str) -> list[str]:
+    """What ``char`` may be after a figure: 万 or 亿 (``grounding.magnitude_sounds``), or 倍 where it sounds the same."""
+    times = [TIMES] if char != TIMES and CJK.match(char) and toneless(char) == toneless(TIMES) else []
+    return [*magnitude_sounds(char), *times]
+
+
+def figure_candidates(sentence: str, protected: Sequence[str] = ()) -> list[tuple[int, str, str]]:
+    """(position, heard, meant): a figure's characters Whisper wrote as other words. In a range "A到B" (or 至) whose
+    sides are each a numeral or sound like one, a side that is none (tech-weekly's 快适到物备: 四到五); after a figure
+    (digits, or a numeral jieba reads as a word of its own), a character of its own that sounds like 倍, or like 万 or
+    亿 with or without its final nasal (beyond-code's 1000瓦: 1000万; not the 一 of 统一以, nor the 瓦 of 千瓦)."""
+    import jieba
+
+    found = []
+    for match in _RANGE.finditer(sentence):
+        sides = [(match.start(1), match.group(1)), (match.start(2), match.group(2))]
+        if all(char in NUMERALS or _numerals_like(char) for _, char in sides):
+            found += [(at, char, meant) for at, char in sides for meant in _numerals_like(char)]
+    at, previous = 0, ""
+    for piece in jieba.cut(sentence, HMM=False):
+        if len(piece) == 1 and (previous[-1:].isdigit() or previous in NUMERALS):
+            found += [(at, piece, meant) for meant in _after_figure(piece)]
+        at, previous = at + len(piece), piece
+    return _unprotected(found, _protected_spans(sentence, protected))
 
 
 @functools.lru_cache(maxsize=1)
@@ -119,11 +164,16 @@ def _term_sounds() -> dict[tuple[str, ...], list[str]]:
     return found
 
 
-def corrected(text: str, next_tokens: NextTokens, protected: Sequence[str] = (), keep: Callable[[str, str], bool] | None = None) -> tuple[str, list[Correction]]:
+def corrected(
+    text: str, next_tokens: NextTokens, protected: Sequence[str] = (), keep: Callable[[str, str], bool] | None = None, find: Finder | None = None,
+) -> tuple[str, list[Correction]]:
     """``text`` with the misheard words the model clearly prefers in their dictionary form, sentence by sentence.
 
     ``keep(before, after)``: whether a corrected sentence may replace its original (the digest's verifier).
+    ``find``: what may be misheard (``candidates``, or ``figure_candidates`` alone). A numeral is as likely as the digit
+    the model may write for it (after "速度比原版快" it expects "4" rather than "四").
     """
+    find = find or candidates
     asked: dict[str, dict[str, float]] = {}
 
     def likely_after(prefix: str) -> dict[str, float]:
@@ -138,7 +188,7 @@ def corrected(text: str, next_tokens: NextTokens, protected: Sequence[str] = (),
         done = frame  # characters already decided
         for _ in range(len(sentence)):
             best = None
-            for at, heard, meant in candidates(sentence, protected):
+            for at, heard, meant in find(sentence, protected):
                 if at < done:
                     continue
                 k = next(i for i in range(len(heard)) if heard[i] != meant[i])
@@ -146,8 +196,8 @@ def corrected(text: str, next_tokens: NextTokens, protected: Sequence[str] = (),
                 if not before.strip():
                     continue  # nothing before it to judge by
                 likely = likely_after(before)
-                now = sum(p for token, p in likely.items() if token.lstrip()[:1] == heard[k])
-                then = sum(p for token, p in likely.items() if token.lstrip()[:1] == meant[k])
+                now = sum(p for token, p in likely.items() if _starts_with(token, heard[k]))
+                then = sum(p for token, p in likely.items() if _starts_with(token, meant[k]))
                 if then >= LIKELY and then >= CLEAR * now and (best is None or (at, -then) < (best[0], -best[3])):
                     best = (at, heard, meant, then)
                 if best and at > best[0]:
@@ -162,6 +212,11 @@ def corrected(text: str, next_tokens: NextTokens, protected: Sequence[str] = (),
             done = at + len(heard)
         told.append(sentence)
     return "".join(told), changes
+
+
+def _starts_with(token: str, char: str) -> bool:
+    first = token.lstrip()[:1]
+    return bool(first) and first in (char, NUMERALS.get(char))
 
 
 def _whole(sentence: str, at: int, size: int) -> bool:
