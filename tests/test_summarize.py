@@ -821,6 +821,34 @@ def test_a_misheard_common_word_may_be_corrected_but_a_name_follows_the_transcri
     assert "ungrounded" in battery.broken("王磊认为三元锂电池仍是主流。")
 
 
+def test_figures_whisper_misheard_are_put_right_in_the_transcript_before_a_line_is_told_from_it():
+    """tech-weekly's "速度比原版快适到物备" (四到五倍): put right in the transcript where the model clearly reads a
+    numeral, a sentence told from the line may say 四到五倍 (the verifier grounds it there, and so does the rubric with
+    summary.json's figures_heard); put right only in the digest, 4 and 5 would be figures the episode never says."""
+    from core.artifacts import Segment, Transcript
+    from evaluation import rubric
+
+    heard = "David说，很多团队用faster-whisper在CPU上做转写，速度比原版快适到物备。"
+    transcript = Transcript(language="zh", text="大家好，欢迎收听。 " + heard, segments=[Segment(0.0, 5.0, "大家好，欢迎收听。"), Segment(5.0, 12.0, heard)])
+    likely = {"速度比原版快": {"4": 0.05, "2": 0.2}, "速度比原版快四到": {"五": 0.6}, "速度比原版快四到五": {"倍": 0.5}}
+    reader = lambda prefix: next((p for end, p in likely.items() if prefix.endswith(end)), {"的": 0.5})
+    fixed, made = S._figures_heard_right(transcript, reader, ["David"])
+    said = "David说，很多团队用faster-whisper在CPU上做转写，速度比原版快四到五倍。"
+    assert fixed.segments[1].text == said and fixed.segments[0] == transcript.segments[0] and fixed.text == "大家好，欢迎收听。 " + said
+    assert [(c.heard, c.said) for c in made] == [("适", "四"), ("物", "五"), ("备", "倍")] and made[-1].sentence == said
+    told = "David提到，很多团队用faster-whisper在CPU上转写，速度比原版快四到五倍。"
+    assert Verifier(fixed.text, "zh").broken(told) == [] and "ungrounded" in Verifier(transcript.text, "zh").broken(told)
+    summary = {
+        "language": "zh", "title": "语音识别", "summary": told, "highlights": [], "chapters": [{"start": 0.0, "title": "语音识别"}],
+        "script": "在这一期《Tech Weekly》里，David聊了语音识别。" + told,
+        "beats": [{"text": "在这一期《Tech Weekly》里，David聊了语音识别。", "source": "intro"}, {"text": told, "source": "model"}],
+        "figures_heard": [c.to_dict() for c in made],
+    }
+    assert [f for f in rubric.check(summary, transcript.text) if f[1] == "ungrounded"] == []
+    assert [f[0] for f in rubric.check({**summary, "figures_heard": []}, transcript.text) if f[1] == "ungrounded"] == ["script", "summary"]
+    assert S._figures_heard_right(transcript, lambda prefix: {"2": 0.2}, ["David"]) == (transcript, []), "not clearly read: as heard"
+
+
 def _sentence(text: str) -> dict:
     return {"sentence": text}
 
@@ -1028,7 +1056,8 @@ def test_a_line_whose_figure_cannot_be_told_is_reported_by_its_other_clause():
 def test_what_else_a_told_line_says_follows_in_reported_speech():
     """beyond-code: the model told "所以他们也在测试华为的生疼芯片，但是 CUDA生态的千里成本很高。" by its CUDA clause, and that
     they test Huawei's chips was never read; going-global: the script told the LFP line by its 5 years, and that LFP stays
-    mainstream was never read. What else a line says comes after the other lines, in reported speech."""
+    mainstream was never read. What else a line says comes after the other lines, in reported speech, and stands next to
+    the summary's sentence that told the rest of its line, in the line's order (Huawei's chips first)."""
     from core.artifacts import Segment
     from engines.llm import script
 
@@ -1037,8 +1066,12 @@ def test_what_else_a_told_line_says_follows_in_reported_speech():
     verifier = Verifier("张伟负责推理服务。" + line, "zh", ["张伟", "CUDA"])
     told = "张伟提到，CUDA生态的千里成本很高。"
     result = script.facts_told([section], verifier, lambda segment: "张伟", lambda *_: told, [], 4)
-    assert result.sentences[0] == told and len(result.sentences) == 2, result
-    assert result.sentences[1].startswith("张伟") and result.sentences[1].endswith("，他们也在测试华为的生疼芯片。") and result.reported == result.sentences[1:], result
+    assert result.sentences[1] == told and len(result.sentences) == 2, result
+    assert result.sentences[0].startswith("张伟") and result.sentences[0].endswith("，他们也在测试华为的生疼芯片。") and result.reported == result.sentences[:1], result
+    turned = "所以 CUDA生态的千里成本很高，但是他们也在测试华为的生疼芯片。"  # the same clauses the other way round
+    section = script.sections([Segment(start=0.0, end=20.0, text=turned, speaker=1)], 20.0, lambda segment: "张伟")[0]
+    after = script.facts_told([section], Verifier("张伟负责推理服务。" + turned, "zh", ["张伟", "CUDA"]), lambda segment: "张伟", lambda *_: told, [], 4)
+    assert after.sentences[0] == told and after.sentences[1].endswith("他们也在测试华为的生疼芯片。"), after
     assert script.facts_told([section], verifier, lambda segment: "张伟", lambda *_: told, [], 1).sentences == [told], "the other lines first: here, none"
 
     lfp = "王磊认为磷酸铁锂电池，也就是LFP，会继续占据主流，而固态电池至少还要5年才能量产。"
@@ -1066,7 +1099,8 @@ def test_what_else_a_line_says_is_not_what_its_telling_said_nor_before_other_lin
     answers = {line: "张伟提到，CUDA生态的千里成本很高。", figures[0]: "张伟提到，高峰期每秒有三万个请求。", figures[1]: "张伟提到，延迟由八百毫秒降至一百二十毫秒。"}
     told = script.facts_told([section, other], verifier, lambda segment: "张伟", lambda lines, *_: answers[lines[-1][1]], [], 3).sentences
     assert len(told) == 3 and "一百二十毫秒" in told[2] and not any("华为" in t for t in told), ("every line's figure before what else a line says", told)
-    assert "华为" in script.facts_told([section, other], verifier, lambda segment: "张伟", lambda lines, *_: answers[lines[-1][1]], [], 4).sentences[-1]
+    room = script.facts_told([section, other], verifier, lambda segment: "张伟", lambda lines, *_: answers[lines[-1][1]], [], 4).sentences
+    assert len(room) == 4 and "华为" in room[0] and room[1] == answers[line], ("chosen last, read next to the rest of its line", room)
 
     host = "Five years ago a home battery cost 15,000 dollars, most buyers were hobbyists with solar panels already on the roof."
     section = script.sections([Segment(start=0.0, end=10.0, text=host, speaker=1)], 10.0, lambda segment: "Sarah Chen")[0]
@@ -1156,6 +1190,33 @@ def test_a_short_line_keeps_the_figures_it_goes_on_from_and_an_answer_that_echoe
     )
     copying = f"Priya Nair says: {before} {now}"
     assert retold(line, answering(copying, both + " (copied)"), verifier, [], []) == both
+
+
+def test_an_answer_cut_short_of_its_figure_is_asked_again_told_what_the_whole_broke():
+    """tech-weekly: the model copied "很多团队用 faster-whisper…速度比原版快四到五倍" whole; cut before its copied clause it lost
+    the figure, and asked again "(figures: keep 五倍)" it copied the same words once more. The second asking names the
+    copy too; and a cut never leaves a sentence of its own that is a fragment ("…之后。很多团队。"). Where the model copies
+    twice, the figure's clause is reported with what the line says it is about (alone, "速度比原版快四到五倍" says nothing of
+    what is faster)."""
+    from engines.llm.script import FactLine, reported_line, retold, trimmed
+
+    line = "很多团队用 faster-whisper 和 CTranslate2 在 CPU 上做转写，速度比原版快四到五倍。"
+    verifier = Verifier("David 说，OpenAI 开源 Whisper 之后。" + line, "zh", ["David", "faster-whisper", "CTranslate2"])
+    fact = FactLine([("David", line)], "David", ["五倍"], line, 0.0, required=["五倍"], names=["faster-whisper", "CTranslate2"])
+    asked: list[str] = []
+
+    def restate(lines, speaker, figures, attempt, avoid):
+        asked.append(avoid)
+        return "David提到，" + line if attempt == 0 else "David提到，团队用faster-whisper和CTranslate2在CPU上转写，比原版快了四到五倍。"
+
+    told = retold(fact, restate, verifier, [], [])
+    assert told.endswith("比原版快了四到五倍。") and asked[1].endswith("(copied, figures: keep 五倍)"), asked
+    copying = lambda lines, speaker, figures, attempt, avoid: "David提到，" + line
+    assert retold(fact, copying, verifier, [], []) == "" and reported_line(fact, verifier, []) == "David提到，说到faster-whisper和CTranslate2，速度比原版快四到五倍。", (
+        "reported, its figure's clause says what it is about"
+    )
+    two = "嘉宾提到，OpenAI 开源 Whisper 之后。很多团队用 faster-whisper 和 CTranslate2 在 CPU 上做转写，速度比原版快四到五倍。"
+    assert "很多团队。" not in trimmed(two, verifier, []), trimmed(two, verifier, [])
 
 
 def test_an_answer_is_shown_with_its_question_and_a_line_in_the_same_measure_with_the_line_before():

@@ -31,7 +31,7 @@ from core.text import CJK, split_sentences
 
 from . import grounding
 from .ranking import _confidence, rank, whole_sentences
-from .verify import COPY_CHARS, COPY_WORDS, NEW_SHARE, VERB_EN, Verifier, chars_of, copy_size, novelty, units_of, words_of
+from .verify import ATTRIBUTION, COPY_CHARS, COPY_WORDS, NEW_SHARE, VERB_EN, Verifier, chars_of, copy_size, novelty, units_of, words_of
 
 SECTION_SECONDS = 180.0  # about one section per 3 minutes of speech: a 3-minute clip gets one, an hour 20
 MAX_SECTIONS = 25
@@ -808,7 +808,8 @@ def retold(line: FactLine, restate: Restater, verifier: Verifier, earlier: Seque
         short = len(line.figures) > len(line.required)  # "Now they are less than 5 minutes old." says nothing without "24 hours"
         must = line.figures if short and not (line.compared and attempt) else line.required  # "…4 gigabytes." does, once asked for the 14
         lost = [f for f in must if f in dropped]
-        broken = ([] if head else broken) + (["figures"] if lost and (attempt == 0 or short or len(lost) == len(must)) else [])
+        lost_rule = ["figures"] if lost and (attempt == 0 or short or len(lost) == len(must)) else []
+        broken = ((broken if lost_rule else []) if head else broken) + lost_rule  # asked again: what the whole broke too ("copied")
         unnamed = [] if line.figures else [n for n in line.names if n.lower() not in (head or text).lower()]
         if unnamed and (attempt == 0 or len(unnamed) > (len(line.names) >= 3)):  # asked again, one of three or more may go
             broken, dropped = [*broken, "names"], unnamed
@@ -848,10 +849,22 @@ def reported_line(line: FactLine, verifier: Verifier, earlier: Sequence[str], vo
             else any(n.lower() in clause.lower() for n in line.names) if line.names
             else line.claim or any(term.lower() in f"{name or ''} {clause}".lower() for term in verifier.glossary)
         )
-        text = _in_reported_speech(clause, name, verifier, earlier, voices)
-        if kept and verifier.passes(text, earlier) and adds(text, earlier):
-            return text
+        framed = _on_its_names(clause, line, verifier) if kept else ""
+        for told_so in [*([framed] if framed else []), *([clause] if kept else [])]:
+            text = _in_reported_speech(told_so, name, verifier, earlier, voices)
+            if verifier.passes(text, earlier) and adds(text, earlier):
+                return text
     return ""
+
+
+def _on_its_names(clause: str, line: FactLine, verifier: Verifier) -> str:
+    """A Chinese figure's clause with what its line says it is about, where the clause names none of the line's show-notes
+    names: "说到faster-whisper和CTranslate2，速度比原版快四到五倍" (tech-weekly: "速度比原版快四到五倍" alone says nothing of
+    what is faster; a Chinese clause leaves its topic to the clause before). Empty where there is nothing to add."""
+    names = [n for n in line.names if n.lower() not in clause.lower()]
+    if not verifier.chinese or not line.required or not names or len(names) > 2 or len(names) < len(line.names):
+        return ""
+    return f"说到{'和'.join(names)}，{clause}"
 
 
 def _reported_with_line_before(line: FactLine, verifier: Verifier, earlier: Sequence[str], voices: int) -> str:
@@ -946,6 +959,21 @@ def _told_already(clause: str, tellings: Sequence[str], verifier: Verifier) -> b
     return bool(words) and len(words & heard) >= len(words) / 5
 
 
+def _in_line_order(told_now: list[str], text: str, line: str, tellings: Sequence[str], chinese: bool) -> None:
+    """``text`` (what else a line says) moved next to the summary's sentences that told the rest of its line, in the
+    line's order: beyond-code's "所以他们也在测试华为的生疼芯片，但是 CUDA生态的千里成本很高。" reads Huawei's chips first."""
+    if text not in told_now or not (here := [t for t in tellings if t in told_now and t != text]):
+        return  # its line was told by the script: it stays after the summary's other lines
+
+    def where(sentence: str) -> int:
+        said = sentence[m.end() :] if (m := ATTRIBUTION.match(sentence)) else sentence
+        return min((line.lower().find(w) for w in _content(said, chinese) if w in line.lower()), default=len(line))
+
+    told_now.remove(text)
+    after = [t for t in here if where(t) <= where(text)]
+    told_now.insert(told_now.index(after[-1]) + 1 if after else told_now.index(here[0]), text)
+
+
 def facts_told(
     found: Sequence[Section], verifier: Verifier, speaker_of: Callable[[Any], str | None], restate: Restater, said: Sequence[str], count: int,
     asked: Sequence[str] = (), voices: int = 0, show: str = "", host: str | None = None, people: Sequence[str] = (),
@@ -1009,6 +1037,7 @@ def facts_told(
         if unsaid(line) and (text := reported_line(line, verifier, [*said, *told_now], voices, apart_from=tellings)):
             by_code.append(text)
             tell(text)
+            _in_line_order(told_now, text, line.text, tellings, verifier.chinese)
             rests.append((line, [*tellings, text]))
     return Told(told_now, by_code, rejected)
 
@@ -1165,6 +1194,8 @@ def trimmed(sentence: str, verifier: Verifier, earlier: Sequence[str]) -> str:
         if sentence[match.end() :].startswith("than") and not (figures_in(head) or re.search(r"\btimes\b", head)):
             continue  # "…is never older[ than 15 minutes]." misleads; "…is 3 times faster[ than …]." does not
         text = head + ("。" if chinese else ".")
+        if len(parts := split_sentences(text)) > 1 and any(verifier.broken(part, earlier) for part in parts):
+            continue  # "嘉宾提到 Open Our Eye 开源 Whisper 之后。很多团队。": each sentence of it is a fragment
         if not verifier.verbatim(head) and not verifier.broken(text, earlier) and adds(text, earlier):
             return text  # (a head that is the transcript's own words would be a quote in the presenter's voice)
     return ""
