@@ -242,13 +242,16 @@ def _figures_heard_right(transcript: Transcript, likely: homophones.NextTokens, 
     figures decide how it is told, and the verifier grounds a figure in this text: put right afterwards, 四到五倍 would
     be a figure the episode never says. Only figures: each candidate costs a model call, and they are few."""
     changes: list[homophones.Correction] = []
-    segments, text = [], transcript.text
+    segments, text, cursor = [], transcript.text, 0
     for segment in transcript.segments:
+        heard = segment.text.strip()
+        at = text.find(heard, cursor)  # this segment's place in the text, not an earlier one with the same words
         fixed, made = homophones.corrected(segment.text, likely, protected, find=homophones.figure_candidates)
-        if made:
+        if made:  # a figure's character for another: the same length, the words' timestamps (as heard) unchanged
             changes += made
-            text = text.replace(segment.text.strip(), fixed.strip(), 1)
             segment = dataclasses.replace(segment, text=fixed)
+            text = text[:at] + fixed.strip() + text[at + len(heard) :] if at >= 0 else text
+        cursor = at + len(heard) if at >= 0 else cursor
         segments.append(segment)
     return (transcript.model_copy(update={"segments": segments, "text": text}), changes) if changes else (transcript, [])
 

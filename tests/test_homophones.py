@@ -52,6 +52,13 @@ def test_a_numeral_is_as_likely_as_the_digit_the_model_would_write():
     fixed, made = homophones.corrected("David说，速度比原版快适到物备。", reader, find=homophones.figure_candidates)
     assert fixed == "David说，速度比原版快四到五倍。", (fixed, asked)
     assert [(c.heard, c.said) for c in made] == [("适", "四"), ("物", "五"), ("备", "倍")]
+    earlier, _ = _reader({"营收涨了3": {"倍": 0.5}, "速度比原版快": {"4": 0.05}, "速度比原版快四到": {"五": 0.6}, "快四到五": {"倍": 0.5}})
+    both = homophones.corrected("营收涨了3备，速度比原版快适到物备。", earlier, find=homophones.figure_candidates)[0]
+    assert both == "营收涨了3倍，速度比原版快四到五倍。", ("the earliest first: a helper's review found 3备 left behind", both)
+    digits, _ = _reader({"速度比原版快4到": {"5": 0.4}})
+    assert homophones.corrected("速度比原版快4到物倍。", digits, find=homophones.figure_candidates)[0] == "速度比原版快4到5倍。"
+    spaced = homophones.corrected("速度比原版快适到物备。 营收涨了3备。", earlier, find=homophones.figure_candidates)[0]
+    assert spaced == "速度比原版快四到五倍。 营收涨了3倍。", ("what lies between sentences stays", spaced)
     unsure, _ = _reader({"速度比原版快": {"2": 0.2, "适": 0.01}})
     assert homophones.corrected("David说，速度比原版快适到物备。", unsure, find=homophones.figure_candidates)[1] == []
 

@@ -35,9 +35,9 @@ LIKELY = 0.01  # the model's probability, at least, that the meant word's first 
 CLEAR = 10.0  # how many times likelier than the heard character it must be
 NUMERALS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": ""}  # and the digit a model may write for each
 TIMES = "倍"
-_RANGE = re.compile(r"(?=([\u4e00-\u9fff])[到至]([\u4e00-\u9fff]))")  # "A到B", overlapping: 三到四到五
-NextTokens = Callable[[str], "dict[str, float] | None"]
-Finder = Callable[[str, Sequence[str]], "list[tuple[int, str, str]]"]  # (position, heard, meant) of a sentence, given its protected terms  # the model's most likely next tokens after a text, with their probabilities
+_RANGE = re.compile(r"(?=([\u4e00-\u9fff0-9])[到至]([\u4e00-\u9fff0-9]))")  # "A到B", overlapping: 三到四到五, 4到物
+NextTokens = Callable[[str], "dict[str, float] | None"]  # the model's most likely next tokens after a text, with their probabilities
+Finder = Callable[[str, Sequence[str]], "list[tuple[int, str, str]]"]  # (position, heard, meant) of a sentence, given its protected terms
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,9 @@ def figure_candidates(sentence: str, protected: Sequence[str] = ()) -> list[tupl
     found = []
     for match in _RANGE.finditer(sentence):
         sides = [(match.start(1), match.group(1)), (match.start(2), match.group(2))]
-        if all(char in NUMERALS or _numerals_like(char) for _, char in sides):
-            found += [(at, char, meant) for at, char in sides for meant in _numerals_like(char)]
+        if all(char in NUMERALS or char.isdigit() or _numerals_like(char) for _, char in sides):
+            digits = any(char.isdigit() for _, char in sides)  # "4到物倍": 4到5倍, in the same writing
+            found += [(at, char, NUMERALS[meant] if digits and NUMERALS[meant] else meant) for at, char in sides for meant in _numerals_like(char)]
     at, previous = 0, ""
     for piece in jieba.cut(sentence, HMM=False):
         if len(piece) == 1 and (previous[-1:].isdigit() or previous in NUMERALS):
@@ -181,14 +182,17 @@ def corrected(
             asked[prefix] = next_tokens(prefix) or {}
         return asked[prefix]
 
-    told, changes = [], []
+    told, changes, cursor = [], [], 0
     for sentence in split_sentences(text) if text.strip() else []:
+        if (start := text.find(sentence, cursor)) >= 0:  # what lies between sentences (a space) stays as it was
+            told.append(text[cursor:start])
+            cursor = start + len(sentence)
         # what was said is judged without the presenter's "王磊提到，": after it, the model expects 已经 more than 投产
         frame = (said.end() if (said := ATTRIBUTION.match(sentence)) else 0)
         done = frame  # characters already decided
         for _ in range(len(sentence)):
             best = None
-            for at, heard, meant in find(sentence, protected):
+            for at, heard, meant in sorted(find(sentence, protected)):  # by position: the earliest clear one first
                 if at < done:
                     continue
                 k = next(i for i in range(len(heard)) if heard[i] != meant[i])
@@ -211,10 +215,12 @@ def corrected(
                 changes.append(Correction(heard, meant, fixed))
             done = at + len(heard)
         told.append(sentence)
-    return "".join(told), changes
+    return "".join(told) + (text[cursor:] if cursor else ""), changes
 
 
 def _starts_with(token: str, char: str) -> bool:
+    """Whether ``token`` starts with ``char``, or with the digit of the numeral ``char`` (the model's tokenizer writes a
+    number digit by digit; 十 has no digit of its own)."""
     first = token.lstrip()[:1]
     return bool(first) and first in (char, NUMERALS.get(char))
 
