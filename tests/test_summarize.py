@@ -847,6 +847,12 @@ def test_figures_whisper_misheard_are_put_right_in_the_transcript_before_a_line_
     assert [f for f in rubric.check(summary, transcript.text) if f[1] == "ungrounded"] == []
     assert [f[0] for f in rubric.check({**summary, "figures_heard": []}, transcript.text) if f[1] == "ungrounded"] == ["script", "summary"]
     assert S._figures_heard_right(transcript, lambda prefix: {"2": 0.2}, ["David"]) == (transcript, []), "not clearly read: as heard"
+    # a helper's review: the text was patched where the same words first stood, an earlier segment's
+    first, again = "我们觉得速度比原版快适到物备。", "速度比原版快适到物备。"
+    same = Transcript(language="zh", text=f"{first} {again}", segments=[Segment(0.0, 5.0, first), Segment(5.0, 12.0, again)])
+    unsure_of_ours = lambda prefix: {"的": 0.5} if "我们" in prefix else reader(prefix)  # the model reads 四 in the second only
+    fixed, made = S._figures_heard_right(same, unsure_of_ours, ["David"])
+    assert fixed.segments[0].text == first and fixed.text == f"{first} 速度比原版快四到五倍。", fixed.text
 
 
 def _sentence(text: str) -> dict:
@@ -1068,6 +1074,10 @@ def test_what_else_a_told_line_says_follows_in_reported_speech():
     result = script.facts_told([section], verifier, lambda segment: "张伟", lambda *_: told, [], 4)
     assert result.sentences[1] == told and len(result.sentences) == 2, result
     assert result.sentences[0].startswith("张伟") and result.sentences[0].endswith("，他们也在测试华为的生疼芯片。") and result.reported == result.sentences[:1], result
+    three = "所以他们也在测试华为的生疼芯片，CUDA生态的千里成本很高，明年会换成自研的推理框架。"  # a helper's review: R1, R2, M
+    section = script.sections([Segment(start=0.0, end=20.0, text=three, speaker=1)], 20.0, lambda segment: "张伟")[0]
+    spread = script.facts_told([section], Verifier("张伟负责推理服务。" + three, "zh", ["张伟", "CUDA"]), lambda segment: "张伟", lambda *_: told, [], 4).sentences
+    assert len(spread) == 3 and "华为" in spread[0] and spread[1] == told and "明年" in spread[2], spread
     turned = "所以 CUDA生态的千里成本很高，但是他们也在测试华为的生疼芯片。"  # the same clauses the other way round
     section = script.sections([Segment(start=0.0, end=20.0, text=turned, speaker=1)], 20.0, lambda segment: "张伟")[0]
     after = script.facts_told([section], Verifier("张伟负责推理服务。" + turned, "zh", ["张伟", "CUDA"]), lambda segment: "张伟", lambda *_: told, [], 4)
@@ -1217,6 +1227,21 @@ def test_an_answer_cut_short_of_its_figure_is_asked_again_told_what_the_whole_br
     )
     two = "嘉宾提到，OpenAI 开源 Whisper 之后。很多团队用 faster-whisper 和 CTranslate2 在 CPU 上做转写，速度比原版快四到五倍。"
     assert "很多团队。" not in trimmed(two, verifier, []), trimmed(two, verifier, [])
+
+
+def test_a_clause_that_refers_back_is_not_reported_alone():
+    """Edge Cases: Whisper's "In the first results cut its size in half." (the cache's size, said a sentence before) was
+    reported as "Elena Rossi said that in the first results cut its size in half.": whose size, nobody reading can tell.
+    "its", like "it" and 它, needs what came before it."""
+    from engines.llm.script import FactLine, reported_line
+
+    text = "Long documents. The memory for the context grows with every token. We are working on compressing that cache. In the first results cut its size in half."
+    line = "In the first results cut its size in half."
+    claim = FactLine([("Elena Rossi", line)], "Elena Rossi", [], line, 0.0, claim=True)
+    assert reported_line(claim, Verifier("Elena Rossi: " + text, "en", ["Elena Rossi"]), []) == ""
+    whole = "The first results cut the size of the cache in half."
+    own = FactLine([("Elena Rossi", whole)], "Elena Rossi", [], whole, 0.0, claim=True)
+    assert reported_line(own, Verifier("Elena Rossi: " + whole, "en", ["Elena Rossi"]), []) == "Elena Rossi said that the first results cut the size of the cache in half."
 
 
 def test_an_answer_is_shown_with_its_question_and_a_line_in_the_same_measure_with_the_line_before():

@@ -393,7 +393,7 @@ _DISCOURSE = {  # words that open a spoken turn, not a statement
     True: re.compile(r"^(?:(?:最后|接着|然后|首先|另外|其实|所以|因此|于是|那么|但是|不过|可是|而且|并且|而(?![是言])|对|嗯|好|是的)[，,]?\s*)+"),
 }
 _PERSONAL = {
-    False: re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|my|mine|we|we're|we've|us|our|you|you're|your|let's|this|that|these|those|it|they|he|she)\b", re.IGNORECASE),
+    False: re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|my|mine|we|we're|we've|us|our|you|you're|your|let's|this|that|these|those|it|its|they|he|she)\b", re.IGNORECASE),
     True: re.compile(r"我|你|咱|您|欢迎|吗|呢|吧|这个|那个|他|她|它"),
 }
 _THEIR_TEAM = {False: re.compile(r"\bthey\b", re.IGNORECASE), True: re.compile(r"他们|她们")}  # in a named speaker's line, their team's
@@ -970,8 +970,8 @@ def _in_line_order(told_now: list[str], text: str, line: str, tellings: Sequence
         return min((line.lower().find(w) for w in _content(said, chinese) if w in line.lower()), default=len(line))
 
     told_now.remove(text)
-    after = [t for t in here if where(t) <= where(text)]
-    told_now.insert(told_now.index(after[-1]) + 1 if after else told_now.index(here[0]), text)
+    after = [told_now.index(t) for t in here if where(t) <= where(text)]
+    told_now.insert(max(after) + 1 if after else min(told_now.index(t) for t in here), text)
 
 
 def facts_told(
