@@ -165,7 +165,8 @@ def summarize(
         named = [n for n in named if not _within(n, show) and not _within(show, n) and not any(m != n and _within(n, m) for m in named)]
         if named:
             said = split_sentences(fields.summary)
-            fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, [b.text for b in beats] + said + fields.highlights, speaker_of, voices=len(transcript.speakers))])
+            earlier, talking = [b.text for b in beats] + said + fields.highlights, {n: "guest" for n in facts.guests} | ({facts.host: "host"} if facts.host else {})
+            fields.summary = joiner(language).join([*said, *script.naming(named, transcript.segments, verifier, earlier, speaker_of, voices=len(transcript.speakers), people=talking)])
         corrections: list[dict[str, str]] = []
         if unspaced(language) and (likely := engine.next_tokens(result.usage)):  # Whisper's 偷产 for 投产, put right before it is spoken
             at = [i for i, sentence in enumerate(split_sentences(fields.summary)) if sentence in reported_facts]

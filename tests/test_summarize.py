@@ -539,6 +539,22 @@ def test_a_sentence_that_says_whose_it_is_or_tells_no_line_is_not_credited():
     )
 
 
+def test_a_guest_the_summary_leaves_out_is_said_to_be_a_guest_not_listed_as_mentioned():
+    """tech-weekly's summary ended "节目里还提到了David、DeepSeek和vLLM。": David is a guest, not something the episode
+    mentions; the summary says who he is ("嘉宾" would read to the grounding check as a name the transcript lacks)."""
+    from core.artifacts import Segment
+    from engines.llm import script
+
+    lines = ["大家好，欢迎收听。", "今天的嘉宾是 David。", "开源模型里 DeepSeek 进步很快。", "我们也会聊到 vLLM。"]
+    segments = [Segment(start=i * 5.0, end=i * 5.0 + 4, text=t, speaker=1) for i, t in enumerate(lines)]
+    verifier = Verifier("".join(lines), "zh", ["David", "DeepSeek", "vLLM"])
+    listed = script.naming(["David", "DeepSeek", "vLLM"], segments, verifier, [], lambda segment: None, voices=1, people={"David": "guest"})
+    assert listed[0] == "David是这期节目的来宾。" and not any("还提到了David" in t for t in listed) and "vLLM" in listed[-1], listed
+    english = Verifier("Welcome. My guest today is David. DeepSeek improves fast.", "en", ["David", "DeepSeek"])
+    assert script.naming(["David"], segments[:1], english, [], lambda segment: None, voices=1, people={"David": "guest"}) == ["David is a guest on the episode."]
+    assert any("David" in t for t in script.naming(["David", "DeepSeek", "vLLM"], segments, verifier, [], lambda segment: None, voices=1)), "not a speaker: listed"
+
+
 def test_a_sentence_crediting_the_wrong_person_is_given_the_speaker_s_name():
     """tech-weekly, one voice reading it all: the model wrote "David提到，一张 H100 每秒能生成几千个token。", a line of
     Emily's ("Emily 则更关心成本。她说，…"). The lines before it give the turn to Emily; past the host's own words no one
@@ -1945,7 +1961,7 @@ def test_one_voice_s_sentences_in_a_row_open_with_another_verb_and_its_role_is_s
     assert [b.text for b in beats[1:]] == [
         "Raj Patel moved feature lookups into a Redis cache.",
         "Raj Patel says the old service had p99 latency of around 800 milliseconds.",
-        "Raj Patel adds that p99 latency went from 800 to 120 milliseconds.",
+        "Patel adds that p99 latency went from 800 to 120 milliseconds.",
         "Sarah Chen asks about costs, and Raj Patel says that compute costs fell by 60%.",
         "Raj Patel says that all 40 differences were bugs in the old code.",
     ]
@@ -2008,13 +2024,19 @@ def test_a_guest_s_we_in_reported_speech_is_their_team_s(sentence, language, voi
 
 
 def test_a_run_of_sentences_told_by_one_voice_opens_with_another_verb_each():
-    """tech-weekly's summary: "节目中提到，…" four times in a row (one voice heard, so no one named)."""
+    """tech-weekly's summary: "节目中提到，…" four times in a row (one voice heard, so no one named). In English the person is
+    named again by surname (the sample's summary had nine sentences opening "Maria Lopez"), a Chinese name in pinyin by
+    its first word, kept whole."""
     from engines.llm import script
 
     said = ["节目中提到，每天处理超过两万个小时的音频。", "节目中提到，他们用 Prefect 做调度。", "节目中提到，速度快四到五倍。", "David提到，瓶颈是数据质量。"]
     assert script.varied(said, ["David"], True) == ["节目中提到，每天处理超过两万个小时的音频。", "节目中还说，他们用 Prefect 做调度。", "节目中谈到，速度快四到五倍。", "David提到，瓶颈是数据质量。"]
     english = ["Priya Nair said that the bill went up by 30%.", "Priya Nair says the dashboards are fresh.", "Mark Davis says that streaming costs more."]
-    assert script.varied(english, ["Priya Nair", "Mark Davis"], False) == [english[0], "Priya Nair adds that the dashboards are fresh.", english[2]]
+    assert script.varied(english, ["Priya Nair", "Mark Davis"], False) == [english[0], "Nair adds that the dashboards are fresh.", english[2]]
+    pinyin = ["Zhang Wei says that the service peaks at thirty thousand requests.", "Zhang Wei says the cards are hard to buy."]
+    assert script.varied(pinyin, ["Zhang Wei"], False)[1] == "Zhang Wei adds that the cards are hard to buy."
+    three = ["Mary Ann Evans says that the book sold well.", "Mary Ann Evans says the sequel did not."]
+    assert script.varied(three, ["Mary Ann Evans"], False)[1] == "Mary Ann Evans adds that the sequel did not."
 
 
 def test_the_digest_s_own_words_pass_where_the_episode_says_them():

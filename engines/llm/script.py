@@ -624,10 +624,14 @@ def _says(name: str, text: str) -> bool:
 
 
 def naming(
-    names: Sequence[str], segments: Sequence[Any], verifier: Verifier, earlier: Sequence[str], speaker_of: Callable[[Any], str | None], *, voices: int = 0,
+    names: Sequence[str], segments: Sequence[Any], verifier: Verifier, earlier: Sequence[str], speaker_of: Callable[[Any], str | None], *,
+    voices: int = 0, people: dict[str, str] | None = None,
 ) -> list[str]:
     """Sentences for central names the digest leaves out: up to three told in reported speech from a clause that says
-    each; the others gathered in one sentence saying the episode mentions them ("节目里还提到了Databricks。")."""
+    each; the others gathered in one sentence saying the episode mentions them ("节目里还提到了Databricks。"), but one of
+    the ``people`` who talk in it (name: "host" or "guest") is said to be who they are (tech-weekly's "节目里还提到了
+    David、DeepSeek和vLLM。" made a guest something the episode mentions: "David是这期节目的来宾。")."""
+    people = people or {}
     whole = Section(0, segments[0].start, segments[-1].end, list(segments), []) if segments else None
     told: list[str] = []
     left = []
@@ -635,6 +639,9 @@ def naming(
         beat = reported(whole, verifier, [*earlier, *told], speaker_of, voices=voices, about=name) if whole and len(told) < 3 else None
         if beat and beat.source == "reported":
             told.append(beat.text)
+        elif name in people:
+            who = _WHO_IS_WHO[verifier.chinese][people[name]].format(name=name)
+            told += [] if verifier.broken(who, [*earlier, *told], skip=("length",)) else [who]
         else:
             left.append(name)
     left = left[:3]  # more would be a list
@@ -645,6 +652,9 @@ def naming(
         if not verifier.broken(text, [*earlier, *told], skip=("length",)):
             told.append(text)
     return told
+
+
+_WHO_IS_WHO = {False: {"host": "{name} hosts the show.", "guest": "{name} is a guest on the episode."}, True: {"host": "{name}是节目的主播。", "guest": "{name}是这期节目的来宾。"}}
 
 
 # who said it, where diarization named no one: [chinese][the only voice]; "讲话人提到" read like a form, "节目中提到" as a listener says it
@@ -1542,9 +1552,25 @@ def varied(sentences: Sequence[str], names: Sequence[str], chinese: bool) -> lis
         voice = match.group(1) if match else ""
         if match and run:
             verb = verbs[run % len(verbs)]
-            text = (f"{voice}{verb}，" if chinese else f"{voice} {verb} ") + text[match.end() :]
+            text = (f"{voice}{verb}，" if chinese else f"{_surname(voice)} {verb} ") + text[match.end() :]
         out.append(text)
     return out
+
+
+_SURNAME_FIRST = {  # common Chinese surnames in pinyin: "Zhang Wei" is Zhang, not Wei
+    "wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou", "xu", "sun", "ma", "zhu", "hu", "guo", "he", "lin",
+    "luo", "gao", "zheng", "liang", "xie", "song", "tang", "han", "feng", "deng", "cao", "peng", "zeng", "xiao", "tian", "dong", "pan",
+}
+
+
+def _surname(name: str) -> str:
+    """How an English digest names a person again in a run of their points: "Maria Lopez explains…", then "Lopez adds
+    that…" (nine sentences opening "Maria Lopez" read like a list). A one-word name, a name of three words or more, or
+    one whose first word is a Chinese surname, stays whole."""
+    words = name.split()
+    if len(words) != 2 or not all(w[:1].isupper() and w.isalpha() for w in words) or words[0].lower() in _SURNAME_FIRST:
+        return name
+    return words[1]
 
 
 def chapters(found: Sequence[Section], offered: Sequence[tuple[float, str]], extracted: dict[float, str]) -> tuple[list[tuple[float, str]], bool]:
