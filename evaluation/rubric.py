@@ -18,6 +18,12 @@ from typing import Any
 from core.text import FINISHED, split_sentences
 
 
+def as_read(summary: dict[str, Any], transcript: str) -> str:
+    """The transcript as the summary stage read it: with the sentences whose figures it put right (快适到物备 → 快四到五倍,
+    where the model clearly read them so; summary.json's ``figures_heard``), which are what the episode says."""
+    return "\n".join([transcript, *(c["sentence"] for c in summary.get("figures_heard", []))])
+
+
 def check(summary: dict[str, Any], transcript: str, duration: float = 0.0) -> list[tuple[str, str, str]]:
     """(where, rule, text) for each failure of one digest (summary.json as a dict); empty when it passes.
 
@@ -27,9 +33,7 @@ def check(summary: dict[str, Any], transcript: str, duration: float = 0.0) -> li
     from engines.llm.verify import Verifier
 
     found: list[tuple[str, str, str]] = []
-    # the figures the stage put right in the transcript (快适到物备 → 快四到五倍, where the model clearly read them so) are what
-    # the episode says, as its verifier read it
-    transcript = "\n".join([transcript, *(c["sentence"] for c in summary.get("figures_heard", []))])
+    transcript = as_read(summary, transcript)
     verifier = Verifier(transcript, summary["language"], summary.get("glossary", []))
     beats = summary.get("beats") or [{"text": s, "source": "model"} for s in split_sentences(summary["script"])]
     if beats and beats[0].get("source") != "intro":

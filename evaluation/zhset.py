@@ -15,6 +15,7 @@ from pathlib import Path
 from core.text import CJK
 
 from . import episodes as E
+from . import rubric
 from .episodes import EvalEpisode, glossary_of, names_present, transcribe
 from .speech import LATIN_WORD, cer
 
@@ -68,7 +69,7 @@ def score(episode: EvalEpisode, transcript: dict, summary: dict | None = None) -
             "names_heard": names_present(episode.names, transcript["text"]),  # a faithful digest can keep only these
             "source_chinese_share": chinese_share(episode.script),
             "chapters_distinct": bool(titles) and len(set(titles)) == len(titles),
-            "unverified_spoken": gates.spoken_unverified(summary["script"], summary["ungrounded"], transcript["text"]),  # the product's own rule
+            "unverified_spoken": gates.spoken_unverified(summary["script"], summary["ungrounded"], rubric.as_read(summary, transcript["text"])),  # the product's own rule
             "gates": sorted({f"{g['field']}:{g['gate']}" for g in summary.get("gates", [])}),
             "extractive_fields": summary.get("extractive_fields", []),
             **E.digest_figures(episode, summary),

@@ -861,6 +861,8 @@ def test_figures_whisper_misheard_are_put_right_in_the_transcript_before_a_line_
         "figures_heard": [c.to_dict() for c in made],
     }
     assert [f for f in rubric.check(summary, transcript.text) if f[1] == "ungrounded"] == []
+    assert gates.spoken_unverified(told, [], rubric.as_read(summary, transcript.text)) == [], "the evaluation's own rule reads it so too"
+    assert gates.spoken_unverified(told, [], transcript.text) == ["4", "5"]
     assert [f[0] for f in rubric.check({**summary, "figures_heard": []}, transcript.text) if f[1] == "ungrounded"] == ["script", "summary"]
     assert S._figures_heard_right(transcript, lambda prefix: {"2": 0.2}, ["David"]) == (transcript, []), "not clearly read: as heard"
     # a helper's review: the text was patched where the same words first stood, an earlier segment's
