@@ -165,7 +165,7 @@ STEPS: dict[str, Step] = {
             lambda job: {"chunk_seconds": transcribe_stage.max_chunk_seconds(job.settings.transcribe, job.settings.split)}, _split,
         ),
         Step(
-            "summarize", "9", lambda job: {"transcript": job.file(Transcript.file)},
+            "summarize", "10", lambda job: {"transcript": job.file(Transcript.file)},
             lambda s: {"summarize": s.summarize, "engines": summarize_stage.engine_order(s.summarize, s.context), **_endpoint(s)},
             lambda job: {"title": job.title, "show": job.show, "glossary": job.glossary}, _summarize,
         ),

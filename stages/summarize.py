@@ -170,7 +170,8 @@ def summarize(
         corrections: list[dict[str, str]] = []
         if unspaced(language) and (likely := engine.next_tokens(result.usage)):  # Whisper's 偷产 for 投产, put right before it is spoken
             at = [i for i, sentence in enumerate(split_sentences(fields.summary)) if sentence in reported_facts]
-            beats, fields, corrections = _heard_right(beats, fields, likely, verifier, [*request.glossary, *(n for n in [facts.host, *facts.guests] if n), show])
+            protected = [*request.glossary, *(n for n in [facts.host, *facts.guests] if n), show]
+            beats, fields, corrections = _heard_right(beats, fields, likely, verifier, protected, engine.likelihood(result.usage), show, title)
             reported_facts = [split_sentences(fields.summary)[i] for i in at]  # as corrected: a correction changes words, not sentences
         elapsed = time.perf_counter() - started
     from_transcript = ["script"] if body and all(b.source in ("reported", "quoted") for b in body) else []
@@ -259,10 +260,13 @@ def _figures_heard_right(transcript: Transcript, likely: homophones.NextTokens, 
 
 def _heard_right(
     beats: list[script.Beat], fields: Written, likely: homophones.NextTokens, verifier: Verifier, protected: list[str],
+    likelihood: homophones.Likelihood | None = None, show: str = "", title: str = "",
 ) -> tuple[list[script.Beat], Written, list[dict[str, str]]]:
     """The digest's sentences with the words Whisper misheard that the model clearly reads otherwise put right
-    (engines.llm.homophones), where the sentence breaks no rule it did not break before; the changes, for summary.json."""
+    (engines.llm.homophones; a clause read after what the episode is: "《show》：title"), where the sentence breaks no
+    rule it did not break before; the changes, for summary.json."""
     keep = lambda before, after: set(verifier.broken(after)) <= set(verifier.broken(before))
+    about = "：".join(part for part in (f"《{show.strip()}》" if show.strip() else "", title.strip()) if part)
     changes: list[homophones.Correction] = []
 
     def apply(correct: Callable[[str], tuple[str, list[homophones.Correction]]]) -> None:
@@ -276,7 +280,7 @@ def _heard_right(
         beats = [dataclasses.replace(b, text=fix(b.text)) if b.source not in ("intro", "outro") else b for b in beats]
         fields.title, fields.summary, fields.highlights = fix(fields.title), fix(fields.summary), [fix(h) for h in fields.highlights]
 
-    apply(lambda text: homophones.corrected(text, likely, protected, keep))  # where the model reads it so
+    apply(lambda text: homophones.corrected(text, likely, protected, keep, likelihood=likelihood, context=about + "\n" if about else ""))  # where the model reads it so
     learned = list(changes)
     apply(lambda text: homophones.put_right_again(text, learned, protected, keep))  # then wherever else the same word was heard
     fields.script = "".join(b.text for b in beats)

@@ -15,7 +15,7 @@ import pytest
 from core.errors import EngineError
 from core.settings import Settings
 from core.text import split_sentences
-from engines.llm import gates
+from engines.llm import gates, script
 from engines.llm.openai import OpenAISummarizer
 from engines.llm.verify import Verifier
 from stages import summarize as S
@@ -871,6 +871,28 @@ def test_figures_whisper_misheard_are_put_right_in_the_transcript_before_a_line_
     unsure_of_ours = lambda prefix: {"的": 0.5} if "我们" in prefix else reader(prefix)  # the model reads 四 in the second only
     fixed, made = S._figures_heard_right(same, unsure_of_ours, ["David"])
     assert fixed.segments[0].text == first and fixed.text == f"{first} 速度比原版快四到五倍。", fixed.text
+
+
+def test_the_digest_s_misheard_words_are_read_in_their_clause_after_what_the_episode_is():
+    """tech-weekly's script said "真正的苹仅不是模型" (瓶颈): the stage reads each clause after "《show》：title", and what it
+    learned in the script it puts right in the summary and the highlights too, each change listed once."""
+    from core.artifacts import Chapter, Written
+
+    heard = "David 认为，真正的苹仅不是模型，而是数据质量和 evaluation。"
+    transcript = "大家好，欢迎收听 Tech Weekly。David 认为，真正的苹仅不是模型，而是数据质量和 evaluation。"
+    beats = [script.Beat("在这一期《Tech Weekly》里，David聊了语音识别。", None, 0.0, 9.0, None, "intro"), script.Beat(heard, 0, 0.0, 9.0, "David", "model")]
+    fields = Written(title="语音识别", summary=heard, highlights=[heard], chapters=[Chapter(start=0.0, title="语音识别")], script="")
+    asked: list[str] = []
+
+    def likelihood(prefix: str, text: str) -> tuple[float, bool] | None:
+        asked.append(prefix)
+        return {"瓶颈不是模型": (-13.9, False), "苹仅不是模型": (-32.8, True)}.get(text, (-40.0, False))
+
+    beats, fields, changes = S._heard_right(beats, fields, lambda prefix: {"的": 0.5}, Verifier(transcript, "zh"), ["David"], likelihood, "Tech Weekly", "语音识别与大模型")
+    said = "David 认为，真正的瓶颈不是模型，而是数据质量和 evaluation。"
+    assert beats[1].text == fields.summary == fields.highlights[0] == said and fields.script.endswith(said)
+    assert changes == [{"heard": "苹仅", "said": "瓶颈", "sentence": said}]
+    assert asked and all(prefix.startswith("《Tech Weekly》：语音识别与大模型\n") for prefix in asked), asked
 
 
 def _sentence(text: str) -> dict:

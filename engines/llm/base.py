@@ -190,7 +190,8 @@ class Request:
 @dataclass
 class Usage:
     """Tokens and seconds of the model's calls. ``read_tokens``: the prompt tokens the model processed, those a llama.cpp
-    server took from its prompt cache (a resampled sentence's passage) left out; the prompt tokens where a server does not say."""
+    server took from its prompt cache (a resampled sentence's passage) left out; the prompt tokens where a server does not say.
+    A reading (the next token's probabilities, ``Summarizer.next_tokens`` and ``likelihood``) writes no token."""
 
     calls: int = 0
     prompt_tokens: int = 0
@@ -256,4 +257,9 @@ class Summarizer(Engine, registry=SUMMARIZERS):
     def next_tokens(self, usage: Usage) -> Any:
         """A ``homophones.NextTokens``: the model's most likely next tokens after a text, as {token: probability} (its top
         20; None where it cannot say), calls added to ``usage``; or None: the engine cannot read a text's likelihood."""
+        return None
+
+    def likelihood(self, usage: Usage) -> Any:
+        """A ``homophones.Likelihood``: (log P(text | prefix), whether only an upper bound) for a prefix and a text (None
+        where it cannot say), calls added to ``usage``; or None: the engine cannot read a text's likelihood."""
         return None

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 
@@ -35,6 +36,7 @@ SHIPPED = "qwen2.5-coder-1.5b"
 QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 QWEN_PARTS = 22
 QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+WIDE = 1000  # next tokens read for a likelihood: a misheard word's meant form was among the 1000, not the 200, likeliest
 
 
 class EmbeddedSettings(EngineSettings):
@@ -165,6 +167,33 @@ class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp ser
 
     def tokens(self, text: str) -> int:
         """``text``'s length in the model's own tokens (the server's /tokenize): the reading budget counts what it reads."""
+        ids = self._token_ids(text)
+        return super().tokens(text) if ids is None else len(ids)
+
+    def _top(self, prompt: str | list[int], count: int, usage: Usage) -> list[dict[str, Any]] | None:
+        """The server's /completion with one token to predict: its ``count`` likeliest next tokens after ``prompt`` (text, or
+        the model's token ids), each with "id", "token" and "logprob"; None where the server gives none (a token that
+        ends inside a character has no probabilities). The cache holds the prompt's start from the call before."""
+        import httpx
+
+        self.client()
+        assert self._base_url is not None
+        started = time.perf_counter()
+        try:
+            reply = httpx.post(
+                self._base_url.removesuffix("/v1") + "/completion", headers={"Authorization": f"Bearer {self._key}"}, timeout=self.context.openai.timeout,
+                json={"prompt": prompt, "n_predict": 1, "n_probs": count, "temperature": 0, "cache_prompt": True},
+            )
+            reply.raise_for_status()
+            answer = reply.json()
+            top = answer["completion_probabilities"][0]["top_logprobs"]
+        except (httpx.HTTPError, ValueError, KeyError, IndexError):
+            return None
+        timings = answer.get("timings", {})
+        usage.add(int(answer.get("tokens_evaluated", 0)), 0, time.perf_counter() - started, timings.get("prompt_n"))  # a reading: nothing written
+        return top
+
+    def _token_ids(self, text: str) -> list[int] | None:
         import httpx
 
         self.client()
@@ -172,33 +201,43 @@ class EmbeddedSummarizer(ChatSummarizer, name="embedded", summary="llama.cpp ser
         try:
             reply = httpx.post(self._base_url.removesuffix("/v1") + "/tokenize", json={"content": text}, headers={"Authorization": f"Bearer {self._key}"}, timeout=60)
             reply.raise_for_status()
-            return len(reply.json()["tokens"])
-        except (httpx.HTTPError, ValueError, KeyError):
-            return super().tokens(text)
+            return [int(t) for t in reply.json()["tokens"]]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
 
     def next_tokens(self, usage: Usage) -> Callable[[str], dict[str, float] | None]:
-        """The server's /completion with one token to predict and its top 20 probabilities (a prompt the cache mostly holds)."""
-        import httpx
+        """The model's 20 likeliest next tokens after a text, with their probabilities."""
 
         def likely(text: str) -> dict[str, float] | None:
-            self.client()
-            assert self._base_url is not None
-            started = time.perf_counter()
-            try:
-                reply = httpx.post(
-                    self._base_url.removesuffix("/v1") + "/completion", headers={"Authorization": f"Bearer {self._key}"}, timeout=self.context.openai.timeout,
-                    json={"prompt": text, "n_predict": 1, "n_probs": 20, "temperature": 0, "cache_prompt": True},
-                )
-                reply.raise_for_status()
-                answer = reply.json()
-                top = answer["completion_probabilities"][0]["top_logprobs"]
-            except (httpx.HTTPError, ValueError, KeyError, IndexError):
-                return None
-            timings = answer.get("timings", {})
-            usage.add(int(answer.get("tokens_evaluated", 0)), 1, time.perf_counter() - started, timings.get("prompt_n"))
-            return {t["token"]: math.exp(t["logprob"]) for t in top}
+            top = self._top(text, 20, usage)
+            return None if top is None else {t["token"]: math.exp(t["logprob"]) for t in top}
 
         return likely
+
+    def likelihood(self, usage: Usage) -> Callable[[str, str], tuple[float, bool] | None]:
+        """log P(text | prefix), token by token, each read among the model's ``WIDE`` likeliest next tokens; a token
+        outside them counts as likely as the last of them, and the answer says it is then an upper bound only."""
+
+        def reading(prefix: str, text: str) -> tuple[float, bool] | None:
+            before, whole = self._token_ids(prefix), self._token_ids(prefix + text)
+            if before is None or whole is None:
+                return None
+            if whole[: len(before)] != before:  # the join tokenised across the boundary: read the two apart
+                after = self._token_ids(text)
+                if after is None:
+                    return None
+                whole = before + after
+            total, bounded = 0.0, False
+            for at in range(len(before), len(whole)):
+                top = self._top(whole[:at], WIDE, usage)
+                if not top:
+                    return None
+                found = next((t["logprob"] for t in top if t["id"] == whole[at]), None)
+                bounded = bounded or found is None
+                total += min(t["logprob"] for t in top) if found is None else found
+            return total, bounded
+
+        return reading
 
     def close(self) -> None:
         with self._lock:
