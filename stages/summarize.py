@@ -12,6 +12,7 @@ written as summary.json (with the script's beats), summary.md and script.txt.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import time
@@ -266,6 +267,8 @@ def _heard_right(
     (engines.llm.homophones; a clause read after what the episode is: "《show》：title"), where the sentence breaks no
     rule it did not break before; the changes, for summary.json."""
     keep = lambda before, after: set(verifier.broken(after)) <= set(verifier.broken(before))
+    likely = functools.cache(likely)  # a sentence of the script is often the summary's and a highlight's too: read once
+    likelihood = functools.cache(likelihood) if likelihood else None
     about = "：".join(part for part in (f"《{show.strip()}》" if show.strip() else "", title.strip()) if part)
     changes: list[homophones.Correction] = []
 

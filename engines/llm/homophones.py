@@ -24,10 +24,10 @@ episode is ("《show》：title") and the sentence before it, the clause with th
 meant word against the clause as heard. Whisper's nonsense pair is unlikely
 whatever comes before it (苹 then 仅: each outside the 1000 likeliest), so
 words that only sound nearly alike (in/ing, s/sh …: 苹仅, ping jin, for 瓶颈)
-are candidates for this reading. Measured on the eval runs' digests: 苹仅 →
-瓶颈, 两华 → 量化, 圆码 → 源码, 生疼 → 昇腾, 探租计 → 碳足迹 (6 to 37 nats, 10
-to 36 with the title alone); on the three scripts as said, the likeliest change
-read 5.5 nats less likely than the words said.
+are candidates for this reading. Measured on the eval runs' digests, after the
+title: 苹仅 → 瓶颈, 两华 → 量化, 圆码 → 源码, 生疼 → 昇腾, 探租计 → 碳足迹, each
+10 to 37 nats likelier as meant; on the three scripts as said, the likeliest
+change read 5.5 nats less likely than the words said.
 """
 
 from __future__ import annotations
@@ -101,12 +101,13 @@ def _sounds() -> dict[tuple[str, ...], list[str]]:
 
 def candidates(sentence: str, protected: Sequence[str] = ()) -> list[tuple[int, str, str]]:
     """(position, heard, meant): runs of single characters (jieba, no new-word guessing) that sound like a dictionary
-    word, or nearly (``near_sound``); never one of today's terms as it stands (昇腾 is no misheard 升腾)."""
+    word, or nearly (``near_sound``); never a change to one of today's terms as it stands (昇腾 is no misheard 升腾, nor
+    its 昇 the 胜 of 得胜)."""
     import jieba
     import jieba.posseg
 
     sounds, known = _near_sounds(), terms()
-    kept = _protected_spans(sentence, protected)
+    kept = _protected_spans(sentence, [*protected, *(term for term in known if term in sentence)])  # today's terms as said, too
     found = []
     for run in re.finditer(r"[\u4e00-\u9fff]+", sentence):
         text, offset = run.group(), run.start()
@@ -128,7 +129,7 @@ def candidates(sentence: str, protected: Sequence[str] = ()) -> list[tuple[int, 
                 if any(s < end and start < e for s, e in names):
                     continue
                 heard = text[start:end]
-                found += [(offset + start, heard, meant) for meant in sounds.get(_near(heard), []) if meant != heard and heard not in known]
+                found += [(offset + start, heard, meant) for meant in sounds.get(_near(heard), []) if meant != heard]
         # today's terms are looked for across jieba's words too: 磷酸铁里 (磷酸 / 铁 / 里) for 磷酸铁锂, 生疼 for 昇腾; a name
         # holding the whole run is kept, one jieba guessed across it (铁里) is not
         for start in range(len(text)):
@@ -263,8 +264,9 @@ def corrected(
                     found.setdefault(at, []).append((heard, meant))
             best = None
             for at, pairs in found.items():  # by position: the earliest clear one first, the next-token reading before the clause's
-                best = max(((p, at, heard, meant) for heard, meant in pairs if (p := first_clear(sentence, frame, at, heard, meant)) is not None), default=None)
-                best = best or max(((g, at, heard, meant) for heard, meant in pairs if (g := clause_clear(sentence, at, heard, meant)) is not None), default=None)
+                clearest = lambda found: max(found, key=lambda c: c[0], default=None)  # a tie: the first in position order
+                best = clearest((p, at, heard, meant) for heard, meant in pairs if (p := first_clear(sentence, frame, at, heard, meant)) is not None)
+                best = best or clearest((g, at, heard, meant) for heard, meant in pairs if (g := clause_clear(sentence, at, heard, meant)) is not None)
                 if best:
                     break
             if best is None:
@@ -305,14 +307,13 @@ def put_right_again(text: str, changes: Sequence[Correction], protected: Sequenc
     learned = {(c.heard, c.said) for c in changes if len(c.heard) > 1}
     told, made = [], []
     for sentence in split_sentences(text) if text.strip() else []:
-        refused: set[int] = set()
-        while found := next(((at, heard, said) for at, heard, said in candidates(sentence, protected) if (heard, said) in learned and at not in refused and _whole(sentence, at, len(heard))), None):
+        decided: set[int] = set()  # each place once: 中地 → 中低 learned in one sentence and 中低 → 中地 in another must not swing
+        while found := next(((at, heard, said) for at, heard, said in candidates(sentence, protected) if (heard, said) in learned and at not in decided and _whole(sentence, at, len(heard))), None):
             at, heard, said = found  # where the word stands as a candidate: not the 上升成为 of 升成, nor a name
             fixed = sentence[:at] + said + sentence[at + len(heard) :]
             if keep is None or keep(sentence, fixed):
                 sentence = fixed
                 made.append(Correction(heard, said, fixed))
-            else:
-                refused.add(at)
+            decided.add(at)
         told.append(sentence)
     return "".join(told), made
