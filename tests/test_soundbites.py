@@ -446,3 +446,13 @@ def test_a_script_sentence_that_retells_a_soundbite_is_left_out():
     program = B.placed([intro, retelling, other], [bite], "en")
     assert retelling not in program and other in program and intro in program
     assert [b.source for b in program] == ["intro", "link", "soundbite", "model"]
+    # the model's share kept (script.MODEL_SHARE): a figure reported beside the model's sentences goes with the one the
+    # soundbite took (beyond-code's script was 3 model sentences of 4); a section only reported speech tells keeps it
+    models = [Beat(text=f"Maria Lopez notes point {n} about batteries.", section=0, start=20.0 + n, end=48.0, speaker="Maria Lopez", source="model") for n in range(3)]
+    figure = Beat(text="Maria Lopez points out that a system is rated for 6000 cycles.", section=0, start=40.0, end=48.0, speaker="Maria Lopez", source="reported")
+    alone = Beat(text="Maria Lopez points out that utilities are slow.", section=1, start=50.0, end=60.0, speaker="Maria Lopez", source="reported")
+    program = B.placed([intro, retelling, *models, figure], [bite], "en")
+    assert figure not in program and [b.source for b in program].count("model") == 3, [b.source for b in program]
+    assert figure in B.placed([intro, *models, other, figure], [bite], "en"), "no model sentence left out: the script as composed"
+    kept = B.placed([intro, retelling, *models, figure, alone], [bite], "en")
+    assert figure not in kept and alone in kept, "a section only reported speech tells keeps it (it would go unsaid)"

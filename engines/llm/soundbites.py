@@ -340,15 +340,39 @@ def choose(
     return sorted(chosen, key=lambda b: b.start)
 
 
+MODEL = ("model", "resampled")  # the sources of the model's own sentences
+
+
+def _model_share_kept(beats: list[Beat]) -> list[Beat]:
+    """``beats`` without the reported sentences (the last first) of sections the model tells too, while the model's
+    sentences are under ``script.MODEL_SHARE`` of the body: a figure is reported beside the model's sentences only while
+    the model writes that share (``script.compose``), and a soundbite that took a model sentence's place can break it
+    (beyond-code: "张伟还说，因为达的高端显卡…" went for the guest's own words, leaving the reported "张伟指出，现在能支持200万字的数路。"
+    one of four). A section no model sentence tells keeps its reported one: it would go unsaid."""
+    from .script import MODEL_SHARE
+
+    out = list(beats)
+    while True:
+        body = [b for b in out if b.source not in ("intro", "outro", "link", "soundbite")]
+        told = {b.section for b in body if b.source in MODEL}
+        spare = [b for b in body if b.source == "reported" and b.section in told]
+        if not spare or sum(b.source in MODEL for b in body) >= MODEL_SHARE * len(body):
+            return out
+        out.remove(spare[-1])
+
+
 def placed(beats: list[Beat], bites: list[Soundbite], language: str) -> list[Beat]:
     """The beats with each soundbite (after its link line) placed after the last beat of the section it comes from.
 
     A beat's start is its section's start; a soundbite before every body beat's section comes right after the intro.
     A sentence of the script that only retells a soundbite is left out: the listener hears it from the speaker
-    (build-notes: "Raj Patel adds that every single one of the 40 differences … was a bug" right after Raj said so).
+    (build-notes: "Raj Patel adds that every single one of the 40 differences … was a bug" right after Raj said so);
+    where that was the model's, the model's share of the script is kept (``_model_share_kept``).
     """
     chinese = unspaced(language)
     out = [b for b in beats if b.source in ("intro", "outro") or not any(novelty(b.text, [bite.text]) < NEW_SHARE for bite in bites)]
+    if any(b.source in MODEL and b not in out for b in beats):
+        out = _model_share_kept(out)
     for bite in sorted(bites, key=lambda b: b.start, reverse=True):  # from the last: earlier insertions keep their places
         body = [i for i, b in enumerate(out) if b.source not in ("intro", "link", "soundbite") and b.start <= bite.start]
         intro = [i for i, b in enumerate(out) if b.source == "intro"]
