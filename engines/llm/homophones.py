@@ -240,12 +240,18 @@ def corrected(
         if likelihood is None or len(heard) < 2 or not before.strip():
             return None
         rest = re.split(r"[，。！？；：、,.!?;:]", sentence[at + len(heard) :], maxsplit=1)[0][:REST]
-        for said in (meant, heard):
+
+        def reading(said: str) -> tuple[float, bool] | None:
             if (before, said + rest) not in read:
                 read[before, said + rest] = likelihood(before, said + rest)
-        as_meant, as_heard = read[before, meant + rest], read[before, heard + rest]
-        if as_meant is None or as_heard is None or as_meant[1]:
-            return None  # a meant token outside the likeliest: no reading to trust (the heard one may be a bound)
+            return read[before, said + rest]
+
+        as_meant = reading(meant)
+        if as_meant is None or as_meant[1]:
+            return None  # a meant token outside the likeliest: no reading to trust, and the heard one is not asked
+        as_heard = reading(heard)  # (it may be a bound)
+        if as_heard is None:
+            return None
         gap = as_meant[0] - as_heard[0]
         return gap if gap >= MARGIN else None
 
